@@ -1,0 +1,398 @@
+package logserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/google/trillian"
+	"github.com/google/trillian/client"
+	"github.com/google/trillian/types"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/govlog/govlog"
+)
+
+// MaxEntriesPerRequest caps one Entries call, like CT's get-entries.
+const MaxEntriesPerRequest = 1000
+
+// LogOptions configures one log.
+type LogOptions struct {
+	// Origin is the log's identity, "<operator>/<log>".
+	Origin string
+	// Signer is the log's note key; its name must equal Origin.
+	Signer note.Signer
+	// MMD is the maximum merge delay promised to callers that do not wait.
+	MMD time.Duration
+	// PollInterval is how often the log looks for a grown tree to sign.
+	// Default 25ms: a fraction of the sequencer interval, so a Submit that
+	// waits is answered soon after its leaf is integrated.
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// Log is one govlog log backed by one Trillian tree.
+type Log struct {
+	opts  LogOptions
+	tree  *trillian.Tree
+	trill *Trillian
+
+	mu      sync.Mutex
+	latest  published
+	changed chan struct{} // closed and replaced whenever latest changes
+}
+
+type published struct {
+	signed []byte
+	cp     govlog.Checkpoint
+}
+
+// OpenLog finds the log's tree, creating and initialising it on first use,
+// and signs a checkpoint for its current state. Call Run to keep publishing.
+func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
+	if opts.Signer == nil || opts.Signer.Name() != opts.Origin {
+		return nil, fmt.Errorf("log %q: its key must be named after its origin", opts.Origin)
+	}
+	if len(opts.Origin) > 200 {
+		return nil, fmt.Errorf("log %q: origin longer than 200 bytes", opts.Origin)
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 25 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = t.opts.Logger
+	}
+	opts.Logger = opts.Logger.With("log", opts.Origin)
+	tree, err := t.findOrCreateTree(ctx, opts.Origin)
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{opts: opts, tree: tree, trill: t, changed: make(chan struct{})}
+	if err := l.publishIfGrown(ctx); err != nil {
+		return nil, err
+	}
+	opts.Logger.Info("log open", "tree_id", tree.TreeId, "size", l.latest.cp.Size)
+	return l, nil
+}
+
+func (t *Trillian) findOrCreateTree(ctx context.Context, origin string) (*trillian.Tree, error) {
+	resp, err := t.Admin.ListTrees(ctx, &trillian.ListTreesRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list trillian trees: %w", err)
+	}
+	for _, tree := range resp.Tree {
+		if tree.Description == origin && !tree.Deleted {
+			return tree, nil
+		}
+	}
+	name := path.Base(origin)
+	if len(name) > 20 {
+		name = name[:20]
+	}
+	tree, err := client.CreateAndInitTree(ctx, &trillian.CreateTreeRequest{Tree: &trillian.Tree{
+		TreeState:       trillian.TreeState_ACTIVE,
+		TreeType:        trillian.TreeType_LOG,
+		DisplayName:     name,
+		Description:     origin,
+		MaxRootDuration: durationpb.New(0),
+	}}, t.Admin, t.Log)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't create tree for %q: %w", origin, err)
+	}
+	t.opts.Logger.Info("created trillian tree", "log", origin, "tree_id", tree.TreeId)
+	return tree, nil
+}
+
+// Origin is the log's origin line.
+func (l *Log) Origin() string { return l.opts.Origin }
+
+// TreeID is the log's Trillian tree ID.
+func (l *Log) TreeID() int64 { return l.tree.TreeId }
+
+// Run signs and publishes a checkpoint whenever the tree grows, until ctx
+// is done.
+func (l *Log) Run(ctx context.Context) error {
+	tick := time.NewTicker(l.opts.PollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if err := l.publishIfGrown(ctx); err != nil && ctx.Err() == nil {
+			l.opts.Logger.Warn("couldn't publish checkpoint", "err", err)
+		}
+	}
+}
+
+func (l *Log) publishIfGrown(ctx context.Context) error {
+	resp, err := l.trill.Log.GetLatestSignedLogRoot(ctx, &trillian.GetLatestSignedLogRootRequest{LogId: l.tree.TreeId})
+	if err != nil {
+		return fmt.Errorf("couldn't get latest root: %w", err)
+	}
+	var root types.LogRootV1
+	if err := root.UnmarshalBinary(resp.SignedLogRoot.GetLogRoot()); err != nil {
+		return fmt.Errorf("couldn't parse trillian root: %w", err)
+	}
+	prev, _ := l.current()
+	if prev.signed != nil && root.TreeSize <= prev.cp.Size {
+		return nil
+	}
+	if len(root.RootHash) != sha256.Size {
+		return fmt.Errorf("trillian root hash has %d bytes", len(root.RootHash))
+	}
+	cp := govlog.Checkpoint{Origin: l.opts.Origin, Size: root.TreeSize}
+	copy(cp.Hash[:], root.RootHash)
+	if prev.signed != nil && prev.cp.Size > 0 {
+		// Never sign a fork: prove the new tree extends the last one signed.
+		hashes, err := l.ConsistencyProof(ctx, prev.cp.Size, cp.Size)
+		if err != nil {
+			return err
+		}
+		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, prev.cp.Size, cp.Size, toSlices(hashes), prev.cp.Hash[:], cp.Hash[:]); err != nil {
+			return fmt.Errorf("refusing to sign size %d: inconsistent with size %d: %w", cp.Size, prev.cp.Size, err)
+		}
+	}
+	signed, err := govlog.SignCheckpoint(cp, l.opts.Signer)
+	if err != nil {
+		return fmt.Errorf("couldn't sign checkpoint: %w", err)
+	}
+	l.mu.Lock()
+	l.latest = published{signed: signed, cp: cp}
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	l.opts.Logger.Debug("published checkpoint", "size", cp.Size)
+	return nil
+}
+
+func (l *Log) current() (published, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.latest, l.changed
+}
+
+// Checkpoint returns the latest signed checkpoint and its parsed form.
+func (l *Log) Checkpoint() ([]byte, govlog.Checkpoint) {
+	p, _ := l.current()
+	return p.signed, p.cp
+}
+
+// QueueLeaves queues leaves for sequencing through Trillian's storage API, in
+// one storage transaction. A leaf already queued or sequenced is not an error.
+func (l *Log) QueueLeaves(ctx context.Context, leaves [][]byte) error {
+	if len(leaves) == 0 {
+		return nil
+	}
+	tl := make([]*trillian.LogLeaf, len(leaves))
+	for i, leaf := range leaves {
+		h := govlog.LeafHash(leaf)
+		tl[i] = &trillian.LogLeaf{LeafValue: leaf, MerkleLeafHash: h[:], LeafIdentityHash: h[:]}
+	}
+	queued, err := l.trill.opts.LogStorage.QueueLeaves(ctx, l.tree, tl, time.Now())
+	if err != nil {
+		return fmt.Errorf("couldn't queue %d leaves: %w", len(leaves), err)
+	}
+	for _, q := range queued {
+		if c := codes.Code(q.GetStatus().GetCode()); c != codes.OK && c != codes.AlreadyExists {
+			return fmt.Errorf("couldn't queue leaf: %s", q.GetStatus().GetMessage())
+		}
+	}
+	return nil
+}
+
+// Promise signs a govlog/promise/v1 note: the leaf will be in the log by
+// queuedAt + MMD.
+func (l *Log) Promise(leafHash [32]byte, queuedAt time.Time) ([]byte, error) {
+	p := govlog.Promise{Origin: l.opts.Origin, LeafHash: leafHash, Deadline: queuedAt.Add(l.opts.MMD).Truncate(time.Second)}
+	return p.Sign(l.opts.Signer)
+}
+
+// WaitForInclusion blocks until a published checkpoint includes leaf, and
+// returns its bundle and index.
+func (l *Log) WaitForInclusion(ctx context.Context, leaf []byte) ([]byte, uint64, error) {
+	hash := govlog.LeafHash(leaf)
+	for {
+		p, changed := l.current()
+		if p.cp.Size > 0 {
+			index, hashes, err := l.proveHash(ctx, hash, p.cp.Size)
+			switch {
+			case err == nil:
+				b := govlog.Bundle{Extra: leaf, Index: index, Proof: hashes, Checkpoint: p.signed}
+				return b.Marshal(), index, nil
+			case !errors.Is(err, govlog.ErrNotFound):
+				return nil, 0, err
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		}
+	}
+}
+
+func (l *Log) proveHash(ctx context.Context, hash [32]byte, size uint64) (uint64, [][32]byte, error) {
+	resp, err := l.trill.Log.GetInclusionProofByHash(ctx, &trillian.GetInclusionProofByHashRequest{
+		LogId: l.tree.TreeId, LeafHash: hash[:], TreeSize: int64(size), OrderBySequence: true,
+	})
+	if status.Code(err) == codes.NotFound {
+		return 0, nil, fmt.Errorf("leaf %x at size %d: %w", hash, size, govlog.ErrNotFound)
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("couldn't get inclusion proof: %w", err)
+	}
+	if len(resp.Proof) == 0 {
+		return 0, nil, fmt.Errorf("leaf %x at size %d: %w", hash, size, govlog.ErrNotFound)
+	}
+	hashes, err := toHashes(resp.Proof[0].Hashes)
+	return uint64(resp.Proof[0].LeafIndex), hashes, err
+}
+
+// FindLeaf returns the index of the leaf with this hash in the tree of the
+// given size (0: the latest checkpoint), and its inclusion proof.
+func (l *Log) FindLeaf(ctx context.Context, hash [32]byte, size uint64) (uint64, [][32]byte, error) {
+	size, err := l.checkSize(size)
+	if err != nil {
+		return 0, nil, err
+	}
+	if size == 0 {
+		return 0, nil, fmt.Errorf("empty log: %w", govlog.ErrNotFound)
+	}
+	return l.proveHash(ctx, hash, size)
+}
+
+// checkSize resolves size 0 to the latest checkpoint and refuses sizes past
+// it: proofs are only served for trees a checkpoint has been signed for.
+func (l *Log) checkSize(size uint64) (uint64, error) {
+	_, cp := l.Checkpoint()
+	if size == 0 {
+		return cp.Size, nil
+	}
+	if size > cp.Size {
+		return 0, fmt.Errorf("tree size %d, latest checkpoint %d: %w", size, cp.Size, govlog.ErrOutOfRange)
+	}
+	return size, nil
+}
+
+// InclusionProof proves entry index in the tree of the given size (0: the
+// latest checkpoint).
+func (l *Log) InclusionProof(ctx context.Context, index, size uint64) ([][32]byte, uint64, error) {
+	size, err := l.checkSize(size)
+	if err != nil {
+		return nil, 0, err
+	}
+	if index >= size {
+		return nil, 0, fmt.Errorf("index %d, tree size %d: %w", index, size, govlog.ErrOutOfRange)
+	}
+	resp, err := l.trill.Log.GetInclusionProof(ctx, &trillian.GetInclusionProofRequest{
+		LogId: l.tree.TreeId, LeafIndex: int64(index), TreeSize: int64(size),
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("couldn't get inclusion proof: %w", err)
+	}
+	hashes, err := toHashes(resp.GetProof().GetHashes())
+	return hashes, size, err
+}
+
+// Bundle returns the tlog-proof bundle of entry index at the latest
+// checkpoint.
+func (l *Log) Bundle(ctx context.Context, index uint64) ([]byte, error) {
+	signed, cp := l.Checkpoint()
+	if index >= cp.Size {
+		return nil, fmt.Errorf("index %d, tree size %d: %w", index, cp.Size, govlog.ErrOutOfRange)
+	}
+	entries, err := l.Entries(ctx, index, 1)
+	if err != nil {
+		return nil, err
+	}
+	hashes, _, err := l.InclusionProof(ctx, index, cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	b := govlog.Bundle{Extra: entries[0], Index: index, Proof: hashes, Checkpoint: signed}
+	return b.Marshal(), nil
+}
+
+// Entries returns up to count entries from start, never past the latest
+// checkpoint and at most MaxEntriesPerRequest.
+func (l *Log) Entries(ctx context.Context, start, count uint64) ([][]byte, error) {
+	_, cp := l.Checkpoint()
+	if start >= cp.Size {
+		return nil, fmt.Errorf("start %d, tree size %d: %w", start, cp.Size, govlog.ErrOutOfRange)
+	}
+	count = min(count, cp.Size-start, MaxEntriesPerRequest)
+	out := make([][]byte, 0, count)
+	for uint64(len(out)) < count {
+		next := start + uint64(len(out))
+		resp, err := l.trill.Log.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{
+			LogId: l.tree.TreeId, StartIndex: int64(next), Count: int64(count - uint64(len(out))),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("couldn't get entries: %w", err)
+		}
+		if len(resp.Leaves) == 0 {
+			return nil, fmt.Errorf("trillian returned no entries at %d below size %d", next, cp.Size)
+		}
+		for _, leaf := range resp.Leaves {
+			if uint64(leaf.LeafIndex) != next {
+				return nil, fmt.Errorf("trillian returned entry %d, want %d", leaf.LeafIndex, next)
+			}
+			out = append(out, leaf.LeafValue)
+			next++
+		}
+	}
+	return out, nil
+}
+
+// ConsistencyProof proves that the tree of size to extends the tree of size
+// from; both must be at most the latest checkpoint (to=0: the latest).
+func (l *Log) ConsistencyProof(ctx context.Context, from, to uint64) ([][32]byte, error) {
+	if to == 0 {
+		_, cp := l.Checkpoint()
+		to = cp.Size
+	}
+	if from > to {
+		return nil, fmt.Errorf("from size %d is past to size %d: %w", from, to, govlog.ErrOutOfRange)
+	}
+	if from == 0 || from == to {
+		return nil, nil
+	}
+	resp, err := l.trill.Log.GetConsistencyProof(ctx, &trillian.GetConsistencyProofRequest{
+		LogId: l.tree.TreeId, FirstTreeSize: int64(from), SecondTreeSize: int64(to),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't get consistency proof: %w", err)
+	}
+	return toHashes(resp.GetProof().GetHashes())
+}
+
+func toHashes(in [][]byte) ([][32]byte, error) {
+	out := make([][32]byte, len(in))
+	for i, h := range in {
+		if len(h) != 32 {
+			return nil, fmt.Errorf("proof hash of %d bytes", len(h))
+		}
+		copy(out[i][:], h)
+	}
+	return out, nil
+}
+
+func toSlices(in [][32]byte) [][]byte {
+	out := make([][]byte, len(in))
+	for i := range in {
+		out[i] = in[i][:]
+	}
+	return out
+}

@@ -1,0 +1,254 @@
+package personalities
+
+import (
+	"errors"
+
+	"context"
+	"fmt"
+	"github.com/govlog/govlog"
+	"log/slog"
+	"time"
+
+	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/storage"
+)
+
+// Queue is where admitted leaves go to be sequenced (log-server's Log).
+type Queue interface {
+	// QueueLeaves queues leaves for sequencing. Queueing a leaf that is
+	// already queued or in the tree is not an error, so a caller may
+	// re-queue after any failure.
+	QueueLeaves(ctx context.Context, leaves [][]byte) error
+}
+
+// pending is one authenticated statement waiting for its batch.
+type pending struct {
+	entry rule.Entry
+	leaf  []byte
+	done  chan admission
+}
+
+// admission is the outcome of admitting one statement.
+type admission struct {
+	duplicate  bool
+	admittedAt time.Time
+	err        error
+}
+
+// admitter runs one log's group-commit loop.
+type admitter struct {
+	log       string
+	domain    rule.Domain
+	store     storage.AdmissionStore
+	queue     Queue
+	maxBatch  int
+	checkTime func(time.Time) error
+	logger    *slog.Logger
+
+	in     chan *pending
+	queued chan [][]byte
+}
+
+// admit hands p to the loop and waits for its outcome.
+func (a *admitter) admit(ctx context.Context, p *pending) admission {
+	p.done = make(chan admission, 1)
+	select {
+	case a.in <- p:
+	case <-ctx.Done():
+		return admission{err: ctx.Err()}
+	}
+	// Once handed over, the outcome is decided by the loop; wait for it
+	// even if the caller gives up, so the result is never ambiguous.
+	return <-p.done
+}
+
+// run takes whatever arrived while the last batch was committing and admits
+// it as one batch, until ctx is done.
+func (a *admitter) run(ctx context.Context) {
+	go a.queueLoop(ctx)
+	for {
+		var batch []*pending
+		select {
+		case p := <-a.in:
+			batch = append(batch, p)
+		case <-ctx.Done():
+			return
+		}
+	drain:
+		for len(batch) < a.maxBatch {
+			select {
+			case p := <-a.in:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		a.admitBatch(ctx, batch)
+	}
+}
+
+func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
+	results := make([]admission, len(batch))
+	var leaves [][]byte
+	err := a.store.Admit(ctx, a.log, func(ctx context.Context, tx storage.AdmitTx) error {
+		clear(results)
+		leaves = leaves[:0]
+		hashes := make([][32]byte, len(batch))
+		for i, p := range batch {
+			hashes[i] = p.entry.LeafHash
+		}
+		seen, err := tx.LookupOutbox(ctx, hashes)
+		if err != nil {
+			return err
+		}
+		for i, p := range batch {
+			if e, ok := seen[p.entry.LeafHash]; ok {
+				results[i] = admission{duplicate: true, admittedAt: e.AdmittedAt}
+				continue
+			}
+			if err := a.checkTime(p.entry.Time); err != nil {
+				results[i].err = err
+				continue
+			}
+			st := &overlay{under: tx, puts: map[string][]byte{}}
+			if err := a.domain.Apply(ctx, st, p.entry); err != nil {
+				if !isRuleError(err) {
+					return err
+				}
+				results[i].err = err
+				continue
+			}
+			for _, k := range st.order {
+				if err := tx.Put(ctx, k, st.puts[k]); err != nil {
+					return err
+				}
+			}
+			if err := tx.AddToOutbox(ctx, p.entry.LeafHash, p.leaf); err != nil {
+				return err
+			}
+			seen[p.entry.LeafHash] = storage.OutboxEntry{LeafHash: p.entry.LeafHash}
+			leaves = append(leaves, p.leaf)
+		}
+		return nil
+	})
+	now := time.Now()
+	for i, p := range batch {
+		r := results[i]
+		switch {
+		case err != nil:
+			r = admission{err: fmt.Errorf("couldn't admit batch of %d: %w", len(batch), err)}
+		case r.err == nil && !r.duplicate:
+			r.admittedAt = now
+		}
+		p.done <- r
+	}
+	if err == nil && len(leaves) > 0 {
+		a.queued <- leaves
+	}
+}
+
+// isRuleError tells a statement's fault from a storage failure.
+func isRuleError(err error) bool {
+	for _, s := range []error{rule.ErrUnknownType, rule.ErrInvalidBody, rule.ErrRuleViolation, rule.ErrAlreadyExists} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// queueLoop sends admitted leaves to Trillian and marks them queued, off the
+// admission path; every requeueInterval it also re-queues outbox rows left
+// unmarked by a crash or a failed queue write.
+func (a *admitter) queueLoop(ctx context.Context) {
+	tick := time.NewTicker(requeueInterval)
+	defer tick.Stop()
+	a.requeue(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case leaves := <-a.queued:
+		more:
+			for {
+				select {
+				case l := <-a.queued:
+					leaves = append(leaves, l...)
+				default:
+					break more
+				}
+			}
+			if err := a.queueAndMark(ctx, leaves); err != nil && ctx.Err() == nil {
+				a.logger.Warn("couldn't queue admitted leaves; will retry from the outbox", "n", len(leaves), "err", err)
+			}
+		case <-tick.C:
+			a.requeue(ctx)
+		}
+	}
+}
+
+const requeueInterval = 5 * time.Second
+
+func (a *admitter) queueAndMark(ctx context.Context, leaves [][]byte) error {
+	if err := a.queue.QueueLeaves(ctx, leaves); err != nil {
+		return err
+	}
+	hashes := make([][32]byte, len(leaves))
+	for i, l := range leaves {
+		hashes[i] = govlog.LeafHash(l)
+	}
+	return a.store.MarkQueued(ctx, a.log, hashes)
+}
+
+// requeue queues every outbox row not marked queued, in chunks.
+func (a *admitter) requeue(ctx context.Context) {
+	total := 0
+	for ctx.Err() == nil {
+		entries, err := a.store.Unqueued(ctx, a.log, 1000)
+		if err != nil {
+			a.logger.Warn("couldn't read outbox", "err", err)
+			return
+		}
+		if len(entries) == 0 {
+			break
+		}
+		leaves := make([][]byte, len(entries))
+		for i, e := range entries {
+			leaves[i] = e.Leaf
+		}
+		if err := a.queueAndMark(ctx, leaves); err != nil {
+			a.logger.Warn("couldn't re-queue outbox", "n", len(leaves), "err", err)
+			return
+		}
+		total += len(entries)
+	}
+	if total > 0 {
+		a.logger.Info("re-queued admitted leaves from the outbox", "n", total)
+	}
+}
+
+// overlay is the state one statement sees: the transaction's state plus
+// the statement's own writes, which reach the transaction only if the
+// statement passes every rule.
+type overlay struct {
+	under storage.AdmitTx
+	puts  map[string][]byte
+	order []string
+}
+
+var _ rule.State = (*overlay)(nil)
+
+func (o *overlay) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if v, ok := o.puts[key]; ok {
+		return v, true, nil
+	}
+	return o.under.Get(ctx, key)
+}
+
+func (o *overlay) Put(ctx context.Context, key string, value []byte) error {
+	if _, ok := o.puts[key]; !ok {
+		o.order = append(o.order, key)
+	}
+	o.puts[key] = append([]byte(nil), value...)
+	return nil
+}

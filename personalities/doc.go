@@ -1,0 +1,36 @@
+// Package personalities is govlog's admission server: the gRPC Log service
+// (api/govlog.proto) through which agencies submit signed statements and
+// anyone reads the logs back.
+//
+// One statement's path (DESIGN.md, Admission):
+//
+//  1. The gRPC server refuses messages over MaxMessageSize before parsing,
+//     and Submit refuses statements over govlog.MaxStatementSize.
+//  2. The note is parsed: format line, origin of this log, canonical JSON.
+//  3. The signature must verify with a registry key of an agency holding
+//     the role the statement type needs (personalities/registry).
+//  4. The domain's rules (personalities/<domain>, a rule.Domain) check the
+//     body against the domain state.
+//  5. State change and leaf are written to the outbox in ONE transaction.
+//  6. The leaf is queued to Trillian; a loop re-queues outbox rows not
+//     marked queued, so an admitted statement survives any crash.
+//  7. The caller gets a tlog-proof bundle once a checkpoint includes the
+//     leaf, or at once a promise signed by the log key (wait=false).
+//
+// Group commit: per log, one admission goroutine takes every statement
+// that arrived while the previous transaction was committing (up to
+// Options.MaxBatch) and admits them in one transaction and one queue write.
+// Statements are applied in arrival order, each on its own overlay of the
+// state, so one that breaks a rule is rejected alone and the rest go on;
+// two that conflict (the same business ID) race for their place in the
+// batch and exactly one wins.
+//
+// Decisions where DESIGN.md is silent:
+//   - Submitting bytes already admitted returns the same entry (the leaf
+//     hash is the identity), without re-checking rules or time.
+//   - A statement's time must be within MaxClockSkew of the server's clock
+//     in the future and MaxAge in the past (defaults 5 minutes and 24
+//     hours), so an agency cannot backdate or postdate entries.
+//   - Reads past the latest checkpoint answer OUT_OF_RANGE (as Trillian and
+//     CT do: the log may grow to it), a leaf hash not in the log NOT_FOUND.
+package personalities

@@ -1,0 +1,74 @@
+package personalities
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule"
+)
+
+// Errors the admission server itself returns.
+var (
+	// ErrUnknownLog: the request names a log this server does not run.
+	ErrUnknownLog = errors.New("unknown log")
+	// ErrBadTime: the statement's time is too far from the server's clock.
+	ErrBadTime = errors.New("statement time out of bounds")
+	// ErrBadRequest: a read request with a negative or missing field.
+	ErrBadRequest = errors.New("bad request")
+	// ErrNotYetIncluded: wait=true ran out of time before a checkpoint
+	// included the admitted statement.
+	ErrNotYetIncluded = errors.New("admitted, not yet included")
+)
+
+// toStatus maps an error to the gRPC status the caller sees: the one place
+// where outcomes become codes. Errors that are not the caller's fault are
+// logged here and reach the caller as UNAVAILABLE without internal text.
+func toStatus(log *slog.Logger, err error) error {
+	var code codes.Code
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, govlog.ErrStatementTooLarge):
+		code = codes.ResourceExhausted
+	case errors.Is(err, govlog.ErrMalformedStatement),
+		errors.Is(err, govlog.ErrNotCanonical),
+		errors.Is(err, govlog.ErrWrongOrigin),
+		errors.Is(err, rule.ErrUnknownType),
+		errors.Is(err, rule.ErrInvalidBody),
+		errors.Is(err, ErrBadTime),
+		errors.Is(err, ErrUnknownLog),
+		errors.Is(err, ErrBadRequest):
+		code = codes.InvalidArgument
+	case errors.Is(err, govlog.ErrUnknownSigner),
+		errors.Is(err, govlog.ErrBadSignature),
+		errors.Is(err, registry.ErrKeyRevoked):
+		code = codes.Unauthenticated
+	case errors.Is(err, registry.ErrRoleMissing):
+		code = codes.PermissionDenied
+	case errors.Is(err, rule.ErrRuleViolation):
+		code = codes.FailedPrecondition
+	case errors.Is(err, rule.ErrAlreadyExists):
+		code = codes.AlreadyExists
+	case errors.Is(err, govlog.ErrNotFound):
+		code = codes.NotFound
+	case errors.Is(err, govlog.ErrOutOfRange):
+		code = codes.OutOfRange
+	case errors.Is(err, ErrNotYetIncluded):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	default:
+		log.Warn("back-end failure", "err", err)
+		return status.Error(codes.Unavailable, "back-end unavailable; retry")
+	}
+	log.Debug("request refused", "code", code, "err", err)
+	return status.Error(code, err.Error())
+}

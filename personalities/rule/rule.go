@@ -1,0 +1,72 @@
+// Package rule is the contract between a domain's pure rules
+// (personalities/<domain>) and the code that runs them: the admission server,
+// which applies a statement's effects to the domain state in the same
+// transaction that writes the leaf to the outbox, and the monitor, which
+// replays the whole log from an empty state and must reach the same state.
+//
+// A domain package imports only this package and the standard library, so the
+// very code that admitted a statement re-checks it on replay.
+package rule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// State is the domain state a rule reads and writes. Keys are domain-chosen
+// strings ("doc/<agency>/<doc_id>"); values are opaque bytes, usually JSON.
+//
+// The admission server hands a rule a State scoped to one statement: writes
+// become visible to later statements only if Apply returns nil.
+type State interface {
+	// Get returns the value stored at key, ok=false if there is none.
+	// A non-nil error is a storage failure, never "not found".
+	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
+	// Put stores value at key, replacing any earlier value.
+	Put(ctx context.Context, key string, value []byte) error
+}
+
+// Entry is one authenticated statement as a rule sees it.
+type Entry struct {
+	// Type is the statement type, e.g. "disclosure.publish".
+	Type string
+	// Time is the time the submitter put in the statement (UTC).
+	Time time.Time
+	// Body is the statement's body, canonical JSON (RFC 8785).
+	Body json.RawMessage
+	// Agency is the registry ID of the agency whose key signed the statement.
+	Agency string
+	// LeafHash is the RFC 6962 leaf hash of the signed statement, so state
+	// can point back at the entry that created it.
+	LeafHash [32]byte
+}
+
+// Domain is one personality's rules.
+type Domain interface {
+	// Log is the name of the log the domain admits into ("disclosures").
+	Log() string
+	// RequiredRole returns the registry role a signer needs for the
+	// statement type, or an error wrapping ErrUnknownType.
+	RequiredRole(statementType string) (string, error)
+	// Apply checks the entry against the domain rules and the current state
+	// and records its effects in state. The error wraps one of the sentinels
+	// below when the statement is at fault; any other error is a failure of
+	// the state and the statement may be retried.
+	Apply(ctx context.Context, state State, e Entry) error
+}
+
+// Sentinels a Domain's Apply and RequiredRole wrap, so callers can map them
+// to gRPC codes (personalities) or alerts (monitor) in one switch.
+var (
+	// ErrUnknownType: the log does not accept this statement type.
+	ErrUnknownType = errors.New("unknown statement type")
+	// ErrInvalidBody: the body does not match the type's schema.
+	ErrInvalidBody = errors.New("invalid statement body")
+	// ErrRuleViolation: the body is well formed but a rule says no, given
+	// the current state.
+	ErrRuleViolation = errors.New("rule violation")
+	// ErrAlreadyExists: the business ID in the body was used before.
+	ErrAlreadyExists = errors.New("already exists")
+)

@@ -1,0 +1,333 @@
+package personalities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/api"
+	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/storage"
+	"golang.org/x/sync/errgroup"
+)
+
+// MaxMessageSize is the gRPC receive limit: a statement of MaxStatementSize
+// plus room for the request's other fields. Larger messages are refused by
+// gRPC before any parsing, with RESOURCE_EXHAUSTED.
+const MaxMessageSize = govlog.MaxStatementSize + 4096
+
+// Backend is the verifiable log behind one personality; log-server's *Log
+// implements it.
+type Backend interface {
+	Queue
+	// Origin is the log's origin line.
+	Origin() string
+	// WaitForInclusion blocks until a published checkpoint includes leaf and
+	// returns the leaf's tlog-proof bundle and index.
+	WaitForInclusion(ctx context.Context, leaf []byte) ([]byte, uint64, error)
+	// Promise signs a promise that leafHash will be included by
+	// admittedAt plus the log's MMD.
+	Promise(leafHash [32]byte, admittedAt time.Time) ([]byte, error)
+}
+
+// Reader is the read side of a log; log-server's *Log implements it. Its
+// errors wrap govlog.ErrOutOfRange for indexes or sizes past the latest
+// checkpoint and govlog.ErrNotFound for an unknown leaf hash.
+type Reader interface {
+	// Checkpoint returns the latest signed checkpoint.
+	Checkpoint() ([]byte, govlog.Checkpoint)
+	// Entries returns up to count entries from start.
+	Entries(ctx context.Context, start, count uint64) ([][]byte, error)
+	// Prove returns the inclusion proof of entry index at size (0: latest),
+	// with the size it used.
+	InclusionProof(ctx context.Context, index, size uint64) ([][32]byte, uint64, error)
+	// FindLeaf returns the index and inclusion proof of a leaf hash at size.
+	FindLeaf(ctx context.Context, hash [32]byte, size uint64) (uint64, [][32]byte, error)
+}
+
+// Prover makes the proofs that are not about one entry at one size.
+type Prover interface {
+	// Bundle returns entry index's tlog-proof at the latest checkpoint.
+	Bundle(ctx context.Context, index uint64) ([]byte, error)
+	// ConsistencyProof proves size to extends size from.
+	ConsistencyProof(ctx context.Context, from, to uint64) ([][32]byte, error)
+}
+
+// Log is everything a personality needs from its log.
+type Log interface {
+	Backend
+	Reader
+	Prover
+}
+
+// Personality is one domain's rules and the log they admit into.
+type Personality struct {
+	Domain rule.Domain
+	Log    Log
+}
+
+// Options configures a Server.
+type Options struct {
+	// Store keeps domain state and the outbox.
+	Store storage.AdmissionStore
+	// Registry authenticates submitters.
+	Registry *registry.Registry
+	// Personalities, one per log, keyed by the log's short name.
+	Personalities map[string]Personality
+	// MaxBatch caps statements per admission transaction. Default 1000.
+	MaxBatch int
+	// MaxClockSkew and MaxAge bound a statement's time around now.
+	// Defaults 5 minutes and 24 hours.
+	MaxClockSkew, MaxAge time.Duration
+	// WaitTimeout caps how long Submit with wait=true waits for inclusion
+	// when the caller set no deadline. Default 1 minute.
+	WaitTimeout time.Duration
+	// Now is the clock; default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Server implements the gRPC Log service over a set of personalities.
+type Server struct {
+	api.UnimplementedLogServer
+	opts Options
+	logs map[string]*servedLog
+}
+
+type servedLog struct {
+	Personality
+	admitter *admitter
+}
+
+var _ api.LogServer = (*Server)(nil)
+
+// NewServer validates opts and builds a Server. Call Run to start admitting.
+func NewServer(opts Options) (*Server, error) {
+	if opts.Store == nil || opts.Registry == nil || len(opts.Personalities) == 0 {
+		return nil, errors.New("personalities: store, registry and at least one personality are required")
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1000
+	}
+	if opts.MaxClockSkew <= 0 {
+		opts.MaxClockSkew = 5 * time.Minute
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = 24 * time.Hour
+	}
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, logs: map[string]*servedLog{}}
+	for name, p := range opts.Personalities {
+		if p.Domain == nil || p.Log == nil {
+			return nil, fmt.Errorf("personality %q: domain and log are required", name)
+		}
+		if p.Domain.Log() != name {
+			return nil, fmt.Errorf("personality %q: its domain admits into %q", name, p.Domain.Log())
+		}
+		s.logs[name] = &servedLog{Personality: p, admitter: &admitter{
+			log: name, domain: p.Domain, store: opts.Store, queue: p.Log,
+			maxBatch: opts.MaxBatch, checkTime: s.checkTime,
+			logger: opts.Logger.With("log", name),
+			in:     make(chan *pending, opts.MaxBatch), queued: make(chan [][]byte, 64),
+		}}
+	}
+	return s, nil
+}
+
+// Run admits statements until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, l := range s.logs {
+		g.Go(func() error { l.admitter.run(ctx); return nil })
+	}
+	return g.Wait()
+}
+
+func (s *Server) checkTime(t time.Time) error {
+	now := s.opts.Now()
+	switch {
+	case t.After(now.Add(s.opts.MaxClockSkew)):
+		return fmt.Errorf("%w: %s is more than %s ahead of the log's clock (%s)", ErrBadTime, t.Format(time.RFC3339), s.opts.MaxClockSkew, now.UTC().Format(time.RFC3339))
+	case t.Before(now.Add(-s.opts.MaxAge)):
+		return fmt.Errorf("%w: %s is more than %s old", ErrBadTime, t.Format(time.RFC3339), s.opts.MaxAge)
+	}
+	return nil
+}
+
+func (s *Server) log(name string) (*servedLog, error) {
+	l, ok := s.logs[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownLog, name)
+	}
+	return l, nil
+}
+
+// Submit implements api.LogServer.
+func (s *Server) Submit(ctx context.Context, req *api.SubmitRequest) (*api.SubmitResponse, error) {
+	resp, err := s.submit(ctx, req)
+	return resp, toStatus(s.opts.Logger, err)
+}
+
+func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.SubmitResponse, error) {
+	l, err := s.log(req.Log)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Statement) > govlog.MaxStatementSize {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", govlog.ErrStatementTooLarge, len(req.Statement), govlog.MaxStatementSize)
+	}
+	st, sigs, err := govlog.ParseStatement(req.Statement, l.Log.Origin(), s.opts.Registry.Verifiers())
+	if err != nil {
+		return nil, err
+	}
+	role, err := l.Domain.RequiredRole(st.Type)
+	if err != nil {
+		return nil, err
+	}
+	agency, err := s.opts.Registry.Authorize(sigs, role)
+	if err != nil {
+		return nil, err
+	}
+	leaf := append([]byte(nil), req.Statement...)
+	hash := govlog.LeafHash(leaf)
+	res := l.admitter.admit(ctx, &pending{leaf: leaf, entry: rule.Entry{
+		Type: st.Type, Time: st.Time, Body: st.Body, Agency: agency, LeafHash: hash,
+	}})
+	if res.err != nil {
+		return nil, res.err
+	}
+	resp := &api.SubmitResponse{LeafHash: hash[:], Duplicate: res.duplicate}
+	if !req.Wait {
+		resp.Promise, err = l.Log.Promise(hash, res.admittedAt)
+		return resp, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.WaitTimeout)
+		defer cancel()
+	}
+	bundle, index, err := l.Log.WaitForInclusion(ctx, leaf)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("%w: submit the same bytes again, or with wait=false for a promise", ErrNotYetIncluded)
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp.Bundle, resp.Index = bundle, int64(index)
+	return resp, nil
+}
+
+// GetCheckpoint implements api.LogServer.
+func (s *Server) GetCheckpoint(ctx context.Context, req *api.GetCheckpointRequest) (*api.GetCheckpointResponse, error) {
+	l, err := s.log(req.Log)
+	if err != nil {
+		return nil, toStatus(s.opts.Logger, err)
+	}
+	signed, _ := l.Log.Checkpoint()
+	return &api.GetCheckpointResponse{Checkpoint: signed}, nil
+}
+
+// GetEntries implements api.LogServer.
+func (s *Server) GetEntries(ctx context.Context, req *api.GetEntriesRequest) (*api.GetEntriesResponse, error) {
+	l, err := s.log(req.Log)
+	if err == nil && (req.Start < 0 || req.Count <= 0) {
+		err = fmt.Errorf("%w: start must be >= 0 and count > 0", ErrBadRequest)
+	}
+	if err != nil {
+		return nil, toStatus(s.opts.Logger, err)
+	}
+	entries, err := l.Log.Entries(ctx, uint64(req.Start), uint64(req.Count))
+	if err != nil {
+		return nil, toStatus(s.opts.Logger, err)
+	}
+	return &api.GetEntriesResponse{Entries: entries}, nil
+}
+
+// GetInclusionProof implements api.LogServer.
+func (s *Server) GetInclusionProof(ctx context.Context, req *api.GetInclusionProofRequest) (*api.GetInclusionProofResponse, error) {
+	resp, err := s.inclusionProof(ctx, req)
+	return resp, toStatus(s.opts.Logger, err)
+}
+
+func (s *Server) inclusionProof(ctx context.Context, req *api.GetInclusionProofRequest) (*api.GetInclusionProofResponse, error) {
+	l, err := s.log(req.Log)
+	if err != nil {
+		return nil, err
+	}
+	if req.TreeSize < 0 {
+		return nil, fmt.Errorf("%w: negative tree size", ErrBadRequest)
+	}
+	var index uint64
+	var hashes [][32]byte
+	size := uint64(req.TreeSize)
+	switch e := req.Entry.(type) {
+	case *api.GetInclusionProofRequest_Index:
+		if e.Index < 0 {
+			return nil, fmt.Errorf("%w: negative index %d", ErrBadRequest, e.Index)
+		}
+		index = uint64(e.Index)
+		hashes, size, err = l.Log.InclusionProof(ctx, index, size)
+	case *api.GetInclusionProofRequest_LeafHash:
+		if len(e.LeafHash) != 32 {
+			return nil, fmt.Errorf("%w: leaf hash of %d bytes, want 32", ErrBadRequest, len(e.LeafHash))
+		}
+		if size == 0 {
+			_, cp := l.Log.Checkpoint()
+			size = cp.Size
+		}
+		index, hashes, err = l.Log.FindLeaf(ctx, [32]byte(e.LeafHash), size)
+	default:
+		return nil, fmt.Errorf("%w: give an index or a leaf hash", ErrBadRequest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp := &api.GetInclusionProofResponse{Index: int64(index), TreeSize: int64(size)}
+	for _, h := range hashes {
+		resp.Hashes = append(resp.Hashes, h[:])
+	}
+	if req.TreeSize == 0 {
+		// The bundle is made at the checkpoint current now, which may
+		// have grown since the proof above; it carries its own proof.
+		if resp.Bundle, err = l.Log.Bundle(ctx, index); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// GetConsistencyProof implements api.LogServer.
+func (s *Server) GetConsistencyProof(ctx context.Context, req *api.GetConsistencyProofRequest) (*api.GetConsistencyProofResponse, error) {
+	l, err := s.log(req.Log)
+	if err == nil && (req.FromSize < 0 || req.ToSize < 0) {
+		err = fmt.Errorf("%w: negative tree size", ErrBadRequest)
+	}
+	if err != nil {
+		return nil, toStatus(s.opts.Logger, err)
+	}
+	_, cp := l.Log.Checkpoint()
+	if uint64(req.ToSize) > cp.Size {
+		return nil, toStatus(s.opts.Logger, fmt.Errorf("to size %d, latest checkpoint %d: %w", req.ToSize, cp.Size, govlog.ErrOutOfRange))
+	}
+	hashes, err := l.Log.ConsistencyProof(ctx, uint64(req.FromSize), uint64(req.ToSize))
+	if err != nil {
+		return nil, toStatus(s.opts.Logger, err)
+	}
+	resp := &api.GetConsistencyProofResponse{}
+	for _, h := range hashes {
+		resp.Hashes = append(resp.Hashes, h[:])
+	}
+	return resp, nil
+}

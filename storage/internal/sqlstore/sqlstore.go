@@ -1,0 +1,259 @@
+// Package sqlstore implements storage.AdmissionStore over database/sql for
+// both MySQL/MariaDB and SQLite: the SQL is the same but for the few
+// statements a Dialect spells out.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/govlog/govlog/storage"
+)
+
+// Dialect holds what differs between the SQL engines.
+type Dialect struct {
+	// ForUpdate is appended to a state read inside Admit to lock the row
+	// (" FOR UPDATE" on MySQL; empty on SQLite, whose write transactions
+	// are serialised by BEGIN IMMEDIATE).
+	ForUpdate string
+	// UpsertState is a multi-row upsert of (log, k, v); %s stands for the
+	// VALUES tuples.
+	UpsertState string
+	// Retryable reports whether a failed transaction may succeed if run
+	// again (a deadlock or a busy database).
+	Retryable func(error) bool
+}
+
+// SQL shared by both engines; table definitions live in each backend's
+// schema.sql.
+const (
+	getStateSQL     = "SELECT v FROM govlog_state WHERE log = ? AND k = ?"
+	insertOutboxSQL = "INSERT INTO govlog_outbox (log, leaf_hash, leaf, admitted_nanos, queued) VALUES %s"
+	lookupOutboxSQL = "SELECT leaf_hash, leaf, admitted_nanos FROM govlog_outbox WHERE log = ? AND leaf_hash IN (%s)"
+	unqueuedSQL     = "SELECT leaf_hash, leaf, admitted_nanos FROM govlog_outbox WHERE log = ? AND queued = 0 ORDER BY admitted_nanos LIMIT ?"
+	markQueuedSQL   = "UPDATE govlog_outbox SET queued = 1 WHERE log = ? AND leaf_hash IN (%s)"
+)
+
+// rowsPerStatement bounds multi-row statements well below both engines'
+// limits on bound parameters.
+const rowsPerStatement = 500
+
+// Store is a storage.AdmissionStore on a *sql.DB.
+type Store struct {
+	db *sql.DB
+	d  Dialect
+}
+
+var _ storage.AdmissionStore = (*Store)(nil)
+
+// New returns a Store; the schema must already be in place.
+func New(db *sql.DB, d Dialect) *Store { return &Store{db: db, d: d} }
+
+// Admit implements storage.AdmissionStore.
+func (s *Store) Admit(ctx context.Context, log string, fn func(context.Context, storage.AdmitTx) error) error {
+	const attempts = 5
+	var err error
+	for i := range attempts {
+		err = s.admitOnce(ctx, log, fn)
+		if err == nil || s.d.Retryable == nil || !s.d.Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(i+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+func (s *Store) admitOnce(ctx context.Context, log string, fn func(context.Context, storage.AdmitTx) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("couldn't begin transaction: %w", err)
+	}
+	defer sqlTx.Rollback()
+	tx := &admitTx{s: s, tx: sqlTx, log: log, puts: map[string][]byte{}, added: map[[32]byte]storage.OutboxEntry{}}
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.flush(ctx); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("couldn't commit admission: %w", err)
+	}
+	return nil
+}
+
+// admitTx buffers writes and sends them in a few multi-row statements when
+// fn returns: one round trip per few hundred rows instead of one per row.
+type admitTx struct {
+	s        *Store
+	tx       *sql.Tx
+	log      string
+	puts     map[string][]byte
+	putOrder []string
+	added    map[[32]byte]storage.OutboxEntry
+	addOrder [][32]byte
+}
+
+func (t *admitTx) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if v, ok := t.puts[key]; ok {
+		return v, true, nil
+	}
+	var v []byte
+	err := t.tx.QueryRowContext(ctx, getStateSQL+t.s.d.ForUpdate, t.log, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't read state %q: %w", key, err)
+	}
+	return v, true, nil
+}
+
+func (t *admitTx) Put(ctx context.Context, key string, value []byte) error {
+	if _, ok := t.puts[key]; !ok {
+		t.putOrder = append(t.putOrder, key)
+	}
+	t.puts[key] = append([]byte(nil), value...)
+	return nil
+}
+
+func (t *admitTx) LookupOutbox(ctx context.Context, hashes [][32]byte) (map[[32]byte]storage.OutboxEntry, error) {
+	found := map[[32]byte]storage.OutboxEntry{}
+	var ask [][32]byte
+	for _, h := range hashes {
+		if e, ok := t.added[h]; ok {
+			found[h] = e
+		} else {
+			ask = append(ask, h)
+		}
+	}
+	for len(ask) > 0 {
+		n := min(len(ask), rowsPerStatement)
+		args := []any{t.log}
+		for _, h := range ask[:n] {
+			args = append(args, h[:])
+		}
+		rows, err := t.tx.QueryContext(ctx, fmt.Sprintf(lookupOutboxSQL, placeholders(n, 1)), args...)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't look up outbox: %w", err)
+		}
+		entries, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			found[e.LeafHash] = e
+		}
+		ask = ask[n:]
+	}
+	return found, nil
+}
+
+func (t *admitTx) AddToOutbox(ctx context.Context, leafHash [32]byte, leaf []byte) error {
+	if _, ok := t.added[leafHash]; ok {
+		return fmt.Errorf("leaf %x added twice in one transaction", leafHash)
+	}
+	t.added[leafHash] = storage.OutboxEntry{LeafHash: leafHash, Leaf: leaf}
+	t.addOrder = append(t.addOrder, leafHash)
+	return nil
+}
+
+func (t *admitTx) flush(ctx context.Context) error {
+	for keys := t.putOrder; len(keys) > 0; {
+		n := min(len(keys), rowsPerStatement)
+		args := make([]any, 0, 3*n)
+		for _, k := range keys[:n] {
+			args = append(args, t.log, k, t.puts[k])
+		}
+		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(t.s.d.UpsertState, placeholders(n, 3)), args...); err != nil {
+			return fmt.Errorf("couldn't write state: %w", err)
+		}
+		keys = keys[n:]
+	}
+	now := time.Now().UnixNano()
+	for hashes := t.addOrder; len(hashes) > 0; {
+		n := min(len(hashes), rowsPerStatement)
+		args := make([]any, 0, 5*n)
+		for _, h := range hashes[:n] {
+			args = append(args, t.log, h[:], t.added[h].Leaf, now, false)
+		}
+		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(insertOutboxSQL, placeholders(n, 5)), args...); err != nil {
+			return fmt.Errorf("couldn't write outbox: %w", err)
+		}
+		hashes = hashes[n:]
+	}
+	return nil
+}
+
+// Unqueued implements storage.AdmissionStore.
+func (s *Store) Unqueued(ctx context.Context, log string, limit int) ([]storage.OutboxEntry, error) {
+	rows, err := s.db.QueryContext(ctx, unqueuedSQL, log, limit)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read outbox: %w", err)
+	}
+	return scanOutbox(rows)
+}
+
+// MarkQueued implements storage.AdmissionStore.
+func (s *Store) MarkQueued(ctx context.Context, log string, hashes [][32]byte) error {
+	for len(hashes) > 0 {
+		n := min(len(hashes), rowsPerStatement)
+		args := []any{log}
+		for _, h := range hashes[:n] {
+			args = append(args, h[:])
+		}
+		if _, err := s.db.ExecContext(ctx, fmt.Sprintf(markQueuedSQL, placeholders(n, 1)), args...); err != nil {
+			return fmt.Errorf("couldn't mark leaves queued: %w", err)
+		}
+		hashes = hashes[n:]
+	}
+	return nil
+}
+
+func scanOutbox(rows *sql.Rows) ([]storage.OutboxEntry, error) {
+	defer rows.Close()
+	var out []storage.OutboxEntry
+	for rows.Next() {
+		var h, leaf []byte
+		var nanos int64
+		if err := rows.Scan(&h, &leaf, &nanos); err != nil {
+			return nil, fmt.Errorf("couldn't read outbox row: %w", err)
+		}
+		if len(h) != 32 {
+			return nil, fmt.Errorf("outbox row with a %d-byte leaf hash", len(h))
+		}
+		e := storage.OutboxEntry{Leaf: leaf, AdmittedAt: time.Unix(0, nanos)}
+		copy(e.LeafHash[:], h)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("couldn't read outbox: %w", err)
+	}
+	return out, nil
+}
+
+// placeholders returns n tuples of width question marks, "(?,?),(?,?)",
+// or for width 1 a plain list "?,?" for IN clauses.
+func placeholders(n, width int) string {
+	tuple := strings.TrimSuffix(strings.Repeat("?,", width), ",")
+	if width > 1 {
+		tuple = "(" + tuple + ")"
+	}
+	return strings.TrimSuffix(strings.Repeat(tuple+",", n), ",")
+}
+
+// CheckSchemaVersion fails unless the govlog_schema table holds want.
+func CheckSchemaVersion(ctx context.Context, db *sql.DB, want int) error {
+	var got int
+	if err := db.QueryRowContext(ctx, "SELECT version FROM govlog_schema").Scan(&got); err != nil {
+		return fmt.Errorf("couldn't read schema version: %w", err)
+	}
+	if got != want {
+		return fmt.Errorf("database schema version %d, this govlog needs %d", got, want)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+// Package mysql is govlog's production storage on MySQL/MariaDB
+// (github.com/go-sql-driver/mysql): Trillian's tables, created from the
+// pinned Trillian v1.8.0 schema when missing, and govlog's own state and
+// outbox tables beside them in the same database.
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+
+	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/google/trillian/monitoring"
+	tstorage "github.com/google/trillian/storage"
+	tmysql "github.com/google/trillian/storage/mysql"
+
+	"github.com/govlog/govlog/storage/internal/sqlstore"
+)
+
+const schemaVersion = 1
+
+var (
+	//go:embed trillian_schema.sql
+	trillianSchema string
+	//go:embed schema.sql
+	govlogSchema string
+)
+
+// Options configures the connection pool.
+type Options struct {
+	// MaxOpenConns caps connections. MariaDB allows 151 by default and
+	// clients past that see errors, so the default is 64.
+	MaxOpenConns int
+}
+
+// Open connects to dsn (go-sql-driver format, e.g.
+// "root@tcp(127.0.0.1:3306)/govlog"), creating the schema if it is missing
+// and checking its version.
+func Open(ctx context.Context, dsn string, opts Options) (*sql.DB, error) {
+	cfg, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("bad MySQL DSN: %w", err)
+	}
+	// Multi-statement schema files; binary-safe comparisons.
+	cfg.MultiStatements = true
+	cfg.ParseTime = false
+	// Strict mode on every connection (Trillian asks for it too, but only
+	// on the one connection that opened the pool).
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES'"
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return nil, fmt.Errorf("couldn't open MySQL: %w", err)
+	}
+	if opts.MaxOpenConns <= 0 {
+		opts.MaxOpenConns = 64
+	}
+	db.SetMaxOpenConns(opts.MaxOpenConns)
+	db.SetMaxIdleConns(opts.MaxOpenConns)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("couldn't reach MySQL at %s: %w", cfg.Addr, err)
+	}
+	if err := ensureSchema(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func ensureSchema(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, trillianSchema); err != nil {
+		return fmt.Errorf("couldn't create Trillian schema: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, govlogSchema); err != nil {
+		return fmt.Errorf("couldn't create govlog schema: %w", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM govlog_schema").Scan(&n); err != nil {
+		return fmt.Errorf("couldn't read schema version: %w", err)
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, "INSERT INTO govlog_schema (version) VALUES (?)", schemaVersion); err != nil {
+			return fmt.Errorf("couldn't write schema version: %w", err)
+		}
+	}
+	return sqlstore.CheckSchemaVersion(ctx, db, schemaVersion)
+}
+
+// NewAdmissionStore returns the personalities' state and outbox store.
+func NewAdmissionStore(db *sql.DB) *sqlstore.Store {
+	return sqlstore.New(db, sqlstore.Dialect{
+		ForUpdate:   " FOR UPDATE",
+		UpsertState: "INSERT INTO govlog_state (log, k, v) VALUES %s ON DUPLICATE KEY UPDATE v = VALUES(v)",
+		Retryable:   retryable,
+	})
+}
+
+// TrillianStorage returns Trillian's MySQL admin and log storage on db.
+func TrillianStorage(db *sql.DB) (tstorage.AdminStorage, tstorage.LogStorage) {
+	return tmysql.NewAdminStorage(db), tmysql.NewLogStorage(db, monitoring.InertMetricFactory{})
+}
+
+// retryable: deadlocks (1213) and lock wait timeouts (1205) roll the
+// transaction back and may succeed when run again.
+func retryable(err error) bool {
+	var me *gomysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205
+	}
+	return strings.Contains(err.Error(), "Deadlock found")
+}

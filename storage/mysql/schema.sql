@@ -1,0 +1,23 @@
+-- govlog's own tables beside Trillian's: the personalities' domain state and
+-- outbox. Version 1; mysql.go checks the version row at start-up.
+
+CREATE TABLE IF NOT EXISTS govlog_schema (
+  version INT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS govlog_state (
+  log VARCHAR(64) NOT NULL,
+  k   VARBINARY(512) NOT NULL,
+  v   MEDIUMBLOB NOT NULL,
+  PRIMARY KEY (log, k)
+);
+
+CREATE TABLE IF NOT EXISTS govlog_outbox (
+  log            VARCHAR(64) NOT NULL,
+  leaf_hash      BINARY(32) NOT NULL,
+  leaf           MEDIUMBLOB NOT NULL,
+  admitted_nanos BIGINT NOT NULL,
+  queued         BOOLEAN NOT NULL,
+  PRIMARY KEY (log, leaf_hash),
+  KEY outbox_unqueued (log, queued, admitted_nanos)
+);

@@ -1,0 +1,80 @@
+// Package sqlite is govlog's embedded storage: one SQLite file through
+// modernc.org/sqlite (pure Go, no cgo), in WAL mode with synchronous=FULL so
+// a committed admission survives a crash or power loss, and one writer at a
+// time (write transactions BEGIN IMMEDIATE, waiting up to the busy timeout).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/govlog/govlog/storage/internal/sqlstore"
+)
+
+const schemaVersion = 1
+
+//go:embed schema.sql
+var schema string
+
+// Memory is the path that opens a private in-memory database, lost when the
+// process exits.
+const Memory = ":memory:"
+
+// Open opens (creating if needed) the database at path, or a private
+// in-memory one for Memory, and creates or checks the schema.
+func Open(ctx context.Context, path string) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if path != Memory {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and an in-memory
+	// database exists only inside its connection.
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("couldn't create schema in %s: %w", path, err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM govlog_schema").Scan(&n); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("couldn't read schema version: %w", err)
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, "INSERT INTO govlog_schema (version) VALUES (?)", schemaVersion); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("couldn't write schema version: %w", err)
+		}
+	}
+	if err := sqlstore.CheckSchemaVersion(ctx, db, schemaVersion); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// NewAdmissionStore returns the personalities' state and outbox store.
+func NewAdmissionStore(db *sql.DB) *sqlstore.Store {
+	return sqlstore.New(db, sqlstore.Dialect{
+		UpsertState: "INSERT INTO govlog_state (log, k, v) VALUES %s ON CONFLICT (log, k) DO UPDATE SET v = excluded.v",
+		Retryable:   retryable,
+	})
+}
+
+func retryable(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")) && !errors.Is(err, context.Canceled)
+}

@@ -1,0 +1,57 @@
+// Package storage declares what govlog keeps besides Trillian's own tables:
+// each personality's domain state and its outbox of admitted leaves. The
+// implementations are storage/mysql (production, MySQL/MariaDB, shared with
+// Trillian) and storage/sqlite (the embedded default, one file, pure Go);
+// both pass the conformance suite in storage/storagetest.
+//
+// The outbox is what makes admission crash-safe: a statement's state change
+// and its leaf are committed in ONE transaction, and a leaf in the outbox is
+// queued to Trillian (idempotently) until it is marked queued, so a
+// statement that was admitted is never lost, whenever the process dies.
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// OutboxEntry is one admitted leaf.
+type OutboxEntry struct {
+	// LeafHash is the RFC 6962 leaf hash of Leaf.
+	LeafHash [32]byte
+	// Leaf is the signed statement, exactly as submitted.
+	Leaf []byte
+	// AdmittedAt is when the admitting transaction committed (to the
+	// precision of the clock); a promise's deadline counts from it.
+	AdmittedAt time.Time
+}
+
+// AdmissionStore keeps domain state and the outbox, per log.
+type AdmissionStore interface {
+	// Admit runs fn in one database transaction scoped to log and commits
+	// it if fn returns nil. Nothing fn wrote is kept if either fails. fn
+	// may be called again after a transient conflict, so it must not keep
+	// state across calls.
+	Admit(ctx context.Context, log string, fn func(ctx context.Context, tx AdmitTx) error) error
+	// Unqueued returns up to limit outbox entries of log not yet marked
+	// queued, oldest first.
+	Unqueued(ctx context.Context, log string, limit int) ([]OutboxEntry, error)
+	// MarkQueued records that these leaves are in Trillian's queue (or
+	// already in the tree). Unknown hashes are ignored.
+	MarkQueued(ctx context.Context, log string, leafHashes [][32]byte) error
+}
+
+// AdmitTx is the transaction Admit hands to its function.
+type AdmitTx interface {
+	// Get reads the domain state at key, locking it against concurrent
+	// admissions until the transaction ends. ok=false means no value.
+	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
+	// Put sets the domain state at key.
+	Put(ctx context.Context, key string, value []byte) error
+	// LookupOutbox returns the outbox entries that exist among leafHashes,
+	// including those added earlier in this transaction.
+	LookupOutbox(ctx context.Context, leafHashes [][32]byte) (map[[32]byte]OutboxEntry, error)
+	// AddToOutbox adds an admitted leaf; its AdmittedAt is set by the
+	// store. Adding a hash already present is an error.
+	AddToOutbox(ctx context.Context, leafHash [32]byte, leaf []byte) error
+}
