@@ -45,8 +45,9 @@ type admitter struct {
 	checkTime func(time.Time) error
 	logger    *slog.Logger
 
-	in     chan *pending
-	queued chan [][]byte
+	in      chan *pending
+	queued  chan [][]byte
+	stopped chan struct{} // closed when run returns
 }
 
 // admit hands p to the loop and waits for its outcome.
@@ -58,13 +59,25 @@ func (a *admitter) admit(ctx context.Context, p *pending) admission {
 		return admission{err: ctx.Err()}
 	}
 	// Once handed over, the outcome is decided by the loop; wait for it
-	// even if the caller gives up, so the result is never ambiguous.
-	return <-p.done
+	// even if the caller gives up, so the result is never ambiguous. If the
+	// loop stopped first, p was never taken and nothing was admitted.
+	select {
+	case r := <-p.done:
+		return r
+	case <-a.stopped:
+		select {
+		case r := <-p.done:
+			return r
+		default:
+			return admission{err: errors.New("admission stopped: server shutting down")}
+		}
+	}
 }
 
 // run takes whatever arrived while the last batch was committing and admits
 // it as one batch, until ctx is done.
 func (a *admitter) run(ctx context.Context) {
+	defer close(a.stopped)
 	go a.queueLoop(ctx)
 	for {
 		var batch []*pending

@@ -1,0 +1,149 @@
+// Package client is the Go client of govlog for agencies, journalists and
+// auditors: submit signed statements, read checkpoints, entries and proofs
+// over gRPC, and verify what comes back against a C2SP tlog-policy. Nothing
+// the server sends is trusted: bundles and checkpoints are checked with the
+// root package, offline.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/api"
+)
+
+// Client talks to one govlog personality server.
+type Client struct {
+	conn *grpc.ClientConn
+	api  api.LogClient
+}
+
+// Dial connects to addr ("host:port"). The connection is made lazily: the
+// first call reports an unreachable server.
+func Dial(addr string) (*Client, error) {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't dial %s: %w", addr, err)
+	}
+	return &Client{conn: conn, api: api.NewLogClient(conn)}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Submitted is the server's answer to a submission.
+type Submitted struct {
+	LeafHash  [32]byte
+	Duplicate bool
+	// Bundle and Index are set when the caller waited for inclusion.
+	Bundle []byte
+	Index  uint64
+	// Promise is set when the caller did not wait.
+	Promise []byte
+}
+
+// Submit sends a signed statement to log. With wait it returns once the
+// statement is in a checkpoint, with its bundle; without, at once with a
+// promise signed by the log.
+func (c *Client) Submit(ctx context.Context, log string, statement []byte, wait bool) (*Submitted, error) {
+	resp, err := c.api.Submit(ctx, &api.SubmitRequest{Log: log, Statement: statement, Wait: wait})
+	if err != nil {
+		return nil, err
+	}
+	if len(resp.LeafHash) != 32 {
+		return nil, fmt.Errorf("server returned a %d-byte leaf hash", len(resp.LeafHash))
+	}
+	if want := govlog.LeafHash(statement); [32]byte(resp.LeafHash) != want {
+		return nil, errors.New("server returned the leaf hash of another statement")
+	}
+	return &Submitted{
+		LeafHash: [32]byte(resp.LeafHash), Duplicate: resp.Duplicate,
+		Bundle: resp.Bundle, Index: uint64(resp.Index), Promise: resp.Promise,
+	}, nil
+}
+
+// Checkpoint returns log's latest signed checkpoint, unverified.
+func (c *Client) Checkpoint(ctx context.Context, log string) ([]byte, error) {
+	resp, err := c.api.GetCheckpoint(ctx, &api.GetCheckpointRequest{Log: log})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Checkpoint, nil
+}
+
+// Origin returns log's origin line, read from its latest checkpoint.
+func (c *Client) Origin(ctx context.Context, log string) (string, error) {
+	signed, err := c.Checkpoint(ctx, log)
+	if err != nil {
+		return "", err
+	}
+	text, _, ok := cutNote(signed)
+	if !ok {
+		return "", errors.New("server returned a malformed checkpoint")
+	}
+	cp, err := govlog.ParseCheckpoint(text)
+	if err != nil {
+		return "", fmt.Errorf("server returned a malformed checkpoint: %w", err)
+	}
+	return cp.Origin, nil
+}
+
+// cutNote splits a signed note into its text (ending in a newline) and its
+// signature block.
+func cutNote(signed []byte) (text, sigs []byte, ok bool) {
+	for i := 0; i+1 < len(signed); i++ {
+		if signed[i] == '\n' && signed[i+1] == '\n' {
+			return signed[:i+1], signed[i+2:], true
+		}
+	}
+	return nil, nil, false
+}
+
+// Entries returns up to count entries of log from start (the server caps
+// count).
+func (c *Client) Entries(ctx context.Context, log string, start, count uint64) ([][]byte, error) {
+	resp, err := c.api.GetEntries(ctx, &api.GetEntriesRequest{Log: log, Start: int64(start), Count: int64(count)})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Entries, nil
+}
+
+// Bundle returns the tlog-proof bundle of entry index at the latest
+// checkpoint, unverified.
+func (c *Client) Bundle(ctx context.Context, log string, index uint64) ([]byte, error) {
+	resp, err := c.api.GetInclusionProof(ctx, &api.GetInclusionProofRequest{
+		Log: log, Entry: &api.GetInclusionProofRequest_Index{Index: int64(index)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Bundle, nil
+}
+
+// BundleByHash returns the bundle of the entry with this leaf hash.
+func (c *Client) BundleByHash(ctx context.Context, log string, leafHash [32]byte) ([]byte, error) {
+	resp, err := c.api.GetInclusionProof(ctx, &api.GetInclusionProofRequest{
+		Log: log, Entry: &api.GetInclusionProofRequest_LeafHash{LeafHash: leafHash[:]},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Bundle, nil
+}
+
+// ConsistencyProof returns the proof that size to extends size from.
+func (c *Client) ConsistencyProof(ctx context.Context, log string, from, to uint64) ([][]byte, error) {
+	resp, err := c.api.GetConsistencyProof(ctx, &api.GetConsistencyProofRequest{Log: log, FromSize: int64(from), ToSize: int64(to)})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Hashes, nil
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
+	"gopkg.in/yaml.v3"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/registry"
+)
+
+// devLogs are the logs `govlog dev` runs: every domain that has rules.
+var devLogs = []string{"disclosures"}
+
+func newDevCmd() *cobra.Command {
+	var (
+		data, listen, mysqlDSN, operator string
+		seqInterval, mmd                 time.Duration
+		verbose                          bool
+	)
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the whole system in one process, for trying govlog out",
+		Long: `dev runs Trillian, every log and its personality in this process.
+
+On first start it fills --data with a demo agency key, the registry, the log
+keys and policy.txt, and prints what to type next. Without --mysql the logs
+live in memory and are lost when dev stops.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			quietTrillian(verbose)
+			level := slog.LevelWarn
+			if verbose {
+				level = slog.LevelDebug
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			out := cmd.OutOrStdout()
+
+			cfg, err := prepareDevData(data, operator, mysqlDSN == "")
+			if err != nil {
+				return err
+			}
+			cfg.Listen, cfg.MySQL = listen, mysqlDSN
+			cfg.SequencerInterval, cfg.MMD = seqInterval, mmd
+			fmt.Fprintf(out, "govlog dev: data in %s\n", data)
+			if mysqlDSN == "" {
+				fmt.Fprintln(out, "WARNING: no --mysql given: the logs live in Trillian's memory storage and are LOST when")
+				fmt.Fprintln(out, "WARNING: this process stops. The log keys are new at every start, so no old bundle")
+				fmt.Fprintln(out, "WARNING: can be confused with the new log's; policy.txt is rewritten to match.")
+			} else {
+				fmt.Fprintln(out, "storage: MySQL/MariaDB (entries survive restarts)")
+			}
+			return runNode(ctx, cfg, logger, func(addr string) {
+				fmt.Fprintf(out, "gRPC: %s\n", addr)
+				for _, l := range cfg.Logs {
+					fmt.Fprintf(out, "log %s: origin %s\n", l.Name, l.Origin)
+				}
+				printDevNextSteps(out, data, addr)
+				fmt.Fprintln(out, "ready")
+			})
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", "govlog-data", "folder for keys, registry and policy (created if missing)")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "gRPC listen address")
+	cmd.Flags().StringVar(&mysqlDSN, "mysql", "", "MySQL/MariaDB DSN (go-sql-driver format, e.g. root@tcp(127.0.0.1:3306)/govlog); default: in memory")
+	cmd.Flags().StringVar(&operator, "operator", "gov.example", "operator name: each log's origin is <operator>/<log>")
+	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", 100*time.Millisecond, "how often queued statements are integrated")
+	cmd.Flags().DurationVar(&mmd, "mmd", 5*time.Minute, "maximum merge delay promised with wait=false")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
+	return cmd
+}
+
+func printDevNextSteps(out interface{ Write([]byte) (int, error) }, data, addr string) {
+	fmt.Fprintf(out, `
+Try it (in another terminal):
+  govlog submit --server %[2]s --log disclosures --key %[1]s/keys/demo-agency.key \
+      --type disclosure.publish \
+      --body '{"doc_id":"2026-001","title":"Budget 2027","sha256":"<64 hex>","category":"budget","decision_date":"2026-11-01","official":"Li Wei"}' \
+      --out entry.bundle
+  govlog verify --policy %[1]s/policy.txt entry.bundle
+  govlog get --server %[2]s --log disclosures --index 0
+  govlog checkpoint --server %[2]s --log disclosures --policy %[1]s/policy.txt
+`, data, addr)
+}
+
+// prepareDevData creates what dev needs in data on first start and loads it
+// on later ones. With freshLogKeys the log keys are generated anew (the
+// in-memory logs start empty, so they must not reuse an identity).
+func prepareDevData(data, operator string, freshLogKeys bool) (nodeConfig, error) {
+	var cfg nodeConfig
+	keys := filepath.Join(data, "keys")
+	if err := os.MkdirAll(keys, 0o755); err != nil {
+		return cfg, err
+	}
+	agencyKey := filepath.Join(keys, "demo-agency")
+	if _, err := os.Stat(agencyKey + ".key"); os.IsNotExist(err) {
+		if _, err := writeKeyPair(agencyKey, "demo-agency"); err != nil {
+			return cfg, err
+		}
+	}
+	agencyVKey, err := readKeyFile(agencyKey + ".vkey")
+	if err != nil {
+		return cfg, err
+	}
+
+	regPath := filepath.Join(data, "registry.yaml")
+	if _, err := os.Stat(regPath); os.IsNotExist(err) {
+		reg := registry.File{Agencies: []registry.Agency{{
+			ID: "demo-agency", Name: "Demo Agency",
+			Roles: []string{disclosures.RoleDiscloser},
+			Keys:  []registry.Key{{VKey: agencyVKey}},
+		}}}
+		b, err := yaml.Marshal(reg)
+		if err != nil {
+			return cfg, err
+		}
+		head := "# The agencies allowed to submit, their keys and roles. Edit and restart.\n"
+		if err := os.WriteFile(regPath, append([]byte(head), b...), 0o644); err != nil {
+			return cfg, err
+		}
+	}
+	if cfg.Registry, err = registry.Load(regPath); err != nil {
+		return cfg, err
+	}
+
+	var logVKeys []string
+	for _, name := range devLogs {
+		prefix := filepath.Join(keys, "log-"+name)
+		origin := operator + "/" + name
+		if freshLogKeys {
+			os.Remove(prefix + ".key")
+			os.Remove(prefix + ".vkey")
+		}
+		if _, err := os.Stat(prefix + ".key"); os.IsNotExist(err) {
+			if _, err := writeKeyPair(prefix, origin); err != nil {
+				return cfg, err
+			}
+		}
+		signer, err := loadSigner(prefix + ".key")
+		if err != nil {
+			return cfg, err
+		}
+		if signer.Name() != origin {
+			return cfg, fmt.Errorf("%s.key is for %q, not %q: use the --operator it was made with, or a new --data", prefix, signer.Name(), origin)
+		}
+		vkey, err := readKeyFile(prefix + ".vkey")
+		if err != nil {
+			return cfg, err
+		}
+		if _, err := note.NewVerifier(vkey); err != nil {
+			return cfg, fmt.Errorf("%s.vkey: %w", prefix, err)
+		}
+		logVKeys = append(logVKeys, vkey)
+		cfg.Logs = append(cfg.Logs, nodeLog{Name: name, Origin: origin, Signer: signer})
+	}
+	policy, err := govlog.FormatPolicy(logVKeys, nil, 0)
+	if err != nil {
+		return cfg, err
+	}
+	head := "# Which logs (and, later, witnesses) a verifier trusts: C2SP tlog-policy.\n"
+	if err := os.WriteFile(filepath.Join(data, "policy.txt"), append([]byte(head), policy...), 0o644); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/google/trillian/monitoring"
+	tstorage "github.com/google/trillian/storage"
+	"github.com/google/trillian/storage/memory"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/govlog/govlog/api"
+	logserver "github.com/govlog/govlog/log-server"
+	"github.com/govlog/govlog/personalities"
+	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/storage"
+	"github.com/govlog/govlog/storage/mysql"
+	"github.com/govlog/govlog/storage/sqlite"
+)
+
+// domains lists every personality govlog can run, by log name.
+var domains = map[string]func() rule.Domain{
+	"disclosures": func() rule.Domain { return disclosures.New() },
+}
+
+// nodeConfig is what dev and serve both run: Trillian, the logs and their
+// personalities behind one gRPC address.
+type nodeConfig struct {
+	Listen            string
+	MySQL             string // empty: Trillian's memory storage, in-memory state
+	MySQLMaxConns     int
+	Registry          *registry.Registry
+	Logs              []nodeLog
+	SequencerInterval time.Duration
+	MMD               time.Duration
+}
+
+type nodeLog struct {
+	Name   string
+	Origin string
+	Signer note.Signer
+}
+
+// runNode serves until ctx is done; ready is called with the gRPC address
+// once every log is open and the server listens.
+func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready func(addr string)) error {
+	var (
+		admin    tstorage.AdminStorage
+		logStore tstorage.LogStorage
+		store    storage.AdmissionStore
+	)
+	if cfg.MySQL != "" {
+		db, err := mysql.Open(ctx, cfg.MySQL, mysql.Options{MaxOpenConns: cfg.MySQLMaxConns})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		admin, logStore = mysql.TrillianStorage(db)
+		store = mysql.NewAdmissionStore(db)
+	} else {
+		ts := memory.NewTreeStorage()
+		admin, logStore = memory.NewAdminStorage(ts), memory.NewLogStorage(ts, monitoring.InertMetricFactory{})
+		db, err := sqlite.Open(ctx, sqlite.Memory)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		store = sqlite.NewAdmissionStore(db)
+	}
+
+	trill, err := logserver.StartTrillian(logserver.TrillianOptions{
+		AdminStorage: admin, LogStorage: logStore,
+		SequencerInterval: cfg.SequencerInterval, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer trill.Close()
+
+	ps := map[string]personalities.Personality{}
+	var logs []*logserver.Log
+	for _, lc := range cfg.Logs {
+		newDomain, ok := domains[lc.Name]
+		if !ok {
+			return fmt.Errorf("log %q: no such personality (have: disclosures)", lc.Name)
+		}
+		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Logger: logger})
+		if err != nil {
+			return err
+		}
+		logs = append(logs, l)
+		ps[lc.Name] = personalities.Personality{Domain: newDomain(), Log: l}
+	}
+	srv, err := personalities.NewServer(personalities.Options{
+		Store: store, Registry: cfg.Registry, Personalities: ps, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
+	}
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(personalities.MaxMessageSize))
+	api.RegisterLogServer(gs, srv)
+
+	g, ctx := errgroup.WithContext(ctx)
+	for _, l := range logs {
+		g.Go(func() error { return l.Run(ctx) })
+	}
+	g.Go(func() error { return srv.Run(ctx) })
+	g.Go(func() error {
+		if err := gs.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("gRPC server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		stopped := make(chan struct{})
+		go func() { gs.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(5 * time.Second):
+			gs.Stop()
+		}
+		return nil
+	})
+	ready(lis.Addr().String())
+	return g.Wait()
+}

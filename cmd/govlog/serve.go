@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/govlog/govlog/personalities/registry"
+)
+
+// serveConfig is the YAML file of `govlog serve`. Its field comments are its
+// documentation; deploy/ has an example.
+type serveConfig struct {
+	// Listen is the personality server's gRPC address. Default 127.0.0.1:7000.
+	Listen string `yaml:"listen"`
+	// Storage is "mysql" (the only production backend for now).
+	Storage string `yaml:"storage"`
+	// MySQL configures the MySQL/MariaDB database shared by Trillian and the
+	// personalities.
+	MySQL struct {
+		// DSN in go-sql-driver format: user:password@tcp(host:3306)/dbname.
+		DSN string `yaml:"dsn"`
+		// MaxOpenConns caps connections (MariaDB allows 151). Default 64.
+		MaxOpenConns int `yaml:"max_open_conns"`
+	} `yaml:"mysql"`
+	// Registry is the path of the registry file: agencies, keys, roles.
+	Registry string `yaml:"registry"`
+	// SequencerInterval is how often queued statements are integrated.
+	// Default 100ms.
+	SequencerInterval time.Duration `yaml:"sequencer_interval"`
+	// MMD is the maximum merge delay promised to callers that do not wait.
+	// Default 5m.
+	MMD time.Duration `yaml:"mmd"`
+	// Logs are the logs this server runs.
+	Logs []struct {
+		// Name is the log's short name and personality: disclosures.
+		Name string `yaml:"name"`
+		// Origin is the log's identity, <operator>/<name>.
+		Origin string `yaml:"origin"`
+		// Key is the path of the log's signing key; its name must be Origin.
+		Key string `yaml:"key"`
+	} `yaml:"logs"`
+}
+
+// loadServeConfig reads and validates the whole config before anything
+// starts, so a typo fails at once.
+func loadServeConfig(path string) (nodeConfig, error) {
+	var nc nodeConfig
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nc, err
+	}
+	var c serveConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nc, fmt.Errorf("%s: %w", path, err)
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:7000"
+	}
+	if c.SequencerInterval == 0 {
+		c.SequencerInterval = 100 * time.Millisecond
+	}
+	if c.MMD == 0 {
+		c.MMD = 5 * time.Minute
+	}
+	switch {
+	case c.Storage != "mysql":
+		return nc, fmt.Errorf("%s: storage must be \"mysql\", got %q", path, c.Storage)
+	case c.MySQL.DSN == "":
+		return nc, fmt.Errorf("%s: mysql.dsn is required", path)
+	case c.Registry == "":
+		return nc, fmt.Errorf("%s: registry is required", path)
+	case len(c.Logs) == 0:
+		return nc, fmt.Errorf("%s: at least one log is required", path)
+	case c.SequencerInterval < 0 || c.MMD < 0:
+		return nc, fmt.Errorf("%s: durations must be positive", path)
+	}
+	nc = nodeConfig{
+		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns,
+		SequencerInterval: c.SequencerInterval, MMD: c.MMD,
+	}
+	if nc.Registry, err = registry.Load(c.Registry); err != nil {
+		return nc, err
+	}
+	seen := map[string]bool{}
+	for i, l := range c.Logs {
+		if _, ok := domains[l.Name]; !ok {
+			return nc, fmt.Errorf("%s: logs[%d]: no personality %q", path, i, l.Name)
+		}
+		if seen[l.Name] {
+			return nc, fmt.Errorf("%s: log %q listed twice", path, l.Name)
+		}
+		seen[l.Name] = true
+		signer, err := loadSigner(l.Key)
+		if err != nil {
+			return nc, fmt.Errorf("%s: log %q: %w", path, l.Name, err)
+		}
+		if signer.Name() != l.Origin {
+			return nc, fmt.Errorf("%s: log %q: key %s is named %q, not the origin %q", path, l.Name, l.Key, signer.Name(), l.Origin)
+		}
+		nc.Logs = append(nc.Logs, nodeLog{Name: l.Name, Origin: l.Origin, Signer: signer})
+	}
+	return nc, nil
+}
+
+func newServeCmd() *cobra.Command {
+	var configPath string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "serve -c CONFIG",
+		Short: "Run the log server and personalities in production (MySQL/MariaDB)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadServeConfig(configPath)
+			if err != nil {
+				return err
+			}
+			quietTrillian(verbose)
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runNode(ctx, cfg, logger, func(addr string) {
+				logger.Info("serving", "grpc", addr, "logs", len(cfg.Logs))
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "govlog.yaml", "YAML config file")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
+	return cmd
+}
