@@ -13,10 +13,10 @@ import (
 
 func newSubmitCmd() *cobra.Command {
 	var (
-		sf                          serverFlags
+		sf                           serverFlags
 		keyPath, typ, body, bodyFile string
-		origin, out, at             string
-		wait                        bool
+		origin, out, at              string
+		wait                         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "submit --log LOG --key KEY --type TYPE --body JSON",

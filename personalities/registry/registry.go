@@ -19,8 +19,8 @@ package registry
 import (
 	"bytes"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 
