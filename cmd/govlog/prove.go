@@ -4,14 +4,18 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func newProveCmd() *cobra.Command {
 	var sf serverFlags
 	var index int64
 	var hash, out string
+	var wait bool
 	cmd := &cobra.Command{
 		Use:   "prove --log LOG --index N --out FILE",
 		Short: "Fetch an entry's bundle (entry, inclusion proof, checkpoint)",
@@ -28,17 +32,32 @@ with govlog verify.`,
 				return err
 			}
 			defer done()
-			var bundle []byte
+			var leafHash []byte
 			if hash != "" {
-				h, err := base64.StdEncoding.DecodeString(hash)
-				if err != nil || len(h) != 32 {
+				leafHash, err = base64.StdEncoding.DecodeString(hash)
+				if err != nil || len(leafHash) != 32 {
 					return fmt.Errorf("--hash must be a base64 SHA-256 leaf hash")
 				}
-				bundle, err = c.BundleByHash(ctx, sf.log, [32]byte(h))
-				if err != nil {
-					return fmt.Errorf("prove: %w", err)
+			}
+			var bundle []byte
+			for {
+				if leafHash != nil {
+					bundle, err = c.BundleByHash(ctx, sf.log, [32]byte(leafHash))
+				} else {
+					bundle, err = c.Bundle(ctx, sf.log, uint64(index))
 				}
-			} else if bundle, err = c.Bundle(ctx, sf.log, uint64(index)); err != nil {
+				// With --wait, an entry not in the log yet (a promise
+				// not yet kept) is polled for until --timeout.
+				if c := status.Code(err); !wait || (c != codes.OutOfRange && c != codes.NotFound) {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("prove: still not in the log after %s: %w", sf.timeout, err)
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+			if err != nil {
 				return fmt.Errorf("prove: %w", err)
 			}
 			if out == "" {
@@ -55,6 +74,7 @@ with govlog verify.`,
 	sf.register(cmd)
 	cmd.Flags().Int64Var(&index, "index", -1, "entry index")
 	cmd.Flags().StringVar(&hash, "hash", "", "entry leaf hash (base64)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "if the entry is not in the log yet, wait for it (up to --timeout)")
 	cmd.Flags().StringVar(&out, "out", "", "write the bundle here instead of stdout")
 	return cmd
 }

@@ -51,19 +51,18 @@ type serveConfig struct {
 	} `yaml:"logs"`
 }
 
-// loadServeConfig reads and validates the whole config before anything
-// starts, so a typo fails at once.
-func loadServeConfig(path string) (nodeConfig, error) {
-	var nc nodeConfig
+// parseServeConfig reads the config strictly (unknown fields are errors),
+// fills in defaults and checks what can be checked without other files.
+func parseServeConfig(path string) (serveConfig, error) {
+	var c serveConfig
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nc, err
+		return c, err
 	}
-	var c serveConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nc, fmt.Errorf("%s: %w", path, err)
+		return c, fmt.Errorf("%s: %w", path, err)
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:7000"
@@ -76,15 +75,39 @@ func loadServeConfig(path string) (nodeConfig, error) {
 	}
 	switch {
 	case c.Storage != "mysql":
-		return nc, fmt.Errorf("%s: storage must be \"mysql\", got %q", path, c.Storage)
+		return c, fmt.Errorf("%s: storage must be \"mysql\", got %q", path, c.Storage)
 	case c.MySQL.DSN == "":
-		return nc, fmt.Errorf("%s: mysql.dsn is required", path)
+		return c, fmt.Errorf("%s: mysql.dsn is required", path)
 	case c.Registry == "":
-		return nc, fmt.Errorf("%s: registry is required", path)
+		return c, fmt.Errorf("%s: registry is required", path)
 	case len(c.Logs) == 0:
-		return nc, fmt.Errorf("%s: at least one log is required", path)
+		return c, fmt.Errorf("%s: at least one log is required", path)
 	case c.SequencerInterval < 0 || c.MMD < 0:
-		return nc, fmt.Errorf("%s: durations must be positive", path)
+		return c, fmt.Errorf("%s: durations must be positive", path)
+	}
+	seen := map[string]bool{}
+	for i, l := range c.Logs {
+		if _, ok := domains[l.Name]; !ok {
+			return c, fmt.Errorf("%s: logs[%d]: no personality %q", path, i, l.Name)
+		}
+		if seen[l.Name] {
+			return c, fmt.Errorf("%s: log %q listed twice", path, l.Name)
+		}
+		seen[l.Name] = true
+		if l.Origin == "" || l.Key == "" {
+			return c, fmt.Errorf("%s: log %q: origin and key are required", path, l.Name)
+		}
+	}
+	return c, nil
+}
+
+// loadServeConfig parses the config and loads the files it names (registry,
+// log keys), so that every mistake is reported before anything starts.
+func loadServeConfig(path string) (nodeConfig, error) {
+	var nc nodeConfig
+	c, err := parseServeConfig(path)
+	if err != nil {
+		return nc, err
 	}
 	nc = nodeConfig{
 		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns,
@@ -93,15 +116,7 @@ func loadServeConfig(path string) (nodeConfig, error) {
 	if nc.Registry, err = registry.Load(c.Registry); err != nil {
 		return nc, err
 	}
-	seen := map[string]bool{}
-	for i, l := range c.Logs {
-		if _, ok := domains[l.Name]; !ok {
-			return nc, fmt.Errorf("%s: logs[%d]: no personality %q", path, i, l.Name)
-		}
-		if seen[l.Name] {
-			return nc, fmt.Errorf("%s: log %q listed twice", path, l.Name)
-		}
-		seen[l.Name] = true
+	for _, l := range c.Logs {
 		signer, err := loadSigner(l.Key)
 		if err != nil {
 			return nc, fmt.Errorf("%s: log %q: %w", path, l.Name, err)

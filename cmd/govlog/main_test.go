@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"govlog": main})
+}
+
+// TestScripts types the CLI as a user would: testdata/script/*.txtar, each
+// starting the real binary's dev server on its own port.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitport": cmdWaitPort,
+			"tamper":   cmdTamper,
+			"policy":   cmdPolicy,
+		},
+	})
+}
+
+// waitport ADDR waits up to 60s until ADDR accepts TCP connections.
+func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: waitport ADDR")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", args[0]); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("%s never accepted a connection", args[0])
+}
+
+// tamper FILE OLD NEW replaces the first OLD in FILE with NEW, failing if
+// OLD is absent; \n in OLD and NEW stands for a newline.
+func cmdTamper(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: tamper FILE OLD NEW")
+	}
+	data := ts.ReadFile(args[0])
+	old := strings.ReplaceAll(args[1], `\n`, "\n")
+	repl := strings.ReplaceAll(args[2], `\n`, "\n")
+	if !strings.Contains(data, old) {
+		ts.Fatalf("%s does not contain %q", args[0], old)
+	}
+	path := ts.MkAbs(args[0])
+	ts.Check(os.WriteFile(path, []byte(strings.Replace(data, old, repl, 1)), 0o644))
+}
+
+// policy OUT LOGVKEYFILE writes a tlog-policy trusting that log, quorum none.
+func cmdPolicy(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: policy OUT LOGVKEYFILE")
+	}
+	vkey := strings.TrimSpace(ts.ReadFile(args[1]))
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(fmt.Sprintf("log %s\nquorum none\n", vkey)), 0o644))
+}

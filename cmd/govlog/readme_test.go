@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestREADMEWalkthrough runs the README's walkthrough block as written, in
+// bash, against a dev server started from the real binary. Only the data
+// folder and the port are moved, so that it can run beside other tests.
+func TestREADMEWalkthrough(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "<!-- walkthrough -->")
+	block, _, ok2 := strings.Cut(block, "<!-- /walkthrough -->")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no <!-- walkthrough --> block")
+	}
+	block = strings.TrimSpace(block)
+	block = strings.TrimPrefix(block, "```sh")
+	block = strings.TrimSuffix(block, "```")
+
+	tmp := t.TempDir()
+	addr := freeAddr(t)
+	script := strings.NewReplacer("/tmp/gl", filepath.Join(tmp, "gl"), "127.0.0.1:7000", addr).Replace(block)
+
+	bin := filepath.Join(tmp, "govlog")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dev := exec.CommandContext(ctx, bin, "dev", "--data", filepath.Join(tmp, "gl"), "--listen", addr)
+	var devOut bytes.Buffer
+	dev.Stdout, dev.Stderr = &devOut, &devOut
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); dev.Wait() }()
+	waitReady(t, &devOut, addr)
+
+	sh := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	sh.Dir = "../.." // the repository root, where the README says to be
+	out, err := sh.CombinedOutput()
+	t.Logf("walkthrough output:\n%s", out)
+	if err != nil {
+		t.Fatalf("walkthrough failed: %v\ndev server:\n%s", err, devOut.String())
+	}
+	for _, want := range []string{
+		"included: gov.example/disclosures entry 0",
+		"OK: entry 0 of gov.example/disclosures is in the log, proved at tree size 1",
+		"signature: valid, by demo-agency",
+		"OK: gov.example/disclosures at size 1, signed by the log",
+		"wrote ministry-of-finance.key",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("walkthrough output lacks %q", want)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// waitReady waits for the dev server to print "ready".
+func waitReady(t *testing.T, out *bytes.Buffer, addr string) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("dev server never listened on %s:\n%s", addr, out.String())
+}

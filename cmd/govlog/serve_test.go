@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDeployConfigsParse keeps the examples in deploy/ true to the code.
+func TestDeployConfigsParse(t *testing.T) {
+	c, err := parseServeConfig("../../deploy/govlog.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage != "mysql" || len(c.Logs) != 1 || c.Logs[0].Name != "disclosures" {
+		t.Errorf("unexpected example config: %+v", c)
+	}
+}
+
+func TestServeConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, wantErr string
+	}{
+		{"unknown field", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: disclosures, origin: o, key: k}]\ntypo: 1\n", "field typo not found"},
+		{"no storage", "registry: r\n", `storage must be "mysql"`},
+		{"no dsn", "storage: mysql\nregistry: r\n", "mysql.dsn is required"},
+		{"no logs", "storage: mysql\nmysql: {dsn: x}\nregistry: r\n", "at least one log"},
+		{"unknown personality", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: lottery, origin: o, key: k}]\n", `no personality "lottery"`},
+		{"duplicate log", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: disclosures, origin: o, key: k}, {name: disclosures, origin: o, key: k}]\n", "listed twice"},
+		{"bad duration", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nmmd: soon\nlogs: [{name: disclosures, origin: o, key: k}]\n", "line 4: cannot unmarshal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := parseServeConfig(path)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
