@@ -1,0 +1,404 @@
+package govlog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Errors about witness policies and checkpoints verified against them, each
+// wrapped with detail.
+var (
+	// ErrMalformedPolicy means a policy file breaks a rule of tlog-policy.
+	ErrMalformedPolicy = errors.New("malformed policy")
+	// ErrUnknownLog means the checkpoint's origin is not a log of the policy.
+	ErrUnknownLog = errors.New("checkpoint from a log not in the policy")
+	// ErrQuorumNotMet means too few of the policy's witnesses cosigned.
+	ErrQuorumNotMet = errors.New("witness quorum not met")
+)
+
+// noneQuorum marks the predefined quorum "none".
+const noneQuorum = -1
+
+// A Policy says which logs a verifier accepts, which witnesses it trusts,
+// and how many of them must have cosigned a checkpoint, per C2SP tlog-policy.
+// The zero Policy accepts nothing; use [ParsePolicy].
+type Policy struct {
+	logs      []policyKey
+	witnesses []policyKey
+	// nodes are the witnesses and groups, in the order they were defined,
+	// so members always come before the groups that list them.
+	nodes  []quorumNode
+	quorum int // index into nodes, or noneQuorum
+}
+
+type policyKey struct {
+	name     string // policy name; empty for logs
+	vkey     string
+	url      string
+	verifier note.Verifier
+}
+
+// quorumNode is a witness (witness >= 0) or a group of k of members.
+type quorumNode struct {
+	name    string
+	witness int
+	k       int
+	members []int
+}
+
+// A PolicyWitness is a witness line of a policy.
+type PolicyWitness struct {
+	// Name is the witness's name within the policy file.
+	Name string
+	// VKey is its Ed25519 cosignature/v1 verifier key (type 0x04).
+	VKey string
+	// URL is its tlog-witness submission prefix; optional.
+	URL string
+}
+
+// ParsePolicy parses a tlog-policy file. Logs must have Ed25519 note keys
+// (type 0x01), named after their origin; witnesses must have Ed25519
+// cosignature/v1 keys (type 0x04). Beyond the spec, it rejects a public key
+// used both as a log and a witness key (a log must not witness itself) and
+// group thresholds with leading zeroes. A last line without its newline is
+// accepted.
+func ParsePolicy(text []byte) (*Policy, error) {
+	// SPEC: tlog-policy: the only allowed octets are 0x09, 0x0A, 0x20-0x7E
+	// and 0x80-0xFF.
+	for i, b := range text {
+		if b < 0x20 && b != '\t' && b != '\n' || b == 0x7f {
+			return nil, fmt.Errorf("%w: forbidden octet 0x%02x at offset %d", ErrMalformedPolicy, b, i)
+		}
+	}
+	p := &Policy{quorum: noneQuorum}
+	names := map[string]int{}      // name -> index into p.nodes
+	pubKeys := map[string]string{} // raw public key -> line that defined it
+	keyIDs := map[string]string{}  // name+ID -> line that defined it
+	haveQuorum := false
+	for i, line := range strings.Split(string(text), "\n") {
+		lineNo := i + 1
+		fail := func(format string, args ...any) error {
+			return fmt.Errorf("%w: line %d: %s", ErrMalformedPolicy, lineNo, fmt.Sprintf(format, args...))
+		}
+		// SPEC: tlog-policy: items are separated by ASCII space and tab only.
+		fields := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' })
+		// SPEC: tlog-policy: empty lines and lines starting with "#",
+		// possibly after whitespace, are ignored.
+		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		addKey := func(vkey string, typ byte) (note.Verifier, error) {
+			name, id, key, err := splitKey(vkey)
+			if err != nil {
+				return nil, fail("malformed vkey %.128q: %v", vkey, err)
+			}
+			if key[0] != typ {
+				return nil, fail("vkey %.128q has signature type 0x%02x, want 0x%02x", vkey, key[0], typ)
+			}
+			var v note.Verifier
+			if typ == ed25519Type {
+				v, err = note.NewVerifier(vkey)
+			} else {
+				v, err = NewCosignatureVerifier(vkey)
+			}
+			if err != nil {
+				return nil, fail("vkey %.128q: %v", vkey, err)
+			}
+			// SPEC: tlog-policy: duplicate logs and duplicate witnesses (the
+			// same underlying public key) are not allowed.
+			if prev, ok := pubKeys[string(key[1:])]; ok {
+				return nil, fail("public key already used on %s", prev)
+			}
+			pubKeys[string(key[1:])] = fmt.Sprintf("line %d", lineNo)
+			// Two keys with one name and ID would make note.Open ambiguous.
+			nameID := name + "+" + strconv.FormatUint(uint64(id), 16)
+			if prev, ok := keyIDs[nameID]; ok {
+				return nil, fail("key name and ID already used on %s", prev)
+			}
+			keyIDs[nameID] = fmt.Sprintf("line %d", lineNo)
+			return v, nil
+		}
+		define := func(name string) error {
+			// SPEC: tlog-policy: witnesses and groups share one namespace,
+			// and "none" is predefined.
+			if name == "none" {
+				return fail("the name none is reserved")
+			}
+			if _, ok := names[name]; ok {
+				return fail("name %.128q already defined", name)
+			}
+			names[name] = len(p.nodes)
+			return nil
+		}
+		switch fields[0] {
+		case "log":
+			if len(fields) < 2 || len(fields) > 3 {
+				return nil, fail("want: log <vkey> [<url>]")
+			}
+			v, err := addKey(fields[1], ed25519Type)
+			if err != nil {
+				return nil, err
+			}
+			k := policyKey{vkey: fields[1], verifier: v}
+			if len(fields) == 3 {
+				k.url = fields[2]
+			}
+			p.logs = append(p.logs, k)
+		case "witness":
+			if len(fields) < 3 || len(fields) > 4 {
+				return nil, fail("want: witness <name> <vkey> [<url>]")
+			}
+			if err := define(fields[1]); err != nil {
+				return nil, err
+			}
+			v, err := addKey(fields[2], cosignatureV1Type)
+			if err != nil {
+				return nil, err
+			}
+			k := policyKey{name: fields[1], vkey: fields[2], verifier: v}
+			if len(fields) == 4 {
+				k.url = fields[3]
+			}
+			p.nodes = append(p.nodes, quorumNode{name: k.name, witness: len(p.witnesses)})
+			p.witnesses = append(p.witnesses, k)
+		case "group":
+			// SPEC: tlog-policy: at least one member must be listed.
+			if len(fields) < 4 {
+				return nil, fail("want: group <name> <all|any|k> <name>...")
+			}
+			g := quorumNode{name: fields[1], witness: -1}
+			seen := map[int]bool{}
+			for _, m := range fields[3:] {
+				// SPEC: tlog-policy: a group can only reference names
+				// defined on preceding lines; none is not a valid member.
+				idx, ok := names[m]
+				if !ok {
+					return nil, fail("group member %.128q is not defined on an earlier line", m)
+				}
+				// SPEC: tlog-policy: each name is listed as a member at most once.
+				if seen[idx] {
+					return nil, fail("group member %.128q listed twice", m)
+				}
+				seen[idx] = true
+				g.members = append(g.members, idx)
+			}
+			n := len(g.members)
+			switch fields[2] {
+			case "all":
+				g.k = n
+			case "any":
+				g.k = 1
+			default:
+				// SPEC: tlog-policy: k is decimal, with 1 <= k <= n.
+				k, err := parseDecimal(fields[2])
+				if err != nil || k < 1 || k > uint64(n) {
+					return nil, fail("threshold %.32q is not all, any or a decimal from 1 to %d", fields[2], n)
+				}
+				g.k = int(k)
+			}
+			if err := define(g.name); err != nil {
+				return nil, err
+			}
+			p.nodes = append(p.nodes, g)
+		case "quorum":
+			if len(fields) != 2 {
+				return nil, fail("want: quorum <name>")
+			}
+			// SPEC: tlog-policy: a policy file must include exactly one
+			// quorum line.
+			if haveQuorum {
+				return nil, fail("second quorum line")
+			}
+			haveQuorum = true
+			if fields[1] == "none" {
+				break
+			}
+			// SPEC: tlog-policy: the quorum names a witness or group
+			// defined earlier.
+			idx, ok := names[fields[1]]
+			if !ok {
+				return nil, fail("quorum %.128q is not defined on an earlier line", fields[1])
+			}
+			p.quorum = idx
+		default:
+			return nil, fail("unknown keyword %.32q", fields[0])
+		}
+	}
+	if !haveQuorum {
+		return nil, fmt.Errorf("%w: no quorum line", ErrMalformedPolicy)
+	}
+	return p, nil
+}
+
+// Logs returns the verifiers of the policy's logs. A log's key name is its
+// origin, so callers find a log's key by Name.
+func (p *Policy) Logs() []note.Verifier {
+	vs := make([]note.Verifier, len(p.logs))
+	for i, l := range p.logs {
+		vs[i] = l.verifier
+	}
+	return vs
+}
+
+// Witnesses returns the policy's witnesses, for example for a log that
+// pushes checkpoints to their URLs.
+func (p *Policy) Witnesses() []PolicyWitness {
+	ws := make([]PolicyWitness, len(p.witnesses))
+	for i, w := range p.witnesses {
+		ws[i] = PolicyWitness{Name: w.name, VKey: w.vkey, URL: w.url}
+	}
+	return ws
+}
+
+// Verify checks that signed is a checkpoint signed by one of the policy's
+// logs and cosigned by enough of its witnesses. It returns the checkpoint and
+// the names of the witnesses whose cosignatures verified, in policy order.
+// Signatures by other keys are ignored; an invalid signature by any key of
+// the policy rejects the whole checkpoint. Cosignature timestamps are not
+// checked against a clock, so an offline verifier gets the same answer
+// any day.
+func (p *Policy) Verify(signed []byte) (Checkpoint, []string, error) {
+	if p == nil {
+		return Checkpoint{}, nil, fmt.Errorf("%w: no policy", ErrUnknownLog)
+	}
+	// The text is read before verification only to pick the log's keys.
+	text, err := noteTextUnverified(signed)
+	if err != nil {
+		return Checkpoint{}, nil, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
+	}
+	origin, _, _ := strings.Cut(text, "\n")
+	var verifiers []note.Verifier
+	for _, l := range p.logs {
+		if l.verifier.Name() == origin {
+			verifiers = append(verifiers, l.verifier)
+		}
+	}
+	if len(verifiers) == 0 {
+		return Checkpoint{}, nil, fmt.Errorf("%w: origin %.256q", ErrUnknownLog, origin)
+	}
+	logCount := len(verifiers)
+	for _, w := range p.witnesses {
+		verifiers = append(verifiers, w.verifier)
+	}
+	n, err := note.Open(signed, note.VerifierList(verifiers...))
+	if err != nil {
+		return Checkpoint{}, nil, checkpointNoteError(err)
+	}
+	c, err := ParseCheckpoint([]byte(n.Text))
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
+	signedByLog := false
+	cosigned := make([]bool, len(p.witnesses))
+	for _, sig := range n.Sigs {
+		for i, v := range verifiers {
+			if v.Name() != sig.Name || v.KeyHash() != sig.Hash {
+				continue
+			}
+			if i < logCount {
+				signedByLog = true
+			} else {
+				// A set, so a repeated line counts once.
+				cosigned[i-logCount] = true
+			}
+		}
+	}
+	if !signedByLog {
+		return Checkpoint{}, nil, fmt.Errorf("%w: no signature by a key of log %.256q", ErrCheckpointSignature, origin)
+	}
+	var names []string
+	for i, ok := range cosigned {
+		if ok {
+			names = append(names, p.witnesses[i].name)
+		}
+	}
+	if err := p.checkQuorum(cosigned); err != nil {
+		return Checkpoint{}, nil, err
+	}
+	return c, names, nil
+}
+
+// checkQuorum evaluates the quorum given which witnesses cosigned.
+func (p *Policy) checkQuorum(cosigned []bool) error {
+	if p.quorum == noneQuorum {
+		return nil
+	}
+	// Members precede their groups, so one pass in definition order works.
+	ok := make([]bool, len(p.nodes))
+	have := make([]int, len(p.nodes))
+	for i, node := range p.nodes {
+		if node.witness >= 0 {
+			ok[i] = cosigned[node.witness]
+			continue
+		}
+		for _, m := range node.members {
+			if ok[m] {
+				have[i]++
+			}
+		}
+		ok[i] = have[i] >= node.k
+	}
+	if ok[p.quorum] {
+		return nil
+	}
+	q := p.nodes[p.quorum]
+	if q.witness >= 0 {
+		return fmt.Errorf("%w: no cosignature from witness %q", ErrQuorumNotMet, q.name)
+	}
+	return fmt.Errorf("%w: group %q has %d of %d members satisfied, needs %d", ErrQuorumNotMet, q.name, have[p.quorum], len(q.members), q.k)
+}
+
+// FormatPolicy writes a policy file that accepts the logs with the given
+// vkeys and requires threshold cosignatures among witnesses ("quorum none"
+// when threshold is 0), through a group named "witnesses". Richer policies
+// are written by hand.
+func FormatPolicy(logVKeys []string, witnesses []PolicyWitness, threshold int) ([]byte, error) {
+	for _, tok := range formatTokens(logVKeys, witnesses) {
+		if tok == "" || strings.ContainsAny(tok, " \t\n") {
+			return nil, fmt.Errorf("%w: %q can't be a policy item", ErrMalformedPolicy, tok)
+		}
+	}
+	var b bytes.Buffer
+	for _, vkey := range logVKeys {
+		fmt.Fprintf(&b, "log %s\n", vkey)
+	}
+	for _, w := range witnesses {
+		fmt.Fprintf(&b, "witness %s %s", w.Name, w.VKey)
+		if w.URL != "" {
+			fmt.Fprintf(&b, " %s", w.URL)
+		}
+		b.WriteString("\n")
+	}
+	if threshold == 0 {
+		b.WriteString("quorum none\n")
+	} else {
+		b.WriteString("group witnesses " + strconv.Itoa(threshold))
+		for _, w := range witnesses {
+			b.WriteString(" " + w.Name)
+		}
+		b.WriteString("\nquorum witnesses\n")
+	}
+	// Parsing the result checks every name, key and the threshold.
+	if _, err := ParsePolicy(b.Bytes()); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// formatTokens lists the items FormatPolicy writes from its arguments, so
+// none can smuggle in a line of its own.
+func formatTokens(logVKeys []string, witnesses []PolicyWitness) []string {
+	toks := append([]string(nil), logVKeys...)
+	for _, w := range witnesses {
+		toks = append(toks, w.Name, w.VKey)
+		if w.URL != "" {
+			toks = append(toks, w.URL)
+		}
+	}
+	return toks
+}

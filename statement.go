@@ -1,0 +1,332 @@
+package govlog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gowebpki/jcs"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// StatementFormat is the first line of every statement note. It binds a
+// signature to this format, so it can't be replayed as another kind of note.
+const StatementFormat = "govlog/statement/v1"
+
+// MaxStatementSize caps a whole signed statement, in bytes, so a leaf stays
+// small; larger documents go to the blob store, referenced by SHA-256.
+const MaxStatementSize = 64 << 10
+
+// statementTimeLayout is the only accepted spelling of a statement's time:
+// whole seconds in UTC, so one instant has one encoding.
+const statementTimeLayout = "2006-01-02T15:04:05Z"
+
+// maxSafeInteger is 2^53: every integer up to this magnitude survives the
+// IEEE 754 round trip that RFC 8785 canonicalization makes.
+const maxSafeInteger = 1 << 53
+
+// Errors returned by [ParseStatement], each wrapped with detail. A submitter
+// can tell them apart to map them to INVALID_ARGUMENT, RESOURCE_EXHAUSTED or
+// UNAUTHENTICATED.
+var (
+	// ErrStatementTooLarge means the signed statement exceeds MaxStatementSize.
+	ErrStatementTooLarge = errors.New("statement too large")
+	// ErrMalformedStatement means the note or its text is not a well-formed
+	// statement: truncated, garbled, wrong format line, bad JSON or fields.
+	ErrMalformedStatement = errors.New("malformed statement")
+	// ErrNotCanonical means the JSON line is valid JSON but not in the
+	// canonical form of RFC 8785.
+	ErrNotCanonical = errors.New("statement JSON is not canonical")
+	// ErrWrongOrigin means the statement is for another log.
+	ErrWrongOrigin = errors.New("statement is for another log")
+	// ErrUnknownSigner means no signature is by a known key.
+	ErrUnknownSigner = errors.New("statement not signed by a known key")
+	// ErrBadSignature means a known key's signature does not verify.
+	ErrBadSignature = errors.New("invalid statement signature")
+)
+
+// A Statement is what an agency signs: a typed, timestamped JSON body bound
+// to one log by its origin.
+type Statement struct {
+	// Origin is the origin of the target log, e.g. "gov.example/disclosures".
+	Origin string
+	// Type names the kind of statement, e.g. "disclosure.publish".
+	Type string
+	// Time is when the submitter made the statement, in UTC, whole seconds.
+	Time time.Time
+	// Body is a JSON object in canonical form (RFC 8785).
+	Body json.RawMessage
+}
+
+// NewStatement returns a statement with body canonicalized (RFC 8785) and t
+// truncated to the second in UTC. It rejects an origin that is not a valid
+// note key name, a type outside [a-z0-9._-]+, and a body that isn't a JSON
+// object or that holds an integer beyond ±2^53, which canonicalization would
+// silently change. Errors wrap [ErrMalformedStatement].
+func NewStatement(origin, typ string, t time.Time, body []byte) (*Statement, error) {
+	if body == nil {
+		return nil, fmt.Errorf("%w: missing body", ErrMalformedStatement)
+	}
+	canonical, err := jcs.Transform(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: body is not valid JSON: %v", ErrMalformedStatement, err)
+	}
+	// Checked before canonicalization too, which would hide a changed value.
+	if err := checkNumbers(body); err != nil {
+		return nil, err
+	}
+	s := &Statement{
+		Origin: origin,
+		Type:   typ,
+		Time:   t.UTC().Truncate(time.Second),
+		Body:   canonical,
+	}
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// validate checks everything Text relies on to produce a statement that
+// ParseStatement accepts.
+func (s *Statement) validate() error {
+	if !validKeyName(s.Origin) {
+		return fmt.Errorf("%w: invalid origin %q", ErrMalformedStatement, s.Origin)
+	}
+	if !validType(s.Type) {
+		return fmt.Errorf("%w: invalid type %q", ErrMalformedStatement, s.Type)
+	}
+	if s.Time.IsZero() {
+		return fmt.Errorf("%w: missing time", ErrMalformedStatement)
+	}
+	ts := s.Time.UTC().Format(statementTimeLayout)
+	if _, err := parseStatementTime(ts); err != nil || s.Time.Nanosecond() != 0 {
+		return fmt.Errorf("%w: time %v is not whole seconds within years 0000-9999", ErrMalformedStatement, s.Time)
+	}
+	canonical, err := jcs.Transform(s.Body)
+	if err != nil {
+		return fmt.Errorf("%w: body is not valid JSON: %v", ErrMalformedStatement, err)
+	}
+	if !bytes.Equal(canonical, s.Body) {
+		return fmt.Errorf("%w: body", ErrNotCanonical)
+	}
+	return checkBody(s.Body)
+}
+
+// validType reports whether typ is a non-empty string over [a-z0-9._-].
+func validType(typ string) bool {
+	if typ == "" {
+		return false
+	}
+	for i := 0; i < len(typ); i++ {
+		c := typ[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseStatementTime accepts only the canonical spelling of a time.
+func parseStatementTime(s string) (time.Time, error) {
+	t, err := time.Parse(statementTimeLayout, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if t.Format(statementTimeLayout) != s {
+		return time.Time{}, errors.New("time not in canonical form")
+	}
+	return t, nil
+}
+
+// checkBody checks that canonical JSON is an object and that its numbers are
+// all safe.
+func checkBody(canonical []byte) error {
+	if len(canonical) == 0 || canonical[0] != '{' {
+		return fmt.Errorf("%w: body is not a JSON object", ErrMalformedStatement)
+	}
+	return checkNumbers(canonical)
+}
+
+// checkNumbers rejects any number of magnitude 2^53 or more (integers may
+// reach 2^53 exactly): RFC 8785 reads numbers as IEEE 754 doubles, so larger
+// integers would silently change value on canonicalization.
+func checkNumbers(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: body: %v", ErrMalformedStatement, err)
+		}
+		n, ok := tok.(json.Number)
+		if !ok {
+			continue
+		}
+		var safe bool
+		if strings.ContainsAny(string(n), ".eE") {
+			f, err := strconv.ParseFloat(string(n), 64)
+			safe = err == nil && math.Abs(f) < maxSafeInteger
+		} else {
+			i, err := strconv.ParseInt(string(n), 10, 64)
+			safe = err == nil && i <= maxSafeInteger && i >= -maxSafeInteger
+		}
+		if !safe {
+			return fmt.Errorf("%w: number %.32s is beyond ±2^53; encode it as a string", ErrMalformedStatement, n)
+		}
+	}
+}
+
+// Text returns the note text of the statement:
+//
+//	govlog/statement/v1
+//	<origin>
+//	<canonical JSON of {"body":...,"time":...,"type":...}>
+//
+// It is meaningful only for a valid statement, as made by [NewStatement] or
+// [ParseStatement]; [Statement.Sign] checks validity.
+func (s *Statement) Text() []byte {
+	var b bytes.Buffer
+	b.WriteString(StatementFormat)
+	b.WriteByte('\n')
+	b.WriteString(s.Origin)
+	b.WriteString("\n{\"body\":")
+	b.Write(s.Body)
+	// RFC 8785 sorts keys by UTF-16 code units: body < time < type. Neither
+	// the time nor a valid type needs escaping.
+	b.WriteString(`,"time":"`)
+	b.WriteString(s.Time.UTC().Format(statementTimeLayout))
+	b.WriteString(`","type":"`)
+	b.WriteString(s.Type)
+	b.WriteString("\"}\n")
+	return b.Bytes()
+}
+
+// Sign returns the signed note, which is the leaf. Steps that need several
+// signers pass them all.
+func (s *Statement) Sign(signers ...note.Signer) ([]byte, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	if len(signers) == 0 {
+		return nil, errors.New("no signers")
+	}
+	signed, err := note.Sign(&note.Note{Text: string(s.Text())}, signers...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't sign statement: %w", err)
+	}
+	if len(signed) > MaxStatementSize {
+		return nil, fmt.Errorf("%w: %d bytes signed, limit %d", ErrStatementTooLarge, len(signed), MaxStatementSize)
+	}
+	return signed, nil
+}
+
+// ParseStatement opens a signed statement for the log wantOrigin and
+// returns it with the signatures that verified. The size is checked before
+// anything is parsed; the text is read only after a signature verified.
+func ParseStatement(signed []byte, wantOrigin string, verifiers note.Verifiers) (*Statement, []note.Signature, error) {
+	if len(signed) > MaxStatementSize {
+		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrStatementTooLarge, len(signed), MaxStatementSize)
+	}
+	if err := checkSignatureLines(signed); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrMalformedStatement, err)
+	}
+	n, err := note.Open(signed, verifiers)
+	if err != nil {
+		return nil, nil, statementNoteError(err)
+	}
+	// A leaf carries only signatures that verify: anyone could otherwise
+	// append a line by an unknown key and make new leaf bytes for the same
+	// signed statement, defeating the "same bytes, same entry" rule.
+	if len(n.UnverifiedSigs) > 0 {
+		return nil, nil, fmt.Errorf("%w: it also carries a signature by %s+%08x, which is not a known key; submit it without that signature", ErrUnknownSigner, n.UnverifiedSigs[0].Name, n.UnverifiedSigs[0].Hash)
+	}
+	lines, ok := splitNoteLines(n.Text)
+	if !ok || len(lines) != 3 {
+		return nil, nil, fmt.Errorf("%w: want 3 lines of text", ErrMalformedStatement)
+	}
+	if lines[0] != StatementFormat {
+		return nil, nil, fmt.Errorf("%w: format line %.64q, want %q", ErrMalformedStatement, lines[0], StatementFormat)
+	}
+	if lines[1] != wantOrigin {
+		return nil, nil, fmt.Errorf("%w: origin %.256q, want %q", ErrWrongOrigin, lines[1], wantOrigin)
+	}
+	s, err := parseStatementJSON(lines[1], []byte(lines[2]))
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, n.Sigs, nil
+}
+
+// statementNoteError maps note.Open's errors to this package's sentinels.
+func statementNoteError(err error) error {
+	var unverified *note.UnverifiedNoteError
+	var invalid *note.InvalidSignatureError
+	switch {
+	case errors.As(err, &unverified):
+		// SPEC: signed-note: if no signature from a known key verifies,
+		// clients MUST reject the note.
+		return fmt.Errorf("%w: %v", ErrUnknownSigner, err)
+	case errors.As(err, &invalid):
+		// SPEC: signed-note: if the key name and ID match a known key,
+		// verifiers MUST verify the signature.
+		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+	default:
+		return fmt.Errorf("%w: %v", ErrMalformedStatement, err)
+	}
+}
+
+// parseStatementJSON parses the JSON line of a statement.
+func parseStatementJSON(origin string, line []byte) (*Statement, error) {
+	canonical, err := jcs.Transform(line)
+	if err != nil {
+		return nil, fmt.Errorf("%w: invalid JSON: %v", ErrMalformedStatement, err)
+	}
+	if !bytes.Equal(canonical, line) {
+		return nil, ErrNotCanonical
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(line, &fields); err != nil {
+		return nil, fmt.Errorf("%w: JSON is not an object: %v", ErrMalformedStatement, err)
+	}
+	body, okBody := fields["body"]
+	rawTime, okTime := fields["time"]
+	rawType, okType := fields["type"]
+	if len(fields) != 3 || !okBody || !okTime || !okType {
+		return nil, fmt.Errorf("%w: want exactly the keys body, time and type", ErrMalformedStatement)
+	}
+	var typ, ts string
+	if err := json.Unmarshal(rawType, &typ); err != nil || !validType(typ) {
+		return nil, fmt.Errorf("%w: invalid type %.64s", ErrMalformedStatement, rawType)
+	}
+	if err := json.Unmarshal(rawTime, &ts); err != nil {
+		return nil, fmt.Errorf("%w: time is not a string", ErrMalformedStatement)
+	}
+	t, err := parseStatementTime(ts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: time %.64q is not RFC 3339 UTC whole seconds", ErrMalformedStatement, ts)
+	}
+	if err := checkBody(body); err != nil {
+		return nil, err
+	}
+	if !validKeyName(origin) {
+		return nil, fmt.Errorf("%w: invalid origin %.256q", ErrMalformedStatement, origin)
+	}
+	return &Statement{Origin: origin, Type: typ, Time: t, Body: bytes.Clone(body)}, nil
+}
+
+// LeafHash returns the RFC 6962 leaf hash of a leaf, for govlog the exact
+// bytes of a signed statement.
+func LeafHash(leaf []byte) [32]byte {
+	return [32]byte(rfc6962.DefaultHasher.HashLeaf(leaf))
+}
