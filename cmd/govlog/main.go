@@ -39,6 +39,7 @@ Verify a bundle offline:            govlog verify --policy policy.txt entry.bund
 		newProveCmd(),
 		newVerifyCmd(),
 		newCheckpointCmd(),
+		newBenchCmd(),
 	)
 	return root
 }

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/google/trillian"
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/client"
+	logserver "github.com/govlog/govlog/log-server"
+	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/storage/mysql"
+)
+
+func newBenchCmd() *cobra.Command {
+	var (
+		mysqlServer string
+		n, latencyN int
+		concurrency int
+		cpuProfile  string
+		seqInterval time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "bench --mysql 'root@tcp(127.0.0.1:3306)/'",
+		Short: "Measure admission against Trillian's own QueueLeaf, side by side",
+		Long: `bench runs, each on a fresh database of the MySQL/MariaDB server given:
+  1. Trillian's own QueueLeaf over gRPC (quota off), --concurrency clients;
+  2. govlog Submit with wait=false (admitted statements per second), same clients;
+  3. govlog Submit with wait=true (Submit to bundle latency).
+It prints a table and, last, the ratio of (2) to (1). The databases are dropped
+afterwards.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			quietTrillian(false)
+			if mysqlServer == "" {
+				return errors.New("--mysql is required: a server DSN with no database name, e.g. root@tcp(127.0.0.1:3306)/")
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			b := &bench{out: cmd.OutOrStdout(), server: mysqlServer, n: n, latencyN: latencyN, conc: concurrency, seq: seqInterval}
+			return b.run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&mysqlServer, "mysql", "", "MySQL/MariaDB server DSN without a database name; bench creates and drops its own")
+	cmd.Flags().IntVar(&n, "n", 10000, "statements (and leaves) per throughput run")
+	cmd.Flags().IntVar(&latencyN, "latency-n", 400, "statements in the wait=true latency run")
+	cmd.Flags().IntVar(&concurrency, "concurrency", 32, "concurrent clients")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run here")
+	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", 100*time.Millisecond, "sequencer interval")
+	return cmd
+}
+
+type bench struct {
+	out      io.Writer
+	server   string
+	n        int
+	latencyN int
+	conc     int
+	seq      time.Duration
+}
+
+func (b *bench) run(ctx context.Context) error {
+	fmt.Fprintf(b.out, "govlog bench: %d statements, %d clients, sequencer every %s, MySQL/MariaDB\n", b.n, b.conc, b.seq)
+	queueLeaf, err := b.trillianQueueLeaf(ctx)
+	if err != nil {
+		return fmt.Errorf("QueueLeaf run: %w", err)
+	}
+	admitted, err := b.govlogSubmit(ctx, false, b.n)
+	if err != nil {
+		return fmt.Errorf("wait=false run: %w", err)
+	}
+	waited, err := b.govlogSubmit(ctx, true, b.latencyN)
+	if err != nil {
+		return fmt.Errorf("wait=true run: %w", err)
+	}
+	fmt.Fprintf(b.out, "\n%-44s %12s %10s %10s\n", "run", "per second", "p50", "p99")
+	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s\n", "Trillian QueueLeaf (gRPC, quota off)", queueLeaf.rate, queueLeaf.p50(), queueLeaf.p99())
+	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s\n", "govlog Submit wait=false (admitted)", admitted.rate, admitted.p50(), admitted.p99())
+	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s\n", "govlog Submit wait=true (to bundle)", waited.rate, waited.p50(), waited.p99())
+	fmt.Fprintf(b.out, "wait=true p50 / sequencer interval: %.2f\n", float64(waited.p50())/float64(b.seq))
+	fmt.Fprintf(b.out, "ratio admitted/QueueLeaf: mysql %.2f\n", admitted.rate/queueLeaf.rate)
+	return nil
+}
+
+type runResult struct {
+	rate      float64
+	latencies []time.Duration
+}
+
+func (r runResult) pct(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	s := slices.Clone(r.latencies)
+	slices.Sort(s)
+	return s[int(p*float64(len(s)-1))].Round(100 * time.Microsecond)
+}
+func (r runResult) p50() time.Duration { return r.pct(0.50) }
+func (r runResult) p99() time.Duration { return r.pct(0.99) }
+
+// freshDB creates an empty database on the server and returns its DSN and
+// a function that drops it.
+func (b *bench) freshDB(ctx context.Context, label string) (string, func(), error) {
+	cfg, err := gomysql.ParseDSN(b.server)
+	if err != nil {
+		return "", nil, err
+	}
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("govlog_bench_%s_%d", label, time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("couldn't create database: %w", err)
+	}
+	cfg.DBName = name
+	return cfg.FormatDSN(), func() {
+		admin.Exec("DROP DATABASE " + name)
+		admin.Close()
+	}, nil
+}
+
+// parallel runs do(i) for i in [0,n) on conc workers, printing progress, and
+// returns the rate and each call's latency.
+func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runResult, error) {
+	var next atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	lat := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				fmt.Fprintf(b.out, "  %s: %d/%d\n", label, min(int(next.Load()), n), n)
+			}
+		}
+	}()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t := time.Now()
+				if err := do(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				lat[i] = time.Since(t)
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return runResult{}, firstErr
+	}
+	return runResult{rate: float64(n) / elapsed.Seconds(), latencies: lat}, nil
+}
+
+func (b *bench) trillianQueueLeaf(ctx context.Context) (runResult, error) {
+	dsn, drop, err := b.freshDB(ctx, "trillian")
+	if err != nil {
+		return runResult{}, err
+	}
+	defer drop()
+	db, err := mysql.Open(ctx, dsn, mysql.Options{})
+	if err != nil {
+		return runResult{}, err
+	}
+	defer db.Close()
+	admin, ls := mysql.TrillianStorage(db)
+	trill, err := logserver.StartTrillian(logserver.TrillianOptions{AdminStorage: admin, LogStorage: ls, SequencerInterval: b.seq})
+	if err != nil {
+		return runResult{}, err
+	}
+	defer trill.Close()
+	skey, _, err := note.GenerateKey(nil, "bench.example/trillian")
+	if err != nil {
+		return runResult{}, err
+	}
+	signer, _ := note.NewSigner(skey)
+	l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: "bench.example/trillian", Signer: signer})
+	if err != nil {
+		return runResult{}, err
+	}
+	fmt.Fprintln(b.out, "Trillian QueueLeaf:")
+	return b.parallel("QueueLeaf", b.n, b.conc, func(i int) error {
+		// Leaves the size of a typical statement.
+		leaf := make([]byte, 600)
+		binary.BigEndian.PutUint64(leaf, uint64(i))
+		h := sha256.Sum256(leaf)
+		_, err := trill.Log.QueueLeaf(ctx, &trillian.QueueLeafRequest{LogId: l.TreeID(), Leaf: &trillian.LogLeaf{LeafValue: leaf, LeafIdentityHash: h[:]}})
+		return err
+	})
+}
+
+func (b *bench) govlogSubmit(ctx context.Context, wait bool, n int) (runResult, error) {
+	dsn, drop, err := b.freshDB(ctx, "govlog")
+	if err != nil {
+		return runResult{}, err
+	}
+	defer drop()
+	skey, vkey, err := note.GenerateKey(nil, "bench-agency")
+	if err != nil {
+		return runResult{}, err
+	}
+	agency, _ := note.NewSigner(skey)
+	reg, err := registry.New(registry.File{Agencies: []registry.Agency{{
+		ID: "bench-agency", Roles: []string{disclosures.RoleDiscloser}, Keys: []registry.Key{{VKey: vkey}},
+	}}})
+	if err != nil {
+		return runResult{}, err
+	}
+	lkey, _, err := note.GenerateKey(nil, "bench.example/disclosures")
+	if err != nil {
+		return runResult{}, err
+	}
+	logSigner, _ := note.NewSigner(lkey)
+
+	// Statements are signed before the clock starts: the client's signing
+	// is not the server's admission.
+	statements := make([][]byte, n)
+	now := time.Now().UTC().Truncate(time.Second)
+	for i := range statements {
+		body := fmt.Sprintf(`{"doc_id":"bench-%d","title":"Benchmark document %d","sha256":"%064x","category":"budget","decision_date":"2026-11-01","official":"Bench Official"}`, i, i, i)
+		st, err := govlog.NewStatement("bench.example/disclosures", disclosures.TypePublish, now, []byte(body))
+		if err != nil {
+			return runResult{}, err
+		}
+		if statements[i], err = st.Sign(agency); err != nil {
+			return runResult{}, err
+		}
+	}
+
+	nodeCtx, stop := context.WithCancel(ctx)
+	addrc := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- runNode(nodeCtx, nodeConfig{
+			Listen: "127.0.0.1:0", MySQL: dsn, Registry: reg,
+			Logs:              []nodeLog{{Name: "disclosures", Origin: "bench.example/disclosures", Signer: logSigner}},
+			SequencerInterval: b.seq, MMD: time.Hour,
+		}, slog.New(slog.DiscardHandler), func(addr string) { addrc <- addr })
+	}()
+	defer func() { stop(); <-errc }()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-errc:
+		return runResult{}, err
+	}
+	c, err := client.Dial(addr)
+	if err != nil {
+		return runResult{}, err
+	}
+	defer c.Close()
+	label := "Submit wait=false"
+	conc := b.conc
+	if wait {
+		label = "Submit wait=true"
+	}
+	fmt.Fprintf(b.out, "govlog %s:\n", label)
+	return b.parallel(label, n, conc, func(i int) error {
+		_, err := c.Submit(ctx, "disclosures", statements[i], wait)
+		return err
+	})
+}
