@@ -165,6 +165,29 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 	}
 }
 
+var _ rule.KeyReader = (*Rules)(nil)
+
+// ReadKeys names the documents Apply reads: the one published, or the one
+// corrected or retracted (and the correction's new ID). A body that does not
+// parse names none; Apply will refuse it.
+func (r *Rules) ReadKeys(e rule.Entry) []string {
+	switch e.Type {
+	case TypePublish:
+		if b, err := ParsePublishBody(e.Body); err == nil {
+			return []string{DocumentKey(e.Agency, b.DocID)}
+		}
+	case TypeCorrect:
+		if b, err := ParseCorrectBody(e.Body); err == nil {
+			return []string{DocumentKey(e.Agency, b.Corrects), DocumentKey(e.Agency, b.DocID)}
+		}
+	case TypeRetract:
+		if b, err := ParseRetractBody(e.Body); err == nil {
+			return []string{DocumentKey(e.Agency, b.Retracts)}
+		}
+	}
+	return nil
+}
+
 func applyPublish(ctx context.Context, st rule.State, agency, leaf string, b PublishBody) error {
 	if err := requireUnused(ctx, st, agency, b.DocID); err != nil {
 		return err

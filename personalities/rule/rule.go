@@ -57,6 +57,15 @@ type Domain interface {
 	Apply(ctx context.Context, state State, e Entry) error
 }
 
+// KeyReader is implemented by a Domain that can name, before Apply, the
+// state keys Apply will read for an entry. The admission server then reads
+// the keys of a whole batch in one query instead of one query per Get; keys
+// it did not name are still read one by one, so naming too few is only
+// slower, never wrong.
+type KeyReader interface {
+	ReadKeys(e Entry) []string
+}
+
 // Sentinels a Domain's Apply and RequiredRole wrap, so callers can map them
 // to gRPC codes (personalities) or alerts (monitor) in one switch.
 var (

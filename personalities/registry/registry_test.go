@@ -1,0 +1,111 @@
+package registry_test
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govlog/govlog/personalities/registry"
+)
+
+func key(t *testing.T, name string) (note.Signer, string) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, vkey
+}
+
+// sigsOf signs a note with signers and returns the signatures that verify
+// with the registry, as the admission server gets them.
+func sigsOf(t *testing.T, r *registry.Registry, signers ...note.Signer) []note.Signature {
+	t.Helper()
+	msg, err := note.Sign(&note.Note{Text: "hello\n"}, signers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := note.Open(msg, r.Verifiers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n.Sigs
+}
+
+func TestAuthorize(t *testing.T) {
+	finance, financeV := key(t, "ministry-of-finance")
+	old, oldV := key(t, "ministry-of-finance")
+	press, pressV := key(t, "press-office")
+	doc := fmt.Sprintf(`
+agencies:
+  - id: ministry-of-finance
+    name: Ministry of Finance
+    roles: [discloser, treasury]
+    keys:
+      - vkey: %s
+      - vkey: %s
+        revoked: true
+  - id: press-office
+    name: Press Office
+    roles: [spokesperson]
+    keys:
+      - vkey: %s
+`, financeV, oldV, pressV)
+	r, err := registry.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		signers    []note.Signer
+		role       string
+		wantAgency string
+		wantErr    error
+	}{
+		{"holds role", []note.Signer{finance}, "discloser", "ministry-of-finance", nil},
+		{"revoked key", []note.Signer{old}, "discloser", "", registry.ErrKeyRevoked},
+		{"lacks role", []note.Signer{press}, "discloser", "", registry.ErrRoleMissing},
+		{"second signer holds role", []note.Signer{press, finance}, "treasury", "ministry-of-finance", nil},
+		{"revoked and valid", []note.Signer{old, finance}, "discloser", "ministry-of-finance", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			agency, err := r.Authorize(sigsOf(t, r, tc.signers...), tc.role)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Fatalf("Authorize() error = %v, want %v", err, tc.wantErr)
+			}
+			if agency != tc.wantAgency {
+				t.Errorf("Authorize() = %q, want %q", agency, tc.wantAgency)
+			}
+		})
+	}
+	if a, ok := r.Agency("press-office"); !ok || a.Name != "Press Office" {
+		t.Errorf("Agency(press-office) = %+v, %v", a, ok)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	_, v := key(t, "a")
+	for _, tc := range []struct{ name, doc, want string }{
+		{"unknown field", "agencies:\n  - id: a\n    rol: [x]\n", "field rol not found"},
+		{"bad id", "agencies:\n  - id: A B\n", "id \"A B\""},
+		{"duplicate agency", "agencies:\n  - id: a\n  - id: a\n", "listed twice"},
+		{"bad vkey", "agencies:\n  - id: a\n    keys: [{vkey: nonsense}]\n", "bad vkey"},
+		{"duplicate key", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s}]\n  - id: b\n    keys: [{vkey: %s}]\n", v, v), "listed twice"},
+		{"not yaml", "agencies: [", "bad YAML"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := registry.Parse([]byte(tc.doc))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse() error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
