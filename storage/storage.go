@@ -21,8 +21,10 @@ type OutboxEntry struct {
 	LeafHash [32]byte
 	// Leaf is the signed statement, exactly as submitted.
 	Leaf []byte
-	// AdmittedAt is when the admitting transaction committed (to the
-	// precision of the clock); a promise's deadline counts from it.
+	// AdmittedAt is when the leaf was admitted: set by the store when it
+	// is added, and the same inside the admitting transaction as after it
+	// commits (to the precision of the clock); a promise's deadline counts
+	// from it.
 	AdmittedAt time.Time
 }
 

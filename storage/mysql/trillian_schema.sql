@@ -1,6 +1,7 @@
 -- Trillian v1.8.0's MySQL tables, which its storage/mysql package reads and
 -- writes. Written for govlog from the column list that package uses; applied
--- by EnsureSchema when the Trees table is missing.
+-- by ensureSchema in mysql.go on every Open, so every statement must be
+-- idempotent (indexes are declared inside CREATE TABLE for that reason).
 
 CREATE TABLE IF NOT EXISTS Trees (
   TreeId                BIGINT NOT NULL PRIMARY KEY,

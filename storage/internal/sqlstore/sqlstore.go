@@ -4,10 +4,12 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -42,6 +44,26 @@ const (
 // limits on bound parameters.
 const rowsPerStatement = 500
 
+// bytesPerStatement bounds the data in one multi-row write well below
+// MySQL's max_allowed_packet (4 MiB by default on MySQL 5.7, 16 MiB on
+// MariaDB), past which the server refuses the statement and drops the
+// connection. A single larger row still goes alone.
+const bytesPerStatement = 4 << 20
+
+// rowsInStatement returns how many of the next n rows go in one statement,
+// where size(i) is the byte size of row i.
+func rowsInStatement(n int, size func(i int) int) int {
+	n = min(n, rowsPerStatement)
+	total := 0
+	for i := range n {
+		total += size(i)
+		if i > 0 && total > bytesPerStatement {
+			return i
+		}
+	}
+	return n
+}
+
 // Store is a storage.AdmissionStore on a *sql.DB.
 type Store struct {
 	db *sql.DB
@@ -55,16 +77,26 @@ func New(db *sql.DB, d Dialect) *Store { return &Store{db: db, d: d} }
 
 // Admit implements storage.AdmissionStore.
 func (s *Store) Admit(ctx context.Context, log string, fn func(context.Context, storage.AdmitTx) error) error {
-	const attempts = 5
-	var err error
-	for i := range attempts {
-		err = s.admitOnce(ctx, log, fn)
-		if err == nil || s.d.Retryable == nil || !s.d.Retryable(err) || ctx.Err() != nil {
+	// On MySQL, concurrent admissions that read missing keys hold gap locks
+	// and deadlock when they insert; the deadlock victims are retried. The
+	// waits are random, growing exponentially, so that victims do not meet
+	// again in lockstep.
+	const attempts = 16
+	wait := 4 * time.Millisecond
+	for i := 1; ; i++ {
+		err := s.admitOnce(ctx, log, fn)
+		if err == nil || i == attempts || s.d.Retryable == nil || !s.d.Retryable(err) {
 			return err
 		}
-		time.Sleep(time.Duration(i+1) * 5 * time.Millisecond)
+		timer := time.NewTimer(rand.N(wait))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return err
+		case <-timer.C:
+		}
+		wait = min(2*wait, 500*time.Millisecond)
 	}
-	return err
 }
 
 func (s *Store) admitOnce(ctx context.Context, log string, fn func(context.Context, storage.AdmitTx) error) error {
@@ -100,7 +132,7 @@ type admitTx struct {
 
 func (t *admitTx) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if v, ok := t.puts[key]; ok {
-		return v, true, nil
+		return bytes.Clone(v), true, nil
 	}
 	var v []byte
 	err := t.tx.QueryRowContext(ctx, getStateSQL+t.s.d.ForUpdate, t.log, key).Scan(&v)
@@ -117,7 +149,8 @@ func (t *admitTx) Put(ctx context.Context, key string, value []byte) error {
 	if _, ok := t.puts[key]; !ok {
 		t.putOrder = append(t.putOrder, key)
 	}
-	t.puts[key] = append([]byte(nil), value...)
+	// Never nil, even for an empty value: nil would be written as NULL.
+	t.puts[key] = append([]byte{}, value...)
 	return nil
 }
 
@@ -157,14 +190,21 @@ func (t *admitTx) AddToOutbox(ctx context.Context, leafHash [32]byte, leaf []byt
 	if _, ok := t.added[leafHash]; ok {
 		return fmt.Errorf("leaf %x added twice in one transaction", leafHash)
 	}
-	t.added[leafHash] = storage.OutboxEntry{LeafHash: leafHash, Leaf: leaf}
+	// AdmittedAt is fixed now, not at commit, so that what fn sees in this
+	// transaction (and may put in a promise) is exactly what is stored.
+	// time.Unix drops the monotonic reading, as a stored time has none.
+	t.added[leafHash] = storage.OutboxEntry{
+		LeafHash:   leafHash,
+		Leaf:       append([]byte{}, leaf...),
+		AdmittedAt: time.Unix(0, time.Now().UnixNano()),
+	}
 	t.addOrder = append(t.addOrder, leafHash)
 	return nil
 }
 
 func (t *admitTx) flush(ctx context.Context) error {
 	for keys := t.putOrder; len(keys) > 0; {
-		n := min(len(keys), rowsPerStatement)
+		n := rowsInStatement(len(keys), func(i int) int { return len(t.log) + len(keys[i]) + len(t.puts[keys[i]]) })
 		args := make([]any, 0, 3*n)
 		for _, k := range keys[:n] {
 			args = append(args, t.log, k, t.puts[k])
@@ -174,12 +214,12 @@ func (t *admitTx) flush(ctx context.Context) error {
 		}
 		keys = keys[n:]
 	}
-	now := time.Now().UnixNano()
 	for hashes := t.addOrder; len(hashes) > 0; {
-		n := min(len(hashes), rowsPerStatement)
+		n := rowsInStatement(len(hashes), func(i int) int { return len(t.log) + 32 + len(t.added[hashes[i]].Leaf) })
 		args := make([]any, 0, 5*n)
 		for _, h := range hashes[:n] {
-			args = append(args, t.log, h[:], t.added[h].Leaf, now, false)
+			e := t.added[h]
+			args = append(args, t.log, h[:], e.Leaf, e.AdmittedAt.UnixNano(), false)
 		}
 		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(insertOutboxSQL, placeholders(n, 5)), args...); err != nil {
 			return fmt.Errorf("couldn't write outbox: %w", err)
@@ -191,6 +231,10 @@ func (t *admitTx) flush(ctx context.Context) error {
 
 // Unqueued implements storage.AdmissionStore.
 func (s *Store) Unqueued(ctx context.Context, log string, limit int) ([]storage.OutboxEntry, error) {
+	if limit <= 0 {
+		// SQLite reads LIMIT -1 as no limit, and MySQL refuses it.
+		return nil, nil
+	}
 	rows, err := s.db.QueryContext(ctx, unqueuedSQL, log, limit)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read outbox: %w", err)

@@ -1,0 +1,844 @@
+// Package storagetest is the conformance suite for implementations of
+// storage.AdmissionStore: each backend's tests call [TestAdmissionStore],
+// so every backend keeps the contracts documented in package storage.
+package storagetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/govlog/govlog/storage"
+)
+
+// testLog is the log most subtests use; the isolation subtest adds others.
+const testLog = "example.org/log"
+
+// clockSlack is how far AdmittedAt may stray from the test's clock, for
+// stores that take the time from a database server.
+const clockSlack = 2 * time.Second
+
+// TestAdmissionStore checks that the stores newStore returns keep the
+// contracts of storage.AdmissionStore and storage.AdmitTx. newStore must
+// return an empty store of its own each time it is called; it is called
+// from parallel subtests, and should register on its t the cleanup of what
+// it opens.
+func TestAdmissionStore(t *testing.T, newStore func(t *testing.T) storage.AdmissionStore) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s storage.AdmissionStore)
+	}{
+		{"GetMissing", testGetMissing},
+		{"PutGet", testPutGet},
+		{"ManyKeys", testManyKeys},
+		{"FailedAdmissionCommitsNothing", testFailedAdmissionCommitsNothing},
+		{"Outbox", testOutbox},
+		{"LookupOutboxMixed", testLookupOutboxMixed},
+		{"LookupOutboxMany", testLookupOutboxMany},
+		{"DuplicateLeaf", testDuplicateLeaf},
+		{"LogsIsolated", testLogsIsolated},
+		{"UnqueuedOrderAndLimit", testUnqueuedOrderAndLimit},
+		{"MarkQueued", testMarkQueued},
+		{"MarkQueuedMany", testMarkQueuedMany},
+		{"ConcurrentAdmissions", testConcurrentAdmissions},
+		{"LargeValues", testLargeValues},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.run(t, newStore(t))
+		})
+	}
+}
+
+func testGetMissing(t *testing.T, s storage.AdmissionStore) {
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		return tx.Put(ctx, "present", []byte("v"))
+	})
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		for _, key := range []string{"missing", "present/", "Present", ""} {
+			v, ok, err := tx.Get(ctx, key)
+			if err != nil {
+				return fmt.Errorf("Get(%q): %w", key, err)
+			}
+			if ok || len(v) != 0 {
+				t.Errorf("Get(%q) = %q, %v; want no value", key, v, ok)
+			}
+		}
+		return nil
+	})
+}
+
+func testPutGet(t *testing.T, s storage.AdmissionStore) {
+	all256 := make([]byte, 256)
+	for i := range all256 {
+		all256[i] = byte(i)
+	}
+	tests := []struct {
+		name   string
+		key    string
+		first  []byte
+		second []byte
+	}{
+		{"short", "k", []byte("v1"), []byte("v2")},
+		{"empty value", "empty", []byte{}, []byte("no longer empty")},
+		{"to empty", "to-empty", []byte("soon empty"), []byte{}},
+		{"binary", "binary", all256, bytes.Repeat([]byte{0}, 10)},
+		{"upper-case key", "Key", []byte("upper"), []byte("UPPER")},
+		{"lower-case key", "key", []byte("lower"), []byte("LOWER")},
+		{"non-ASCII key", "clé/ключ/鍵", []byte("unicode"), []byte("UNICODE")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// First write: visible in the same transaction, then in a later one.
+			admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+				if err := tx.Put(ctx, tt.key, tt.first); err != nil {
+					return fmt.Errorf("Put: %w", err)
+				}
+				return wantValue(ctx, t, tx, tt.key, tt.first, "same transaction as Put")
+			})
+			admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+				return wantValue(ctx, t, tx, tt.key, tt.first, "later transaction")
+			})
+			// Overwrite: the transaction sees its own write over the stored one.
+			admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+				if err := wantValue(ctx, t, tx, tt.key, tt.first, "before overwriting"); err != nil {
+					return err
+				}
+				if err := tx.Put(ctx, tt.key, tt.second); err != nil {
+					return fmt.Errorf("Put: %w", err)
+				}
+				return wantValue(ctx, t, tx, tt.key, tt.second, "same transaction as overwrite")
+			})
+			admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+				return wantValue(ctx, t, tx, tt.key, tt.second, "after overwrite")
+			})
+		})
+	}
+	// Keys differing only in case are different keys.
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := wantValue(ctx, t, tx, "Key", []byte("UPPER"), "case-sensitive keys"); err != nil {
+			return err
+		}
+		return wantValue(ctx, t, tx, "key", []byte("LOWER"), "case-sensitive keys")
+	})
+}
+
+// testManyKeys puts more keys in one transaction than one multi-row
+// statement holds, and the last Put of a key wins.
+func testManyKeys(t *testing.T, s storage.AdmissionStore) {
+	const n = 700
+	key := func(i int) string { return fmt.Sprintf("key/%04d", i) }
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		for i := range n {
+			if err := tx.Put(ctx, key(i), []byte("first")); err != nil {
+				return err
+			}
+		}
+		for i := range n {
+			if err := tx.Put(ctx, key(i), []byte(strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		for i := range n {
+			if err := wantValue(ctx, t, tx, key(i), []byte(strconv.Itoa(i)), "later transaction"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+var errInjected = errors.New("injected failure")
+
+func testFailedAdmissionCommitsNothing(t *testing.T, s storage.AdmissionStore) {
+	kept := []byte("committed before")
+	keptLeaf := []byte("leaf committed before")
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := tx.Put(ctx, "existing", kept); err != nil {
+			return err
+		}
+		return tx.AddToOutbox(ctx, leafHash(keptLeaf), keptLeaf)
+	})
+
+	tests := []struct {
+		name string
+		// fail makes an admission fail after its writes; cancel cancels
+		// the context Admit was given.
+		fail    func(cancel context.CancelFunc) error
+		wantErr error // nil: any error will do
+	}{
+		{"fn returns an error", func(context.CancelFunc) error { return errInjected }, errInjected},
+		{"fn returns a wrapped error", func(context.CancelFunc) error { return fmt.Errorf("personality said no: %w", errInjected) }, errInjected},
+		{"context canceled before commit", func(cancel context.CancelFunc) error { cancel(); return nil }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			leaf := []byte("leaf of " + tt.name)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			err := s.Admit(ctx, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+				if err := tx.Put(ctx, "existing", []byte("overwritten")); err != nil {
+					return err
+				}
+				if err := tx.Put(ctx, "new", []byte("created")); err != nil {
+					return err
+				}
+				if err := tx.AddToOutbox(ctx, leafHash(leaf), leaf); err != nil {
+					return err
+				}
+				return tt.fail(cancel)
+			})
+			switch {
+			case err == nil:
+				t.Fatalf("Admit succeeded; want an error")
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Fatalf("Admit: %v; want %v", err, tt.wantErr)
+			}
+
+			admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+				if err := wantValue(ctx, t, tx, "existing", kept, "after failed admission"); err != nil {
+					return err
+				}
+				if err := wantNoValue(ctx, t, tx, "new"); err != nil {
+					return err
+				}
+				got, err := tx.LookupOutbox(ctx, [][32]byte{leafHash(leaf)})
+				if err != nil {
+					return err
+				}
+				if len(got) != 0 {
+					t.Errorf("LookupOutbox found the leaf of a failed admission")
+				}
+				return nil
+			})
+			wantUnqueued(t, s, testLog, 10, keptLeaf)
+		})
+	}
+}
+
+func testOutbox(t *testing.T, s storage.AdmissionStore) {
+	leaf := []byte("a signed statement")
+	h := leafHash(leaf)
+	before := time.Now()
+	var inTx storage.OutboxEntry
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := tx.AddToOutbox(ctx, h, leaf); err != nil {
+			return fmt.Errorf("AddToOutbox: %w", err)
+		}
+		got, err := tx.LookupOutbox(ctx, [][32]byte{h})
+		if err != nil {
+			return fmt.Errorf("LookupOutbox: %w", err)
+		}
+		inTx = got[h]
+		if len(got) != 1 {
+			t.Errorf("LookupOutbox in the same transaction found %d entries; want 1", len(got))
+		}
+		return nil
+	})
+	after := time.Now()
+	checkEntry(t, "in the admitting transaction", inTx, leaf, before, after)
+
+	var committed storage.OutboxEntry
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		got, err := tx.LookupOutbox(ctx, [][32]byte{h})
+		if err != nil {
+			return fmt.Errorf("LookupOutbox: %w", err)
+		}
+		committed = got[h]
+		if len(got) != 1 {
+			t.Errorf("LookupOutbox after commit found %d entries; want 1", len(got))
+		}
+		return nil
+	})
+	checkEntry(t, "after commit", committed, leaf, before, after)
+	if !committed.AdmittedAt.Equal(inTx.AdmittedAt) {
+		t.Errorf("AdmittedAt after commit is %v, but was %v in the admitting transaction", committed.AdmittedAt, inTx.AdmittedAt)
+	}
+
+	un := unqueued(t, s, testLog, 10)
+	if len(un) != 1 {
+		t.Fatalf("Unqueued returned %d entries; want 1", len(un))
+	}
+	checkEntry(t, "from Unqueued", un[0], leaf, before, after)
+	if !un[0].AdmittedAt.Equal(inTx.AdmittedAt) {
+		t.Errorf("AdmittedAt from Unqueued is %v, but was %v in the admitting transaction", un[0].AdmittedAt, inTx.AdmittedAt)
+	}
+
+	// Nothing asked, nothing found.
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		for _, hashes := range [][][32]byte{nil, {}} {
+			got, err := tx.LookupOutbox(ctx, hashes)
+			if err != nil {
+				return fmt.Errorf("LookupOutbox(%v): %w", hashes, err)
+			}
+			if len(got) != 0 {
+				t.Errorf("LookupOutbox(%v) found %d entries", hashes, len(got))
+			}
+		}
+		return nil
+	})
+}
+
+func testLookupOutboxMixed(t *testing.T, s storage.AdmissionStore) {
+	leaves := makeLeaves("mixed", 4)
+	admit(t, s, testLog, addLeaves(leaves[:3]))
+	unknown1, unknown2 := leafHash([]byte("never added 1")), leafHash([]byte("never added 2"))
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := tx.AddToOutbox(ctx, leafHash(leaves[3]), leaves[3]); err != nil {
+			return err
+		}
+		ask := [][32]byte{
+			leafHash(leaves[0]), unknown1, leafHash(leaves[3]), unknown2,
+			leafHash(leaves[2]), leafHash(leaves[0]), // asked twice
+		}
+		got, err := tx.LookupOutbox(ctx, ask)
+		if err != nil {
+			return fmt.Errorf("LookupOutbox: %w", err)
+		}
+		wantFound(t, got, leaves[0], leaves[2], leaves[3])
+		return nil
+	})
+}
+
+// testLookupOutboxMany looks up more hashes than one statement holds, both
+// in the transaction that adds them and after.
+func testLookupOutboxMany(t *testing.T, s storage.AdmissionStore) {
+	leaves := makeLeaves("many", 700)
+	var ask [][32]byte
+	for i, l := range leaves {
+		ask = append(ask, leafHash(l))
+		if i%2 == 0 {
+			ask = append(ask, leafHash(fmt.Appendf(nil, "unknown %d", i)))
+		}
+	}
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := addLeaves(leaves)(ctx, tx); err != nil {
+			return err
+		}
+		got, err := tx.LookupOutbox(ctx, ask)
+		if err != nil {
+			return fmt.Errorf("LookupOutbox in the same transaction: %w", err)
+		}
+		wantFound(t, got, leaves...)
+		return nil
+	})
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		got, err := tx.LookupOutbox(ctx, ask)
+		if err != nil {
+			return fmt.Errorf("LookupOutbox after commit: %w", err)
+		}
+		wantFound(t, got, leaves...)
+		return nil
+	})
+}
+
+func testDuplicateLeaf(t *testing.T, s storage.AdmissionStore) {
+	tests := []struct {
+		name string
+		// firstQueued marks the first copy queued before the second is added.
+		firstQueued bool
+		sameTx      bool
+	}{
+		{name: "same transaction", sameTx: true},
+		{name: "later transaction"},
+		{name: "later transaction after MarkQueued", firstQueued: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := testLog + "/" + tt.name
+			first := []byte("first copy, " + tt.name)
+			h := leafHash(first)
+			second := []byte("second copy under the same hash")
+			other := []byte("another leaf, " + tt.name)
+
+			if tt.sameTx {
+				err := s.Admit(t.Context(), log, func(ctx context.Context, tx storage.AdmitTx) error {
+					if err := tx.AddToOutbox(ctx, h, first); err != nil {
+						return fmt.Errorf("first AddToOutbox: %w", err)
+					}
+					err := tx.AddToOutbox(ctx, h, second)
+					if err == nil {
+						t.Errorf("AddToOutbox of a hash added earlier in the transaction succeeded")
+					}
+					return err
+				})
+				if err == nil {
+					t.Fatalf("Admit succeeded")
+				}
+				wantUnqueued(t, s, log, 10)
+				return
+			}
+
+			admit(t, s, log, addLeaves([][]byte{first}))
+			if tt.firstQueued {
+				markQueued(t, s, log, h)
+			}
+			err := s.Admit(t.Context(), log, func(ctx context.Context, tx storage.AdmitTx) error {
+				if err := tx.Put(ctx, "k", []byte("v")); err != nil {
+					return err
+				}
+				if err := tx.AddToOutbox(ctx, leafHash(other), other); err != nil {
+					return err
+				}
+				// The store may report the duplicate now or when committing.
+				return tx.AddToOutbox(ctx, h, second)
+			})
+			if err == nil {
+				t.Fatalf("Admit adding a hash already in the outbox succeeded")
+			}
+			admit(t, s, log, func(ctx context.Context, tx storage.AdmitTx) error {
+				if err := wantNoValue(ctx, t, tx, "k"); err != nil {
+					return err
+				}
+				got, err := tx.LookupOutbox(ctx, [][32]byte{h, leafHash(other)})
+				if err != nil {
+					return err
+				}
+				wantFound(t, got, first)
+				return nil
+			})
+			if tt.firstQueued {
+				wantUnqueued(t, s, log, 10)
+			} else {
+				wantUnqueued(t, s, log, 10, first)
+			}
+		})
+	}
+}
+
+func testLogsIsolated(t *testing.T, s storage.AdmissionStore) {
+	// Log names are compared exactly, as checkpoint origins are.
+	logs := []string{"example.org/a", "example.org/b", "example.org/A", "example.org/a "}
+	// The same statement submitted to every log.
+	leaf := []byte("a statement for every log")
+	h := leafHash(leaf)
+	for _, log := range logs {
+		admit(t, s, log, func(ctx context.Context, tx storage.AdmitTx) error {
+			if err := wantNoValue(ctx, t, tx, "k"); err != nil {
+				return err
+			}
+			got, err := tx.LookupOutbox(ctx, [][32]byte{h})
+			if err != nil {
+				return err
+			}
+			if len(got) != 0 {
+				t.Errorf("log %q: LookupOutbox found another log's leaf", log)
+			}
+			if err := tx.Put(ctx, "k", []byte("value in "+log)); err != nil {
+				return err
+			}
+			return tx.AddToOutbox(ctx, h, leaf)
+		})
+	}
+	for _, log := range logs {
+		admit(t, s, log, func(ctx context.Context, tx storage.AdmitTx) error {
+			return wantValue(ctx, t, tx, "k", []byte("value in "+log), "log "+log)
+		})
+		wantUnqueued(t, s, log, 10, leaf)
+	}
+	markQueued(t, s, logs[0], h)
+	wantUnqueued(t, s, logs[0], 10)
+	for _, log := range logs[1:] {
+		wantUnqueued(t, s, log, 10, leaf)
+	}
+	wantUnqueued(t, s, "example.org/empty", 10)
+}
+
+func testUnqueuedOrderAndLimit(t *testing.T, s storage.AdmissionStore) {
+	leaves := makeLeaves("ordered", 5)
+	for _, l := range leaves {
+		admit(t, s, testLog, addLeaves([][]byte{l}))
+	}
+	tests := []struct {
+		name  string
+		limit int
+		want  [][]byte
+	}{
+		{"limit above count", 100, leaves},
+		{"limit equal to count", 5, leaves},
+		{"limit below count", 3, leaves[:3]},
+		{"limit one", 1, leaves[:1]},
+		{"limit zero", 0, nil},
+		{"negative limit", -1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantUnqueued(t, s, testLog, tt.limit, tt.want...)
+		})
+	}
+	markQueued(t, s, testLog, leafHash(leaves[0]), leafHash(leaves[2]))
+	wantUnqueued(t, s, testLog, 100, leaves[1], leaves[3], leaves[4])
+	wantUnqueued(t, s, testLog, 2, leaves[1], leaves[3])
+}
+
+func testMarkQueued(t *testing.T, s storage.AdmissionStore) {
+	leaves := makeLeaves("mark", 3)
+	for _, l := range leaves {
+		admit(t, s, testLog, addLeaves([][]byte{l}))
+	}
+	unknown := leafHash([]byte("never added"))
+	tests := []struct {
+		name   string
+		hashes [][32]byte
+		want   [][]byte
+	}{
+		{"none", nil, leaves},
+		{"unknown only", [][32]byte{unknown}, leaves},
+		{"known and unknown", [][32]byte{unknown, leafHash(leaves[1])}, [][]byte{leaves[0], leaves[2]}},
+		{"again", [][32]byte{leafHash(leaves[1]), leafHash(leaves[1])}, [][]byte{leaves[0], leaves[2]}},
+		{"rest", [][32]byte{leafHash(leaves[2]), leafHash(leaves[0])}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			markQueued(t, s, testLog, tt.hashes...)
+			wantUnqueued(t, s, testLog, 10, tt.want...)
+		})
+	}
+	// Queued leaves stay in the outbox: resubmissions still find them.
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		got, err := tx.LookupOutbox(ctx, [][32]byte{leafHash(leaves[0]), leafHash(leaves[1]), leafHash(leaves[2])})
+		if err != nil {
+			return err
+		}
+		wantFound(t, got, leaves...)
+		return nil
+	})
+}
+
+// testMarkQueuedMany marks more hashes than one statement holds.
+func testMarkQueuedMany(t *testing.T, s storage.AdmissionStore) {
+	leaves := makeLeaves("mark many", 700)
+	admit(t, s, testLog, addLeaves(leaves))
+	var mark [][32]byte
+	for i, l := range leaves[:600] {
+		mark = append(mark, leafHash(l))
+		if i%5 == 0 {
+			mark = append(mark, leafHash(fmt.Appendf(nil, "unknown %d", i)))
+		}
+	}
+	markQueued(t, s, testLog, mark...)
+	got := unqueued(t, s, testLog, 2000)
+	want := map[[32]byte]bool{}
+	for _, l := range leaves[600:] {
+		want[leafHash(l)] = true
+	}
+	gotSet := map[[32]byte]bool{}
+	for _, e := range got {
+		gotSet[e.LeafHash] = true
+	}
+	if !maps.Equal(gotSet, want) || len(got) != len(want) {
+		t.Errorf("Unqueued after marking 600 of 700 returned %d entries; want the %d unmarked", len(got), len(want))
+	}
+}
+
+// testConcurrentAdmissions increments counters from many goroutines at
+// once; a store that does not lock what Get read (even a missing key) loses
+// increments, and one that gives up on transient conflicts fails admissions.
+func testConcurrentAdmissions(t *testing.T, s storage.AdmissionStore) {
+	const n = 20
+	shared := func(round, i int) string { return "counter" }
+	tests := []struct {
+		name    string
+		rounds  int
+		counter func(round, i int) string // the counter goroutine i increments
+		start   []byte                    // nil: counters start missing, read as 0
+	}{
+		{"one missing key", 1, shared, nil},
+		{"one existing key", 1, shared, []byte("0")},
+		// On MySQL, reading missing keys takes gap locks, so creating
+		// distinct keys concurrently deadlocks, and the store must retry
+		// until it gets through.
+		{"distinct missing keys", 5, func(round, i int) string { return fmt.Sprintf("counter/%d/%d", round, i) }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for round := range tt.rounds {
+				testConcurrentRound(t, s, testLog+"/"+tt.name, n, func(i int) string { return tt.counter(round, i) }, tt.start)
+			}
+		})
+	}
+}
+
+func testConcurrentRound(t *testing.T, s storage.AdmissionStore, log string, n int, counter func(i int) string, start []byte) {
+	t.Helper()
+	want := map[string]int{}
+	for i := range n {
+		want[counter(i)]++
+	}
+	if start != nil {
+		admit(t, s, log, func(ctx context.Context, tx storage.AdmitTx) error {
+			for k := range want {
+				if err := tx.Put(ctx, k, start); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			key := counter(i)
+			leaf := fmt.Appendf(nil, "admission %s %d", key, i)
+			err := s.Admit(t.Context(), log, func(ctx context.Context, tx storage.AdmitTx) error {
+				v, ok, err := tx.Get(ctx, key)
+				if err != nil {
+					return fmt.Errorf("Get: %w", err)
+				}
+				c := 0
+				if ok {
+					if c, err = strconv.Atoi(string(v)); err != nil {
+						return fmt.Errorf("counter %q: %w", v, err)
+					}
+				}
+				if err := tx.Put(ctx, key, []byte(strconv.Itoa(c+1))); err != nil {
+					return fmt.Errorf("Put: %w", err)
+				}
+				return tx.AddToOutbox(ctx, leafHash(leaf), leaf)
+			})
+			if err != nil {
+				t.Errorf("admission %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	admit(t, s, log, func(ctx context.Context, tx storage.AdmitTx) error {
+		for k, c := range want {
+			if err := wantValue(ctx, t, tx, k, []byte(strconv.Itoa(c)), "after concurrent increments"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if got := unqueued(t, s, log, 2*n); len(got) != n {
+		t.Errorf("Unqueued returned %d entries after %d admissions", len(got), n)
+	}
+	markQueued(t, s, log, hashesOf(unqueued(t, s, log, 2*n))...)
+}
+
+func hashesOf(entries []storage.OutboxEntry) [][32]byte {
+	hashes := make([][32]byte, len(entries))
+	for i, e := range entries {
+		hashes[i] = e.LeafHash
+	}
+	return hashes
+}
+
+func testLargeValues(t *testing.T, s storage.AdmissionStore) {
+	const size = 60 << 10
+	rng := rand.NewChaCha8([32]byte{})
+	random := func() []byte {
+		b := make([]byte, size)
+		rng.Read(b)
+		return b
+	}
+	value, leaf := random(), random()
+	h := leafHash(leaf)
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := tx.Put(ctx, "large", value); err != nil {
+			return err
+		}
+		return tx.AddToOutbox(ctx, h, leaf)
+	})
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := wantValue(ctx, t, tx, "large", value, "60 KiB value"); err != nil {
+			return err
+		}
+		got, err := tx.LookupOutbox(ctx, [][32]byte{h})
+		if err != nil {
+			return err
+		}
+		wantFound(t, got, leaf)
+		return nil
+	})
+	wantUnqueued(t, s, testLog, 10, leaf)
+
+	// One transaction writing more than one statement may carry: 16 MiB
+	// by default on MariaDB.
+	const batch = 420
+	batchValue := func(i int) []byte { return fmt.Appendf(bytes.Repeat([]byte{'v'}, 40<<10), "%d", i) }
+	batchLeaves := make([][]byte, batch)
+	for i := range batchLeaves {
+		batchLeaves[i] = fmt.Appendf(bytes.Repeat([]byte{'l'}, 40<<10), "%d", i)
+	}
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		for i := range batch {
+			if err := tx.Put(ctx, fmt.Sprintf("batch/%d", i), batchValue(i)); err != nil {
+				return err
+			}
+		}
+		return addLeaves(batchLeaves)(ctx, tx)
+	})
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		for _, i := range []int{0, batch / 2, batch - 1} {
+			if err := wantValue(ctx, t, tx, fmt.Sprintf("batch/%d", i), batchValue(i), "after a large batch"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if got := unqueued(t, s, testLog, 2*batch); len(got) != batch+1 {
+		t.Errorf("Unqueued returned %d entries after a batch of %d large leaves and one other", len(got), batch)
+	}
+}
+
+// admit runs fn in an admission that must succeed.
+func admit(t *testing.T, s storage.AdmissionStore, log string, fn func(context.Context, storage.AdmitTx) error) {
+	t.Helper()
+	if err := s.Admit(t.Context(), log, fn); err != nil {
+		t.Fatalf("Admit(%q): %v", log, err)
+	}
+}
+
+func addLeaves(leaves [][]byte) func(context.Context, storage.AdmitTx) error {
+	return func(ctx context.Context, tx storage.AdmitTx) error {
+		for _, l := range leaves {
+			if err := tx.AddToOutbox(ctx, leafHash(l), l); err != nil {
+				return fmt.Errorf("AddToOutbox: %w", err)
+			}
+		}
+		return nil
+	}
+}
+
+func makeLeaves(prefix string, n int) [][]byte {
+	leaves := make([][]byte, n)
+	for i := range leaves {
+		leaves[i] = fmt.Appendf(nil, "%s leaf %d", prefix, i)
+	}
+	return leaves
+}
+
+// leafHash is the RFC 6962 leaf hash; stores take it as given.
+func leafHash(leaf []byte) [32]byte {
+	return sha256.Sum256(append([]byte{0}, leaf...))
+}
+
+// wantValue reports a mismatch with t.Errorf and returns only the errors of
+// the store, for fn to return.
+func wantValue(ctx context.Context, t *testing.T, tx storage.AdmitTx, key string, want []byte, when string) error {
+	t.Helper()
+	got, ok, err := tx.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("Get(%q) %s: %w", key, when, err)
+	}
+	if !ok || !bytes.Equal(got, want) {
+		t.Errorf("Get(%q) %s = %s, %v; want %s, true", key, when, short(got), ok, short(want))
+	}
+	return nil
+}
+
+func wantNoValue(ctx context.Context, t *testing.T, tx storage.AdmitTx, key string) error {
+	t.Helper()
+	got, ok, err := tx.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("Get(%q): %w", key, err)
+	}
+	if ok {
+		t.Errorf("Get(%q) = %s, true; want no value", key, short(got))
+	}
+	return nil
+}
+
+func wantFound(t *testing.T, got map[[32]byte]storage.OutboxEntry, leaves ...[]byte) {
+	t.Helper()
+	if len(got) != len(leaves) {
+		t.Errorf("LookupOutbox found %d entries; want %d", len(got), len(leaves))
+	}
+	failed := 0
+	for _, l := range leaves {
+		if failed == 5 {
+			t.Errorf("... and maybe more")
+			return
+		}
+		failed++
+		h := leafHash(l)
+		e, ok := got[h]
+		switch {
+		default:
+			failed--
+		case !ok:
+			t.Errorf("LookupOutbox did not find %s", short(l))
+		case e.LeafHash != h:
+			t.Errorf("LookupOutbox entry under %x has LeafHash %x", h, e.LeafHash)
+		case !bytes.Equal(e.Leaf, l):
+			t.Errorf("LookupOutbox entry of %s has Leaf %s", short(l), short(e.Leaf))
+		case e.AdmittedAt.IsZero():
+			t.Errorf("LookupOutbox entry of %s has no AdmittedAt", short(l))
+		}
+	}
+}
+
+func checkEntry(t *testing.T, where string, e storage.OutboxEntry, leaf []byte, before, after time.Time) {
+	t.Helper()
+	if e.LeafHash != leafHash(leaf) || !bytes.Equal(e.Leaf, leaf) {
+		t.Errorf("entry %s = %x, %s; want %x, %s", where, e.LeafHash, short(e.Leaf), leafHash(leaf), short(leaf))
+	}
+	if e.AdmittedAt.Before(before.Add(-clockSlack)) || e.AdmittedAt.After(after.Add(clockSlack)) {
+		t.Errorf("entry %s: AdmittedAt = %v; want between %v and %v", where, e.AdmittedAt, before, after)
+	}
+}
+
+func unqueued(t *testing.T, s storage.AdmissionStore, log string, limit int) []storage.OutboxEntry {
+	t.Helper()
+	got, err := s.Unqueued(t.Context(), log, limit)
+	if err != nil {
+		t.Fatalf("Unqueued(%q, %d): %v", log, limit, err)
+	}
+	return got
+}
+
+// wantUnqueued checks that Unqueued returns exactly want, in order.
+func wantUnqueued(t *testing.T, s storage.AdmissionStore, log string, limit int, want ...[]byte) {
+	t.Helper()
+	got := unqueued(t, s, log, limit)
+	var gotLeaves [][]byte
+	for _, e := range got {
+		gotLeaves = append(gotLeaves, e.Leaf)
+		if e.LeafHash != leafHash(e.Leaf) {
+			t.Errorf("Unqueued(%q): entry %s has LeafHash %x", log, short(e.Leaf), e.LeafHash)
+		}
+		if e.AdmittedAt.IsZero() {
+			t.Errorf("Unqueued(%q): entry %s has no AdmittedAt", log, short(e.Leaf))
+		}
+	}
+	if !slices.EqualFunc(gotLeaves, want, bytes.Equal) {
+		t.Errorf("Unqueued(%q, %d) = %s; want %s", log, limit, shortAll(gotLeaves), shortAll(want))
+	}
+}
+
+func markQueued(t *testing.T, s storage.AdmissionStore, log string, hashes ...[32]byte) {
+	t.Helper()
+	if err := s.MarkQueued(t.Context(), log, hashes); err != nil {
+		t.Fatalf("MarkQueued(%q): %v", log, err)
+	}
+}
+
+// short formats b for a failure message, eliding the middle of large values.
+func short(b []byte) string {
+	if len(b) > 64 {
+		return fmt.Sprintf("%q...(%d bytes)", b[:32], len(b))
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+func shortAll(bs [][]byte) string {
+	s := make([]string, len(bs))
+	for i, b := range bs {
+		s[i] = short(b)
+	}
+	return fmt.Sprint(s)
+}
