@@ -114,6 +114,17 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 		if err != nil {
 			return err
 		}
+		if kr, ok := a.domain.(rule.KeyReader); ok {
+			var keys []string
+			for _, p := range batch {
+				if _, dup := seen[p.entry.LeafHash]; !dup {
+					keys = append(keys, kr.ReadKeys(p.entry)...)
+				}
+			}
+			if err := tx.Prefetch(ctx, keys); err != nil {
+				return err
+			}
+		}
 		for i, p := range batch {
 			if e, ok := seen[p.entry.LeafHash]; ok {
 				results[i] = admission{duplicate: true, admittedAt: e.AdmittedAt}

@@ -48,6 +48,9 @@ type AdmitTx interface {
 	// Get reads the domain state at key, locking it against concurrent
 	// admissions until the transaction ends. ok=false means no value.
 	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
+	// Prefetch reads (and locks, as Get does) the state at keys in one
+	// round trip, so that later Gets of them need none.
+	Prefetch(ctx context.Context, keys []string) error
 	// Put sets the domain state at key.
 	Put(ctx context.Context, key string, value []byte) error
 	// LookupOutbox returns the outbox entries that exist among leafHashes,

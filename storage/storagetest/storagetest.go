@@ -40,6 +40,7 @@ func TestAdmissionStore(t *testing.T, newStore func(t *testing.T) storage.Admiss
 		{"GetMissing", testGetMissing},
 		{"PutGet", testPutGet},
 		{"ManyKeys", testManyKeys},
+		{"Prefetch", testPrefetch},
 		{"FailedAdmissionCommitsNothing", testFailedAdmissionCommitsNothing},
 		{"Outbox", testOutbox},
 		{"LookupOutboxMixed", testLookupOutboxMixed},
@@ -693,6 +694,70 @@ func testLargeValues(t *testing.T, s storage.AdmissionStore) {
 	if got := unqueued(t, s, testLog, 2*batch); len(got) != batch+1 {
 		t.Errorf("Unqueued returned %d entries after a batch of %d large leaves and one other", len(got), batch)
 	}
+}
+
+// testPrefetch: prefetched keys read the same as Get would, before and
+// after a Put in the same transaction, across more keys than one query holds.
+func testPrefetch(t *testing.T, s storage.AdmissionStore) {
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		for i := range 600 {
+			if i%2 == 0 {
+				if err := tx.Put(ctx, fmt.Sprintf("k%d", i), fmt.Appendf(nil, "v%d", i)); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Put(ctx, "empty", []byte{})
+	})
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := tx.Put(ctx, "k1", []byte("written before prefetch")); err != nil {
+			return err
+		}
+		keys := []string{"empty", "never"}
+		for i := range 600 {
+			keys = append(keys, fmt.Sprintf("k%d", i))
+		}
+		if err := tx.Prefetch(ctx, keys); err != nil {
+			return fmt.Errorf("Prefetch: %w", err)
+		}
+		if err := tx.Prefetch(ctx, keys[:3]); err != nil {
+			return fmt.Errorf("Prefetch again: %w", err)
+		}
+		for i := range 600 {
+			k := fmt.Sprintf("k%d", i)
+			v, ok, err := tx.Get(ctx, k)
+			if err != nil {
+				return err
+			}
+			switch {
+			case i == 1:
+				if !ok || string(v) != "written before prefetch" {
+					t.Errorf("Get(k1) = %q, %v; want the value put in this transaction", v, ok)
+				}
+			case i%2 == 0:
+				if !ok || string(v) != fmt.Sprintf("v%d", i) {
+					t.Errorf("Get(%s) = %q, %v; want v%d", k, v, ok, i)
+				}
+			default:
+				if ok {
+					t.Errorf("Get(%s) = %q; want no value", k, v)
+				}
+			}
+		}
+		if v, ok, err := tx.Get(ctx, "empty"); err != nil || !ok || len(v) != 0 {
+			t.Errorf("Get(empty) = %q, %v, %v; want an empty value", v, ok, err)
+		}
+		if _, ok, err := tx.Get(ctx, "never"); err != nil || ok {
+			t.Errorf("Get(never) = %v, %v; want no value", ok, err)
+		}
+		if err := tx.Put(ctx, "never", []byte("now")); err != nil {
+			return err
+		}
+		if v, ok, _ := tx.Get(ctx, "never"); !ok || string(v) != "now" {
+			t.Errorf("Get(never) after Put = %q, %v", v, ok)
+		}
+		return nil
+	})
 }
 
 // admit runs fn in an admission that must succeed.

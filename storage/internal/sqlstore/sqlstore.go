@@ -34,6 +34,7 @@ type Dialect struct {
 // schema.sql.
 const (
 	getStateSQL     = "SELECT v FROM govlog_state WHERE log = ? AND k = ?"
+	getStatesSQL    = "SELECT k, v FROM govlog_state WHERE log = ? AND k IN (%s)"
 	insertOutboxSQL = "INSERT INTO govlog_outbox (log, leaf_hash, leaf, admitted_nanos, queued) VALUES %s"
 	lookupOutboxSQL = "SELECT leaf_hash, leaf, admitted_nanos FROM govlog_outbox WHERE log = ? AND leaf_hash IN (%s)"
 	unqueuedSQL     = "SELECT leaf_hash, leaf, admitted_nanos FROM govlog_outbox WHERE log = ? AND queued = 0 ORDER BY admitted_nanos LIMIT ?"
@@ -105,7 +106,7 @@ func (s *Store) admitOnce(ctx context.Context, log string, fn func(context.Conte
 		return fmt.Errorf("couldn't begin transaction: %w", err)
 	}
 	defer sqlTx.Rollback()
-	tx := &admitTx{s: s, tx: sqlTx, log: log, puts: map[string][]byte{}, added: map[[32]byte]storage.OutboxEntry{}}
+	tx := &admitTx{s: s, tx: sqlTx, log: log, puts: map[string][]byte{}, read: map[string][]byte{}, added: map[[32]byte]storage.OutboxEntry{}}
 	if err := fn(ctx, tx); err != nil {
 		return err
 	}
@@ -126,6 +127,7 @@ type admitTx struct {
 	log      string
 	puts     map[string][]byte
 	putOrder []string
+	read     map[string][]byte // prefetched values; nil value: known absent
 	added    map[[32]byte]storage.OutboxEntry
 	addOrder [][32]byte
 }
@@ -133,6 +135,9 @@ type admitTx struct {
 func (t *admitTx) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if v, ok := t.puts[key]; ok {
 		return bytes.Clone(v), true, nil
+	}
+	if v, ok := t.read[key]; ok {
+		return bytes.Clone(v), v != nil, nil
 	}
 	var v []byte
 	err := t.tx.QueryRowContext(ctx, getStateSQL+t.s.d.ForUpdate, t.log, key).Scan(&v)
@@ -143,6 +148,48 @@ func (t *admitTx) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("couldn't read state %q: %w", key, err)
 	}
 	return v, true, nil
+}
+
+func (t *admitTx) Prefetch(ctx context.Context, keys []string) error {
+	var ask []string
+	for _, k := range keys {
+		if _, ok := t.puts[k]; ok {
+			continue
+		}
+		if _, ok := t.read[k]; ok {
+			continue
+		}
+		t.read[k] = nil // absent unless the query finds it
+		ask = append(ask, k)
+	}
+	for len(ask) > 0 {
+		n := min(len(ask), rowsPerStatement)
+		args := []any{t.log}
+		for _, k := range ask[:n] {
+			args = append(args, k)
+		}
+		rows, err := t.tx.QueryContext(ctx, fmt.Sprintf(getStatesSQL, placeholders(n, 1))+t.s.d.ForUpdate, args...)
+		if err != nil {
+			return fmt.Errorf("couldn't read state: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			var v []byte
+			if err := rows.Scan(&k, &v); err != nil {
+				rows.Close()
+				return fmt.Errorf("couldn't read state: %w", err)
+			}
+			t.read[k] = append([]byte{}, v...)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("couldn't read state: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("couldn't read state: %w", err)
+		}
+		ask = ask[n:]
+	}
+	return nil
 }
 
 func (t *admitTx) Put(ctx context.Context, key string, value []byte) error {
