@@ -2,6 +2,7 @@ package personalities
 
 import (
 	"errors"
+	"golang.org/x/sync/errgroup"
 
 	"context"
 	"fmt"
@@ -214,7 +215,16 @@ func (a *admitter) queueLoop(ctx context.Context) {
 const requeueInterval = 5 * time.Second
 
 func (a *admitter) queueAndMark(ctx context.Context, leaves [][]byte) error {
-	if err := a.queue.QueueLeaves(ctx, leaves); err != nil {
+	// Trillian writes a queue one leaf at a time, two statements each, so a
+	// large queue write is bound by round trips: split it over a few
+	// concurrent transactions.
+	chunk := max(queueChunk, (len(leaves)+queueWriters-1)/queueWriters)
+	g, gctx := errgroup.WithContext(ctx)
+	for start := 0; start < len(leaves); start += chunk {
+		part := leaves[start:min(start+chunk, len(leaves))]
+		g.Go(func() error { return a.queue.QueueLeaves(gctx, part) })
+	}
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	hashes := make([][32]byte, len(leaves))
@@ -223,6 +233,13 @@ func (a *admitter) queueAndMark(ctx context.Context, leaves [][]byte) error {
 	}
 	return a.store.MarkQueued(ctx, a.log, hashes)
 }
+
+// A queue write of n leaves uses min(queueWriters, n/queueChunk) concurrent
+// transactions.
+const (
+	queueWriters = 4
+	queueChunk   = 64
+)
 
 // requeue queues every outbox row not marked queued, in chunks.
 func (a *admitter) requeue(ctx context.Context) {
