@@ -10,10 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -103,11 +107,11 @@ func (b *bench) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("wait=true run: %w", err)
 	}
-	fmt.Fprintf(b.out, "\n%-44s %12s %10s %10s\n", "run", "per second", "p50", "p99")
-	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s\n", "Trillian QueueLeaf, quota off, prepared stmts", queueLeafDefault.rate, queueLeafDefault.p50(), queueLeafDefault.p99())
-	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s\n", "Trillian QueueLeaf, quota off, interpolated", queueLeaf.rate, queueLeaf.p50(), queueLeaf.p99())
-	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s\n", "govlog Submit wait=false (admitted)", admitted.rate, admitted.p50(), admitted.p99())
-	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s\n", "govlog Submit wait=true (to bundle)", waited.rate, waited.p50(), waited.p99())
+	fmt.Fprintf(b.out, "\n%-44s %12s %10s %10s %10s\n", "run", "per second", "p50", "p99", "CPU/op")
+	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s %10s\n", "Trillian QueueLeaf, quota off, prepared stmts", queueLeafDefault.rate, queueLeafDefault.p50(), queueLeafDefault.p99(), queueLeafDefault.cpu())
+	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s %10s\n", "Trillian QueueLeaf, quota off, interpolated", queueLeaf.rate, queueLeaf.p50(), queueLeaf.p99(), queueLeaf.cpu())
+	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s %10s\n", "govlog Submit wait=false (admitted)", admitted.rate, admitted.p50(), admitted.p99(), admitted.cpu())
+	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s %10s\n", "govlog Submit wait=true (to bundle)", waited.rate, waited.p50(), waited.p99(), waited.cpu())
 	fmt.Fprintf(b.out, "wait=true p50 / sequencer interval: %.2f\n", float64(waited.p50())/float64(b.seq))
 	// The ratio is against Trillian's better setting of the two.
 	fmt.Fprintf(b.out, "ratio admitted/QueueLeaf: mysql %.2f\n", admitted.rate/max(queueLeaf.rate, queueLeafDefault.rate))
@@ -117,6 +121,9 @@ func (b *bench) run(ctx context.Context) error {
 type runResult struct {
 	rate      float64
 	latencies []time.Duration
+	// cpuPerOp is the CPU time of this process (server and clients) and of
+	// a local mariadbd, divided by the operations; 0 if unknown.
+	cpuPerOp time.Duration
 }
 
 func (r runResult) pct(p float64) time.Duration {
@@ -127,6 +134,45 @@ func (r runResult) pct(p float64) time.Duration {
 	slices.Sort(s)
 	return s[int(p*float64(len(s)-1))].Round(100 * time.Microsecond)
 }
+func (r runResult) cpu() string {
+	if r.cpuPerOp == 0 {
+		return "-"
+	}
+	return r.cpuPerOp.Round(time.Microsecond).String()
+}
+
+// cpuTime is the user+system CPU time of this process plus that of a
+// mariadbd or mysqld running on this machine (read from /proc), so a run's
+// database work counts too.
+func cpuTime() (time.Duration, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	procs, _ := filepath.Glob("/proc/[0-9]*/comm")
+	for _, comm := range procs {
+		name, err := os.ReadFile(comm)
+		if err != nil || (strings.TrimSpace(string(name)) != "mariadbd" && strings.TrimSpace(string(name)) != "mysqld") {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(filepath.Dir(comm), "stat"))
+		if err != nil {
+			return 0, false
+		}
+		// Fields after the command's closing parenthesis; utime and stime
+		// are the 12th and 13th of them, in clock ticks (100 per second).
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 13 {
+			return 0, false
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		return total + time.Duration(ut+st)*10*time.Millisecond, true
+	}
+	return 0, false
+}
+
 func (r runResult) p50() time.Duration { return r.pct(0.50) }
 func (r runResult) p99() time.Duration { return r.pct(0.99) }
 
@@ -162,6 +208,7 @@ func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runRe
 	lat := make([]time.Duration, n)
 	var wg sync.WaitGroup
 	done := make(chan struct{})
+	cpu0, cpuOK := cpuTime()
 	start := time.Now()
 	go func() {
 		tick := time.NewTicker(time.Second)
@@ -203,7 +250,11 @@ func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runRe
 	if firstErr != nil {
 		return runResult{}, firstErr
 	}
-	return runResult{rate: float64(n) / elapsed.Seconds(), latencies: lat}, nil
+	r := runResult{rate: float64(n) / elapsed.Seconds(), latencies: lat}
+	if cpu1, ok := cpuTime(); ok && cpuOK {
+		r.cpuPerOp = (cpu1 - cpu0) / time.Duration(n)
+	}
+	return r, nil
 }
 
 // trillianQueueLeaf measures Trillian's own QueueLeaf RPC, with the database
