@@ -1,0 +1,6 @@
+package personalities
+
+// PendingAdmissions returns how many statements wait to be taken into a
+// batch by the admitter of log, so a test can line statements up in one
+// batch deterministically.
+func PendingAdmissions(s *Server, log string) int { return len(s.logs[log].admitter.in) }
