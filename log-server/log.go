@@ -3,7 +3,6 @@ package logserver
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -50,6 +49,21 @@ type Log struct {
 	mu      sync.Mutex
 	latest  published
 	changed chan struct{} // closed and replaced whenever latest changes
+
+	// Callers of WaitForInclusion, by leaf hash. One goroutine resolves
+	// them all per checkpoint, so any number of waiting callers costs a few
+	// storage reads, never one connection each.
+	waitMu  sync.Mutex
+	waiting map[[32]byte]*waiter
+	wake    chan struct{} // a new waiter arrived
+}
+
+type waiter struct {
+	leaf   []byte
+	refs   int
+	done   chan struct{} // closed once bundle and index are set
+	bundle []byte
+	index  uint64
 }
 
 type published struct {
@@ -77,7 +91,8 @@ func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Log{opts: opts, tree: tree, trill: t, changed: make(chan struct{})}
+	l := &Log{opts: opts, tree: tree, trill: t, changed: make(chan struct{}),
+		waiting: map[[32]byte]*waiter{}, wake: make(chan struct{}, 1)}
 	if err := l.publishIfGrown(ctx); err != nil {
 		return nil, err
 	}
@@ -119,9 +134,15 @@ func (l *Log) Origin() string { return l.opts.Origin }
 // TreeID is the log's Trillian tree ID.
 func (l *Log) TreeID() int64 { return l.tree.TreeId }
 
-// Run signs and publishes a checkpoint whenever the tree grows, until ctx
-// is done.
+// Run signs and publishes a checkpoint whenever the tree grows, and answers
+// WaitForInclusion callers, until ctx is done.
 func (l *Log) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() {
+		defer close(done)
+		l.resolveWaiters(ctx)
+	}()
 	tick := time.NewTicker(l.opts.PollInterval)
 	defer tick.Stop()
 	for {
@@ -220,27 +241,121 @@ func (l *Log) Promise(leafHash [32]byte, queuedAt time.Time) ([]byte, error) {
 }
 
 // WaitForInclusion blocks until a published checkpoint includes leaf, and
-// returns its bundle and index.
+// returns its bundle and index. It needs Run to be running.
 func (l *Log) WaitForInclusion(ctx context.Context, leaf []byte) ([]byte, uint64, error) {
 	hash := govlog.LeafHash(leaf)
+	l.waitMu.Lock()
+	w, ok := l.waiting[hash]
+	if !ok {
+		w = &waiter{leaf: leaf, done: make(chan struct{})}
+		l.waiting[hash] = w
+	}
+	w.refs++
+	l.waitMu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default: // a pass is already due
+	}
+	select {
+	case <-w.done:
+		return w.bundle, w.index, nil
+	case <-ctx.Done():
+		l.waitMu.Lock()
+		if w.refs--; w.refs == 0 && l.waiting[hash] == w {
+			delete(l.waiting, hash)
+		}
+		l.waitMu.Unlock()
+		return nil, 0, ctx.Err()
+	}
+}
+
+// resolveWaiters answers waiters whenever a checkpoint is published or a
+// waiter arrives.
+func (l *Log) resolveWaiters(ctx context.Context) {
 	for {
-		p, changed := l.current()
-		if p.cp.Size > 0 {
-			index, hashes, err := l.proveHash(ctx, hash, p.cp.Size)
-			switch {
-			case err == nil:
-				b := govlog.Bundle{Extra: leaf, Index: index, Proof: hashes, Checkpoint: p.signed}
-				return b.Marshal(), index, nil
-			case !errors.Is(err, govlog.ErrNotFound):
-				return nil, 0, err
+		_, changed := l.current()
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-l.wake:
+		}
+		if err := l.resolvePass(ctx); err != nil && ctx.Err() == nil {
+			l.opts.Logger.Warn("couldn't answer callers waiting for inclusion", "err", err)
+			// Try again at the next checkpoint or waiter; don't spin.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(l.opts.PollInterval):
 			}
 		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, 0, ctx.Err()
+	}
+}
+
+// resolvePass finds, in one storage read per few hundred waiters, which
+// waiting leaves the latest checkpoint includes, and hands each its bundle.
+func (l *Log) resolvePass(ctx context.Context) error {
+	p, _ := l.current()
+	if p.cp.Size == 0 {
+		return nil
+	}
+	l.waitMu.Lock()
+	hashes := make([][]byte, 0, len(l.waiting))
+	for h := range l.waiting {
+		hashes = append(hashes, h[:])
+	}
+	l.waitMu.Unlock()
+	for len(hashes) > 0 {
+		n := min(len(hashes), 500)
+		found, err := l.sequencedIndexes(ctx, hashes[:n], p.cp.Size)
+		if err != nil {
+			return err
+		}
+		for h, index := range found {
+			proof, _, err := l.InclusionProof(ctx, index, p.cp.Size)
+			if err != nil {
+				return err
+			}
+			l.waitMu.Lock()
+			if w, ok := l.waiting[h]; ok {
+				b := govlog.Bundle{Extra: w.leaf, Index: index, Proof: proof, Checkpoint: p.signed}
+				w.bundle, w.index = b.Marshal(), index
+				close(w.done)
+				delete(l.waiting, h)
+			}
+			l.waitMu.Unlock()
+		}
+		hashes = hashes[n:]
+	}
+	return nil
+}
+
+// sequencedIndexes returns the lowest index below size of each leaf hash
+// that has one, reading Trillian's storage directly in one snapshot.
+func (l *Log) sequencedIndexes(ctx context.Context, hashes [][]byte, size uint64) (map[[32]byte]uint64, error) {
+	tx, err := l.trill.opts.LogStorage.SnapshotForTree(ctx, l.tree)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read trillian storage: %w", err)
+	}
+	defer tx.Close()
+	leaves, err := tx.GetLeavesByHash(ctx, hashes, true)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't look up leaves by hash: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("couldn't read trillian storage: %w", err)
+	}
+	found := map[[32]byte]uint64{}
+	for _, leaf := range leaves {
+		if len(leaf.MerkleLeafHash) != 32 || leaf.LeafIndex < 0 || uint64(leaf.LeafIndex) >= size {
+			continue
+		}
+		h := [32]byte(leaf.MerkleLeafHash)
+		if old, ok := found[h]; !ok || uint64(leaf.LeafIndex) < old {
+			found[h] = uint64(leaf.LeafIndex)
 		}
 	}
+	return found, nil
 }
 
 func (l *Log) proveHash(ctx context.Context, hash [32]byte, size uint64) (uint64, [][32]byte, error) {

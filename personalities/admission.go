@@ -151,24 +151,33 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 			if err := tx.AddToOutbox(ctx, p.entry.LeafHash, p.leaf); err != nil {
 				return err
 			}
-			seen[p.entry.LeafHash] = storage.OutboxEntry{LeafHash: p.entry.LeafHash}
+			// Read the entry back for the admission time the store gave
+			// it, so this caller's promise and any replay's (even later in
+			// this batch) count from the same instant.
+			added, err := tx.LookupOutbox(ctx, [][32]byte{p.entry.LeafHash})
+			if err != nil {
+				return err
+			}
+			seen[p.entry.LeafHash] = added[p.entry.LeafHash]
+			results[i].admittedAt = added[p.entry.LeafHash].AdmittedAt
 			leaves = append(leaves, p.leaf)
 		}
 		return nil
 	})
-	now := time.Now()
 	for i, p := range batch {
 		r := results[i]
-		switch {
-		case err != nil:
+		if err != nil {
 			r = admission{err: fmt.Errorf("couldn't admit batch of %d: %w", len(batch), err)}
-		case r.err == nil && !r.duplicate:
-			r.admittedAt = now
 		}
 		p.done <- r
 	}
 	if err == nil && len(leaves) > 0 {
-		a.queued <- leaves
+		select {
+		case a.queued <- leaves:
+		case <-ctx.Done():
+			// Shutting down: the leaves are in the outbox, unmarked, and
+			// the next start queues them.
+		}
 	}
 }
 
