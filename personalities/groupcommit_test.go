@@ -262,14 +262,8 @@ func TestSameBatchReplay(t *testing.T) {
 			t.Fatalf("filler: %v", err)
 		}
 
-		// KNOWN BUG (reported, not fixed here): admitBatch records a
-		// statement admitted earlier in the same batch with a zero
-		// AdmittedAt (personalities/admission.go, the line
-		// `seen[p.entry.LeafHash] = storage.OutboxEntry{LeafHash: ...}`),
-		// so the replay's promise has a deadline in year 1, which
-		// Promise.Sign refuses, and the caller gets UNAVAILABLE. Skip while
-		// that is the failure, so the rest of the suite stays green; the
-		// test checks the fix as soon as it lands.
+		// A replay admitted earlier in the same batch once got a zero
+		// admission time, so its promise could not be signed.
 		for i := range 2 {
 			if status.Code(errs[i]) == codes.Unavailable && strings.Contains(h.logs.String(), "before the Unix epoch") {
 				t.Fatalf("a replay in the same batch gets %v (server log: zero AdmittedAt, promise deadline before the Unix epoch)", errs[i])

@@ -45,6 +45,10 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 	// One connection: SQLite has one writer anyway, and an in-memory
 	// database exists only inside its connection.
 	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, trillianSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("couldn't create Trillian schema in %s: %w", path, err)
+	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("couldn't create schema in %s: %w", path, err)
