@@ -153,7 +153,7 @@ func TestManyWaitersMySQL(t *testing.T) {
 		}
 	}
 	if stalled > 0 {
-		// KNOWN BUG (reported, not fixed here): Trillian v1.8.0's MySQL
+		// Regression guard (fixed): Trillian v1.8.0's MySQL
 		// storage prepares a statement on a cache miss while holding its
 		// statement mutex (storage/mysql/tree_storage.go getStmt), and
 		// the prepare needs a pool connection; log-server's

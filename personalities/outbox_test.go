@@ -346,7 +346,7 @@ func TestShutdownWithQueueStuck(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	case <-time.After(3 * time.Second):
-		// KNOWN BUG (reported, not fixed here): admitBatch hands leaves to
+		// Regression guard (fixed): admitBatch hands leaves to
 		// the queue loop with a bare `a.queued <- leaves`
 		// (personalities/admission.go), which blocks forever once the
 		// loop has stopped with a full buffer; Run then never returns, and
