@@ -42,7 +42,7 @@ type Reader interface {
 	Checkpoint() ([]byte, govlog.Checkpoint)
 	// Entries returns up to count entries from start.
 	Entries(ctx context.Context, start, count uint64) ([][]byte, error)
-	// Prove returns the inclusion proof of entry index at size (0: latest),
+	// InclusionProof returns the proof of entry index at size (0: latest),
 	// with the size it used.
 	InclusionProof(ctx context.Context, index, size uint64) ([][32]byte, uint64, error)
 	// FindLeaf returns the index and inclusion proof of a leaf hash at size.

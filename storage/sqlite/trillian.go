@@ -1,0 +1,78 @@
+package sqlite
+
+import (
+	"database/sql"
+	_ "embed"
+	"fmt"
+	"strings"
+	"time"
+
+	tstorage "github.com/google/trillian/storage"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// trillianSchema holds Trillian's tables; Open creates them.
+//
+//go:embed trillian_schema.sql
+var trillianSchema string
+
+// TrillianStorage returns a Trillian storage provider, admin storage and log
+// storage, on db, which must come from Open. It keeps Trillian's semantics
+// as its MySQL provider (storage/mysql in github.com/google/trillian)
+// defines them, on the one connection Open allows:
+//
+//   - Every transaction, read-only or not, holds that connection until it
+//     is committed or closed, so transactions run one at a time and a read
+//     inside a read-write transaction sees a consistent tree; no subtree
+//     revisions are kept for snapshots, as with MySQL's default for new
+//     trees, and each tile is rewritten in place. Callers must not start
+//     a transaction while they hold another one: it would wait forever.
+//   - QueueLeaves reports a leaf whose LeafIdentityHash is already in the
+//     tree or its queue with codes.AlreadyExists and the stored leaf
+//     (value, extra data, queue time; index and integration time once
+//     sequenced, LeafIndex -1 before). MySQL returns LeafIndex -1 and a
+//     placeholder MerkleLeafHash in all cases, so callers should use only
+//     the leaf's data.
+//   - DequeueLeaves returns the oldest queued leaves first, up to the limit
+//     and not newer than the cutoff; they leave the queue only through
+//     UpdateSequencedLeaves in a committed transaction.
+//   - GetLeavesByRange returns at most maxLeavesPerRange leaves per call.
+//   - PREORDERED_LOG trees accept AddSequencedLeaves, like MySQL's;
+//     AddSequencedLeaves refuses LOG trees (codes.FailedPrecondition).
+//   - Trees take no storage_settings, and log roots no metadata.
+//   - A snapshot of a tree without a root (ErrTreeNeedsInit) is closed
+//     before it is returned, so a caller that forgets to close it cannot
+//     hold the connection.
+func TrillianStorage(db *sql.DB) (tstorage.AdminStorage, tstorage.LogStorage) {
+	return &adminStorage{db: db}, &logStorage{db: db}
+}
+
+// maxLeavesPerRange caps one GetLeavesByRange, so that no read holds the
+// only connection for long.
+const maxLeavesPerRange = 1024
+
+// hashesPerStatement bounds the hashes bound in one IN (...) list.
+const hashesPerStatement = 500
+
+// placeholders returns "?,?,...,?" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// withIn returns query with its one "%s" replaced by n placeholders.
+func withIn(query string, n int) string {
+	return fmt.Sprintf(query, placeholders(n))
+}
+
+// blob returns b, or an empty non-nil slice for nil: the driver binds a
+// nil []byte as NULL, which NOT NULL BLOB columns refuse.
+func blob(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func timestampFromNanos(nanos int64) *timestamppb.Timestamp {
+	return timestamppb.New(time.Unix(0, nanos))
+}
