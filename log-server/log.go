@@ -273,14 +273,10 @@ func (l *Log) WaitForInclusion(ctx context.Context, leaf []byte) ([]byte, uint64
 // waiter arrives.
 func (l *Log) resolveWaiters(ctx context.Context) {
 	for {
-		_, changed := l.current()
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		case <-l.wake:
-		}
-		if err := l.resolvePass(ctx); err != nil && ctx.Err() == nil {
+		// Take the checkpoint and its change signal together, so a
+		// checkpoint published during the pass wakes the next one.
+		p, changed := l.current()
+		if err := l.resolvePass(ctx, p); err != nil && ctx.Err() == nil {
 			l.opts.Logger.Warn("couldn't answer callers waiting for inclusion", "err", err)
 			// Try again at the next checkpoint or waiter; don't spin.
 			select {
@@ -289,13 +285,18 @@ func (l *Log) resolveWaiters(ctx context.Context) {
 			case <-time.After(l.opts.PollInterval):
 			}
 		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-l.wake:
+		}
 	}
 }
 
 // resolvePass finds, in one storage read per few hundred waiters, which
-// waiting leaves the latest checkpoint includes, and hands each its bundle.
-func (l *Log) resolvePass(ctx context.Context) error {
-	p, _ := l.current()
+// waiting leaves checkpoint p includes, and hands each its bundle.
+func (l *Log) resolvePass(ctx context.Context, p published) error {
 	if p.cp.Size == 0 {
 		return nil
 	}

@@ -217,14 +217,6 @@ func TestQueueIdempotent(t *testing.T) {
 		if len(dups) == 0 && len(entries) == 5 {
 			return
 		}
-		if b.Name == "memory" {
-			// KNOWN BUG (reported, not fixed here): Trillian's memory
-			// storage does not deduplicate queued leaves ("No deduping in
-			// this storage!", trillian v1.8.0 storage/memory/log_storage.go),
-			// so Log.QueueLeaves is not idempotent on it, as `govlog dev`
-			// without --mysql runs.
-			t.Skipf("known bug: on Trillian's memory storage re-queued leaves %v are in the log more than once (%d entries for 5 leaves)", dups, len(entries))
-		}
 		t.Errorf("%d entries for 5 distinct leaves; leaves %v are not there exactly once", len(entries), dups)
 	})
 }
@@ -241,7 +233,7 @@ func entries7(t *testing.T, l *logserver.Log) [][]byte {
 // TestOpenLogKeyName: a log's key must be named after its origin.
 func TestOpenLogKeyName(t *testing.T) {
 	t.Parallel()
-	b := logtest.Memory(t, logtest.Options{})
+	b := logtest.SQLite(t, logtest.Options{})
 	key := logtest.NewLogKey(t, "gov.example/other")
 	if _, err := b.Trillian.OpenLog(t.Context(), logserver.LogOptions{Origin: origin, Signer: key.Signer}); err == nil {
 		t.Error("OpenLog accepted a key named after another origin")

@@ -24,7 +24,7 @@ import (
 // TrillianOptions configures the in-process Trillian.
 type TrillianOptions struct {
 	// AdminStorage and LogStorage are Trillian's storage (storage/mysql,
-	// or Trillian's memory storage for a throwaway dev log).
+	// or storage/sqlite for the embedded default).
 	AdminStorage storage.AdminStorage
 	LogStorage   storage.LogStorage
 	// SequencerInterval is how often the sequencer integrates queued

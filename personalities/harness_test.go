@@ -1,7 +1,7 @@
 package personalities_test
 
 // The harness every integration test of the admission server uses: the real
-// in-process Trillian (log-server/logtest, on memory storage and, when
+// in-process Trillian (log-server/logtest, on SQLite and, when
 // GOVLOG_TEST_MYSQL_DSN is set, on MariaDB), the real disclosures rules, a
 // registry of test agencies, and the Server behind a real gRPC server on an
 // in-memory connection, configured as cmd/govlog/node.go configures it.
@@ -102,7 +102,7 @@ type harnessOptions struct {
 	backend   logtest.Options
 }
 
-// eachBackend runs f on memory storage and (if enabled) on MariaDB, each
+// eachBackend runs f on SQLite and (if enabled) on MariaDB, each
 // with a fresh log.
 func eachBackend(t *testing.T, opts harnessOptions, f func(t *testing.T, h *harness)) {
 	t.Helper()

@@ -88,12 +88,6 @@ func TestRequeueAfterLostQueueAnswer(t *testing.T) {
 					n++
 				}
 			}
-			if h.backend.Name == "memory" && n > 1 {
-				// KNOWN BUG (reported, not fixed here): Trillian's memory
-				// storage does not deduplicate queued leaves, so a re-queued
-				// statement is logged twice (log-server TestQueueIdempotent).
-				t.Skipf("known bug: on Trillian's memory storage the re-queued statement is in the log %d times", n)
-			}
 			t.Fatalf("checkpoint size %d after one statement; it is in the log %d times", cp.Size, n)
 		}
 		if got := h.mustAdmit(t, statement(t, disclosures.TypePublish, publish("after-lost-answer"), h.keys.a)); got.Index != 1 {
@@ -291,7 +285,7 @@ func (l *stuckLog) QueueLeaves(ctx context.Context, leaves [][]byte) error {
 // its context is canceled (the outbox keeps what was admitted).
 func TestShutdownWithQueueStuck(t *testing.T) {
 	t.Parallel()
-	b := logtest.Memory(t, logtest.Options{})
+	b := logtest.SQLite(t, logtest.Options{})
 	key := logtest.NewLogKey(t, origin)
 	stuck := &stuckLog{Log: b.OpenLog(t, key, testMMD)}
 	agency := newSigner(t, cityA)

@@ -33,8 +33,9 @@ func newDevCmd() *cobra.Command {
 		Long: `dev runs Trillian, every log and its personality in this process.
 
 On first start it fills --data with a demo agency key, the registry, the log
-keys and policy.txt, and prints what to type next. Without --mysql the logs
-live in memory and are lost when dev stops.`,
+keys and policy.txt, and prints what to type next. The logs live in one SQLite
+file in --data (govlog.db), or in MySQL/MariaDB with --mysql; either way they
+survive restarts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -47,17 +48,15 @@ live in memory and are lost when dev stops.`,
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			out := cmd.OutOrStdout()
 
-			cfg, err := prepareDevData(data, operator, mysqlDSN == "")
+			cfg, err := prepareDevData(data, operator)
 			if err != nil {
 				return err
 			}
-			cfg.Listen, cfg.MySQL = listen, mysqlDSN
+			cfg.Listen, cfg.MySQL, cfg.SQLitePath = listen, mysqlDSN, filepath.Join(data, "govlog.db")
 			cfg.SequencerInterval, cfg.MMD = seqInterval, mmd
-			fmt.Fprintf(out, "govlog dev: data in %s\n", data)
+			fmt.Fprintf(out, "govlog dev: keys, registry and policy in %s\n", data)
 			if mysqlDSN == "" {
-				fmt.Fprintln(out, "WARNING: no --mysql given: the logs live in Trillian's memory storage and are LOST when")
-				fmt.Fprintln(out, "WARNING: this process stops. The log keys are new at every start, so no old bundle")
-				fmt.Fprintln(out, "WARNING: can be confused with the new log's; policy.txt is rewritten to match.")
+				fmt.Fprintf(out, "storage: SQLite file %s (entries survive restarts)\n", cfg.SQLitePath)
 			} else {
 				fmt.Fprintln(out, "storage: MySQL/MariaDB (entries survive restarts)")
 			}
@@ -73,7 +72,7 @@ live in memory and are lost when dev stops.`,
 	}
 	cmd.Flags().StringVar(&data, "data", "govlog-data", "folder for keys, registry and policy (created if missing)")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "gRPC listen address")
-	cmd.Flags().StringVar(&mysqlDSN, "mysql", "", "MySQL/MariaDB DSN (go-sql-driver format, e.g. root@tcp(127.0.0.1:3306)/govlog); default: in memory")
+	cmd.Flags().StringVar(&mysqlDSN, "mysql", "", "MySQL/MariaDB DSN (go-sql-driver format, e.g. root@tcp(127.0.0.1:3306)/govlog); default: SQLite in --data")
 	cmd.Flags().StringVar(&operator, "operator", "gov.example", "operator name: each log's origin is <operator>/<log>")
 	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", 100*time.Millisecond, "how often queued statements are integrated")
 	cmd.Flags().DurationVar(&mmd, "mmd", 5*time.Minute, "maximum merge delay promised with wait=false")
@@ -95,9 +94,8 @@ Try it (in another terminal):
 }
 
 // prepareDevData creates what dev needs in data on first start and loads it
-// on later ones. With freshLogKeys the log keys are generated anew (the
-// in-memory logs start empty, so they must not reuse an identity).
-func prepareDevData(data, operator string, freshLogKeys bool) (nodeConfig, error) {
+// on later ones.
+func prepareDevData(data, operator string) (nodeConfig, error) {
 	var cfg nodeConfig
 	keys := filepath.Join(data, "keys")
 	if err := os.MkdirAll(keys, 0o755); err != nil {
@@ -138,10 +136,6 @@ func prepareDevData(data, operator string, freshLogKeys bool) (nodeConfig, error
 	for _, name := range devLogs {
 		prefix := filepath.Join(keys, "log-"+name)
 		origin := operator + "/" + name
-		if freshLogKeys {
-			os.Remove(prefix + ".key")
-			os.Remove(prefix + ".vkey")
-		}
 		if _, err := os.Stat(prefix + ".key"); os.IsNotExist(err) {
 			if _, err := writeKeyPair(prefix, origin); err != nil {
 				return cfg, err

@@ -8,9 +8,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/google/trillian/monitoring"
 	tstorage "github.com/google/trillian/storage"
-	"github.com/google/trillian/storage/memory"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -35,8 +33,9 @@ var domains = map[string]func() rule.Domain{
 // personalities behind one gRPC address.
 type nodeConfig struct {
 	Listen            string
-	MySQL             string // empty: Trillian's memory storage, in-memory state
+	MySQL             string // MySQL/MariaDB DSN; empty: SQLite at SQLitePath
 	MySQLMaxConns     int
+	SQLitePath        string
 	Registry          *registry.Registry
 	Logs              []nodeLog
 	SequencerInterval time.Duration
@@ -66,13 +65,12 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		admin, logStore = mysql.TrillianStorage(db)
 		store = mysql.NewAdmissionStore(db)
 	} else {
-		ts := memory.NewTreeStorage()
-		admin, logStore = memory.NewAdminStorage(ts), memory.NewLogStorage(ts, monitoring.InertMetricFactory{})
-		db, err := sqlite.Open(ctx, sqlite.Memory)
+		db, err := sqlite.Open(ctx, cfg.SQLitePath)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
+		admin, logStore = sqlite.TrillianStorage(db)
 		store = sqlite.NewAdmissionStore(db)
 	}
 

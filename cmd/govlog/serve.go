@@ -22,10 +22,16 @@ import (
 type serveConfig struct {
 	// Listen is the personality server's gRPC address. Default 127.0.0.1:7000.
 	Listen string `yaml:"listen"`
-	// Storage is "mysql" (the only production backend for now).
+	// Storage is "mysql" (MySQL/MariaDB, for production and scale-out) or
+	// "sqlite" (one file, no server: a small agency or a town).
 	Storage string `yaml:"storage"`
+	// SQLite configures the embedded store, for storage: sqlite.
+	SQLite struct {
+		// Path of the database file, created if missing.
+		Path string `yaml:"path"`
+	} `yaml:"sqlite"`
 	// MySQL configures the MySQL/MariaDB database shared by Trillian and the
-	// personalities.
+	// personalities, for storage: mysql.
 	MySQL struct {
 		// DSN in go-sql-driver format: user:password@tcp(host:3306)/dbname.
 		DSN string `yaml:"dsn"`
@@ -74,10 +80,12 @@ func parseServeConfig(path string) (serveConfig, error) {
 		c.MMD = 5 * time.Minute
 	}
 	switch {
-	case c.Storage != "mysql":
-		return c, fmt.Errorf("%s: storage must be \"mysql\", got %q", path, c.Storage)
-	case c.MySQL.DSN == "":
-		return c, fmt.Errorf("%s: mysql.dsn is required", path)
+	case c.Storage != "mysql" && c.Storage != "sqlite":
+		return c, fmt.Errorf("%s: storage must be \"mysql\" or \"sqlite\", got %q", path, c.Storage)
+	case c.Storage == "mysql" && c.MySQL.DSN == "":
+		return c, fmt.Errorf("%s: mysql.dsn is required with storage: mysql", path)
+	case c.Storage == "sqlite" && c.SQLite.Path == "":
+		return c, fmt.Errorf("%s: sqlite.path is required with storage: sqlite", path)
 	case c.Registry == "":
 		return c, fmt.Errorf("%s: registry is required", path)
 	case len(c.Logs) == 0:
@@ -110,7 +118,7 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		return nc, err
 	}
 	nc = nodeConfig{
-		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns,
+		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns, SQLitePath: c.SQLite.Path,
 		SequencerInterval: c.SequencerInterval, MMD: c.MMD,
 	}
 	if nc.Registry, err = registry.Load(c.Registry); err != nil {
@@ -134,7 +142,7 @@ func newServeCmd() *cobra.Command {
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "serve -c CONFIG",
-		Short: "Run the log server and personalities in production (MySQL/MariaDB)",
+		Short: "Run the log server and personalities from a config file (MySQL/MariaDB or SQLite)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadServeConfig(configPath)

@@ -16,6 +16,13 @@ func TestDeployConfigsParse(t *testing.T) {
 	if c.Storage != "mysql" || len(c.Logs) != 1 || c.Logs[0].Name != "disclosures" {
 		t.Errorf("unexpected example config: %+v", c)
 	}
+	c, err = parseServeConfig("../../deploy/govlog-sqlite.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage != "sqlite" || c.SQLite.Path == "" {
+		t.Errorf("unexpected example config: %+v", c)
+	}
 }
 
 func TestServeConfigErrors(t *testing.T) {
@@ -23,8 +30,9 @@ func TestServeConfigErrors(t *testing.T) {
 		name, yaml, wantErr string
 	}{
 		{"unknown field", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: disclosures, origin: o, key: k}]\ntypo: 1\n", "field typo not found"},
-		{"no storage", "registry: r\n", `storage must be "mysql"`},
+		{"no storage", "registry: r\n", `storage must be "mysql" or "sqlite"`},
 		{"no dsn", "storage: mysql\nregistry: r\n", "mysql.dsn is required"},
+		{"no sqlite path", "storage: sqlite\nregistry: r\n", "sqlite.path is required"},
 		{"no logs", "storage: mysql\nmysql: {dsn: x}\nregistry: r\n", "at least one log"},
 		{"unknown personality", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: lottery, origin: o, key: k}]\n", `no personality "lottery"`},
 		{"duplicate log", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: disclosures, origin: o, key: k}, {name: disclosures, origin: o, key: k}]\n", "listed twice"},

@@ -1,8 +1,8 @@
 // Package logtest runs Trillian in process for tests, the way cmd/govlog
 // wires it, on one of two backends:
 //
-//   - "memory": Trillian's memory storage and an in-memory SQLite admission
-//     store (storage/sqlite), what `govlog dev` uses without --mysql;
+//   - "sqlite": Trillian and the admission store sharing one SQLite file
+//     (storage/sqlite), what `govlog dev` uses;
 //   - "mysql": Trillian and the admission store sharing one fresh
 //     MySQL/MariaDB database from storage/mysql/mysqltest, which skips the
 //     test unless GOVLOG_TEST_MYSQL_DSN names a server.
@@ -18,14 +18,11 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/trillian"
-	"github.com/google/trillian/monitoring"
-	tstorage "github.com/google/trillian/storage"
-	"github.com/google/trillian/storage/memory"
 	"golang.org/x/mod/sumdb/note"
 	"k8s.io/klog/v2"
 
@@ -50,7 +47,7 @@ type Options struct {
 // Backend is one running in-process Trillian and the admission store that
 // goes with it.
 type Backend struct {
-	// Name is "memory" or "mysql".
+	// Name is "sqlite" or "mysql".
 	Name     string
 	Trillian *logserver.Trillian
 	// Store is the personalities' state and outbox store.
@@ -59,67 +56,28 @@ type Backend struct {
 	DB *sql.DB
 }
 
-// Each runs f as the subtests "memory" and "mysql" (the latter skipped
+// Each runs f as the subtests "sqlite" and "mysql" (the latter skipped
 // unless mysqltest is enabled). Each subtest gets its own Backend.
 func Each(t *testing.T, opts Options, f func(t *testing.T, b *Backend)) {
 	t.Helper()
-	t.Run("memory", func(t *testing.T) { f(t, Memory(t, opts)) })
+	t.Run("sqlite", func(t *testing.T) { f(t, SQLite(t, opts)) })
 	t.Run("mysql", func(t *testing.T) { f(t, MySQL(t, opts)) })
 }
 
-// Memory starts Trillian on its memory storage, with an in-memory SQLite
-// admission store.
-func Memory(t testing.TB, opts Options) *Backend {
+// SQLite starts Trillian on a fresh SQLite file, shared with the admission
+// store.
+func SQLite(t testing.TB, opts Options) *Backend {
 	t.Helper()
 	quietKlog()
-	db, err := sqlite.Open(t.Context(), sqlite.Memory)
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "govlog.db"))
 	if err != nil {
-		t.Fatalf("couldn't open in-memory SQLite: %v", err)
+		t.Fatalf("couldn't open SQLite: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ts := memory.NewTreeStorage()
-	b := &Backend{Name: "memory", Store: sqlite.NewAdmissionStore(db), DB: db}
-	b.Trillian = start(t, opts, logserver.TrillianOptions{
-		AdminStorage: memory.NewAdminStorage(ts),
-		LogStorage:   &serialSnapshots{LogStorage: memory.NewLogStorage(ts, monitoring.InertMetricFactory{})},
-	})
+	admin, logStorage := sqlite.TrillianStorage(db)
+	b := &Backend{Name: "sqlite", Store: sqlite.NewAdmissionStore(db), DB: db}
+	b.Trillian = start(t, opts, logserver.TrillianOptions{AdminStorage: admin, LogStorage: logStorage})
 	return b
-}
-
-// serialSnapshots works around a data race in Trillian v1.8.0's memory
-// storage (storage/memory/tree_storage.go): read-only transactions run
-// side by side under the tree's read lock, yet each one clones the shared
-// btree in beginTreeTX (btree.Clone writes to the tree it clones) and
-// Commit replaces tree.store. Taking read-only transactions one at a time
-// removes the race; writers already hold the tree's write lock.
-type serialSnapshots struct {
-	tstorage.LogStorage
-	mu sync.Mutex
-}
-
-func (s *serialSnapshots) SnapshotForTree(ctx context.Context, tree *trillian.Tree) (tstorage.ReadOnlyLogTreeTX, error) {
-	s.mu.Lock()
-	tx, err := s.LogStorage.SnapshotForTree(ctx, tree)
-	if err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	return &serialTX{ReadOnlyLogTreeTX: tx, done: sync.OnceFunc(s.mu.Unlock)}, nil
-}
-
-type serialTX struct {
-	tstorage.ReadOnlyLogTreeTX
-	done func()
-}
-
-func (t *serialTX) Commit(ctx context.Context) error {
-	defer t.done()
-	return t.ReadOnlyLogTreeTX.Commit(ctx)
-}
-
-func (t *serialTX) Close() error {
-	defer t.done()
-	return t.ReadOnlyLogTreeTX.Close()
 }
 
 // MySQL starts Trillian on a fresh MySQL/MariaDB database, shared with the
