@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/google/trillian"
+	tstorage "github.com/google/trillian/storage"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
@@ -31,6 +31,7 @@ import (
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/storage/mysql"
+	"github.com/govlog/govlog/storage/sqlite"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -42,20 +43,18 @@ func newBenchCmd() *cobra.Command {
 		seqInterval time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "bench --mysql 'root@tcp(127.0.0.1:3306)/'",
+		Use:   "bench [--mysql 'root@tcp(127.0.0.1:3306)/']",
 		Short: "Measure admission against Trillian's own QueueLeaf, side by side",
-		Long: `bench runs, each on a fresh database of the MySQL/MariaDB server given:
+		Long: `bench runs on SQLite and, with --mysql, on MySQL/MariaDB, each run on a
+fresh store (a temporary file; a new database on the server given):
   1. Trillian's own QueueLeaf over gRPC (quota off), --concurrency clients;
   2. govlog Submit with wait=false (admitted statements per second), same clients;
   3. govlog Submit with wait=true (Submit to bundle latency).
-It prints a table and, last, the ratio of (2) to (1). The databases are dropped
-afterwards.`,
+It shows progress, prints a table and, last, the ratio of (2) to (1) per
+backend. The stores are removed afterwards.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			quietTrillian(false)
-			if mysqlServer == "" {
-				return errors.New("--mysql is required: a server DSN with no database name, e.g. root@tcp(127.0.0.1:3306)/")
-			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
 				if err != nil {
@@ -71,7 +70,7 @@ afterwards.`,
 			return b.run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVar(&mysqlServer, "mysql", "", "MySQL/MariaDB server DSN without a database name; bench creates and drops its own")
+	cmd.Flags().StringVar(&mysqlServer, "mysql", "", "MySQL/MariaDB server DSN without a database name; bench creates and drops its own databases (default: SQLite only)")
 	cmd.Flags().IntVar(&n, "n", 10000, "statements (and leaves) per throughput run")
 	cmd.Flags().IntVar(&latencyN, "latency-n", 400, "statements in the wait=true latency run")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 32, "concurrent clients")
@@ -89,33 +88,131 @@ type bench struct {
 	seq      time.Duration
 }
 
+// benchStore is one storage backend under test: a fresh, empty store for
+// each run, for Trillian alone and for a whole govlog node.
+type benchStore struct {
+	name string
+	// trillian opens a fresh store and returns Trillian's storage on it;
+	// prepared asks MySQL for its driver's default prepared statements.
+	trillian func(ctx context.Context, prepared bool) (tstorage.AdminStorage, tstorage.LogStorage, func(), error)
+	// node fills in cfg's storage with a fresh store.
+	node func(ctx context.Context, cfg *nodeConfig) (func(), error)
+}
+
+type benchRow struct {
+	label string
+	r     runResult
+}
+
 func (b *bench) run(ctx context.Context) error {
-	fmt.Fprintf(b.out, "govlog bench: %d statements, %d clients, sequencer every %s, MySQL/MariaDB\n", b.n, b.conc, b.seq)
-	queueLeafDefault, err := b.trillianQueueLeaf(ctx, true)
-	if err != nil {
-		return fmt.Errorf("QueueLeaf run: %w", err)
+	stores := []benchStore{b.sqliteStore()}
+	if b.server != "" {
+		stores = append(stores, b.mysqlStore())
 	}
-	queueLeaf, err := b.trillianQueueLeaf(ctx, false)
-	if err != nil {
-		return fmt.Errorf("QueueLeaf run: %w", err)
+	fmt.Fprintf(b.out, "govlog bench: %d statements, %d clients, sequencer every %s\n", b.n, b.conc, b.seq)
+	var rows []benchRow
+	ratios := map[string]float64{}
+	for _, st := range stores {
+		fmt.Fprintf(b.out, "== %s\n", st.name)
+		var best float64
+		settings := []bool{false}
+		if st.name == "mysql" {
+			settings = []bool{true, false}
+		}
+		for _, prepared := range settings {
+			r, err := b.trillianQueueLeaf(ctx, st, prepared)
+			if err != nil {
+				return fmt.Errorf("%s QueueLeaf run: %w", st.name, err)
+			}
+			label := st.name + ": Trillian QueueLeaf, quota off"
+			if st.name == "mysql" && prepared {
+				label += ", prepared"
+			} else if st.name == "mysql" {
+				label += ", interpolated"
+			}
+			rows = append(rows, benchRow{label, r})
+			best = max(best, r.rate)
+		}
+		admitted, err := b.govlogSubmit(ctx, st, false, b.n)
+		if err != nil {
+			return fmt.Errorf("%s wait=false run: %w", st.name, err)
+		}
+		waited, err := b.govlogSubmit(ctx, st, true, b.latencyN)
+		if err != nil {
+			return fmt.Errorf("%s wait=true run: %w", st.name, err)
+		}
+		rows = append(rows,
+			benchRow{st.name + ": govlog Submit wait=false (admitted)", admitted},
+			benchRow{st.name + ": govlog Submit wait=true (to bundle)", waited})
+		// Against Trillian's better setting on this backend.
+		ratios[st.name] = admitted.rate / best
 	}
-	admitted, err := b.govlogSubmit(ctx, false, b.n)
-	if err != nil {
-		return fmt.Errorf("wait=false run: %w", err)
+	fmt.Fprintf(b.out, "\n%-52s %10s %10s %10s %10s\n", "run", "per second", "p50", "p99", "CPU/op")
+	for _, row := range rows {
+		fmt.Fprintf(b.out, "%-52s %10.0f %10s %10s %10s\n", row.label, row.r.rate, row.r.p50(), row.r.p99(), row.r.cpu())
 	}
-	waited, err := b.govlogSubmit(ctx, true, b.latencyN)
-	if err != nil {
-		return fmt.Errorf("wait=true run: %w", err)
+	fmt.Fprintf(b.out, "wait=true p50 is measured with %d concurrent clients; sequencer interval %s\n", b.conc, b.seq)
+	mysqlRatio := "n/a (no --mysql)"
+	if r, ok := ratios["mysql"]; ok {
+		mysqlRatio = fmt.Sprintf("%.2f", r)
 	}
-	fmt.Fprintf(b.out, "\n%-44s %12s %10s %10s %10s\n", "run", "per second", "p50", "p99", "CPU/op")
-	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s %10s\n", "Trillian QueueLeaf, quota off, prepared stmts", queueLeafDefault.rate, queueLeafDefault.p50(), queueLeafDefault.p99(), queueLeafDefault.cpu())
-	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s %10s\n", "Trillian QueueLeaf, quota off, interpolated", queueLeaf.rate, queueLeaf.p50(), queueLeaf.p99(), queueLeaf.cpu())
-	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s %10s\n", "govlog Submit wait=false (admitted)", admitted.rate, admitted.p50(), admitted.p99(), admitted.cpu())
-	fmt.Fprintf(b.out, "%-44s %12.0f %10s %10s %10s\n", "govlog Submit wait=true (to bundle)", waited.rate, waited.p50(), waited.p99(), waited.cpu())
-	fmt.Fprintf(b.out, "wait=true p50 / sequencer interval: %.2f\n", float64(waited.p50())/float64(b.seq))
-	// The ratio is against Trillian's better setting of the two.
-	fmt.Fprintf(b.out, "ratio admitted/QueueLeaf: mysql %.2f\n", admitted.rate/max(queueLeaf.rate, queueLeafDefault.rate))
+	fmt.Fprintf(b.out, "ratio admitted/QueueLeaf: sqlite %.2f mysql %s\n", ratios["sqlite"], mysqlRatio)
 	return nil
+}
+
+func (b *bench) sqliteStore() benchStore {
+	fresh := func(ctx context.Context) (string, func(), error) {
+		dir, err := os.MkdirTemp("", "govlog-bench-")
+		if err != nil {
+			return "", nil, err
+		}
+		return filepath.Join(dir, "govlog.db"), func() { os.RemoveAll(dir) }, nil
+	}
+	return benchStore{
+		name: "sqlite",
+		trillian: func(ctx context.Context, _ bool) (tstorage.AdminStorage, tstorage.LogStorage, func(), error) {
+			path, drop, err := fresh(ctx)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			db, err := sqlite.Open(ctx, path)
+			if err != nil {
+				drop()
+				return nil, nil, nil, err
+			}
+			admin, ls := sqlite.TrillianStorage(db)
+			return admin, ls, func() { db.Close(); drop() }, nil
+		},
+		node: func(ctx context.Context, cfg *nodeConfig) (func(), error) {
+			path, drop, err := fresh(ctx)
+			cfg.SQLitePath = path
+			return drop, err
+		},
+	}
+}
+
+func (b *bench) mysqlStore() benchStore {
+	return benchStore{
+		name: "mysql",
+		trillian: func(ctx context.Context, prepared bool) (tstorage.AdminStorage, tstorage.LogStorage, func(), error) {
+			dsn, drop, err := b.freshDB(ctx, "trillian")
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			db, err := mysql.Open(ctx, dsn, mysql.Options{ServerSidePrepare: prepared})
+			if err != nil {
+				drop()
+				return nil, nil, nil, err
+			}
+			admin, ls := mysql.TrillianStorage(db)
+			return admin, ls, func() { db.Close(); drop() }, nil
+		},
+		node: func(ctx context.Context, cfg *nodeConfig) (func(), error) {
+			dsn, drop, err := b.freshDB(ctx, "govlog")
+			cfg.MySQL = dsn
+			return drop, err
+		},
+	}
 }
 
 type runResult struct {
@@ -257,21 +354,15 @@ func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runRe
 	return r, nil
 }
 
-// trillianQueueLeaf measures Trillian's own QueueLeaf RPC, with the database
-// driver's default server-side prepared statements or (as govlog runs)
-// client-side interpolation.
-func (b *bench) trillianQueueLeaf(ctx context.Context, prepared bool) (runResult, error) {
-	dsn, drop, err := b.freshDB(ctx, "trillian")
+// trillianQueueLeaf measures Trillian's own QueueLeaf RPC on a fresh store
+// (on MySQL, with the database driver's default server-side prepared
+// statements or, as govlog runs, client-side interpolation).
+func (b *bench) trillianQueueLeaf(ctx context.Context, st benchStore, prepared bool) (runResult, error) {
+	admin, ls, closeStore, err := st.trillian(ctx, prepared)
 	if err != nil {
 		return runResult{}, err
 	}
-	defer drop()
-	db, err := mysql.Open(ctx, dsn, mysql.Options{ServerSidePrepare: prepared})
-	if err != nil {
-		return runResult{}, err
-	}
-	defer db.Close()
-	admin, ls := mysql.TrillianStorage(db)
+	defer closeStore()
 	trill, err := logserver.StartTrillian(logserver.TrillianOptions{AdminStorage: admin, LogStorage: ls, SequencerInterval: b.seq})
 	if err != nil {
 		return runResult{}, err
@@ -286,7 +377,7 @@ func (b *bench) trillianQueueLeaf(ctx context.Context, prepared bool) (runResult
 	if err != nil {
 		return runResult{}, err
 	}
-	fmt.Fprintf(b.out, "Trillian QueueLeaf (prepared statements: %v):\n", prepared)
+	fmt.Fprintf(b.out, "Trillian QueueLeaf:\n")
 	return b.parallel("QueueLeaf", b.n, b.conc, func(i int) error {
 		// Leaves the size of a typical statement.
 		leaf := make([]byte, 600)
@@ -297,8 +388,9 @@ func (b *bench) trillianQueueLeaf(ctx context.Context, prepared bool) (runResult
 	})
 }
 
-func (b *bench) govlogSubmit(ctx context.Context, wait bool, n int) (runResult, error) {
-	dsn, drop, err := b.freshDB(ctx, "govlog")
+func (b *bench) govlogSubmit(ctx context.Context, st benchStore, wait bool, n int) (runResult, error) {
+	cfg := nodeConfig{Listen: "127.0.0.1:0", SequencerInterval: b.seq, MMD: time.Hour}
+	drop, err := st.node(ctx, &cfg)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -339,11 +431,9 @@ func (b *bench) govlogSubmit(ctx context.Context, wait bool, n int) (runResult, 
 	addrc := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- runNode(nodeCtx, nodeConfig{
-			Listen: "127.0.0.1:0", MySQL: dsn, Registry: reg,
-			Logs:              []nodeLog{{Name: "disclosures", Origin: "bench.example/disclosures", Signer: logSigner}},
-			SequencerInterval: b.seq, MMD: time.Hour,
-		}, slog.New(slog.DiscardHandler), func(addr string) { addrc <- addr })
+		cfg.Registry = reg
+		cfg.Logs = []nodeLog{{Name: "disclosures", Origin: "bench.example/disclosures", Signer: logSigner}}
+		errc <- runNode(nodeCtx, cfg, slog.New(slog.DiscardHandler), func(addr string) { addrc <- addr })
 	}()
 	defer func() { stop(); <-errc }()
 	var addr string
