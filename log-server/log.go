@@ -37,7 +37,14 @@ type LogOptions struct {
 	// Default 25ms: a fraction of the sequencer interval, so a Submit that
 	// waits is answered soon after its leaf is integrated.
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// Policy is the operator's C2SP tlog-policy for this log. A checkpoint
+	// is pushed to every witness in it that has a URL (C2SP tlog-witness)
+	// and published, cosignatures attached, only once the policy's quorum
+	// is met. Nil publishes checkpoints signed by the log alone.
+	Policy *govlog.Policy
+	// WitnessTimeout bounds one round of cosigning. Default 10s.
+	WitnessTimeout time.Duration
+	Logger         *slog.Logger
 }
 
 // Log is one govlog log backed by one Trillian tree.
@@ -45,6 +52,10 @@ type Log struct {
 	opts  LogOptions
 	tree  *trillian.Tree
 	trill *Trillian
+
+	witnesses []*witnessClient
+	// retryAt delays the next attempt to publish after witnesses failed.
+	retryAt time.Time
 
 	mu      sync.Mutex
 	latest  published
@@ -83,6 +94,9 @@ func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 25 * time.Millisecond
 	}
+	if opts.WitnessTimeout <= 0 {
+		opts.WitnessTimeout = 10 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = t.opts.Logger
 	}
@@ -93,8 +107,20 @@ func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
 	}
 	l := &Log{opts: opts, tree: tree, trill: t, changed: make(chan struct{}),
 		waiting: map[[32]byte]*waiter{}, wake: make(chan struct{}, 1)}
+	if opts.Policy != nil {
+		if !policyHasLog(opts.Policy, opts.Signer) {
+			return nil, fmt.Errorf("log %q: its policy does not list its key", opts.Origin)
+		}
+		if l.witnesses, err = newWitnessClients(opts.Policy); err != nil {
+			return nil, err
+		}
+	}
 	if err := l.publishIfGrown(ctx); err != nil {
-		return nil, err
+		if len(l.witnesses) == 0 {
+			return nil, err
+		}
+		// Witnesses may come up later; Run keeps trying.
+		opts.Logger.Warn("no cosigned checkpoint yet", "err", err)
 	}
 	opts.Logger.Info("log open", "tree_id", tree.TreeId, "size", l.latest.cp.Size)
 	return l, nil
@@ -189,6 +215,23 @@ func (l *Log) publishIfGrown(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("couldn't sign checkpoint: %w", err)
 	}
+	if len(l.witnesses) > 0 {
+		if time.Now().Before(l.retryAt) {
+			return nil
+		}
+		cosigned, err := l.cosignAll(ctx, cp, signed)
+		if err != nil {
+			l.retryAt = time.Now().Add(time.Second)
+			return err
+		}
+		signed = cosigned
+	} else if l.opts.Policy != nil {
+		// A policy without witness URLs: check the quorum all the same
+		// (it must be "none"), so a bundle is never below the policy.
+		if _, _, err := l.opts.Policy.Verify(signed); err != nil {
+			return fmt.Errorf("size %d not published: %w", cp.Size, err)
+		}
+	}
 	l.mu.Lock()
 	l.latest = published{signed: signed, cp: cp}
 	close(l.changed)
@@ -196,6 +239,16 @@ func (l *Log) publishIfGrown(ctx context.Context) error {
 	l.mu.Unlock()
 	l.opts.Logger.Debug("published checkpoint", "size", cp.Size)
 	return nil
+}
+
+// policyHasLog reports whether the policy lists the log's key.
+func policyHasLog(p *govlog.Policy, s note.Signer) bool {
+	for _, v := range p.Logs() {
+		if v.Name() == s.Name() && v.KeyHash() == s.KeyHash() {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *Log) current() (published, <-chan struct{}) {

@@ -1,0 +1,177 @@
+package logserver
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govlog/govlog"
+)
+
+// witnessClient submits a log's checkpoints to one witness over C2SP
+// tlog-witness and keeps what the witness last cosigned.
+type witnessClient struct {
+	name     string
+	url      string // submission prefix
+	verifier note.Verifier
+	http     *http.Client
+
+	mu   sync.Mutex
+	size uint64 // the witness's latest cosigned size, as far as we know
+}
+
+// errWitnessConflict is a 409: the witness holds another size.
+type errWitnessConflict struct{ size uint64 }
+
+func (e errWitnessConflict) Error() string {
+	return fmt.Sprintf("witness holds size %d", e.size)
+}
+
+// cosign asks the witness to cosign signed (checkpoint cp), proving
+// consistency from the size it holds, and returns its verified cosignature
+// lines. A 409 tells us the witness's size; the request is then made again
+// once from there.
+func (w *witnessClient) cosign(ctx context.Context, l *Log, cp govlog.Checkpoint, signed []byte) ([]byte, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		old := min(w.size, cp.Size)
+		proof, err := l.ConsistencyProof(ctx, old, cp.Size)
+		if err != nil {
+			return nil, err
+		}
+		lines, err := w.addCheckpoint(ctx, old, proof, signed)
+		var conflict errWitnessConflict
+		if errors.As(err, &conflict) && attempt == 0 && conflict.size != old {
+			if conflict.size > cp.Size {
+				return nil, fmt.Errorf("witness %s holds size %d, past this checkpoint's %d", w.name, conflict.size, cp.Size)
+			}
+			w.size = conflict.size
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("witness %s: %w", w.name, err)
+		}
+		verified, err := w.verify(signed, lines)
+		if err != nil {
+			return nil, fmt.Errorf("witness %s: %w", w.name, err)
+		}
+		w.size = cp.Size
+		return verified, nil
+	}
+}
+
+// addCheckpoint makes one POST /add-checkpoint request.
+func (w *witnessClient) addCheckpoint(ctx context.Context, old uint64, proof [][32]byte, signed []byte) ([]byte, error) {
+	var body bytes.Buffer
+	fmt.Fprintf(&body, "old %d\n", old)
+	for _, h := range proof {
+		body.WriteString(base64.StdEncoding.EncodeToString(h[:]) + "\n")
+	}
+	body.WriteString("\n")
+	body.Write(signed)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(w.url, "/")+"/add-checkpoint", &body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return respBody, nil
+	case http.StatusConflict:
+		size, err := strconv.ParseUint(strings.TrimSpace(string(respBody)), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("409 with a malformed size %q", respBody)
+		}
+		return nil, errWitnessConflict{size}
+	default:
+		return nil, fmt.Errorf("add-checkpoint: %s: %s", resp.Status, bytes.TrimSpace(respBody))
+	}
+}
+
+// verify keeps only the response's lines that are valid cosignatures by
+// this witness's key on signed; other lines are ignored, as the spec says.
+func (w *witnessClient) verify(signed, lines []byte) ([]byte, error) {
+	var keep []byte
+	sc := bufio.NewScanner(bytes.NewReader(lines))
+	for sc.Scan() {
+		line := sc.Text() + "\n"
+		n, err := note.Open(append(append([]byte(nil), signed...), line...), note.VerifierList(w.verifier))
+		if err != nil {
+			continue
+		}
+		for _, s := range n.Sigs {
+			keep = append(keep, "— "+s.Name+" "+s.Base64+"\n"...)
+		}
+	}
+	if keep == nil {
+		return nil, errors.New("no valid cosignature in its answer")
+	}
+	return keep, nil
+}
+
+// cosignAll sends signed to every witness of the policy concurrently and
+// returns the checkpoint with every cosignature that came back, and whether
+// the policy's quorum is met.
+func (l *Log) cosignAll(ctx context.Context, cp govlog.Checkpoint, signed []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.opts.WitnessTimeout)
+	defer cancel()
+	results := make([][]byte, len(l.witnesses))
+	var wg sync.WaitGroup
+	for i, w := range l.witnesses {
+		wg.Go(func() {
+			lines, err := w.cosign(ctx, l, cp, signed)
+			if err != nil {
+				l.opts.Logger.Warn("witness did not cosign", "witness", w.name, "size", cp.Size, "err", err)
+				return
+			}
+			results[i] = lines
+		})
+	}
+	wg.Wait()
+	cosigned := append([]byte(nil), signed...)
+	for _, lines := range results {
+		cosigned = append(cosigned, lines...)
+	}
+	if _, names, err := l.opts.Policy.Verify(cosigned); err != nil {
+		return nil, fmt.Errorf("size %d not published: %w", cp.Size, err)
+	} else {
+		l.opts.Logger.Debug("checkpoint cosigned", "size", cp.Size, "witnesses", names)
+	}
+	return cosigned, nil
+}
+
+// newWitnessClients makes a client for each witness of policy that has a URL.
+func newWitnessClients(policy *govlog.Policy) ([]*witnessClient, error) {
+	var out []*witnessClient
+	for _, pw := range policy.Witnesses() {
+		if pw.URL == "" {
+			continue
+		}
+		v, err := govlog.NewCosignatureVerifier(pw.VKey)
+		if err != nil {
+			return nil, fmt.Errorf("witness %s: %w", pw.Name, err)
+		}
+		out = append(out, &witnessClient{name: pw.Name, url: pw.URL, verifier: v, http: &http.Client{Timeout: 30 * time.Second}})
+	}
+	return out, nil
+}
