@@ -1,6 +1,7 @@
 package logserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -133,6 +134,9 @@ func (t *Trillian) findOrCreateTree(ctx context.Context, origin string) (*trilli
 	}
 	for _, tree := range resp.Tree {
 		if tree.Description == origin && !tree.Deleted {
+			if tree.TreeType != trillian.TreeType_PREORDERED_LOG {
+				return nil, fmt.Errorf("log %q: tree %d is a %s tree, made by an earlier govlog; use a new database", origin, tree.TreeId, tree.TreeType)
+			}
 			return tree, nil
 		}
 	}
@@ -141,8 +145,9 @@ func (t *Trillian) findOrCreateTree(ctx context.Context, origin string) (*trilli
 		name = name[:20]
 	}
 	tree, err := client.CreateAndInitTree(ctx, &trillian.CreateTreeRequest{Tree: &trillian.Tree{
-		TreeState:       trillian.TreeState_ACTIVE,
-		TreeType:        trillian.TreeType_LOG,
+		TreeState: trillian.TreeState_ACTIVE,
+		// Pre-ordered: govlog, not the sequencer, decides each leaf's index.
+		TreeType:        trillian.TreeType_PREORDERED_LOG,
 		DisplayName:     name,
 		Description:     origin,
 		MaxRootDuration: durationpb.New(0),
@@ -263,27 +268,66 @@ func (l *Log) Checkpoint() ([]byte, govlog.Checkpoint) {
 	return p.signed, p.cp
 }
 
-// QueueLeaves queues leaves for sequencing through Trillian's storage API, in
-// one storage transaction. A leaf already queued or sequenced is not an error.
-func (l *Log) QueueLeaves(ctx context.Context, leaves [][]byte) error {
+// QueueLeaves stores leaves at indexes first, first+1, ... through
+// Trillian's storage API, in one storage transaction; the sequencer then
+// integrates them in exactly that order. The personality assigns the
+// indexes when it admits the statements, so the log's order is the
+// admission order. Storing a leaf again at its index is not an error;
+// another leaf already at one of these indexes is (and means the outbox and
+// the tree disagree: the log refuses to go on).
+func (l *Log) QueueLeaves(ctx context.Context, first uint64, leaves [][]byte) error {
 	if len(leaves) == 0 {
 		return nil
 	}
 	tl := make([]*trillian.LogLeaf, len(leaves))
 	for i, leaf := range leaves {
 		h := govlog.LeafHash(leaf)
-		tl[i] = &trillian.LogLeaf{LeafValue: leaf, MerkleLeafHash: h[:], LeafIdentityHash: h[:]}
+		tl[i] = &trillian.LogLeaf{LeafValue: leaf, MerkleLeafHash: h[:], LeafIdentityHash: h[:], LeafIndex: int64(first) + int64(i)}
 	}
-	queued, err := l.trill.opts.LogStorage.QueueLeaves(ctx, l.tree, tl, time.Now())
+	added, err := l.trill.opts.LogStorage.AddSequencedLeaves(ctx, l.tree, tl, time.Now())
 	if err != nil {
-		return fmt.Errorf("couldn't queue %d leaves: %w", len(leaves), err)
+		return fmt.Errorf("couldn't store %d leaves at %d: %w", len(leaves), first, err)
 	}
-	for _, q := range queued {
-		if c := codes.Code(q.GetStatus().GetCode()); c != codes.OK && c != codes.AlreadyExists {
-			return fmt.Errorf("couldn't queue leaf: %s", q.GetStatus().GetMessage())
+	var taken []uint64
+	for i, a := range added {
+		switch c := codes.Code(a.GetStatus().GetCode()); c {
+		case codes.OK, codes.AlreadyExists:
+		case codes.FailedPrecondition:
+			// Trillian says the index or the leaf is taken, without
+			// saying by what: look.
+			taken = append(taken, first+uint64(i))
+		default:
+			return fmt.Errorf("couldn't store leaf %d: %s: %s", first+uint64(i), c, a.GetStatus().GetMessage())
+		}
+	}
+	for _, index := range taken {
+		if err := l.checkStored(ctx, index, leaves[index-first]); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkStored succeeds if leaf is stored at index, and otherwise says why
+// not: the outbox and the tree disagree, and nothing more may be stored.
+func (l *Log) checkStored(ctx context.Context, index uint64, leaf []byte) error {
+	tx, err := l.trill.opts.LogStorage.SnapshotForTree(ctx, l.tree)
+	if err != nil {
+		return fmt.Errorf("couldn't read trillian storage: %w", err)
+	}
+	defer tx.Close()
+	stored, err := tx.GetLeavesByRange(ctx, int64(index), 1)
+	if err != nil {
+		return fmt.Errorf("couldn't read leaf %d: %w", index, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("couldn't read trillian storage: %w", err)
+	}
+	if len(stored) == 1 && stored[0].LeafIndex == int64(index) && bytes.Equal(stored[0].LeafValue, leaf) {
+		return nil
+	}
+	l.opts.Logger.Error("the outbox and the tree disagree: refusing to store", "index", index)
+	return fmt.Errorf("index %d does not hold the admitted leaf (another leaf is there, or this leaf is at another index): the outbox and the tree disagree", index)
 }
 
 // Promise signs a govlog/promise/v1 note: the leaf will be in the log by

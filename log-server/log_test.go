@@ -18,10 +18,11 @@ import (
 
 const origin = "gov.example/test"
 
-// queueAndWait queues leaves and waits until a checkpoint includes them all.
-func queueAndWait(t *testing.T, l *logserver.Log, leaves ...[]byte) {
+// queueAndWait stores leaves from index first and waits until a checkpoint
+// includes them all.
+func queueAndWait(t *testing.T, l *logserver.Log, first uint64, leaves ...[]byte) {
 	t.Helper()
-	if err := l.QueueLeaves(t.Context(), leaves); err != nil {
+	if err := l.QueueLeaves(t.Context(), first, leaves); err != nil {
 		t.Fatalf("QueueLeaves: %v", err)
 	}
 	for _, leaf := range leaves {
@@ -56,8 +57,8 @@ func TestLog(t *testing.T) {
 			t.Errorf("FindLeaf in the empty log: %v, want ErrNotFound", err)
 		}
 
-		queueAndWait(t, l, leaf(0), leaf(1))
-		queueAndWait(t, l, leaf(2), leaf(3))
+		queueAndWait(t, l, 0, leaf(0), leaf(1))
+		queueAndWait(t, l, 2, leaf(2), leaf(3))
 		_, cp1 := l.Checkpoint()
 		if cp1.Size != 4 {
 			t.Fatalf("checkpoint size %d after queueing 4 leaves", cp1.Size)
@@ -76,7 +77,7 @@ func TestLog(t *testing.T) {
 			}
 		}
 
-		queueAndWait(t, l, leaf(4), leaf(5), leaf(6))
+		queueAndWait(t, l, 4, leaf(4), leaf(5), leaf(6))
 		signed2, cp2 := l.Checkpoint()
 		if _, _, err := govlog.OpenCheckpoint(signed2, key.Verifier); err != nil || cp2.Size != 7 {
 			t.Fatalf("checkpoint %+v, %v; want size 7", cp2, err)
@@ -182,42 +183,43 @@ func TestLog(t *testing.T) {
 	})
 }
 
-// TestQueueIdempotent: queueing a leaf that is already queued or in the
-// tree adds nothing (personalities.Queue's contract, which the outbox
-// re-queue relies on; DESIGN.md: "idempotent; a duplicate returns the
-// existing leaf").
+// TestQueueIdempotent: storing a leaf again at its index adds nothing
+// (personalities.Queue's contract, which the outbox re-queue relies on),
+// leaves land at exactly the indexes given, and another leaf at a taken
+// index is refused.
 func TestQueueIdempotent(t *testing.T) {
 	t.Parallel()
 	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
 		l := b.OpenLog(t, logtest.NewLogKey(t, origin), time.Minute)
-		queueAndWait(t, l, leaf(0), leaf(1))
+		queueAndWait(t, l, 0, leaf(0), leaf(1))
 		// Again, in a later call, after integration.
-		queueAndWait(t, l, leaf(1), leaf(2))
-		// Twice in one call, and queued again before integration.
-		if err := l.QueueLeaves(t.Context(), [][]byte{leaf(3)}); err != nil {
+		queueAndWait(t, l, 1, leaf(1), leaf(2))
+		// Stored ahead of a gap, then the gap filled: nothing is
+		// integrated past a gap, then both in order.
+		if err := l.QueueLeaves(t.Context(), 4, [][]byte{leaf(4)}); err != nil {
 			t.Fatal(err)
 		}
-		queueAndWait(t, l, leaf(3), leaf(3), leaf(4))
-		// Wait for a few sequencer passes, for any late duplicate.
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+		if _, cp := l.Checkpoint(); cp.Size != 3 {
+			t.Errorf("size %d with a gap at index 3, want 3", cp.Size)
+		}
+		queueAndWait(t, l, 3, leaf(3), leaf(4))
+		if err := l.QueueLeaves(t.Context(), 2, [][]byte{leaf(9)}); err == nil {
+			t.Error("QueueLeaves put another leaf at index 2 without an error")
+		}
+		time.Sleep(100 * time.Millisecond)
 		entries, err := l.Entries(t.Context(), 0, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		count := map[string]int{}
-		for _, e := range entries {
-			count[string(e)]++
+		if len(entries) != 5 {
+			t.Fatalf("%d entries, want 5", len(entries))
 		}
-		var dups []int
-		for i := range 5 {
-			if count[string(leaf(i))] != 1 {
-				dups = append(dups, i)
+		for i, e := range entries {
+			if string(e) != string(leaf(i)) {
+				t.Errorf("entry %d = %q, want %q", i, e, leaf(i))
 			}
 		}
-		if len(dups) == 0 && len(entries) == 5 {
-			return
-		}
-		t.Errorf("%d entries for 5 distinct leaves; leaves %v are not there exactly once", len(entries), dups)
 	})
 }
 
@@ -250,7 +252,7 @@ func TestRestartMySQL(t *testing.T) {
 	b := logtest.MySQL(t, logtest.Options{})
 	key := logtest.NewLogKey(t, origin)
 	l := b.OpenLog(t, key, time.Minute)
-	queueAndWait(t, l, leaf(0), leaf(1), leaf(2))
+	queueAndWait(t, l, 0, leaf(0), leaf(1), leaf(2))
 	signed, _ := l.Checkpoint()
 
 	admin, logStorage := mysql.TrillianStorage(b.DB)

@@ -78,7 +78,7 @@ func StartTrillian(opts TrillianOptions) (*Trillian, error) {
 	}
 	gs := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20))
 	trillian.RegisterTrillianLogServer(gs, server.NewTrillianLogRPCServer(registry, clock.System))
-	trillian.RegisterTrillianAdminServer(gs, admin.New(registry, []trillian.TreeType{trillian.TreeType_LOG}))
+	trillian.RegisterTrillianAdminServer(gs, admin.New(registry, []trillian.TreeType{trillian.TreeType_LOG, trillian.TreeType_PREORDERED_LOG}))
 	go func() { _ = gs.Serve(lis) }()
 
 	conn, err := grpc.NewClient(lis.Addr().String(),

@@ -1,12 +1,13 @@
 package personalities
 
 import (
+	"cmp"
 	"errors"
 	"golang.org/x/sync/errgroup"
+	"slices"
 
 	"context"
 	"fmt"
-	"github.com/govlog/govlog"
 	"log/slog"
 	"time"
 
@@ -14,12 +15,12 @@ import (
 	"github.com/govlog/govlog/storage"
 )
 
-// Queue is where admitted leaves go to be sequenced (log-server's Log).
+// Queue is where admitted leaves go to be integrated (log-server's Log).
 type Queue interface {
-	// QueueLeaves queues leaves for sequencing. Queueing a leaf that is
-	// already queued or in the tree is not an error, so a caller may
-	// re-queue after any failure.
-	QueueLeaves(ctx context.Context, leaves [][]byte) error
+	// QueueLeaves stores leaves at indexes first, first+1, ... for the
+	// sequencer to integrate in that order. Storing a leaf again at its
+	// index is not an error, so a caller may re-queue after any failure.
+	QueueLeaves(ctx context.Context, first uint64, leaves [][]byte) error
 }
 
 // pending is one authenticated statement waiting for its batch.
@@ -47,7 +48,7 @@ type admitter struct {
 	logger    *slog.Logger
 
 	in      chan *pending
-	queued  chan [][]byte
+	queued  chan []storage.OutboxEntry
 	stopped chan struct{} // closed when run returns
 }
 
@@ -103,10 +104,10 @@ func (a *admitter) run(ctx context.Context) {
 
 func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 	results := make([]admission, len(batch))
-	var leaves [][]byte
+	var admitted []storage.OutboxEntry
 	err := a.store.Admit(ctx, a.log, func(ctx context.Context, tx storage.AdmitTx) error {
 		clear(results)
-		leaves = leaves[:0]
+		admitted = admitted[:0]
 		hashes := make([][32]byte, len(batch))
 		for i, p := range batch {
 			hashes[i] = p.entry.LeafHash
@@ -151,16 +152,17 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 			if err := tx.AddToOutbox(ctx, p.entry.LeafHash, p.leaf); err != nil {
 				return err
 			}
-			// Read the entry back for the admission time the store gave
-			// it, so this caller's promise and any replay's (even later in
-			// this batch) count from the same instant.
+			// Read the entry back for the index and admission time the
+			// store gave it, so this caller's promise and any replay's
+			// (even later in this batch) count from the same instant.
 			added, err := tx.LookupOutbox(ctx, [][32]byte{p.entry.LeafHash})
 			if err != nil {
 				return err
 			}
-			seen[p.entry.LeafHash] = added[p.entry.LeafHash]
-			results[i].admittedAt = added[p.entry.LeafHash].AdmittedAt
-			leaves = append(leaves, p.leaf)
+			e := added[p.entry.LeafHash]
+			seen[p.entry.LeafHash] = e
+			results[i].admittedAt = e.AdmittedAt
+			admitted = append(admitted, e)
 		}
 		return nil
 	})
@@ -171,9 +173,9 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 		}
 		p.done <- r
 	}
-	if err == nil && len(leaves) > 0 {
+	if err == nil && len(admitted) > 0 {
 		select {
-		case a.queued <- leaves:
+		case a.queued <- admitted:
 		case <-ctx.Done():
 			// Shutting down: the leaves are in the outbox, unmarked, and
 			// the next start queues them.
@@ -202,18 +204,18 @@ func (a *admitter) queueLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case leaves := <-a.queued:
+		case entries := <-a.queued:
 		more:
 			for {
 				select {
-				case l := <-a.queued:
-					leaves = append(leaves, l...)
+				case e := <-a.queued:
+					entries = append(entries, e...)
 				default:
 					break more
 				}
 			}
-			if err := a.queueAndMark(ctx, leaves); err != nil && ctx.Err() == nil {
-				a.logger.Warn("couldn't queue admitted leaves; will retry from the outbox", "n", len(leaves), "err", err)
+			if err := a.queueAndMark(ctx, entries); err != nil && ctx.Err() == nil {
+				a.logger.Warn("couldn't queue admitted leaves; will retry from the outbox", "n", len(entries), "err", err)
 			}
 		case <-tick.C:
 			a.requeue(ctx)
@@ -223,24 +225,42 @@ func (a *admitter) queueLoop(ctx context.Context) {
 
 const requeueInterval = 5 * time.Second
 
-func (a *admitter) queueAndMark(ctx context.Context, leaves [][]byte) error {
-	// Trillian writes a queue one leaf at a time, two statements each, so a
-	// large queue write is bound by round trips: split it over a few
-	// concurrent transactions.
-	chunk := max(queueChunk, (len(leaves)+queueWriters-1)/queueWriters)
+func (a *admitter) queueAndMark(ctx context.Context, entries []storage.OutboxEntry) error {
+	// Trillian stores leaves one at a time, two statements each, so a large
+	// write is bound by round trips: split it over a few concurrent
+	// transactions. Each part is a run of consecutive indexes.
+	chunk := max(queueChunk, (len(entries)+queueWriters-1)/queueWriters)
 	g, gctx := errgroup.WithContext(ctx)
-	for start := 0; start < len(leaves); start += chunk {
-		part := leaves[start:min(start+chunk, len(leaves))]
-		g.Go(func() error { return a.queue.QueueLeaves(gctx, part) })
+	for _, run := range indexRuns(entries, chunk) {
+		leaves := make([][]byte, len(run))
+		for i, e := range run {
+			leaves[i] = e.Leaf
+		}
+		g.Go(func() error { return a.queue.QueueLeaves(gctx, run[0].Index, leaves) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	hashes := make([][32]byte, len(leaves))
-	for i, l := range leaves {
-		hashes[i] = govlog.LeafHash(l)
+	hashes := make([][32]byte, len(entries))
+	for i, e := range entries {
+		hashes[i] = e.LeafHash
 	}
 	return a.store.MarkQueued(ctx, a.log, hashes)
+}
+
+// indexRuns splits entries, sorted by index, into runs of consecutive
+// indexes of at most max entries.
+func indexRuns(entries []storage.OutboxEntry, max int) [][]storage.OutboxEntry {
+	slices.SortFunc(entries, func(a, b storage.OutboxEntry) int { return cmp.Compare(a.Index, b.Index) })
+	var runs [][]storage.OutboxEntry
+	start := 0
+	for i := 1; i <= len(entries); i++ {
+		if i == len(entries) || entries[i].Index != entries[i-1].Index+1 || i-start == max {
+			runs = append(runs, entries[start:i])
+			start = i
+		}
+	}
+	return runs
 }
 
 // A queue write of n leaves uses min(queueWriters, n/queueChunk) concurrent
@@ -262,12 +282,8 @@ func (a *admitter) requeue(ctx context.Context) {
 		if len(entries) == 0 {
 			break
 		}
-		leaves := make([][]byte, len(entries))
-		for i, e := range entries {
-			leaves[i] = e.Leaf
-		}
-		if err := a.queueAndMark(ctx, leaves); err != nil {
-			a.logger.Warn("couldn't re-queue outbox", "n", len(leaves), "err", err)
+		if err := a.queueAndMark(ctx, entries); err != nil {
+			a.logger.Warn("couldn't re-queue outbox", "n", len(entries), "err", err)
 			return
 		}
 		total += len(entries)

@@ -34,17 +34,17 @@ type flakyLog struct {
 
 var errQueueDown = errors.New("injected: trillian queue unavailable")
 
-func (l *flakyLog) QueueLeaves(ctx context.Context, leaves [][]byte) error {
+func (l *flakyLog) QueueLeaves(ctx context.Context, first uint64, leaves [][]byte) error {
 	l.calls.Add(1)
 	if l.failures.Add(-1) >= 0 {
 		if l.persist {
-			if err := l.Log.QueueLeaves(ctx, leaves); err != nil {
+			if err := l.Log.QueueLeaves(ctx, first, leaves); err != nil {
 				return err
 			}
 		}
 		return errQueueDown
 	}
-	return l.Log.QueueLeaves(ctx, leaves)
+	return l.Log.QueueLeaves(ctx, first, leaves)
 }
 
 // TestRequeueAfterLostQueueAnswer: the leaves were queued but the queue
@@ -274,7 +274,7 @@ type stuckLog struct {
 	calls atomic.Int64
 }
 
-func (l *stuckLog) QueueLeaves(ctx context.Context, leaves [][]byte) error {
+func (l *stuckLog) QueueLeaves(ctx context.Context, first uint64, leaves [][]byte) error {
 	l.calls.Add(1)
 	<-ctx.Done()
 	return ctx.Err()

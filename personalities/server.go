@@ -140,7 +140,7 @@ func NewServer(opts Options) (*Server, error) {
 			log: name, domain: p.Domain, store: opts.Store, queue: p.Log,
 			maxBatch: opts.MaxBatch, checkTime: s.checkTime,
 			logger: opts.Logger.With("log", name),
-			in:     make(chan *pending, opts.MaxBatch), queued: make(chan [][]byte, 64), stopped: make(chan struct{}),
+			in:     make(chan *pending, opts.MaxBatch), queued: make(chan []storage.OutboxEntry, 64), stopped: make(chan struct{}),
 		}}
 	}
 	return s, nil

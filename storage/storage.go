@@ -21,6 +21,11 @@ type OutboxEntry struct {
 	LeafHash [32]byte
 	// Leaf is the signed statement, exactly as submitted.
 	Leaf []byte
+	// Index is the leaf's position in the log, assigned by AddToOutbox in
+	// admission order: 0, 1, 2, ... per log, with no gaps. The log keeps
+	// leaves at exactly these positions, so replaying the log applies
+	// statements in the order they were admitted.
+	Index uint64
 	// AdmittedAt is when the leaf was admitted: set by the store when it
 	// is added, and the same inside the admitting transaction as after it
 	// commits (to the precision of the clock); a promise's deadline counts
@@ -56,7 +61,8 @@ type AdmitTx interface {
 	// LookupOutbox returns the outbox entries that exist among leafHashes,
 	// including those added earlier in this transaction.
 	LookupOutbox(ctx context.Context, leafHashes [][32]byte) (map[[32]byte]OutboxEntry, error)
-	// AddToOutbox adds an admitted leaf; its AdmittedAt is set by the
+	// AddToOutbox adds an admitted leaf at the log's next index; its Index
+	// and AdmittedAt (read them back with LookupOutbox) are set by the
 	// store. Adding a hash already present is an error.
 	AddToOutbox(ctx context.Context, leafHash [32]byte, leaf []byte) error
 }

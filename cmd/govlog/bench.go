@@ -21,9 +21,11 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/google/trillian"
+	tclient "github.com/google/trillian/client"
 	tstorage "github.com/google/trillian/storage"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
@@ -368,12 +370,12 @@ func (b *bench) trillianQueueLeaf(ctx context.Context, st benchStore, prepared b
 		return runResult{}, err
 	}
 	defer trill.Close()
-	skey, _, err := note.GenerateKey(nil, "bench.example/trillian")
-	if err != nil {
-		return runResult{}, err
-	}
-	signer, _ := note.NewSigner(skey)
-	l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: "bench.example/trillian", Signer: signer})
+	// A plain LOG tree, whose sequencer orders what QueueLeaf queues: the
+	// way Trillian is used without a personality that orders leaves.
+	tree, err := tclient.CreateAndInitTree(ctx, &trillian.CreateTreeRequest{Tree: &trillian.Tree{
+		TreeState: trillian.TreeState_ACTIVE, TreeType: trillian.TreeType_LOG,
+		DisplayName: "bench", MaxRootDuration: durationpb.New(0),
+	}}, trill.Admin, trill.Log)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -383,7 +385,7 @@ func (b *bench) trillianQueueLeaf(ctx context.Context, st benchStore, prepared b
 		leaf := make([]byte, 600)
 		binary.BigEndian.PutUint64(leaf, uint64(i))
 		h := sha256.Sum256(leaf)
-		_, err := trill.Log.QueueLeaf(ctx, &trillian.QueueLeafRequest{LogId: l.TreeID(), Leaf: &trillian.LogLeaf{LeafValue: leaf, LeafIdentityHash: h[:]}})
+		_, err := trill.Log.QueueLeaf(ctx, &trillian.QueueLeafRequest{LogId: tree.TreeId, Leaf: &trillian.LogLeaf{LeafValue: leaf, LeafIdentityHash: h[:]}})
 		return err
 	})
 }

@@ -20,7 +20,8 @@ import (
 	"github.com/govlog/govlog/storage/internal/sqlstore"
 )
 
-const schemaVersion = 1
+// schemaVersion 2: outbox rows carry their log index.
+const schemaVersion = 2
 
 var (
 	//go:embed trillian_schema.sql
@@ -82,6 +83,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*sql.DB, error) {
 }
 
 func ensureSchema(ctx context.Context, db *sql.DB) error {
+	if err := sqlstore.CheckExistingVersion(ctx, db, schemaVersion); err != nil {
+		return err
+	}
 	if _, err := db.ExecContext(ctx, trillianSchema); err != nil {
 		return fmt.Errorf("couldn't create Trillian schema: %w", err)
 	}

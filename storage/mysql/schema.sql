@@ -1,5 +1,5 @@
 -- govlog's own tables beside Trillian's: the personalities' domain state and
--- outbox. Version 1; mysql.go checks the version row at start-up.
+-- outbox. Version 2; mysql.go checks the version row at start-up.
 --
 -- Log names are VARBINARY, compared byte for byte as checkpoint origins are:
 -- under the server's default collation a VARCHAR would make "example.org/A"
@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS govlog_outbox (
   leaf           MEDIUMBLOB NOT NULL,
   admitted_nanos BIGINT NOT NULL,
   queued         BOOLEAN NOT NULL,
+  leaf_index     BIGINT UNSIGNED NOT NULL,
   PRIMARY KEY (log, leaf_hash),
-  KEY outbox_unqueued (log, queued, admitted_nanos)
+  UNIQUE KEY outbox_index (log, leaf_index),
+  KEY outbox_unqueued (log, queued, leaf_index)
 );

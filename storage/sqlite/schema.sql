@@ -1,5 +1,5 @@
 -- govlog's own tables in the embedded SQLite store: the personalities'
--- domain state and outbox. Version 1; sqlite.go checks the version row at
+-- domain state and outbox. Version 2; sqlite.go checks the version row at
 -- start-up.
 
 CREATE TABLE IF NOT EXISTS govlog_schema (
@@ -19,7 +19,9 @@ CREATE TABLE IF NOT EXISTS govlog_outbox (
   leaf           BLOB NOT NULL,
   admitted_nanos INTEGER NOT NULL,
   queued         INTEGER NOT NULL,
-  PRIMARY KEY (log, leaf_hash)
+  leaf_index     INTEGER NOT NULL,
+  PRIMARY KEY (log, leaf_hash),
+  UNIQUE (log, leaf_index)
 );
 
-CREATE INDEX IF NOT EXISTS outbox_unqueued ON govlog_outbox (log, queued, admitted_nanos);
+CREATE INDEX IF NOT EXISTS outbox_unqueued ON govlog_outbox (log, queued, leaf_index);

@@ -18,7 +18,8 @@ import (
 	"github.com/govlog/govlog/storage/internal/sqlstore"
 )
 
-const schemaVersion = 1
+// schemaVersion 2: outbox rows carry their log index.
+const schemaVersion = 2
 
 //go:embed schema.sql
 var schema string
@@ -45,6 +46,10 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 	// One connection: SQLite has one writer anyway, and an in-memory
 	// database exists only inside its connection.
 	db.SetMaxOpenConns(1)
+	if err := sqlstore.CheckExistingVersion(ctx, db, schemaVersion); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if _, err := db.ExecContext(ctx, trillianSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("couldn't create Trillian schema in %s: %w", path, err)

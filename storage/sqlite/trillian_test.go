@@ -270,7 +270,11 @@ func TestTrillianEndToEnd(t *testing.T) {
 
 	// run starts Trillian and the log on the file, queues leaves, waits
 	// until a checkpoint includes them all, and stops everything.
-	run := func(leaves [][]byte) (treeID int64, signed []byte, cp govlog.Checkpoint, entries [][]byte) {
+	type batch struct {
+		first  uint64
+		leaves [][]byte
+	}
+	run := func(batches ...batch) (treeID int64, signed []byte, cp govlog.Checkpoint, entries [][]byte) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
@@ -298,10 +302,14 @@ func TestTrillianEndToEnd(t *testing.T) {
 				t.Errorf("Run: %v", err)
 			}
 		}()
-		if err := l.QueueLeaves(ctx, leaves); err != nil {
-			t.Fatalf("QueueLeaves: %v", err)
+		var all [][]byte
+		for _, b := range batches {
+			if err := l.QueueLeaves(ctx, b.first, b.leaves); err != nil {
+				t.Fatalf("QueueLeaves: %v", err)
+			}
+			all = append(all, b.leaves...)
 		}
-		for _, leaf := range leaves {
+		for _, leaf := range all {
 			if _, _, err := l.WaitForInclusion(ctx, leaf); err != nil {
 				t.Fatalf("WaitForInclusion(%q): %v", leaf, err)
 			}
@@ -323,13 +331,13 @@ func TestTrillianEndToEnd(t *testing.T) {
 	for i := range 50 {
 		first = append(first, fmt.Appendf(nil, "entry %d\n", i))
 	}
-	id1, signed1, cp1, entries1 := run(first)
+	id1, signed1, cp1, entries1 := run(batch{0, first})
 	if cp1.Size != 50 || len(entries1) != 50 {
 		t.Fatalf("first run: checkpoint size %d, %d entries; want 50", cp1.Size, len(entries1))
 	}
 
 	// Nothing queued: the same tree, checkpoint and entries.
-	id2, signed2, cp2, entries2 := run(nil)
+	id2, signed2, cp2, entries2 := run()
 	if id2 != id1 {
 		t.Errorf("after restarting, tree %d, want %d", id2, id1)
 	}
@@ -342,7 +350,7 @@ func TestTrillianEndToEnd(t *testing.T) {
 
 	// The log grows on from where it was, with the first entries kept and
 	// re-queued ones not logged twice.
-	id3, _, cp3, entries3 := run(append(first[:10:10], []byte("entry 50\n"), []byte("entry 51\n")))
+	id3, _, cp3, entries3 := run(batch{0, first[:10]}, batch{50, [][]byte{[]byte("entry 50\n"), []byte("entry 51\n")}})
 	if id3 != id1 || cp3.Size != 52 {
 		t.Fatalf("third run: tree %d size %d, want tree %d size 52", id3, cp3.Size, id1)
 	}

@@ -41,6 +41,7 @@ func TestAdmissionStore(t *testing.T, newStore func(t *testing.T) storage.Admiss
 		{"PutGet", testPutGet},
 		{"ManyKeys", testManyKeys},
 		{"Prefetch", testPrefetch},
+		{"Indexes", testIndexes},
 		{"FailedAdmissionCommitsNothing", testFailedAdmissionCommitsNothing},
 		{"Outbox", testOutbox},
 		{"LookupOutboxMixed", testLookupOutboxMixed},
@@ -758,6 +759,65 @@ func testPrefetch(t *testing.T, s storage.AdmissionStore) {
 		}
 		return nil
 	})
+}
+
+// testIndexes: leaves get 0, 1, 2, ... per log in the order they were added,
+// across transactions, and a failed transaction uses up no index.
+func testIndexes(t *testing.T, s storage.AdmissionStore) {
+	ctx := t.Context()
+	add := func(log string, leaves ...string) {
+		admit(t, s, log, func(ctx context.Context, tx storage.AdmitTx) error {
+			for _, l := range leaves {
+				if err := tx.AddToOutbox(ctx, leafHash([]byte(l)), []byte(l)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	add(testLog, "a", "b")
+	if err := s.Admit(ctx, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := tx.AddToOutbox(ctx, leafHash([]byte("lost")), []byte("lost")); err != nil {
+			return err
+		}
+		return errors.New("rolled back")
+	}); err == nil {
+		t.Fatal("Admit succeeded despite fn's error")
+	}
+	add(testLog, "c")
+	add("other.example/log", "x")
+	add(testLog, "d", "e")
+	entries, err := s.Unqueued(ctx, testLog, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, e := range entries {
+		if e.Index != uint64(i) {
+			t.Errorf("entry %q has index %d, want %d", e.Leaf, e.Index, i)
+		}
+		got = append(got, string(e.Leaf))
+	}
+	if want := []string{"a", "b", "c", "d", "e"}; !slices.Equal(got, want) {
+		t.Errorf("Unqueued = %q, want %q in index order", got, want)
+	}
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := tx.AddToOutbox(ctx, leafHash([]byte("f")), []byte("f")); err != nil {
+			return err
+		}
+		found, err := tx.LookupOutbox(ctx, [][32]byte{leafHash([]byte("f")), leafHash([]byte("c"))})
+		if err != nil {
+			return err
+		}
+		if found[leafHash([]byte("f"))].Index != 5 || found[leafHash([]byte("c"))].Index != 2 {
+			t.Errorf("LookupOutbox indexes = %d, %d; want 5, 2", found[leafHash([]byte("f"))].Index, found[leafHash([]byte("c"))].Index)
+		}
+		return nil
+	})
+	other, err := s.Unqueued(ctx, "other.example/log", 10)
+	if err != nil || len(other) != 1 || other[0].Index != 0 {
+		t.Errorf("other log: %+v, %v; want one entry at index 0", other, err)
+	}
 }
 
 // admit runs fn in an admission that must succeed.

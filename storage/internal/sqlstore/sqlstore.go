@@ -35,9 +35,10 @@ type Dialect struct {
 const (
 	getStateSQL     = "SELECT v FROM govlog_state WHERE log = ? AND k = ?"
 	getStatesSQL    = "SELECT k, v FROM govlog_state WHERE log = ? AND k IN (%s)"
-	insertOutboxSQL = "INSERT INTO govlog_outbox (log, leaf_hash, leaf, admitted_nanos, queued) VALUES %s"
-	lookupOutboxSQL = "SELECT leaf_hash, leaf, admitted_nanos FROM govlog_outbox WHERE log = ? AND leaf_hash IN (%s)"
-	unqueuedSQL     = "SELECT leaf_hash, leaf, admitted_nanos FROM govlog_outbox WHERE log = ? AND queued = 0 ORDER BY admitted_nanos LIMIT ?"
+	insertOutboxSQL = "INSERT INTO govlog_outbox (log, leaf_hash, leaf, admitted_nanos, queued, leaf_index) VALUES %s"
+	lookupOutboxSQL = "SELECT leaf_hash, leaf, admitted_nanos, leaf_index FROM govlog_outbox WHERE log = ? AND leaf_hash IN (%s)"
+	unqueuedSQL     = "SELECT leaf_hash, leaf, admitted_nanos, leaf_index FROM govlog_outbox WHERE log = ? AND queued = 0 ORDER BY leaf_index LIMIT ?"
+	nextIndexSQL    = "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM govlog_outbox WHERE log = ?"
 	markQueuedSQL   = "UPDATE govlog_outbox SET queued = 1 WHERE log = ? AND leaf_hash IN (%s)"
 )
 
@@ -128,6 +129,8 @@ type admitTx struct {
 	puts     map[string][]byte
 	putOrder []string
 	read     map[string][]byte // prefetched values; nil value: known absent
+	next     uint64            // the index the next added leaf gets
+	haveNext bool
 	added    map[[32]byte]storage.OutboxEntry
 	addOrder [][32]byte
 }
@@ -240,11 +243,21 @@ func (t *admitTx) AddToOutbox(ctx context.Context, leafHash [32]byte, leaf []byt
 	// AdmittedAt is fixed now, not at commit, so that what fn sees in this
 	// transaction (and may put in a promise) is exactly what is stored.
 	// time.Unix drops the monotonic reading, as a stored time has none.
+	if !t.haveNext {
+		// Locked (FOR UPDATE on MySQL, the write lock on SQLite) until the
+		// transaction ends, so concurrent admissions take turns.
+		if err := t.tx.QueryRowContext(ctx, nextIndexSQL+t.s.d.ForUpdate, t.log).Scan(&t.next); err != nil {
+			return fmt.Errorf("couldn't read the next log index: %w", err)
+		}
+		t.haveNext = true
+	}
 	t.added[leafHash] = storage.OutboxEntry{
 		LeafHash:   leafHash,
 		Leaf:       append([]byte{}, leaf...),
 		AdmittedAt: time.Unix(0, time.Now().UnixNano()),
+		Index:      t.next,
 	}
+	t.next++
 	t.addOrder = append(t.addOrder, leafHash)
 	return nil
 }
@@ -266,9 +279,9 @@ func (t *admitTx) flush(ctx context.Context) error {
 		args := make([]any, 0, 5*n)
 		for _, h := range hashes[:n] {
 			e := t.added[h]
-			args = append(args, t.log, h[:], e.Leaf, e.AdmittedAt.UnixNano(), false)
+			args = append(args, t.log, h[:], e.Leaf, e.AdmittedAt.UnixNano(), false, e.Index)
 		}
-		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(insertOutboxSQL, placeholders(n, 5)), args...); err != nil {
+		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(insertOutboxSQL, placeholders(n, 6)), args...); err != nil {
 			return fmt.Errorf("couldn't write outbox: %w", err)
 		}
 		hashes = hashes[n:]
@@ -311,13 +324,14 @@ func scanOutbox(rows *sql.Rows) ([]storage.OutboxEntry, error) {
 	for rows.Next() {
 		var h, leaf []byte
 		var nanos int64
-		if err := rows.Scan(&h, &leaf, &nanos); err != nil {
+		var index uint64
+		if err := rows.Scan(&h, &leaf, &nanos, &index); err != nil {
 			return nil, fmt.Errorf("couldn't read outbox row: %w", err)
 		}
 		if len(h) != 32 {
 			return nil, fmt.Errorf("outbox row with a %d-byte leaf hash", len(h))
 		}
-		e := storage.OutboxEntry{Leaf: leaf, AdmittedAt: time.Unix(0, nanos)}
+		e := storage.OutboxEntry{Leaf: leaf, AdmittedAt: time.Unix(0, nanos), Index: index}
 		copy(e.LeafHash[:], h)
 		out = append(out, e)
 	}
@@ -335,6 +349,20 @@ func placeholders(n, width int) string {
 		tuple = "(" + tuple + ")"
 	}
 	return strings.TrimSuffix(strings.Repeat(tuple+",", n), ",")
+}
+
+// CheckExistingVersion fails if db already holds govlog tables of another
+// schema version, before any schema statement could fail on them with a
+// less helpful error. A database without them passes.
+func CheckExistingVersion(ctx context.Context, db *sql.DB, want int) error {
+	var got int
+	if err := db.QueryRowContext(ctx, "SELECT version FROM govlog_schema").Scan(&got); err != nil {
+		return nil // no table, or no row yet: a new database
+	}
+	if got != want {
+		return fmt.Errorf("database schema version %d, this govlog needs %d: use a new database (or data folder)", got, want)
+	}
+	return nil
 }
 
 // CheckSchemaVersion fails unless the govlog_schema table holds want.
