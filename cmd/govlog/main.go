@@ -40,6 +40,8 @@ Verify a bundle offline:            govlog verify --policy policy.txt entry.bund
 		newVerifyCmd(),
 		newCheckpointCmd(),
 		newBenchCmd(),
+		newWitnessCmd(),
+		newCheckEvidenceCmd(),
 	)
 	return root
 }

@@ -1,0 +1,408 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/sync/errgroup"
+	"gopkg.in/yaml.v3"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/witness"
+	"github.com/govlog/govlog/witness/gossip"
+	"github.com/govlog/govlog/witness/sqlstore"
+)
+
+// witnessConfig is the YAML file of `govlog witness`. Its field comments are
+// its documentation.
+type witnessConfig struct {
+	// Listen is the HTTP address of the witness API: POST /add-checkpoint,
+	// GET /checkpoint/<hex SHA-256 of origin>, GET /evidence and
+	// GET /metrics (Prometheus). Default 127.0.0.1:7380.
+	Listen string `yaml:"listen"`
+	// Key is the path of the witness's secret key, made by
+	// `govlog keygen --witness --name <witness name>`.
+	Key string `yaml:"key"`
+	// Database is the path of the witness's SQLite file, created if
+	// missing. It holds the latest cosigned checkpoint of each log and the
+	// evidence; losing it lets a log roll the witness back.
+	Database string `yaml:"database"`
+	// Logs are the logs this witness cosigns.
+	Logs []witnessLogConfig `yaml:"logs"`
+	// Peers are the URL prefixes of other witnesses to gossip with, for
+	// example http://witness2.example:7380.
+	Peers []string `yaml:"peers"`
+	// PollInterval is the time between gossip rounds over peers and logs.
+	// Default 30s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+}
+
+// witnessLogConfig is one log of a witnessConfig.
+type witnessLogConfig struct {
+	// Origin is the log's origin line, for example gov.example/funds.
+	Origin string `yaml:"origin"`
+	// VKey is the log's verifier key, named after the origin, or the path
+	// of a .vkey file holding it.
+	VKey string `yaml:"vkey"`
+	// URL is optional: the gRPC address (host:port) of a govlog server
+	// that serves this log. With it, gossip also compares the log's own
+	// latest checkpoint and fetches consistency proofs from it, which turns
+	// a split view between checkpoints of different sizes into evidence.
+	URL string `yaml:"url"`
+	// Name is the log's name on that server. Default: the last element of
+	// the origin (funds for gov.example/funds).
+	Name string `yaml:"name"`
+}
+
+// loadedWitness is a witness config with its files read and checked.
+type loadedWitness struct {
+	witnessConfig
+	cosigner note.Signer
+	logKeys  map[string]note.Verifier
+}
+
+// loadWitnessConfig reads the config strictly (unknown fields are errors),
+// fills in defaults and loads the files it names, so that every mistake is
+// reported before anything starts.
+func loadWitnessConfig(configPath string) (*loadedWitness, error) {
+	data, err := os.ReadFile(configPath)
+	if err != nil {
+		return nil, err
+	}
+	var c witnessConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", configPath, err)
+	}
+	fail := func(format string, args ...any) (*loadedWitness, error) {
+		return nil, fmt.Errorf("%s: %s", configPath, fmt.Sprintf(format, args...))
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:7380"
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 30 * time.Second
+	}
+	switch {
+	case c.Key == "":
+		return fail("key is required: the witness's key file (govlog keygen --witness)")
+	case c.Database == "":
+		return fail("database is required: the path of the witness's SQLite file")
+	case len(c.Logs) == 0:
+		return fail("at least one log is required")
+	case c.PollInterval < 0:
+		return fail("poll_interval must be positive")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fail("listen %q: %v", c.Listen, err)
+	}
+	lw := &loadedWitness{witnessConfig: c, logKeys: map[string]note.Verifier{}}
+	skey, err := readKeyFile(c.Key)
+	if err != nil {
+		return fail("key: %v", err)
+	}
+	if lw.cosigner, err = govlog.NewCosigner(skey, nil); err != nil {
+		return fail("key %s is not a witness key (make one with govlog keygen --witness): %v", c.Key, err)
+	}
+	for i := range lw.Logs {
+		l := &lw.Logs[i]
+		if l.Origin == "" || l.VKey == "" {
+			return fail("logs[%d]: origin and vkey are required", i)
+		}
+		if _, dup := lw.logKeys[l.Origin]; dup {
+			return fail("log %q listed twice", l.Origin)
+		}
+		vkey, err := vkeyOrFile(l.VKey)
+		if err != nil {
+			return fail("log %q: %v", l.Origin, err)
+		}
+		v, err := note.NewVerifier(vkey)
+		if err != nil {
+			return fail("log %q: vkey: %v", l.Origin, err)
+		}
+		if v.Name() != l.Origin {
+			return fail("log %q: its vkey is named %q; a log's key must be named after its origin", l.Origin, v.Name())
+		}
+		lw.logKeys[l.Origin] = v
+		if l.URL != "" {
+			if _, _, err := net.SplitHostPort(l.URL); err != nil {
+				return fail("log %q: url %q is not host:port: %v", l.Origin, l.URL, err)
+			}
+		}
+		if l.Name == "" {
+			l.Name = path.Base(l.Origin)
+		}
+	}
+	for _, p := range c.Peers {
+		u, err := url.Parse(p)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fail("peer %q is not an http(s) URL", p)
+		}
+	}
+	return lw, nil
+}
+
+// vkeyOrFile returns s, or the contents of the file s names.
+func vkeyOrFile(s string) (string, error) {
+	if _, err := os.Stat(s); err == nil {
+		return readKeyFile(s)
+	}
+	if !strings.Contains(s, "+") {
+		return "", fmt.Errorf("%q is neither a vkey nor a readable file", s)
+	}
+	return s, nil
+}
+
+func newWitnessCmd() *cobra.Command {
+	var configPath string
+	var verbose, check bool
+	cmd := &cobra.Command{
+		Use:   "witness -c CONFIG",
+		Short: "Run a C2SP tlog-witness: cosign consistent checkpoints, gossip with peers, keep evidence",
+		Long: `witness runs a witness server (C2SP tlog-witness) from a YAML config: it
+cosigns a log's checkpoints only when they are consistent with the last one it
+cosigned, gossips with peer witnesses and the logs, and keeps evidence when a
+log signs two checkpoints that cannot both be true. It then cosigns nothing
+more for that log; check the evidence with govlog check-evidence.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadWitnessConfig(configPath)
+			if err != nil {
+				return err
+			}
+			if check {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: OK, witness %s of %d logs\n", configPath, cfg.cosigner.Name(), len(cfg.Logs))
+				return nil
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runWitness(ctx, cfg, logger)
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "witness.yaml", "YAML config file")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages, including refused requests")
+	cmd.Flags().BoolVar(&check, "check", false, "check the config and its files, then exit")
+	return cmd
+}
+
+// runWitness serves the witness until ctx is done, then shuts down
+// gracefully.
+func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) error {
+	store, err := sqlstore.Open(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w, err := witness.New(ctx, witness.Options{
+		Cosigner: cfg.cosigner, Logs: cfg.logKeys, Store: store, Logger: logger, Metrics: reg,
+	})
+	if err != nil {
+		return err
+	}
+	readers, err := newLogReaders(cfg.Logs)
+	if err != nil {
+		return err
+	}
+	defer readers.close()
+	gopts := gossip.Options{
+		Witness: w, Peers: cfg.Peers, Interval: cfg.PollInterval, Logger: logger, Metrics: reg,
+	}
+	if len(readers.logs) > 0 {
+		gopts.Logs, gopts.Proofs = readers.checkpoint, readers
+	} else {
+		logger.Info("no log has a url: gossip compares peers' checkpoints of equal size and takes in their evidence, but can't prove splits between different sizes itself")
+	}
+	g, err := gossip.New(gopts)
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", witness.NewHandler(w))
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	logger.Info("witness serving", "addr", "http://"+lis.Addr().String(), "name", w.Name(),
+		"logs", len(cfg.Logs), "peers", len(cfg.Peers), "database", cfg.Database)
+
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("witness HTTP server: %w", err)
+		}
+		return nil
+	})
+	eg.Go(func() error { return g.Run(ctx) })
+	eg.Go(func() error {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			srv.Close()
+		}
+		return nil
+	})
+	err = eg.Wait()
+	logger.Info("witness stopped")
+	return err
+}
+
+// logReaders reads logs from govlog servers, for gossip: their latest
+// checkpoints and consistency proofs, by origin.
+type logReaders struct {
+	logs    map[string]logReader // origin -> reader
+	clients []*client.Client
+}
+
+type logReader struct {
+	c    *client.Client
+	name string
+}
+
+var _ witness.ProofSource = (*logReaders)(nil)
+
+var errNoLogURL = errors.New("no url configured for this log")
+
+func newLogReaders(logs []witnessLogConfig) (*logReaders, error) {
+	r := &logReaders{logs: map[string]logReader{}}
+	byAddr := map[string]*client.Client{}
+	for _, l := range logs {
+		if l.URL == "" {
+			continue
+		}
+		c, ok := byAddr[l.URL]
+		if !ok {
+			var err error
+			if c, err = client.Dial(l.URL); err != nil {
+				r.close()
+				return nil, err
+			}
+			byAddr[l.URL] = c
+			r.clients = append(r.clients, c)
+		}
+		r.logs[l.Origin] = logReader{c: c, name: l.Name}
+	}
+	return r, nil
+}
+
+func (r *logReaders) close() {
+	for _, c := range r.clients {
+		c.Close()
+	}
+}
+
+func (r *logReaders) checkpoint(ctx context.Context, origin string) ([]byte, error) {
+	l, ok := r.logs[origin]
+	if !ok {
+		return nil, errNoLogURL
+	}
+	return l.c.Checkpoint(ctx, l.name)
+}
+
+// ConsistencyProof implements witness.ProofSource.
+func (r *logReaders) ConsistencyProof(ctx context.Context, origin string, from, to uint64) ([][32]byte, error) {
+	l, ok := r.logs[origin]
+	if !ok {
+		return nil, errNoLogURL
+	}
+	raw, err := l.c.ConsistencyProof(ctx, l.name, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][32]byte, len(raw))
+	for i, h := range raw {
+		if len(h) != 32 {
+			return nil, fmt.Errorf("log served a %d-byte hash", len(h))
+		}
+		out[i] = [32]byte(h)
+	}
+	return out, nil
+}
+
+func newCheckEvidenceCmd() *cobra.Command {
+	var logKey string
+	cmd := &cobra.Command{
+		Use:   "check-evidence --log-key VKEY FILE",
+		Short: "Verify offline that an evidence file proves a log signed two incompatible checkpoints",
+		Long: `check-evidence verifies a witness's evidence file (GET /evidence/<id>) with
+the log's verifier key alone, offline. It succeeds only if the log's key signed
+both checkpoints in it and they cannot both be true: the same size with
+different roots, or, for different sizes, a consistency proof (which anyone can
+check) showing that the larger tree's root at the smaller size is not the
+smaller checkpoint's root. FILE may be - for standard input.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if logKey == "" {
+				return errors.New("--log-key is required: the log's vkey, or a file holding it")
+			}
+			vkey, err := vkeyOrFile(logKey)
+			if err != nil {
+				return fmt.Errorf("--log-key: %w", err)
+			}
+			v, err := note.NewVerifier(vkey)
+			if err != nil {
+				return fmt.Errorf("--log-key: %w", err)
+			}
+			var data []byte
+			if args[0] == "-" {
+				data, err = io.ReadAll(cmd.InOrStdin())
+			} else {
+				data, err = os.ReadFile(args[0])
+			}
+			if err != nil {
+				return err
+			}
+			e, first, second, err := witness.VerifyEvidence(data, v)
+			if err != nil {
+				return fmt.Errorf("%s is not evidence against %s: %w", args[0], v.Name(), err)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "OK: log %s signed two checkpoints that cannot both be true\n", first.Origin)
+			fmt.Fprintf(out, "  size %d, root %s\n", first.Size, b64(first.Hash))
+			fmt.Fprintf(out, "  size %d, root %s\n", second.Size, b64(second.Hash))
+			if e.Prefix == nil {
+				fmt.Fprintln(out, "proof: one tree size, two roots")
+			} else {
+				fmt.Fprintf(out, "proof: a consistency proof from %d to %d shows the second tree's root at size %d is %s, not %s\n",
+					first.Size, second.Size, first.Size, b64(e.Prefix.Root), b64(first.Hash))
+			}
+			fmt.Fprintf(out, "evidence ID: %s\n", e.ID())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&logKey, "log-key", "", "the log's verifier key (vkey), or a file holding it")
+	return cmd
+}
+
+func b64(h [32]byte) string { return base64.StdEncoding.EncodeToString(h[:]) }
