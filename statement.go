@@ -2,11 +2,13 @@ package govlog
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,6 +223,12 @@ func (s *Statement) Sign(signers ...note.Signer) ([]byte, error) {
 	if len(signers) == 0 {
 		return nil, errors.New("no signers")
 	}
+	// Signature lines sorted by key name and ID: the one encoding
+	// ParseStatement accepts for a given set of signers.
+	signers = slices.Clone(signers)
+	slices.SortFunc(signers, func(a, b note.Signer) int {
+		return cmp.Or(strings.Compare(a.Name(), b.Name()), cmp.Compare(a.KeyHash(), b.KeyHash()))
+	})
 	signed, err := note.Sign(&note.Note{Text: string(s.Text())}, signers...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't sign statement: %w", err)
@@ -250,6 +258,19 @@ func ParseStatement(signed []byte, wantOrigin string, verifiers note.Verifiers) 
 	// signed statement, defeating the "same bytes, same entry" rule.
 	if len(n.UnverifiedSigs) > 0 {
 		return nil, nil, fmt.Errorf("%w: it also carries a signature by %s+%08x, which is not a known key; submit it without that signature", ErrUnknownSigner, n.UnverifiedSigs[0].Name, n.UnverifiedSigs[0].Hash)
+	}
+	// note.Open skips a repeated line by a key it already verified without
+	// checking it, so a copied or garbage repeat would make new leaf bytes
+	// for the same statement; and the lines' order is free. One encoding
+	// only: each key once, lines sorted by key name and ID.
+	if lines := bytes.Count(signed[bytes.LastIndex(signed, []byte("\n\n")):], []byte("\n— ")); lines != len(n.Sigs) {
+		return nil, nil, fmt.Errorf("%w: %d signature lines for %d signing keys: each key signs once", ErrMalformedStatement, lines, len(n.Sigs))
+	}
+	for i := 1; i < len(n.Sigs); i++ {
+		a, b := n.Sigs[i-1], n.Sigs[i]
+		if cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.Hash, b.Hash)) >= 0 {
+			return nil, nil, fmt.Errorf("%w: signature lines must be sorted by key name and key ID", ErrMalformedStatement)
+		}
 	}
 	lines, ok := splitNoteLines(n.Text)
 	if !ok || len(lines) != 3 {

@@ -170,7 +170,10 @@ func TestParseStatement(t *testing.T) {
 		wantOrigin string
 	}{
 		{name: "valid", signed: valid, wantSigs: 1},
-		{name: "two known signers", signed: signText(t, text(json), agency, clerk), wantSigs: 2},
+		{name: "two known signers", signed: signText(t, text(json), clerk, agency), wantSigs: 2},
+		{name: "Sign sorts its signers", signed: func() []byte { b, _ := s.Sign(agency, clerk); return b }(), wantSigs: 2},
+		{name: "signature lines out of order", signed: signText(t, text(json), agency, clerk), wantErr: ErrMalformedStatement},
+		{name: "repeated signature line", signed: append(bytes.Clone(valid), valid[bytes.LastIndex(valid, []byte("\n\n"))+2:]...), wantErr: ErrMalformedStatement},
 		{name: "known and unknown signers", signed: signText(t, text(json), stranger, agency), wantErr: ErrUnknownSigner},
 		{name: "too large", signed: bytes.Repeat([]byte("a"), MaxStatementSize+1), wantErr: ErrStatementTooLarge},
 		{name: "empty", signed: nil, wantErr: ErrMalformedStatement},

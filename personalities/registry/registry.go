@@ -3,6 +3,9 @@
 // each agency holds. Until the registry log exists (DESIGN.md: a log signed
 // by a root authority), the registry is a YAML file the operator keeps:
 //
+// Each key is named after its agency's ID (keygen --name ministry-of-finance)
+// and no public key is listed twice.
+//
 //	agencies:
 //	  - id: ministry-of-finance          # [a-z0-9-]+, unique
 //	    name: Ministry of Finance
@@ -23,6 +26,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 	"gopkg.in/yaml.v3"
@@ -106,6 +110,10 @@ func Parse(data []byte) (*Registry, error) {
 // New validates f and builds a Registry from it.
 func New(f File) (*Registry, error) {
 	r := &Registry{agencies: map[string]*Agency{}, keys: map[keyID]keyInfo{}}
+	// A signature covers the text only, not the key name on its line: the
+	// same public key under two names would let anyone move a signature
+	// from one agency to the other by renaming the line.
+	owners := map[string]string{}
 	var vs []note.Verifier
 	for i := range f.Agencies {
 		a := &f.Agencies[i]
@@ -121,6 +129,14 @@ func New(f File) (*Registry, error) {
 			if err != nil {
 				return nil, fmt.Errorf("agency %q: bad vkey %q: %w", a.ID, k.VKey, err)
 			}
+			if v.Name() != a.ID {
+				return nil, fmt.Errorf("agency %q: key %s+%08x is named %q; an agency's keys are named after its ID", a.ID, v.Name(), v.KeyHash(), v.Name())
+			}
+			pub := publicKey(k.VKey)
+			if other, dup := owners[pub]; dup {
+				return nil, fmt.Errorf("agency %q: the public key of %s+%08x is already listed for %q", a.ID, v.Name(), v.KeyHash(), other)
+			}
+			owners[pub] = a.ID
 			id := keyID{v.Name(), v.KeyHash()}
 			if _, dup := r.keys[id]; dup {
 				return nil, fmt.Errorf("agency %q: key %s+%08x listed twice", a.ID, v.Name(), v.KeyHash())
@@ -131,6 +147,12 @@ func New(f File) (*Registry, error) {
 	}
 	r.verifiers = note.VerifierList(vs...)
 	return r, nil
+}
+
+// publicKey returns the key material of a vkey (name+hash+base64), which
+// note.NewVerifier has already checked.
+func publicKey(vkey string) string {
+	return vkey[strings.LastIndexByte(vkey, '+')+1:]
 }
 
 // Verifiers returns every listed key, revoked ones included, so that a

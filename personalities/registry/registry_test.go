@@ -2,6 +2,9 @@ package registry_test
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -91,6 +94,19 @@ agencies:
 	}
 }
 
+// renamed returns vkey with its name changed to name (and the key ID that
+// goes with it), as an attacker would list someone else's public key.
+func renamed(t *testing.T, vkey, name string) string {
+	t.Helper()
+	parts := strings.SplitN(vkey, "+", 3)
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(append([]byte(name+"\n"), raw...))
+	return fmt.Sprintf("%s+%08x+%s", name, binary.BigEndian.Uint32(h[:4]), parts[2])
+}
+
 func TestParseErrors(t *testing.T) {
 	_, v := key(t, "a")
 	for _, tc := range []struct{ name, doc, want string }{
@@ -98,7 +114,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad id", "agencies:\n  - id: A B\n", "id \"A B\""},
 		{"duplicate agency", "agencies:\n  - id: a\n  - id: a\n", "listed twice"},
 		{"bad vkey", "agencies:\n  - id: a\n    keys: [{vkey: nonsense}]\n", "bad vkey"},
-		{"duplicate key", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s}]\n  - id: b\n    keys: [{vkey: %s}]\n", v, v), "listed twice"},
+		{"duplicate key", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s}, {vkey: %s}]\n", v, v), "already listed"},
+		{"key named after another agency", fmt.Sprintf("agencies:\n  - id: a\n  - id: b\n    keys: [{vkey: %s}]\n", v), "named after its ID"},
+		{"same public key under another name", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s}]\n  - id: b\n    keys: [{vkey: %s}]\n", v, renamed(t, v, "b")), "already listed for \"a\""},
 		{"not yaml", "agencies: [", "bad YAML"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
