@@ -5,10 +5,14 @@
 // note key whenever a tree grows, and serves the read side (checkpoints,
 // entries, proofs, bundles) that personalities expose over gRPC.
 //
-// Trillian stays an internal detail: its gRPC API listens on a loopback
-// address chosen by the kernel and is never exposed beyond this process's
-// host. This package is the only importer of github.com/google/trillian
-// outside storage/.
+// Trillian stays an internal detail: its gRPC API is served on an in-memory
+// listener, reachable from this process only, so nothing can queue a leaf
+// past admission or touch a tree.
+//
+// After signing a checkpoint, a log with a witness policy pushes it to each
+// witness of the policy that has a URL (C2SP tlog-witness, resending from
+// the size a 409 reports) and publishes it, cosignatures attached, only once
+// the policy's quorum is met.
 //
 // Decisions where DESIGN.md is silent:
 //   - A log's tree is found again on restart by its Trillian description,
@@ -17,9 +21,13 @@
 //     (origin, size, root), so re-signing after a restart yields the same
 //     bytes, and a checkpoint is signed only when the tree has grown.
 //   - Before a new checkpoint is signed, the log server verifies a
-//     consistency proof from the previous one, so a storage fault can never
-//     make it sign a fork.
+//     consistency proof from the previous one it signed in this process.
+//     Across restarts, the witnesses are the guard: they refuse a
+//     checkpoint inconsistent with what they cosigned.
+//   - The tree is a Trillian pre-ordered log: the personality gives each
+//     admitted leaf its index, so the log's order is the admission order.
 //
 // [tlog-checkpoint]: https://c2sp.org/tlog-checkpoint
+// [tlog-witness]: https://c2sp.org/tlog-witness
 // [tlog-proof]: https://c2sp.org/tlog-proof
 package logserver

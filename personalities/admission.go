@@ -2,7 +2,6 @@ package personalities
 
 import (
 	"cmp"
-	"errors"
 	"golang.org/x/sync/errgroup"
 	"slices"
 
@@ -71,7 +70,7 @@ func (a *admitter) admit(ctx context.Context, p *pending) admission {
 		case r := <-p.done:
 			return r
 		default:
-			return admission{err: errors.New("admission stopped: server shutting down")}
+			return admission{err: ErrShuttingDown}
 		}
 	}
 }
@@ -137,8 +136,8 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 				continue
 			}
 			st := &overlay{under: tx, puts: map[string][]byte{}}
-			if err := a.domain.Apply(ctx, st, p.entry); err != nil {
-				if !isRuleError(err) {
+			if err := a.apply(ctx, st, p.entry); err != nil {
+				if !rule.IsRefusal(err) {
 					return err
 				}
 				results[i].err = err
@@ -168,7 +167,10 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 	})
 	for i, p := range batch {
 		r := results[i]
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			r = admission{err: ErrShuttingDown}
+		case err != nil:
 			r = admission{err: fmt.Errorf("couldn't admit batch of %d: %w", len(batch), err)}
 		}
 		p.done <- r
@@ -183,14 +185,16 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 	}
 }
 
-// isRuleError tells a statement's fault from a storage failure.
-func isRuleError(err error) bool {
-	for _, s := range []error{rule.ErrUnknownType, rule.ErrInvalidBody, rule.ErrRuleViolation, rule.ErrAlreadyExists} {
-		if errors.Is(err, s) {
-			return true
+// apply runs the domain's rules on one statement. A panic in them (a bug)
+// refuses that statement alone instead of ending the process.
+func (a *admitter) apply(ctx context.Context, st rule.State, e rule.Entry) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.logger.Error("domain rules panicked; statement refused", "type", e.Type, "leaf_hash", fmt.Sprintf("%x", e.LeafHash), "panic", r)
+			err = fmt.Errorf("%w: the rules could not judge this statement", rule.ErrRuleViolation)
 		}
-	}
-	return false
+	}()
+	return a.domain.Apply(ctx, st, e)
 }
 
 // queueLoop sends admitted leaves to Trillian and marks them queued, off the

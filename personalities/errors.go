@@ -24,6 +24,10 @@ var (
 	// ErrNotYetIncluded: wait=true ran out of time before a checkpoint
 	// included the admitted statement.
 	ErrNotYetIncluded = errors.New("admitted, not yet included")
+	// ErrShuttingDown: the server stopped while the statement was waiting
+	// for admission; submit the same bytes again (to this server once it
+	// is back, or another): that returns the entry if it was admitted.
+	ErrShuttingDown = errors.New("server shutting down; submit the same bytes again")
 )
 
 // toStatus maps an error to the gRPC status the caller sees: the one place
@@ -61,6 +65,8 @@ func toStatus(log *slog.Logger, err error) error {
 		code = codes.OutOfRange
 	case errors.Is(err, ErrNotYetIncluded):
 		code = codes.DeadlineExceeded
+	case errors.Is(err, ErrShuttingDown):
+		code = codes.Unavailable
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "canceled")
 	case errors.Is(err, context.DeadlineExceeded):

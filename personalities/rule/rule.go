@@ -66,6 +66,13 @@ type KeyReader interface {
 	ReadKeys(e Entry) []string
 }
 
+// IsRefusal reports whether err is the statement's fault (it wraps one of
+// the sentinels below) rather than a failure of the state.
+func IsRefusal(err error) bool {
+	return errors.Is(err, ErrUnknownType) || errors.Is(err, ErrInvalidBody) ||
+		errors.Is(err, ErrRuleViolation) || errors.Is(err, ErrAlreadyExists)
+}
+
 // Sentinels a Domain's Apply and RequiredRole wrap, so callers can map them
 // to gRPC codes (personalities) or alerts (monitor) in one switch.
 var (
