@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -60,14 +64,24 @@ survive restarts.`,
 			} else {
 				fmt.Fprintln(out, "storage: MySQL/MariaDB (entries survive restarts)")
 			}
-			return runNode(ctx, cfg, logger, func(addr string) {
-				fmt.Fprintf(out, "gRPC: %s\n", addr)
-				for _, l := range cfg.Logs {
-					fmt.Fprintf(out, "log %s: origin %s\n", l.Name, l.Origin)
-				}
-				printDevNextSteps(out, data, addr)
-				fmt.Fprintln(out, "ready")
+			g, gctx := errgroup.WithContext(ctx)
+			policy, witnessURLs, err := startDevWitnesses(gctx, g, data, listen, cfg, logger)
+			if err != nil {
+				return err
+			}
+			cfg.Policy = policy
+			g.Go(func() error {
+				return runNode(gctx, cfg, logger, func(addr string) {
+					fmt.Fprintf(out, "gRPC: %s\n", addr)
+					for _, l := range cfg.Logs {
+						fmt.Fprintf(out, "log %s: origin %s\n", l.Name, l.Origin)
+					}
+					fmt.Fprintf(out, "witnesses (%d of %d must cosign): %s\n", devQuorum, devWitnesses, strings.Join(witnessURLs, " "))
+					printDevNextSteps(out, data, addr)
+					fmt.Fprintln(out, "ready")
+				})
 			})
+			return g.Wait()
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", "govlog-data", "folder for keys, registry and policy (created if missing)")
@@ -158,13 +172,82 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 		logVKeys = append(logVKeys, vkey)
 		cfg.Logs = append(cfg.Logs, nodeLog{Name: name, Origin: origin, Signer: signer})
 	}
-	policy, err := govlog.FormatPolicy(logVKeys, nil, 0)
-	if err != nil {
-		return cfg, err
-	}
-	head := "# Which logs (and, later, witnesses) a verifier trusts: C2SP tlog-policy.\n"
-	if err := os.WriteFile(filepath.Join(data, "policy.txt"), append([]byte(head), policy...), 0o644); err != nil {
-		return cfg, err
-	}
+	cfg.logVKeys = logVKeys
 	return cfg, nil
+}
+
+// devWitnesses is how many witnesses dev runs, and devQuorum how many must
+// cosign a checkpoint before it is published.
+const devWitnesses, devQuorum = 3, 2
+
+// startDevWitnesses starts the dev witnesses in this process, each with
+// its key and SQLite file in data, on free loopback ports; they gossip with
+// each other and read the logs from logAddr. It writes policy.txt naming
+// the logs and the witnesses (with their URLs, which the logs push to) and
+// returns the policy.
+func startDevWitnesses(ctx context.Context, g *errgroup.Group, data, logAddr string, cfg nodeConfig, logger *slog.Logger) (*govlog.Policy, []string, error) {
+	var pws []govlog.PolicyWitness
+	var ws []*loadedWitness
+	for i := 1; i <= devWitnesses; i++ {
+		name := fmt.Sprintf("witness-%d", i)
+		prefix := filepath.Join(data, "keys", name)
+		if _, err := os.Stat(prefix + ".key"); os.IsNotExist(err) {
+			skey, vkey, err := govlog.GenerateCosignerKey(nil, name)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := writeKeyFiles(prefix, skey, vkey); err != nil {
+				return nil, nil, err
+			}
+		}
+		skey, err := readKeyFile(prefix + ".key")
+		if err != nil {
+			return nil, nil, err
+		}
+		vkey, err := readKeyFile(prefix + ".vkey")
+		if err != nil {
+			return nil, nil, err
+		}
+		cosigner, err := govlog.NewCosigner(skey, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s.key: %w", prefix, err)
+		}
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		w := &loadedWitness{cosigner: cosigner, logKeys: map[string]note.Verifier{}, listener: lis}
+		w.Database = filepath.Join(data, name+".db")
+		w.PollInterval = 2 * time.Second
+		for i, l := range cfg.Logs {
+			v, err := note.NewVerifier(cfg.logVKeys[i])
+			if err != nil {
+				return nil, nil, err
+			}
+			w.logKeys[l.Origin] = v
+			w.Logs = append(w.Logs, witnessLogConfig{Origin: l.Origin, VKey: cfg.logVKeys[i], URL: logAddr, Name: l.Name})
+		}
+		ws = append(ws, w)
+		pws = append(pws, govlog.PolicyWitness{Name: name, VKey: vkey, URL: "http://" + lis.Addr().String()})
+	}
+	var urls []string
+	for i, w := range ws {
+		for j, pw := range pws {
+			if i != j {
+				w.Peers = append(w.Peers, pw.URL)
+			}
+		}
+		urls = append(urls, pws[i].URL)
+		g.Go(func() error { return runWitness(ctx, w, logger.With("witness", pws[i].Name)) })
+	}
+	text, err := govlog.FormatPolicy(cfg.logVKeys, pws, devQuorum)
+	if err != nil {
+		return nil, nil, err
+	}
+	head := fmt.Sprintf("# Which logs and witnesses a verifier trusts, and how many witnesses must\n# have cosigned: C2SP tlog-policy. The URLs are where the logs send\n# checkpoints; a verifier offline needs only the keys.\n")
+	if err := os.WriteFile(filepath.Join(data, "policy.txt"), append([]byte(head), text...), 0o644); err != nil {
+		return nil, nil, err
+	}
+	policy, err := govlog.ParsePolicy(text)
+	return policy, urls, err
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/api"
 	logserver "github.com/govlog/govlog/log-server"
 	"github.com/govlog/govlog/personalities"
@@ -40,6 +41,11 @@ type nodeConfig struct {
 	Logs              []nodeLog
 	SequencerInterval time.Duration
 	MMD               time.Duration
+	// Policy, if set, is every log's witness policy: checkpoints are
+	// published once its quorum of witnesses has cosigned them.
+	Policy *govlog.Policy
+	// logVKeys are the logs' verifier keys, in Logs' order (dev only).
+	logVKeys []string
 }
 
 type nodeLog struct {
@@ -90,7 +96,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		if !ok {
 			return fmt.Errorf("log %q: no such personality (have: disclosures)", lc.Name)
 		}
-		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Logger: logger})
+		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Logger: logger})
 		if err != nil {
 			return err
 		}

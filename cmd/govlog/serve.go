@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
 )
 
@@ -40,6 +41,11 @@ type serveConfig struct {
 	} `yaml:"mysql"`
 	// Registry is the path of the registry file: agencies, keys, roles.
 	Registry string `yaml:"registry"`
+	// Policy is the path of the C2SP tlog-policy file the logs publish
+	// under: every witness in it with a URL is sent each new checkpoint,
+	// which is published once the quorum has cosigned it. Optional; without
+	// it checkpoints are signed by the log alone.
+	Policy string `yaml:"policy"`
 	// SequencerInterval is how often queued statements are integrated.
 	// Default 100ms.
 	SequencerInterval time.Duration `yaml:"sequencer_interval"`
@@ -123,6 +129,15 @@ func loadServeConfig(path string) (nodeConfig, error) {
 	}
 	if nc.Registry, err = registry.Load(c.Registry); err != nil {
 		return nc, err
+	}
+	if c.Policy != "" {
+		text, err := os.ReadFile(c.Policy)
+		if err != nil {
+			return nc, err
+		}
+		if nc.Policy, err = govlog.ParsePolicy(text); err != nil {
+			return nc, fmt.Errorf("%s: policy %s: %w", path, c.Policy, err)
+		}
 	}
 	for _, l := range c.Logs {
 		signer, err := loadSigner(l.Key)

@@ -79,6 +79,9 @@ type loadedWitness struct {
 	witnessConfig
 	cosigner note.Signer
 	logKeys  map[string]note.Verifier
+	// listener, if set, is used instead of listening on Listen (govlog dev
+	// picks free ports before it writes the policy naming them).
+	listener net.Listener
 }
 
 // loadWitnessConfig reads the config strictly (unknown fields are errors),
@@ -248,9 +251,11 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", witness.NewHandler(w))
-	lis, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
+	lis := cfg.listener
+	if lis == nil {
+		if lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
+		}
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	logger.Info("witness serving", "addr", "http://"+lis.Addr().String(), "name", w.Name(),
