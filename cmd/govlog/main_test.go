@@ -24,6 +24,8 @@ func TestScripts(t *testing.T) {
 			"waitport": cmdWaitPort,
 			"tamper":   cmdTamper,
 			"policy":   cmdPolicy,
+			"policy2":  cmdPolicyWithWitness,
+			"registry": cmdRegistry,
 		},
 	})
 }
@@ -67,4 +69,27 @@ func cmdPolicy(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	vkey := strings.TrimSpace(ts.ReadFile(args[1]))
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(fmt.Sprintf("log %s\nquorum none\n", vkey)), 0o644))
+}
+
+// policy2 OUT LOGVKEYFILE WITNESSVKEYFILE URL writes a tlog-policy trusting
+// that log, with that witness (named court) as the quorum.
+func cmdPolicyWithWitness(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 4 {
+		ts.Fatalf("usage: policy2 OUT LOGVKEYFILE WITNESSVKEYFILE URL")
+	}
+	logVKey := strings.TrimSpace(ts.ReadFile(args[1]))
+	wVKey := strings.TrimSpace(ts.ReadFile(args[2]))
+	text := fmt.Sprintf("log %s\nwitness court %s %s\nquorum court\n", logVKey, wVKey, args[3])
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(text), 0o644))
+}
+
+// registry OUT VKEYFILE writes a registry with one agency, demo-agency,
+// holding that key and the discloser role.
+func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: registry OUT VKEYFILE")
+	}
+	vkey := strings.TrimSpace(ts.ReadFile(args[1]))
+	text := fmt.Sprintf("agencies:\n  - id: demo-agency\n    roles: [discloser]\n    keys:\n      - vkey: %s\n", vkey)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(text), 0o644))
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+
+	"gopkg.in/yaml.v3"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,5 +51,23 @@ func TestServeConfigErrors(t *testing.T) {
 				t.Errorf("got %v, want an error containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestDeployWitnessConfigParses: deploy/witness.yaml has only fields the
+// witness knows (its files exist only on a real witness host).
+func TestDeployWitnessConfigParses(t *testing.T) {
+	data, err := os.ReadFile("../../deploy/witness.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c witnessConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Key == "" || c.Database == "" || len(c.Logs) != 1 || len(c.Peers) != 2 {
+		t.Errorf("unexpected example config: %+v", c)
 	}
 }
