@@ -24,6 +24,8 @@ var (
 	// ErrNotYetIncluded: wait=true ran out of time before a checkpoint
 	// included the admitted statement.
 	ErrNotYetIncluded = errors.New("admitted, not yet included")
+	// ErrNoCheckpoint: the log has published no checkpoint yet.
+	ErrNoCheckpoint = errors.New("no checkpoint published yet (waiting for the witnesses' quorum); retry")
 	// ErrShuttingDown: the server stopped while the statement was waiting
 	// for admission; submit the same bytes again (to this server once it
 	// is back, or another): that returns the entry if it was admitted.
@@ -65,7 +67,7 @@ func toStatus(log *slog.Logger, err error) error {
 		code = codes.OutOfRange
 	case errors.Is(err, ErrNotYetIncluded):
 		code = codes.DeadlineExceeded
-	case errors.Is(err, ErrShuttingDown):
+	case errors.Is(err, ErrShuttingDown), errors.Is(err, ErrNoCheckpoint):
 		code = codes.Unavailable
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "canceled")

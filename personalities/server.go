@@ -236,6 +236,12 @@ func (s *Server) GetCheckpoint(ctx context.Context, req *api.GetCheckpointReques
 		return nil, toStatus(s.opts.Logger, err)
 	}
 	signed, _ := l.Log.Checkpoint()
+	if len(signed) == 0 {
+		// Nothing published yet: the witnesses have not cosigned a first
+		// checkpoint (a quorum is down), and nothing below the policy is
+		// ever served.
+		return nil, toStatus(s.opts.Logger, ErrNoCheckpoint)
+	}
 	return &api.GetCheckpointResponse{Checkpoint: signed}, nil
 }
 
