@@ -4,38 +4,27 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/witness"
 )
 
 // witnessClient submits a log's checkpoints to one witness over C2SP
 // tlog-witness and keeps what the witness last cosigned.
 type witnessClient struct {
 	name     string
-	url      string // submission prefix
+	client   *witness.Client
 	verifier note.Verifier
-	http     *http.Client
 
 	mu   sync.Mutex
 	size uint64 // the witness's latest cosigned size, as far as we know
-}
-
-// errWitnessConflict is a 409: the witness holds another size.
-type errWitnessConflict struct{ size uint64 }
-
-func (e errWitnessConflict) Error() string {
-	return fmt.Sprintf("witness holds size %d", e.size)
 }
 
 // cosign asks the witness to cosign signed (checkpoint cp), proving
@@ -51,13 +40,13 @@ func (w *witnessClient) cosign(ctx context.Context, l *Log, cp govlog.Checkpoint
 		if err != nil {
 			return nil, err
 		}
-		lines, err := w.addCheckpoint(ctx, old, proof, signed)
-		var conflict errWitnessConflict
-		if errors.As(err, &conflict) && attempt == 0 && conflict.size != old {
-			if conflict.size > cp.Size {
-				return nil, fmt.Errorf("witness %s holds size %d, past this checkpoint's %d", w.name, conflict.size, cp.Size)
+		lines, err := w.client.AddCheckpoint(ctx, old, proof, signed)
+		var conflict *witness.SizeConflictError
+		if errors.As(err, &conflict) && attempt == 0 && conflict.Latest != old {
+			if conflict.Latest > cp.Size {
+				return nil, fmt.Errorf("witness %s holds size %d, past this checkpoint's %d", w.name, conflict.Latest, cp.Size)
 			}
-			w.size = conflict.size
+			w.size = conflict.Latest
 			continue
 		}
 		if err != nil {
@@ -69,42 +58,6 @@ func (w *witnessClient) cosign(ctx context.Context, l *Log, cp govlog.Checkpoint
 		}
 		w.size = cp.Size
 		return verified, nil
-	}
-}
-
-// addCheckpoint makes one POST /add-checkpoint request.
-func (w *witnessClient) addCheckpoint(ctx context.Context, old uint64, proof [][32]byte, signed []byte) ([]byte, error) {
-	var body bytes.Buffer
-	fmt.Fprintf(&body, "old %d\n", old)
-	for _, h := range proof {
-		body.WriteString(base64.StdEncoding.EncodeToString(h[:]) + "\n")
-	}
-	body.WriteString("\n")
-	body.Write(signed)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(w.url, "/")+"/add-checkpoint", &body)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := w.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	respBody, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return nil, err
-	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return respBody, nil
-	case http.StatusConflict:
-		size, err := strconv.ParseUint(strings.TrimSpace(string(respBody)), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("409 with a malformed size %q", respBody)
-		}
-		return nil, errWitnessConflict{size}
-	default:
-		return nil, fmt.Errorf("add-checkpoint: %s: %s", resp.Status, bytes.TrimSpace(respBody))
 	}
 }
 
@@ -171,7 +124,8 @@ func newWitnessClients(policy *govlog.Policy) ([]*witnessClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("witness %s: %w", pw.Name, err)
 		}
-		out = append(out, &witnessClient{name: pw.Name, url: pw.URL, verifier: v, http: &http.Client{Timeout: 30 * time.Second}})
+		out = append(out, &witnessClient{name: pw.Name, verifier: v,
+			client: &witness.Client{URL: pw.URL, HTTPClient: &http.Client{Timeout: 30 * time.Second}}})
 	}
 	return out, nil
 }
