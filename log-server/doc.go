@@ -21,9 +21,10 @@
 //     (origin, size, root), so re-signing after a restart yields the same
 //     bytes, and a checkpoint is signed only when the tree has grown.
 //   - Before a new checkpoint is signed, the log server verifies a
-//     consistency proof from the previous one it signed in this process.
-//     Across restarts, the witnesses are the guard: they refuse a
-//     checkpoint inconsistent with what they cosigned.
+//     consistency proof from the last one it signed, kept in a
+//     CheckpointStore (a file outside the database) across restarts; a tree
+//     behind it stops the log. The witnesses guard the same line from
+//     outside.
 //   - The tree is a Trillian pre-ordered log: the personality gives each
 //     admitted leaf its index, so the log's order is the admission order.
 //

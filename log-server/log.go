@@ -45,6 +45,11 @@ type LogOptions struct {
 	Policy *govlog.Policy
 	// WitnessTimeout bounds one round of cosigning. Default 10s.
 	WitnessTimeout time.Duration
+	// Checkpoints, if set, keeps the last checkpoint signed, so that after a
+	// restart the log refuses to sign anything its tree cannot prove
+	// extends it. Nil: the guard holds within one process only (and the
+	// witnesses, if any, guard across restarts).
+	Checkpoints CheckpointStore
 	Logger         *slog.Logger
 }
 
@@ -197,23 +202,33 @@ func (l *Log) publishIfGrown(ctx context.Context) error {
 	if err := root.UnmarshalBinary(resp.SignedLogRoot.GetLogRoot()); err != nil {
 		return fmt.Errorf("couldn't parse trillian root: %w", err)
 	}
-	prev, _ := l.current()
-	if prev.signed != nil && root.TreeSize <= prev.cp.Size {
-		return nil
-	}
 	if len(root.RootHash) != sha256.Size {
 		return fmt.Errorf("trillian root hash has %d bytes", len(root.RootHash))
 	}
 	cp := govlog.Checkpoint{Origin: l.opts.Origin, Size: root.TreeSize}
 	copy(cp.Hash[:], root.RootHash)
-	if prev.signed != nil && prev.cp.Size > 0 {
+	prev, _ := l.current()
+	last, haveLast := prev.cp, prev.signed != nil
+	if !haveLast {
+		if last, haveLast, err = l.storedCheckpoint(); err != nil {
+			return err
+		}
+	}
+	switch {
+	case haveLast && cp.Size < last.Size:
+		return fmt.Errorf("refusing to sign: the tree has %d entries, but this log already signed a checkpoint of size %d: its storage was rolled back", cp.Size, last.Size)
+	case haveLast && cp.Size == last.Size && cp.Hash != last.Hash:
+		return fmt.Errorf("refusing to sign: the tree's root at size %d differs from the checkpoint this log signed at that size", cp.Size)
+	case prev.signed != nil && cp.Size == last.Size:
+		return nil // nothing new
+	case haveLast && last.Size > 0 && cp.Size > last.Size:
 		// Never sign a fork: prove the new tree extends the last one signed.
-		hashes, err := l.ConsistencyProof(ctx, prev.cp.Size, cp.Size)
+		hashes, err := l.ConsistencyProof(ctx, last.Size, cp.Size)
 		if err != nil {
 			return err
 		}
-		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, prev.cp.Size, cp.Size, toSlices(hashes), prev.cp.Hash[:], cp.Hash[:]); err != nil {
-			return fmt.Errorf("refusing to sign size %d: inconsistent with size %d: %w", cp.Size, prev.cp.Size, err)
+		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, last.Size, cp.Size, toSlices(hashes), last.Hash[:], cp.Hash[:]); err != nil {
+			return fmt.Errorf("refusing to sign size %d: inconsistent with size %d: %w", cp.Size, last.Size, err)
 		}
 	}
 	signed, err := govlog.SignCheckpoint(cp, l.opts.Signer)
@@ -237,6 +252,11 @@ func (l *Log) publishIfGrown(ctx context.Context) error {
 			return fmt.Errorf("size %d not published: %w", cp.Size, err)
 		}
 	}
+	if l.opts.Checkpoints != nil {
+		if err := l.opts.Checkpoints.Store(l.opts.Origin, signed); err != nil {
+			return fmt.Errorf("couldn't keep the checkpoint before publishing it: %w", err)
+		}
+	}
 	l.mu.Lock()
 	l.latest = published{signed: signed, cp: cp}
 	close(l.changed)
@@ -244,6 +264,24 @@ func (l *Log) publishIfGrown(ctx context.Context) error {
 	l.mu.Unlock()
 	l.opts.Logger.Debug("published checkpoint", "size", cp.Size)
 	return nil
+}
+
+// storedCheckpoint returns the checkpoint of the CheckpointStore, if any.
+func (l *Log) storedCheckpoint() (govlog.Checkpoint, bool, error) {
+	if l.opts.Checkpoints == nil {
+		return govlog.Checkpoint{}, false, nil
+	}
+	signed, ok, err := l.opts.Checkpoints.Latest(l.opts.Origin)
+	if err != nil || !ok {
+		return govlog.Checkpoint{}, false, err
+	}
+	// The file is this log's own: its text is all we need.
+	text, _, _ := bytes.Cut(signed, []byte("\n\n"))
+	cp, err := govlog.ParseCheckpoint(append(text, '\n'))
+	if err != nil || cp.Origin != l.opts.Origin {
+		return govlog.Checkpoint{}, false, fmt.Errorf("the last signed checkpoint kept for %s is unreadable: %v", l.opts.Origin, err)
+	}
+	return cp, true, nil
 }
 
 // policyHasLog reports whether the policy lists the log's key.

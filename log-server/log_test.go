@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -283,4 +284,36 @@ func toSlices(in [][32]byte) [][]byte {
 		out[i] = in[i][:]
 	}
 	return out
+}
+
+// TestRolledBackStorageIsRefused: with a CheckpointStore, a log whose tree
+// is behind the last checkpoint it signed (a restored backup, a lagging
+// replica) refuses to sign instead of forking; the same tree reopens fine.
+func TestRolledBackStorageIsRefused(t *testing.T) {
+	t.Parallel()
+	store := logserver.FileCheckpointStore{Dir: t.TempDir()}
+	key := logtest.NewLogKey(t, origin)
+	open := func(b *logtest.Backend) (*logserver.Log, error) {
+		return b.Trillian.OpenLog(t.Context(), logserver.LogOptions{
+			Origin: origin, Signer: key.Signer, Checkpoints: store, PollInterval: 10 * time.Millisecond,
+		})
+	}
+	b := logtest.SQLite(t, logtest.Options{})
+	l, err := open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	queueAndWait(t, l, 0, leaf(0), leaf(1), leaf(2))
+	cancel()
+	<-done
+	if _, err := open(b); err != nil {
+		t.Errorf("reopening the same tree: %v", err)
+	}
+	empty := logtest.SQLite(t, logtest.Options{})
+	if _, err := open(empty); err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Errorf("opening a tree behind the last signed checkpoint: %v, want a rolled-back refusal", err)
+	}
 }

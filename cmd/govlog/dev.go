@@ -57,6 +57,7 @@ survive restarts.`,
 				return err
 			}
 			cfg.Listen, cfg.MySQL, cfg.SQLitePath = listen, mysqlDSN, filepath.Join(data, "govlog.db")
+			cfg.CheckpointDir = filepath.Join(data, "checkpoints")
 			cfg.SequencerInterval, cfg.MMD = seqInterval, mmd
 			fmt.Fprintf(out, "govlog dev: keys, registry and policy in %s\n", data)
 			if mysqlDSN == "" {

@@ -44,6 +44,10 @@ type nodeConfig struct {
 	// Policy, if set, is every log's witness policy: checkpoints are
 	// published once its quorum of witnesses has cosigned them.
 	Policy *govlog.Policy
+	// CheckpointDir keeps each log's last signed checkpoint, outside the
+	// database, so a rolled-back database stops the log instead of forking
+	// it. Empty: no such guard across restarts.
+	CheckpointDir string
 	// logVKeys are the logs' verifier keys, in Logs' order (dev only).
 	logVKeys []string
 }
@@ -89,6 +93,10 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	}
 	defer trill.Close()
 
+	var checkpoints logserver.CheckpointStore
+	if cfg.CheckpointDir != "" {
+		checkpoints = logserver.FileCheckpointStore{Dir: cfg.CheckpointDir}
+	}
 	ps := map[string]personalities.Personality{}
 	var logs []*logserver.Log
 	for _, lc := range cfg.Logs {
@@ -96,7 +104,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		if !ok {
 			return fmt.Errorf("log %q: no such personality (have: disclosures)", lc.Name)
 		}
-		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Logger: logger})
+		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Checkpoints: checkpoints, Logger: logger})
 		if err != nil {
 			return err
 		}

@@ -52,6 +52,12 @@ type serveConfig struct {
 	// MMD is the maximum merge delay promised to callers that do not wait.
 	// Default 5m.
 	MMD time.Duration `yaml:"mmd"`
+	// CheckpointDir keeps each log's last signed checkpoint in a file,
+	// outside the database: after a restart the log proves its tree extends
+	// that checkpoint before signing, so a rolled-back database (a restored
+	// backup, a lagging replica) stops it instead of making it fork. Keep it
+	// on the log server's own disk, not with the database. Recommended.
+	CheckpointDir string `yaml:"checkpoint_dir"`
 	// Logs are the logs this server runs.
 	Logs []struct {
 		// Name is the log's short name and personality: disclosures.
@@ -124,7 +130,7 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		return nc, err
 	}
 	nc = nodeConfig{
-		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns, SQLitePath: c.SQLite.Path,
+		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns, SQLitePath: c.SQLite.Path, CheckpointDir: c.CheckpointDir,
 		SequencerInterval: c.SequencerInterval, MMD: c.MMD,
 	}
 	if nc.Registry, err = registry.Load(c.Registry); err != nil {
