@@ -1,8 +1,9 @@
 // Package client is the Go client of govlog for agencies, journalists and
-// auditors: submit signed statements, read checkpoints, entries and proofs
-// over gRPC, and verify what comes back against a C2SP tlog-policy. Nothing
-// the server sends is trusted: bundles and checkpoints are checked with the
-// root package, offline.
+// auditors: submit signed statements and read checkpoints, entries and
+// proofs over gRPC. What it returns is as the server sent it: check bundles,
+// checkpoints and promises with the root package (govlog.VerifyBundle,
+// Policy.Verify, OpenPromise) before trusting them, as the govlog command
+// does with --policy.
 package client
 
 import (

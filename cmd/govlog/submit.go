@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+
 	"encoding/base64"
 	"fmt"
+	"github.com/govlog/govlog/client"
 	"os"
 	"time"
 
@@ -15,7 +18,7 @@ func newSubmitCmd() *cobra.Command {
 	var (
 		sf                           serverFlags
 		keyPath, typ, body, bodyFile string
-		origin, out, at              string
+		origin, out, at, policyPath  string
 		wait                         bool
 	)
 	cmd := &cobra.Command{
@@ -70,6 +73,11 @@ promise instead.`,
 			if err != nil {
 				return fmt.Errorf("submit: %w", err)
 			}
+			if policyPath != "" {
+				if err := checkSubmitted(policyPath, origin, signed, res, wait); err != nil {
+					return err
+				}
+			}
 			w := cmd.OutOrStdout()
 			what := "admitted"
 			if res.Duplicate {
@@ -107,8 +115,47 @@ promise instead.`,
 	cmd.Flags().StringVar(&origin, "origin", "", "the log's origin (default: read from the server)")
 	cmd.Flags().StringVar(&at, "time", "", "statement time, RFC 3339 (default: now)")
 	cmd.Flags().StringVar(&out, "out", "", "write the bundle (or promise) here instead of stdout")
+	cmd.Flags().StringVar(&policyPath, "policy", "", "verify the bundle (or promise) against this C2SP tlog-policy before saving it")
 	cmd.Flags().BoolVar(&wait, "wait", true, "wait for inclusion and return a bundle; false: return a promise at once")
 	cmd.MarkFlagRequired("key")
 	cmd.MarkFlagRequired("type")
 	return cmd
+}
+
+// checkSubmitted verifies what the server answered: the bundle proves this
+// very statement under the policy, or the promise is signed by the policy's
+// key for this log and names this statement.
+func checkSubmitted(policyPath, origin string, signed []byte, res *client.Submitted, wait bool) error {
+	text, err := os.ReadFile(policyPath)
+	if err != nil {
+		return err
+	}
+	policy, err := govlog.ParsePolicy(text)
+	if err != nil {
+		return fmt.Errorf("policy %s: %w", policyPath, err)
+	}
+	if wait {
+		vb, err := govlog.VerifyBundle(res.Bundle, policy)
+		if err != nil {
+			return fmt.Errorf("the server's bundle does NOT verify with %s: %w", policyPath, err)
+		}
+		if !bytes.Equal(vb.Entry, signed) || vb.Index != res.Index {
+			return fmt.Errorf("the server's bundle proves another entry than the one submitted")
+		}
+		return nil
+	}
+	for _, v := range policy.Logs() {
+		if v.Name() != origin {
+			continue
+		}
+		p, err := govlog.OpenPromise(res.Promise, v)
+		if err != nil {
+			continue
+		}
+		if p.LeafHash != govlog.LeafHash(signed) || p.Origin != origin {
+			return fmt.Errorf("the server's promise names another entry than the one submitted")
+		}
+		return nil
+	}
+	return fmt.Errorf("the server's promise is NOT signed by a key of %s in %s", origin, policyPath)
 }
