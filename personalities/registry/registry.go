@@ -15,8 +15,11 @@
 //	      - vkey: ministry-of-finance+9f8e7d6c+AY...
 //	        revoked: true                 # signatures by it are refused
 //
-// The admission server and the monitor both authenticate with it, so a key
-// that cannot sign on admission cannot pass on replay either.
+// The admission server authenticates with it. The file has no history: a
+// key revoked (or a role removed) today would also fail the entries it
+// signed before, so a replay must use the registry as it was when each
+// entry was admitted. That history is what the registry log (DESIGN.md)
+// will keep; until then, keep old versions of this file.
 package registry
 
 import (
