@@ -42,6 +42,7 @@ Verify a bundle offline:            govlog verify --policy policy.txt entry.bund
 		newBenchCmd(),
 		newWitnessCmd(),
 		newCheckEvidenceCmd(),
+		newMonitorCmd(),
 	)
 	return root
 }

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/sync/errgroup"
+	"gopkg.in/yaml.v3"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/monitor"
+	"github.com/govlog/govlog/personalities/registry"
+)
+
+var _ monitor.LogReader = (*client.Client)(nil)
+
+// monitorConfig is the YAML file of `govlog monitor`. Its field comments are
+// its documentation.
+type monitorConfig struct {
+	// Listen is the HTTP address of GET /metrics (Prometheus), where
+	// govlog_monitor_alerts_total counts alerts by log and kind.
+	// Default 127.0.0.1:7390.
+	Listen string `yaml:"listen"`
+	// Database is the path of the monitor's SQLite file, created if
+	// missing: per log, the last verified checkpoint and the replayed
+	// domain state; and every alert with its evidence. Losing it costs a
+	// full re-download, and forgets which checkpoint the log must extend.
+	Database string `yaml:"database"`
+	// PollInterval is the time between passes over the logs. Default 30s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// BatchSize is how many entries are asked for at once. Default 1000.
+	BatchSize uint64 `yaml:"batch_size"`
+	// MaxCheckpointAge, if set, raises an alert when a log's checkpoint has
+	// not changed for longer (a log that stopped, or hides its new
+	// checkpoints from this monitor). Set it above the log's checkpoint
+	// interval. Default: no such alert.
+	MaxCheckpointAge time.Duration `yaml:"max_checkpoint_age"`
+	// Registry is the path of the registry file (agencies, keys, roles)
+	// that entries are authorized against, unless a log names its own.
+	Registry string `yaml:"registry"`
+	// Logs are the logs to follow.
+	Logs []monitorLogConfig `yaml:"logs"`
+}
+
+// monitorLogConfig is one log of a monitorConfig.
+type monitorLogConfig struct {
+	// Origin is the log's origin line, for example gov.example/disclosures.
+	Origin string `yaml:"origin"`
+	// URL is the gRPC address (host:port) of a govlog server of the log.
+	URL string `yaml:"url"`
+	// Name is the log's name on that server. Default: the last element of
+	// the origin (disclosures for gov.example/disclosures).
+	Name string `yaml:"name"`
+	// Policy is the path of the C2SP tlog-policy file checkpoints must
+	// satisfy: the log's key and the witnesses the auditor trusts.
+	Policy string `yaml:"policy"`
+	// Personality names the rules entries are replayed with. Default: Name.
+	Personality string `yaml:"personality"`
+	// Registry overrides the top-level registry for this log.
+	Registry string `yaml:"registry"`
+}
+
+// loadedMonitor is a monitor config with its files read and checked.
+type loadedMonitor struct {
+	monitorConfig
+	logs []monitor.Log // Reader unset
+}
+
+// loadMonitorConfig reads the config strictly (unknown fields are errors),
+// fills in defaults and loads the files it names, so that every mistake is
+// reported before anything starts.
+func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
+	data, err := os.ReadFile(configPath)
+	if err != nil {
+		return nil, err
+	}
+	var c monitorConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", configPath, err)
+	}
+	fail := func(format string, args ...any) (*loadedMonitor, error) {
+		return nil, fmt.Errorf("%s: %s", configPath, fmt.Sprintf(format, args...))
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:7390"
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 30 * time.Second
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 1000
+	}
+	switch {
+	case c.Database == "":
+		return fail("database is required: the path of the monitor's SQLite file")
+	case len(c.Logs) == 0:
+		return fail("at least one log is required")
+	case c.PollInterval < 0:
+		return fail("poll_interval must be positive")
+	case c.MaxCheckpointAge < 0:
+		return fail("max_checkpoint_age must be positive")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fail("listen %q: %v", c.Listen, err)
+	}
+	registries := map[string]*registry.Registry{}
+	loadRegistry := func(p string) (*registry.Registry, error) {
+		if r, ok := registries[p]; ok {
+			return r, nil
+		}
+		r, err := registry.Load(p)
+		if err != nil {
+			return nil, err
+		}
+		registries[p] = r
+		return r, nil
+	}
+	lm := &loadedMonitor{monitorConfig: c}
+	seen := map[string]bool{}
+	for i := range lm.Logs {
+		l := &lm.Logs[i]
+		if l.Origin == "" || l.URL == "" || l.Policy == "" {
+			return fail("logs[%d]: origin, url and policy are required", i)
+		}
+		if seen[l.Origin] {
+			return fail("log %q listed twice", l.Origin)
+		}
+		seen[l.Origin] = true
+		if _, _, err := net.SplitHostPort(l.URL); err != nil {
+			return fail("log %q: url %q is not host:port: %v", l.Origin, l.URL, err)
+		}
+		if l.Name == "" {
+			l.Name = path.Base(l.Origin)
+		}
+		if l.Personality == "" {
+			l.Personality = l.Name
+		}
+		newDomain, ok := domains[l.Personality]
+		if !ok {
+			return fail("log %q: no personality %q (have: %v)", l.Origin, l.Personality, slices.Sorted(maps.Keys(domains)))
+		}
+		text, err := os.ReadFile(l.Policy)
+		if err != nil {
+			return fail("log %q: %v", l.Origin, err)
+		}
+		policy, err := govlog.ParsePolicy(text)
+		if err != nil {
+			return fail("log %q: policy %s: %v", l.Origin, l.Policy, err)
+		}
+		if !slices.ContainsFunc(policy.Logs(), func(v note.Verifier) bool { return v.Name() == l.Origin }) {
+			return fail("log %q: policy %s lists no key for this origin", l.Origin, l.Policy)
+		}
+		regPath := cmp.Or(l.Registry, c.Registry)
+		if regPath == "" {
+			return fail("log %q: registry is required (top-level or per log)", l.Origin)
+		}
+		reg, err := loadRegistry(regPath)
+		if err != nil {
+			return fail("log %q: %v", l.Origin, err)
+		}
+		lm.logs = append(lm.logs, monitor.Log{
+			Name: l.Name, Origin: l.Origin, Policy: policy, Domain: newDomain(), Registry: reg,
+		})
+	}
+	return lm, nil
+}
+
+func newMonitorCmd() *cobra.Command {
+	var configPath string
+	var verbose, check bool
+	cmd := &cobra.Command{
+		Use:   "monitor -c CONFIG",
+		Short: "Follow logs as an auditor: verify every checkpoint, entry and rule, and alert",
+		Long: `monitor follows the logs in a YAML config. For each it verifies the latest
+checkpoint against the auditor's witness policy, proves it consistent with the
+last one verified, downloads the new entries, recomputes the root from them,
+and replays every statement: its signature, its key and role in the registry,
+and the domain rules, with the same code the log's admission server ran.
+Anything wrong is an alert, with its evidence, in the log output (level ERROR,
+"ALERT"), in GET /metrics (govlog_monitor_alerts_total) and in the database.
+It resumes where it stopped.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadMonitorConfig(configPath)
+			if err != nil {
+				return err
+			}
+			if check {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: OK, %d logs\n", configPath, len(cfg.logs))
+				return nil
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runMonitor(ctx, cfg, logger)
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "monitor.yaml", "YAML config file")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
+	cmd.Flags().BoolVar(&check, "check", false, "check the config and its files, then exit")
+	return cmd
+}
+
+// runMonitor follows the logs until ctx is done, then shuts down gracefully.
+func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) error {
+	store, err := monitor.OpenStore(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	byAddr := map[string]*client.Client{}
+	defer func() {
+		for _, c := range byAddr {
+			c.Close()
+		}
+	}()
+	logs := slices.Clone(cfg.logs)
+	for i := range logs {
+		addr := cfg.Logs[i].URL
+		c, ok := byAddr[addr]
+		if !ok {
+			if c, err = client.Dial(addr); err != nil {
+				return err
+			}
+			byAddr[addr] = c
+		}
+		logs[i].Reader = c
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mon, err := monitor.New(monitor.Options{
+		Logs: logs, Store: store, Logger: logger, Metrics: reg,
+		BatchSize: cfg.BatchSize, Interval: cfg.PollInterval, MaxCheckpointAge: cfg.MaxCheckpointAge,
+	})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	logger.Info("monitor running", "metrics", "http://"+lis.Addr().String()+"/metrics",
+		"logs", len(logs), "database", cfg.Database, "poll_interval", cfg.PollInterval)
+
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("monitor HTTP server: %w", err)
+		}
+		return nil
+	})
+	eg.Go(func() error { return mon.Run(ctx) })
+	eg.Go(func() error {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			srv.Close()
+		}
+		return nil
+	})
+	err = eg.Wait()
+	logger.Info("monitor stopped")
+	return err
+}

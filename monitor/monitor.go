@@ -1,0 +1,469 @@
+// Package monitor follows govlog logs as a public auditor would, trusting
+// neither their operator nor the admission server. For each log, a pass:
+//
+//  1. fetches the latest checkpoint ([tlog-checkpoint]) and refuses it
+//     unless the auditor's witness policy ([tlog-policy]) accepts it
+//     ([govlog.Policy.Verify]);
+//  2. proves it consistent with the last checkpoint the monitor verified
+//     (RFC 6962 consistency proof), or, for the same size, compares roots;
+//  3. downloads the new entries in batches and hashes them onto the compact
+//     range of the verified tree ([compact]), so the root is recomputed from
+//     the entries without downloading old ones, and compares it to the
+//     checkpoint's;
+//  4. replays each entry: its note signature by a registry key, the key's
+//     agency and role ([registry.Registry.Authorize]), and the domain rules
+//     ([rule.Domain.Apply]) on the monitor's own copy of the domain state,
+//     with the same personalities/<domain> package that admitted it.
+//
+// Anything wrong is an [Alert] with its evidence, recorded once in the
+// [Store], logged, counted in Prometheus and handed to Options.OnAlert.
+//
+// A pass moves a log from one verified checkpoint to the next in a single
+// SQLite transaction holding the replayed state, the new checkpoint and its
+// compact range: a crash or a root that does not match leaves the store at
+// the previous checkpoint, and a restart resumes from there.
+//
+// The registry is used as it is now; until the registry log keeps its
+// history, a key revoked today also fails the entries it signed before (see
+// [registry]).
+//
+// [compact]: https://github.com/transparency-dev/merkle/blob/main/docs/compact_ranges.md
+// [tlog-checkpoint]: https://c2sp.org/tlog-checkpoint
+// [tlog-policy]: https://c2sp.org/tlog-policy
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule"
+)
+
+// LogReader reads one server's logs by name; *client.Client implements it.
+// Every answer is untrusted: the monitor verifies all of it.
+type LogReader interface {
+	// Checkpoint returns the log's latest signed checkpoint. An error is a
+	// failure to read; the pass is retried.
+	Checkpoint(ctx context.Context, log string) ([]byte, error)
+	// Entries returns up to count entries from index start; a server may
+	// return fewer. An error is a failure to read; the pass is retried.
+	Entries(ctx context.Context, log string, start, count uint64) ([][]byte, error)
+	// ConsistencyProof returns the RFC 6962 proof that tree size to extends
+	// tree size from. An error is a failure to read; a wrong proof is not
+	// an error but an alert.
+	ConsistencyProof(ctx context.Context, log string, from, to uint64) ([][]byte, error)
+}
+
+// Log is one log the monitor follows.
+type Log struct {
+	// Name is the log's name on its server ("disclosures").
+	Name string
+	// Origin is the log's origin line; checkpoints of other origins are
+	// refused.
+	Origin string
+	// Policy says which checkpoints the auditor accepts: the log's key and
+	// the witness quorum.
+	Policy *govlog.Policy
+	// Reader reads the log.
+	Reader LogReader
+	// Domain is the log's rules, as its admission server runs them.
+	Domain rule.Domain
+	// Registry holds the agencies' keys and roles.
+	Registry *registry.Registry
+}
+
+// Options configure a Monitor.
+type Options struct {
+	// Logs are the logs to follow; origins must be unique.
+	Logs []Log
+	// Store keeps verified checkpoints, replayed state and alerts.
+	Store *Store
+	// Logger receives alerts (at Error) and progress; default: discard.
+	Logger *slog.Logger
+	// Metrics, if set, registers the monitor's Prometheus metrics.
+	Metrics prometheus.Registerer
+	// BatchSize is how many entries are asked for at once; default 1000.
+	BatchSize uint64
+	// Interval is the time between passes of Run; default 30s.
+	Interval time.Duration
+	// MaxCheckpointAge, if positive, raises KindStale when a log's
+	// checkpoint has not changed for longer.
+	MaxCheckpointAge time.Duration
+	// OnAlert, if set, is called with each new alert after it is recorded.
+	OnAlert func(Alert)
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Monitor follows logs. Its methods must not be called concurrently.
+type Monitor struct {
+	opts    Options
+	logger  *slog.Logger
+	factory *compact.RangeFactory
+
+	alerts   *prometheus.CounterVec
+	size     *prometheus.GaugeVec
+	entries  *prometheus.CounterVec
+	failures *prometheus.CounterVec
+}
+
+var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale}
+
+// New checks opts and returns a Monitor.
+func New(opts Options) (*Monitor, error) {
+	if opts.Store == nil {
+		return nil, errors.New("monitor: no store")
+	}
+	if opts.BatchSize == 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 30 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	seen := map[string]bool{}
+	for i, l := range opts.Logs {
+		switch {
+		case l.Name == "" || l.Origin == "":
+			return nil, fmt.Errorf("monitor: log %d: name and origin are required", i)
+		case l.Policy == nil || l.Reader == nil || l.Domain == nil || l.Registry == nil:
+			return nil, fmt.Errorf("monitor: log %s: policy, reader, domain and registry are required", l.Origin)
+		case seen[l.Origin]:
+			return nil, fmt.Errorf("monitor: log %s listed twice", l.Origin)
+		}
+		seen[l.Origin] = true
+	}
+	m := &Monitor{
+		opts:    opts,
+		logger:  logger,
+		factory: &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren},
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govlog_monitor_alerts_total", Help: "Alerts raised, by log origin and kind.",
+		}, []string{"log", "kind"}),
+		size: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "govlog_monitor_verified_tree_size", Help: "Tree size of the last checkpoint verified, entries replayed.",
+		}, []string{"log"}),
+		entries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govlog_monitor_entries_verified_total", Help: "Entries downloaded, hashed and replayed.",
+		}, []string{"log"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govlog_monitor_pass_failures_total", Help: "Passes that failed to read a log or the store (not alerts).",
+		}, []string{"log"}),
+	}
+	for _, l := range opts.Logs {
+		for _, k := range allKinds {
+			m.alerts.WithLabelValues(l.Origin, string(k))
+		}
+		m.failures.WithLabelValues(l.Origin)
+		m.entries.WithLabelValues(l.Origin)
+	}
+	if opts.Metrics != nil {
+		for _, c := range []prometheus.Collector{m.alerts, m.size, m.entries, m.failures} {
+			if err := opts.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("monitor: couldn't register metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// Run makes a pass over every log, then one every Interval, until ctx is
+// done. A failed pass is logged and retried at the next tick.
+func (m *Monitor) Run(ctx context.Context) error {
+	t := time.NewTicker(m.opts.Interval)
+	defer t.Stop()
+	for {
+		if err := m.Follow(ctx); err != nil && ctx.Err() == nil {
+			m.logger.Warn("monitor pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Follow makes one pass over every log. Alerts are not errors: an error
+// means a log or the store could not be read or written, and the pass over
+// that log should be retried.
+func (m *Monitor) Follow(ctx context.Context) error {
+	var errs []error
+	for i := range m.opts.Logs {
+		l := &m.opts.Logs[i]
+		if err := m.follow(ctx, l); err != nil {
+			m.failures.WithLabelValues(l.Origin).Inc()
+			errs = append(errs, fmt.Errorf("log %s: %w", l.Origin, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Monitor) follow(ctx context.Context, l *Log) error {
+	signed, err := l.Reader.Checkpoint(ctx, l.Name)
+	if err != nil {
+		return fmt.Errorf("couldn't fetch checkpoint: %w", err)
+	}
+	store := m.opts.Store
+	prev, hadPrev, err := store.Verified(ctx, l.Origin)
+	if err != nil {
+		return err
+	}
+	var prevCP govlog.Checkpoint
+	if hadPrev {
+		if prevCP, err = parseSigned(prev.Checkpoint); err != nil {
+			return fmt.Errorf("corrupt verified checkpoint in store: %w", err)
+		}
+		m.size.WithLabelValues(l.Origin).Set(float64(prev.Size))
+	}
+
+	cp, _, err := l.Policy.Verify(signed)
+	if err == nil && cp.Origin != l.Origin {
+		err = fmt.Errorf("%w: origin %q, want %q", govlog.ErrUnknownLog, cp.Origin, l.Origin)
+	}
+	if err != nil {
+		return m.raise(ctx, Alert{Kind: KindCheckpointRefused, Log: l.Origin,
+			Message:  fmt.Sprintf("checkpoint refused by the policy: %v", err),
+			Evidence: Evidence{Checkpoints: [][]byte{signed}, Error: err.Error()}.marshal()})
+	}
+
+	switch {
+	case hadPrev && cp.Size < prev.Size:
+		// An older checkpoint (a lagging replica, or a rollback): fine if it
+		// is a prefix of the verified tree.
+		pf, err := l.Reader.ConsistencyProof(ctx, l.Name, cp.Size, prev.Size)
+		if err != nil {
+			return fmt.Errorf("couldn't fetch consistency proof %d to %d: %w", cp.Size, prev.Size, err)
+		}
+		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, cp.Size, prev.Size, pf, cp.Hash[:], prevCP.Hash[:]); err != nil {
+			return m.inconsistent(ctx, l, signed, prev.Checkpoint, pf,
+				fmt.Errorf("consistency proof from %d to %d does not verify: %w", cp.Size, prev.Size, err))
+		}
+		m.logger.Debug("log served an older checkpoint", "log", l.Origin, "size", cp.Size, "verified", prev.Size)
+		return nil
+	case hadPrev && cp.Size == prev.Size:
+		if cp.Hash != prevCP.Hash {
+			return m.inconsistent(ctx, l, prev.Checkpoint, signed, nil, errors.New("same tree size, different root"))
+		}
+		if bytes.Equal(signed, prev.Checkpoint) {
+			return m.checkStale(ctx, l, prev)
+		}
+	case hadPrev && prev.Size > 0:
+		pf, err := l.Reader.ConsistencyProof(ctx, l.Name, prev.Size, cp.Size)
+		if err != nil {
+			return fmt.Errorf("couldn't fetch consistency proof %d to %d: %w", prev.Size, cp.Size, err)
+		}
+		// SPEC: tlog-checkpoint: a client MUST verify that a checkpoint is
+		// consistent with the one it verified before.
+		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, prev.Size, cp.Size, pf, prevCP.Hash[:], cp.Hash[:]); err != nil {
+			return m.inconsistent(ctx, l, prev.Checkpoint, signed, pf,
+				fmt.Errorf("consistency proof from %d to %d does not verify: %w", prev.Size, cp.Size, err))
+		}
+	}
+	return m.advance(ctx, l, prev, hadPrev, signed, cp)
+}
+
+// advance downloads, hashes and replays the entries from the verified size
+// to cp's, and stores cp as verified if the root matches.
+func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bool, signed []byte, cp govlog.Checkpoint) error {
+	rng, err := m.factory.NewRange(0, prev.Size, prev.Range)
+	if err != nil {
+		return fmt.Errorf("corrupt compact range in store: %w", err)
+	}
+	tx, err := m.opts.Store.begin(ctx, l.Origin)
+	if err != nil {
+		return err
+	}
+	defer tx.rollback()
+	// Entry alerts wait for the root check: until then nothing says the
+	// log committed to these entries.
+	var refused []Alert
+	for next := prev.Size; next < cp.Size; {
+		count := min(m.opts.BatchSize, cp.Size-next)
+		batch, err := l.Reader.Entries(ctx, l.Name, next, count)
+		if err != nil {
+			return fmt.Errorf("couldn't fetch entries %d to %d: %w", next, next+count, err)
+		}
+		if len(batch) == 0 || uint64(len(batch)) > count {
+			return fmt.Errorf("asked for %d entries from %d, got %d", count, next, len(batch))
+		}
+		parsed := parseBatch(l, batch)
+		for i, leaf := range batch {
+			leafHash := govlog.LeafHash(leaf)
+			if err := rng.Append(leafHash[:], nil); err != nil {
+				return fmt.Errorf("couldn't hash entry %d: %w", next, err)
+			}
+			refusal, err := m.replay(ctx, l, tx, parsed[i], leafHash)
+			if err != nil {
+				return fmt.Errorf("couldn't replay entry %d: %w", next, err)
+			}
+			if refusal != nil {
+				index := next
+				refused = append(refused, Alert{Kind: KindEntry, Log: l.Origin, Index: &index,
+					Message:  fmt.Sprintf("entry %d refused on replay: %v", index, refusal),
+					Evidence: Evidence{Checkpoints: [][]byte{signed}, Entry: leaf, Error: refusal.Error()}.marshal()})
+			}
+			next++
+		}
+	}
+	root, err := rng.GetRootHash(nil)
+	if err != nil {
+		return fmt.Errorf("couldn't compute the root: %w", err)
+	}
+	if cp.Size == 0 {
+		root = rfc6962.DefaultHasher.EmptyRoot()
+	}
+	if !bytes.Equal(root, cp.Hash[:]) {
+		tx.rollback()
+		var cps [][]byte
+		if hadPrev {
+			cps = append(cps, prev.Checkpoint)
+		}
+		return m.raise(ctx, Alert{Kind: KindRootMismatch, Log: l.Origin,
+			Message: fmt.Sprintf("entries %d to %d hash to root %s, not the checkpoint's %s",
+				prev.Size, cp.Size, base64.StdEncoding.EncodeToString(root), base64.StdEncoding.EncodeToString(cp.Hash[:])),
+			Evidence: Evidence{Checkpoints: append(cps, signed), ComputedRoot: root}.marshal()})
+	}
+	seen := m.opts.Now()
+	if hadPrev && bytes.Equal(signed, prev.Checkpoint) {
+		seen = prev.Seen
+	}
+	if err := tx.commit(ctx, prev, hadPrev, Verified{Checkpoint: signed, Size: cp.Size, Range: rng.Hashes(), Seen: seen}); err != nil {
+		return err
+	}
+	m.size.WithLabelValues(l.Origin).Set(float64(cp.Size))
+	m.entries.WithLabelValues(l.Origin).Add(float64(cp.Size - prev.Size))
+	m.logger.Info("verified checkpoint", "log", l.Origin, "size", cp.Size, "new_entries", cp.Size-prev.Size, "refused", len(refused))
+	var errs []error
+	for _, a := range refused {
+		errs = append(errs, m.raise(ctx, a))
+	}
+	return errors.Join(errs...)
+}
+
+// parsedEntry is an entry whose signatures were checked.
+type parsedEntry struct {
+	statement *govlog.Statement
+	sigs      []note.Signature
+	err       error
+}
+
+// parseBatch verifies the statements' signatures in parallel: they depend
+// on nothing but the entry and the registry, and are most of the cost of a
+// pass. Rules are applied in log order afterwards.
+func parseBatch(l *Log, batch [][]byte) []parsedEntry {
+	out := make([]parsedEntry, len(batch))
+	verifiers := l.Registry.Verifiers()
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	const chunk = 64
+	for start := 0; start < len(batch); start += chunk {
+		g.Go(func() error {
+			for i := start; i < min(start+chunk, len(batch)); i++ {
+				out[i].statement, out[i].sigs, out[i].err = govlog.ParseStatement(batch[i], l.Origin, verifiers)
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	return out
+}
+
+// replay checks one entry as its admission server did and applies it to
+// st. refusal is the entry's fault; err is a failure of st.
+func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEntry, leafHash [32]byte) (refusal, err error) {
+	if p.err != nil {
+		return p.err, nil
+	}
+	s := p.statement
+	role, err := l.Domain.RequiredRole(s.Type)
+	if err != nil {
+		return err, nil
+	}
+	agency, err := l.Registry.Authorize(p.sigs, role)
+	if err != nil {
+		return err, nil
+	}
+	err = l.Domain.Apply(ctx, st, rule.Entry{Type: s.Type, Time: s.Time, Body: s.Body, Agency: agency, LeafHash: leafHash})
+	if err != nil && rule.IsRefusal(err) {
+		return err, nil
+	}
+	return nil, err
+}
+
+func (m *Monitor) inconsistent(ctx context.Context, l *Log, older, newer []byte, pf [][]byte, cause error) error {
+	return m.raise(ctx, Alert{Kind: KindInconsistent, Log: l.Origin,
+		Message:  fmt.Sprintf("log signed inconsistent checkpoints: %v", firstLine(cause.Error())),
+		Evidence: Evidence{Checkpoints: [][]byte{older, newer}, Proof: pf, Error: cause.Error()}.marshal()})
+}
+
+func (m *Monitor) checkStale(ctx context.Context, l *Log, v Verified) error {
+	if m.opts.MaxCheckpointAge <= 0 {
+		return nil
+	}
+	age := m.opts.Now().Sub(v.Seen)
+	if age <= m.opts.MaxCheckpointAge {
+		return nil
+	}
+	return m.raise(ctx, Alert{Kind: KindStale, Log: l.Origin,
+		Message:  fmt.Sprintf("no new checkpoint since %s (more than %s)", v.Seen.Format(time.RFC3339), m.opts.MaxCheckpointAge),
+		Evidence: Evidence{Checkpoints: [][]byte{v.Checkpoint}}.marshal()})
+}
+
+// raise records a and, if it is new, delivers it. A failure to record is
+// returned, after delivery: an alert must not be lost to a storage fault.
+func (m *Monitor) raise(ctx context.Context, a Alert) error {
+	a.Time = m.opts.Now().UTC()
+	isNew, err := m.opts.Store.addAlert(ctx, a)
+	if err == nil && !isNew {
+		return nil
+	}
+	m.alerts.WithLabelValues(a.Log, string(a.Kind)).Inc()
+	attrs := []any{"kind", a.Kind, "log", a.Log, "alert_id", a.ID(), "evidence", base64.StdEncoding.EncodeToString(a.Evidence)}
+	if a.Index != nil {
+		attrs = append(attrs, "index", *a.Index)
+	}
+	m.logger.Error("ALERT: "+a.Message, attrs...)
+	if m.opts.OnAlert != nil {
+		m.opts.OnAlert(a)
+	}
+	return err
+}
+
+// parseSigned parses the text of a signed checkpoint stored after it was
+// verified.
+func parseSigned(signed []byte) (govlog.Checkpoint, error) {
+	i := bytes.Index(signed, []byte("\n\n"))
+	if i < 0 {
+		return govlog.Checkpoint{}, govlog.ErrMalformedCheckpoint
+	}
+	return govlog.ParseCheckpoint(signed[:i+1])
+}
+
+// firstLine keeps messages on one line; the full error is in the evidence.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSuffix(line, ":")
+}

@@ -1,0 +1,284 @@
+package monitor
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/govlog/govlog/personalities/rule"
+)
+
+const schemaVersion = 1
+
+//go:embed schema.sql
+var schema string
+
+// SQL, beside the schema it runs on.
+const (
+	countSchemaSQL    = "SELECT COUNT(*) FROM monitor_schema"
+	insertSchemaSQL   = "INSERT INTO monitor_schema (version) VALUES (?)"
+	readSchemaSQL     = "SELECT version FROM monitor_schema"
+	selectVerifiedSQL = "SELECT size, checkpoint, range, seen_nanos FROM monitor_logs WHERE origin = ?"
+	insertVerifiedSQL = "INSERT INTO monitor_logs (origin, size, checkpoint, range, seen_nanos) VALUES (?, ?, ?, ?, ?) ON CONFLICT (origin) DO NOTHING"
+	swapVerifiedSQL   = "UPDATE monitor_logs SET size = ?, checkpoint = ?, range = ?, seen_nanos = ? WHERE origin = ? AND size = ? AND checkpoint = ?"
+	getStateSQL       = "SELECT value FROM monitor_state WHERE origin = ? AND key = ?"
+	putStateSQL       = "INSERT INTO monitor_state (origin, key, value) VALUES (?, ?, ?) ON CONFLICT (origin, key) DO UPDATE SET value = excluded.value"
+	dumpStateSQL      = "SELECT key, value FROM monitor_state WHERE origin = ? ORDER BY key"
+	insertAlertSQL    = "INSERT INTO monitor_alerts (id, log, kind, idx, message, evidence, found_nanos) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+	selectAlertsSQL   = "SELECT log, kind, idx, message, evidence, found_nanos FROM monitor_alerts ORDER BY found_nanos, id"
+)
+
+// ErrConcurrentUpdate is returned when the verified checkpoint of a log
+// changed under a pass: two monitors share one database file. The pass is
+// rolled back and the next one starts from the new checkpoint.
+var ErrConcurrentUpdate = errors.New("verified checkpoint changed during the pass")
+
+// Memory is the path of a private in-memory database, lost on Close.
+const Memory = ":memory:"
+
+// Store is the monitor's SQLite file: per log, the last verified checkpoint
+// with its compact range and the replayed domain state; and the alerts.
+type Store struct {
+	db *sql.DB
+}
+
+// OpenStore opens (creating if needed) the monitor database at path, or a
+// private in-memory one for Memory, and creates or checks its schema.
+func OpenStore(ctx context.Context, path string) (*Store, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	if path != Memory {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and an in-memory
+	// database exists only inside its connection.
+	db.SetMaxOpenConns(1)
+	if err := ensureSchema(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+func ensureSchema(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("couldn't create the monitor schema: %w", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, countSchemaSQL).Scan(&n); err != nil {
+		return fmt.Errorf("couldn't read the schema version: %w", err)
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, insertSchemaSQL, schemaVersion); err != nil {
+			return fmt.Errorf("couldn't write the schema version: %w", err)
+		}
+	}
+	var v int
+	if err := db.QueryRowContext(ctx, readSchemaSQL).Scan(&v); err != nil {
+		return fmt.Errorf("couldn't read the schema version: %w", err)
+	}
+	if v != schemaVersion {
+		return fmt.Errorf("monitor schema version %d, this govlog knows %d", v, schemaVersion)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Verified is the last checkpoint the monitor verified for a log.
+type Verified struct {
+	// Checkpoint is the signed checkpoint as the log served it.
+	Checkpoint []byte
+	// Size is its tree size: every entry below it was replayed.
+	Size uint64
+	// Range holds the roots of the perfect subtrees covering [0, Size),
+	// left to right: the compact range new entries are hashed onto.
+	Range [][]byte
+	// Seen is when these checkpoint bytes were first seen.
+	Seen time.Time
+}
+
+// Verified returns the last verified checkpoint of the log with origin,
+// ok=false if the monitor has verified none yet.
+func (s *Store) Verified(ctx context.Context, origin string) (v Verified, ok bool, err error) {
+	return readVerified(ctx, s.db, origin)
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func readVerified(ctx context.Context, db queryRower, origin string) (Verified, bool, error) {
+	var size, nanos int64
+	var cp, rng []byte
+	err := db.QueryRowContext(ctx, selectVerifiedSQL, origin).Scan(&size, &cp, &rng, &nanos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Verified{}, false, nil
+	}
+	if err != nil {
+		return Verified{}, false, fmt.Errorf("couldn't read the verified checkpoint of %s: %w", origin, err)
+	}
+	if len(rng)%32 != 0 {
+		return Verified{}, false, fmt.Errorf("corrupt compact range of %s: %d bytes", origin, len(rng))
+	}
+	v := Verified{Checkpoint: cp, Size: uint64(size), Seen: time.Unix(0, nanos).UTC()}
+	for i := 0; i < len(rng); i += 32 {
+		v.Range = append(v.Range, rng[i:i+32])
+	}
+	return v, true, nil
+}
+
+// State returns the replayed domain state of the log with origin, by key.
+func (s *Store) State(ctx context.Context, origin string) (map[string][]byte, error) {
+	rows, err := s.db.QueryContext(ctx, dumpStateSQL, origin)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the state of %s: %w", origin, err)
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("couldn't read the state of %s: %w", origin, err)
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+// Alerts returns every alert recorded, oldest first.
+func (s *Store) Alerts(ctx context.Context) ([]Alert, error) {
+	rows, err := s.db.QueryContext(ctx, selectAlertsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []Alert
+	for rows.Next() {
+		var a Alert
+		var idx sql.NullInt64
+		var nanos int64
+		if err := rows.Scan(&a.Log, &a.Kind, &idx, &a.Message, &a.Evidence, &nanos); err != nil {
+			return nil, fmt.Errorf("couldn't read alerts: %w", err)
+		}
+		if idx.Valid {
+			i := uint64(idx.Int64)
+			a.Index = &i
+		}
+		a.Time = time.Unix(0, nanos).UTC()
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// addAlert records a, reporting false if the same alert was recorded before.
+func (s *Store) addAlert(ctx context.Context, a Alert) (bool, error) {
+	var idx sql.NullInt64
+	if a.Index != nil {
+		idx = sql.NullInt64{Int64: int64(*a.Index), Valid: true}
+	}
+	res, err := s.db.ExecContext(ctx, insertAlertSQL, a.ID(), a.Log, string(a.Kind), idx, a.Message, a.Evidence, a.Time.UnixNano())
+	if err != nil {
+		return false, fmt.Errorf("couldn't record alert: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("couldn't record alert: %w", err)
+	}
+	return n == 1, nil
+}
+
+// advance is one log's move from its verified checkpoint to the next: the
+// replayed state and the new checkpoint are written in one transaction, so
+// a crash, a failed pass or a root that does not match leaves both as they
+// were.
+type advance struct {
+	tx     *sql.Tx
+	origin string
+	get    *sql.Stmt
+	put    *sql.Stmt
+}
+
+var _ rule.State = (*advance)(nil)
+
+func (s *Store) begin(ctx context.Context, origin string) (*advance, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't begin a transaction: %w", err)
+	}
+	a := &advance{tx: tx, origin: origin}
+	if a.get, err = tx.PrepareContext(ctx, getStateSQL); err == nil {
+		a.put, err = tx.PrepareContext(ctx, putStateSQL)
+	}
+	if err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("couldn't prepare state queries: %w", err)
+	}
+	return a, nil
+}
+
+// Get implements rule.State.
+func (a *advance) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	var v []byte
+	err := a.get.QueryRowContext(ctx, a.origin, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+// Put implements rule.State.
+func (a *advance) Put(ctx context.Context, key string, value []byte) error {
+	_, err := a.put.ExecContext(ctx, a.origin, key, value)
+	return err
+}
+
+// commit stores next as the verified checkpoint if the stored one is still
+// prev (ok=false: none), and commits the replayed state with it.
+func (a *advance) commit(ctx context.Context, prev Verified, hadPrev bool, next Verified) error {
+	defer a.tx.Rollback()
+	var rng []byte
+	for _, h := range next.Range {
+		rng = append(rng, h...)
+	}
+	var res sql.Result
+	var err error
+	if hadPrev {
+		res, err = a.tx.ExecContext(ctx, swapVerifiedSQL, int64(next.Size), next.Checkpoint, rng, next.Seen.UnixNano(),
+			a.origin, int64(prev.Size), prev.Checkpoint)
+	} else {
+		res, err = a.tx.ExecContext(ctx, insertVerifiedSQL, a.origin, int64(next.Size), next.Checkpoint, rng, next.Seen.UnixNano())
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't store the verified checkpoint: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("couldn't store the verified checkpoint: %w", err)
+	}
+	if n != 1 {
+		return fmt.Errorf("%s: %w", a.origin, ErrConcurrentUpdate)
+	}
+	if err := a.tx.Commit(); err != nil {
+		return fmt.Errorf("couldn't commit the replayed entries: %w", err)
+	}
+	return nil
+}
+
+func (a *advance) rollback() { a.tx.Rollback() }
