@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/govlog/govlog/monitor"
 	"golang.org/x/sync/errgroup"
 	"log/slog"
 	"net"
@@ -71,6 +72,10 @@ survive restarts.`,
 				return err
 			}
 			cfg.Policy = policy
+			monitorURL, startMonitor, err := devMonitor(gctx, g, data, listen, cfg, logger)
+			if err != nil {
+				return err
+			}
 			g.Go(func() error {
 				return runNode(gctx, cfg, logger, func(addr string) {
 					fmt.Fprintf(out, "gRPC: %s\n", addr)
@@ -78,6 +83,8 @@ survive restarts.`,
 						fmt.Fprintf(out, "log %s: origin %s\n", l.Name, l.Origin)
 					}
 					fmt.Fprintf(out, "witnesses (%d of %d must cosign): %s\n", devQuorum, devWitnesses, strings.Join(witnessURLs, " "))
+					fmt.Fprintf(out, "monitor: %s\n", monitorURL)
+					startMonitor()
 					printDevNextSteps(out, data, addr)
 					fmt.Fprintln(out, "ready")
 				})
@@ -251,4 +258,27 @@ func startDevWitnesses(ctx context.Context, g *errgroup.Group, data, logAddr str
 	}
 	policy, err := govlog.ParsePolicy(text)
 	return policy, urls, err
+}
+
+// devMonitor prepares a monitor, in this process, that follows the dev logs
+// through their gRPC address, with its SQLite file in data. It returns the
+// address it serves on and a function that starts it once the logs serve.
+func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr string, cfg nodeConfig, logger *slog.Logger) (string, func(), error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	m := &loadedMonitor{listener: lis}
+	m.Database = filepath.Join(data, "monitor.db")
+	m.PollInterval = 2 * time.Second
+	m.BatchSize = 1000
+	for _, l := range cfg.Logs {
+		m.Logs = append(m.Logs, monitorLogConfig{Origin: l.Origin, URL: logAddr, Name: l.Name})
+		m.logs = append(m.logs, monitor.Log{
+			Name: l.Name, Origin: l.Origin, Policy: cfg.Policy,
+			Domain: domains[l.Name](), Registry: cfg.Registry,
+		})
+	}
+	start := func() { g.Go(func() error { return runMonitor(ctx, m, logger.With("part", "monitor")) }) }
+	return "http://" + lis.Addr().String(), start, nil
 }

@@ -84,6 +84,9 @@ type monitorLogConfig struct {
 type loadedMonitor struct {
 	monitorConfig
 	logs []monitor.Log // Reader unset
+	// listener, if set, is used instead of listening on Listen (govlog dev
+	// picks a free port).
+	listener net.Listener
 }
 
 // loadMonitorConfig reads the config strictly (unknown fields are errors),
@@ -264,9 +267,11 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	lis, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
+	lis := cfg.listener
+	if lis == nil {
+		if lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
+		}
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	logger.Info("monitor running", "metrics", "http://"+lis.Addr().String()+"/metrics",
