@@ -71,3 +71,21 @@ func TestDeployWitnessConfigParses(t *testing.T) {
 		t.Errorf("unexpected example config: %+v", c)
 	}
 }
+
+// TestDeployMonitorConfigParses: deploy/monitor.yaml has only fields the
+// monitor knows (its files exist only on a real monitor host).
+func TestDeployMonitorConfigParses(t *testing.T) {
+	data, err := os.ReadFile("../../deploy/monitor.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c monitorConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Database == "" || c.Registry == "" || len(c.Logs) != 1 || c.Logs[0].Policy == "" {
+		t.Errorf("unexpected example config: %+v", c)
+	}
+}
