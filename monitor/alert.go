@@ -61,6 +61,8 @@ type Evidence struct {
 	ComputedRoot []byte `json:"computed_root,omitempty"`
 	// Entry is the entry's bytes (the signed statement).
 	Entry []byte `json:"entry,omitempty"`
+	// Promise is the signed promise, for KindPromiseBroken.
+	Promise []byte `json:"promise,omitempty"`
 	// Error is the verifier's error for the entry or checkpoint.
 	Error string `json:"error,omitempty"`
 }

@@ -39,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime"
 	"strings"
 	"time"
@@ -107,6 +108,13 @@ type Options struct {
 	MaxCheckpointAge time.Duration
 	// OnAlert, if set, is called with each new alert after it is recorded.
 	OnAlert func(Alert)
+	// Webhooks are URLs each new alert is POSTed to as JSON (the body of
+	// GET /alerts/<id>), in the background: a slow or failing receiver is
+	// retried a few times, then given up on, and never delays a pass.
+	Webhooks []string
+	// WebhookClient sends the webhooks; default: an http.Client with a 10s
+	// timeout.
+	WebhookClient *http.Client
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -121,9 +129,15 @@ type Monitor struct {
 	size     *prometheus.GaugeVec
 	entries  *prometheus.CounterVec
 	failures *prometheus.CounterVec
+
+	// faulted holds the logs whose latest checkpoint could not be verified
+	// in the current pass, whose promises must not be judged.
+	faulted map[string]bool
+	status  passStatuses
+	hooks   *webhooks
 }
 
-var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale}
+var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken}
 
 // New checks opts and returns a Monitor.
 func New(opts Options) (*Monitor, error) {
@@ -171,7 +185,13 @@ func New(opts Options) (*Monitor, error) {
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govlog_monitor_pass_failures_total", Help: "Passes that failed to read a log or the store (not alerts).",
 		}, []string{"log"}),
+		faulted: map[string]bool{},
 	}
+	hooks, err := newWebhooks(opts.Webhooks, opts.WebhookClient, logger)
+	if err != nil {
+		return nil, err
+	}
+	m.hooks = hooks
 	for _, l := range opts.Logs {
 		for _, k := range allKinds {
 			m.alerts.WithLabelValues(l.Origin, string(k))
@@ -213,7 +233,13 @@ func (m *Monitor) Follow(ctx context.Context) error {
 	var errs []error
 	for i := range m.opts.Logs {
 		l := &m.opts.Logs[i]
-		if err := m.follow(ctx, l); err != nil {
+		delete(m.faulted, l.Origin)
+		err := m.follow(ctx, l)
+		if err == nil && !m.faulted[l.Origin] {
+			err = m.checkPromises(ctx, l)
+		}
+		m.status.record(l.Origin, m.opts.Now(), err)
+		if err != nil {
 			m.failures.WithLabelValues(l.Origin).Inc()
 			errs = append(errs, fmt.Errorf("log %s: %w", l.Origin, err))
 		}
@@ -312,6 +338,9 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 		parsed := parseBatch(l, batch)
 		for i, leaf := range batch {
 			leafHash := govlog.LeafHash(leaf)
+			if err := tx.putLeaf(ctx, leafHash, next); err != nil {
+				return err
+			}
 			if err := rng.Append(leafHash[:], nil); err != nil {
 				return fmt.Errorf("couldn't hash entry %d: %w", next, err)
 			}
@@ -436,6 +465,10 @@ func (m *Monitor) checkStale(ctx context.Context, l *Log, v Verified) error {
 // returned, after delivery: an alert must not be lost to a storage fault.
 func (m *Monitor) raise(ctx context.Context, a Alert) error {
 	a.Time = m.opts.Now().UTC()
+	switch a.Kind {
+	case KindCheckpointRefused, KindInconsistent, KindRootMismatch:
+		m.faulted[a.Log] = true
+	}
 	isNew, err := m.opts.Store.addAlert(ctx, a)
 	if err == nil && !isNew {
 		return nil
@@ -449,6 +482,7 @@ func (m *Monitor) raise(ctx context.Context, a Alert) error {
 	if m.opts.OnAlert != nil {
 		m.opts.OnAlert(a)
 	}
+	m.hooks.send(a)
 	return err
 }
 

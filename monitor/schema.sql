@@ -1,5 +1,6 @@
 -- The tables of a govlog monitor (package monitor), in their own SQLite
--- file. Version 1; store.go checks the version row at start-up.
+-- file, with schema_promises.sql. Version 2; store.go checks the version row
+-- at start-up.
 
 CREATE TABLE IF NOT EXISTS monitor_schema (
   version INTEGER NOT NULL

@@ -14,10 +14,17 @@ import (
 	"github.com/govlog/govlog/personalities/rule"
 )
 
-const schemaVersion = 1
+// schemaVersion is the version of schema.sql plus schema_promises.sql.
+// Version 1 had no promises or leaf hashes; a version 1 file is refused
+// rather than upgraded, because the leaf hashes of the entries it verified
+// are not in it: delete it and the monitor re-verifies from the start.
+const schemaVersion = 2
 
 //go:embed schema.sql
 var schema string
+
+//go:embed schema_promises.sql
+var schemaPromises string
 
 // SQL, beside the schema it runs on.
 const (
@@ -73,6 +80,9 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 
 func ensureSchema(ctx context.Context, db *sql.DB) error {
 	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("couldn't create the monitor schema: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, schemaPromises); err != nil {
 		return fmt.Errorf("couldn't create the monitor schema: %w", err)
 	}
 	var n int
@@ -210,6 +220,7 @@ type advance struct {
 	origin string
 	get    *sql.Stmt
 	put    *sql.Stmt
+	leaf   *sql.Stmt // records a verified leaf hash, for promises
 }
 
 var _ rule.State = (*advance)(nil)
@@ -222,6 +233,9 @@ func (s *Store) begin(ctx context.Context, origin string) (*advance, error) {
 	a := &advance{tx: tx, origin: origin}
 	if a.get, err = tx.PrepareContext(ctx, getStateSQL); err == nil {
 		a.put, err = tx.PrepareContext(ctx, putStateSQL)
+	}
+	if err == nil {
+		a.leaf, err = tx.PrepareContext(ctx, insertLeafSQL)
 	}
 	if err != nil {
 		tx.Rollback()

@@ -83,7 +83,7 @@ survive restarts.`,
 						fmt.Fprintf(out, "log %s: origin %s\n", l.Name, l.Origin)
 					}
 					fmt.Fprintf(out, "witnesses (%d of %d must cosign): %s\n", devQuorum, devWitnesses, strings.Join(witnessURLs, " "))
-					fmt.Fprintf(out, "monitor: %s\n", monitorURL)
+					fmt.Fprintf(out, "monitor dashboard: %s/\n", monitorURL)
 					startMonitor()
 					printDevNextSteps(out, data, addr)
 					fmt.Fprintln(out, "ready")

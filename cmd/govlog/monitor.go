@@ -37,9 +37,10 @@ var _ monitor.LogReader = (*client.Client)(nil)
 // monitorConfig is the YAML file of `govlog monitor`. Its field comments are
 // its documentation.
 type monitorConfig struct {
-	// Listen is the HTTP address of GET /metrics (Prometheus), where
-	// govlog_monitor_alerts_total counts alerts by log and kind.
-	// Default 127.0.0.1:7390.
+	// Listen is the HTTP address of the dashboard (GET /), the alerts
+	// (GET /alerts, GET /alerts/<id>), POST /promises (anyone may hand in
+	// a promise; a broken one is an alert) and GET /metrics (Prometheus,
+	// govlog_monitor_alerts_total by log and kind). Default 127.0.0.1:7390.
 	Listen string `yaml:"listen"`
 	// Database is the path of the monitor's SQLite file, created if
 	// missing: per log, the last verified checkpoint and the replayed
@@ -58,6 +59,9 @@ type monitorConfig struct {
 	// Registry is the path of the registry file (agencies, keys, roles)
 	// that entries are authorized against, unless a log names its own.
 	Registry string `yaml:"registry"`
+	// Webhooks are URLs every new alert is POSTed to, as JSON (retried a
+	// few times, never holding up the monitor).
+	Webhooks []string `yaml:"webhooks"`
 	// Logs are the logs to follow.
 	Logs []monitorLogConfig `yaml:"logs"`
 }
@@ -260,6 +264,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	mon, err := monitor.New(monitor.Options{
 		Logs: logs, Store: store, Logger: logger, Metrics: reg,
 		BatchSize: cfg.BatchSize, Interval: cfg.PollInterval, MaxCheckpointAge: cfg.MaxCheckpointAge,
+		Webhooks: cfg.Webhooks,
 	})
 	if err != nil {
 		return err
@@ -267,6 +272,8 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// The dashboard (GET /), alerts (GET /alerts) and POST /promises.
+	mux.Handle("/", mon.Handler())
 	lis := cfg.listener
 	if lis == nil {
 		if lis, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -274,7 +281,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 		}
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	logger.Info("monitor running", "metrics", "http://"+lis.Addr().String()+"/metrics",
+	logger.Info("monitor running", "dashboard", "http://"+lis.Addr().String()+"/",
 		"logs", len(logs), "database", cfg.Database, "poll_interval", cfg.PollInterval)
 
 	eg, ctx := errgroup.WithContext(ctx)
@@ -295,6 +302,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 		return nil
 	})
 	err = eg.Wait()
+	mon.WaitWebhooks()
 	logger.Info("monitor stopped")
 	return err
 }
