@@ -1,0 +1,457 @@
+// Package funds holds the rules of the "funds" log, where every flow of
+// public money is an entry: accounts, budget allocations, contracts,
+// transfers under them, workers' wages, the guarantee deposits that pay
+// those wages when a company does not, and aid paid to registered
+// beneficiaries by need grade. It serves the fund-control platform of
+// Xiong'an and the aid system of Guiyang (SEED.md): money cannot move
+// without a contract, be paid twice, be paid late unseen, or go to anyone
+// but the registered person, and anyone can follow a payment from its
+// source to its destination.
+//
+// The package is pure: it reads and writes a [rule.State] and nothing else,
+// so the admission server (personalities) and the monitor, which replays the
+// log from an empty state, run the very same code. See [DESIGN.md] for the
+// system and [rule] for the contract.
+//
+// # Money
+//
+// Amounts are integers in minor units of the log's one currency, [Currency]
+// (CNY, so fen); a deployment in another currency changes that constant, and
+// the log never mixes currencies, so bodies carry no currency field. In a
+// body an amount is a JSON number written as plain decimal digits, from 1 to
+// [MaxAmount] (2^53): larger integers do not survive the IEEE 754 reading of
+// RFC 8785, so two readers could disagree on them. Zero, negative,
+// fractional, exponent and larger amounts are [rule.ErrInvalidBody].
+// Balances are int64 and never negative. The total ever allocated is capped
+// at math.MaxInt64 ([ErrOverflow]); as money only moves between accounts
+// after that, no balance can overflow either (Apply checks anyway).
+//
+// Every movement is double entry: in one Apply, the payer's balance goes
+// down, the payee's goes up by the same amount, and each account gets a
+// [LedgerLine]. The sum of all balances is always [Supply].Allocated.
+//
+// # Roles
+//
+// An agency's key needs the registry role that the statement type requires
+// ([Rules.RequiredRole]); an agency may hold several.
+//
+//	treasury      funds.allocate
+//	fund-manager  funds.account.open, funds.contract.register,
+//	              funds.transfer, funds.guarantee.lodge
+//	payroll       funds.wage.pay
+//	aid-officer   funds.aid.grade, funds.aid.beneficiary.register,
+//	              funds.aid.pay
+//	rule-engine   funds.guarantee.release: held only by the funds log's own
+//	              rule key, which govlog uses to write the releases that
+//	              DueReleases computes
+//
+// # Statement types
+//
+// Bodies are JSON objects; every field listed is required unless its line
+// says when it is absent, and no other field is allowed. "ID" means 1 to 64 of
+// [A-Za-z0-9._:-]; IDs are global to the log (agencies should prefix theirs,
+// e.g. "xiongan-fb:2026-0001"). "commitment" means a salted commitment to a
+// person, 64 lowercase hex digits (a SHA-256): names never go into the log.
+// "period" is a calendar month, YYYY-MM.
+//
+// funds.account.open ([AccountOpenBody]):
+//
+//	account_id   ID, unused
+//	owner_kind   agency | company | person
+//	owner        agency: a registry agency ID; company: an ID (e.g. a
+//	             unified social credit code); person: a commitment
+//	kind         budget (owner agency) | company (owner company) |
+//	             escrow (owner agency or company) | worker (person) |
+//	             beneficiary (person)
+//
+// The signing agency becomes the account's controller: only statements it
+// signs move money out of the account ([ErrNotController]). A person has at
+// most one worker account, which is where their wages and released
+// guarantees go. Worker and beneficiary accounts only receive: what a person
+// does with the money happens at their bank, outside the log, which records
+// what they were paid.
+//
+// funds.allocate ([AllocateBody]): money entering the log from the treasury.
+//
+//	allocation_id  ID, unused
+//	to             a budget account
+//	amount         amount
+//	budget_line    text, at most 128 characters: the budget classification
+//
+// funds.contract.register ([ContractRegisterBody]):
+//
+//	contract_id      ID, unused
+//	kind             works | supply | labour
+//	payer            a budget or company account the signer controls
+//	ceiling          amount: the most the payer may pay under the contract
+//	payee            works, supply: a budget or company account, not payer;
+//	                 absent for labour
+//	workers          labour only: 1 to 300 distinct commitments, each with
+//	                 a worker account
+//	wage_per_period  labour only: amount each worker earns per period
+//	schedule         labour only: 1 to 60 of {"period", "pay_deadline"},
+//	                 periods increasing; a deadline is an RFC 3339
+//	                 date-time in whole seconds, or a date meaning its last
+//	                 second in UTC; it must be after the start of its period
+//	                 and after the statement's time
+//
+// A labour contract's ceiling must cover its whole wage bill (wage × workers
+// × periods), so the ceiling never blocks a wage that is due.
+//
+// funds.transfer ([TransferBody]):
+//
+//	transfer_id  ID, unused
+//	from         the contract's payer, controlled by the signer
+//	to           the contract's payee
+//	amount       amount
+//	contract_id  a registered works or supply contract
+//
+// No transfer without a contract ([ErrNoContract]); the total paid under a
+// contract never exceeds its ceiling ([ErrOverCeiling]); no balance goes
+// negative ([ErrBalanceTooLow]).
+//
+// funds.wage.pay ([WagePayBody]):
+//
+//	payment_id   ID, unused by any wage or aid payment
+//	contract_id  a labour contract
+//	worker       a worker of the contract (else ErrNotWorker)
+//	period       a period of the contract's schedule
+//	amount       the wage due: wage_per_period, less what a release
+//	             already paid the worker for the period
+//	from         the contract's payer, controlled by the signer
+//	to           the worker's worker account
+//
+// A worker is paid once per contract and period: a second payment is
+// [rule.ErrAlreadyExists] (the wage is the business identity; a payroll
+// system that resubmits under a new payment_id learns it is done). Wages
+// count against the ceiling. Paying late is allowed and visible: compare
+// the entry's time with the deadline.
+//
+// funds.guarantee.lodge ([GuaranteeLodgeBody]):
+//
+//	guarantee_id  ID, unused
+//	contract_id   a labour contract
+//	from          a company account the signer controls
+//	escrow        an escrow account; every lodging for one contract must
+//	              use the same one
+//	amount        amount
+//
+// Several guarantees may be lodged for one contract; they add up to what
+// its escrow holds for it ([ContractProgress].Held). Money leaves an escrow
+// account only by release: no contract can have one as payer or payee.
+//
+// funds.guarantee.release ([ReleaseBody]), signed by the rule engine:
+//
+//	contract_id  a labour contract
+//	period       a period of its schedule
+//	escrow       the contract's escrow account; absent if no guarantee
+//	             was ever lodged for the contract
+//	payments     1 to 300 of {"worker", "to", "amount"}: exactly the
+//	             workers with no wage for the period, in the contract's
+//	             order, each to their worker account; amount 0 to 2^53
+//
+// It is valid only if the entry's time is after the period's deadline
+// ([ErrNotDue]) and at most once per contract and period (then
+// [rule.ErrAlreadyExists]). Each unpaid worker gets the same share: the
+// wage, or if the deposit held for the contract cannot pay every unpaid
+// worker in full, the deposit divided equally among them, rounded down (the
+// remainder stays in escrow). The share may be 0: the entry then still
+// records, publicly, whose wages went unpaid. A release closes the period
+// to releases; a worker it paid less than the wage may still be paid the
+// rest by funds.wage.pay. Naming a worker who was paid is
+// [rule.ErrRuleViolation].
+//
+// funds.aid.grade ([AidGradeBody]): a row of the signing agency's need-grade
+// table (each agency has its own).
+//
+//	grade              ID
+//	amount_per_period  amount
+//
+// A later statement for the same grade replaces the amount for payments
+// admitted after it; payments already made stand, and [GradeRecord].Version
+// counts the changes. (Rates change, and beneficiaries stay registered.)
+//
+// funds.aid.beneficiary.register ([BeneficiaryRegisterBody]):
+//
+//	beneficiary_id  ID, unused
+//	credential      commitment, registered for no other beneficiary
+//	                anywhere in the log (else rule.ErrAlreadyExists)
+//	grade           a grade of the signing agency's table
+//	account         a beneficiary account whose owner is credential, so
+//	                the money can only reach that person's account
+//
+// funds.aid.pay ([AidPayBody]):
+//
+//	payment_id      ID, unused by any wage or aid payment
+//	beneficiary_id  a beneficiary the signing agency registered
+//	grade           the beneficiary's grade, so the entry shows it
+//	period          the period paid for, not after the month of the
+//	                statement's time (aid is not paid in advance)
+//	from            a budget account the signer controls
+//	to              the beneficiary's registered account
+//	amount          exactly the grade's amount_per_period
+//
+// A beneficiary is paid once per period: a second payment is
+// [rule.ErrAlreadyExists].
+//
+// # Refusals
+//
+// Apply checks the business ID first, so resubmitting an admitted statement
+// reports [rule.ErrAlreadyExists]. A malformed body is [rule.ErrInvalidBody];
+// a rule that says no is [rule.ErrRuleViolation], through one of this
+// package's sentinels where a caller may want to tell the case apart (all of
+// them wrap [rule.ErrRuleViolation]). Apply reads everything it needs and
+// checks every rule before its first Put, so a refused statement writes
+// nothing, whatever State it is given. A failing Put is a storage failure
+// (it wraps no sentinel) and the admission server discards the statement's
+// overlay. Apply refuses an entry whose agency is not a registry ID
+// ([a-z0-9][a-z0-9-]{0,63}), since keys are built from it.
+//
+// # State
+//
+// Records are JSON, one per key; see each key function for its record:
+// [AccountKey], [LedgerKey], [ContractKey], [ProgressKey], [PeriodKey],
+// [WageKey], [WorkerKey], [AllocationKey], [TransferKey], [PaymentKey],
+// [GuaranteeKey], [GradeKey], [BeneficiaryKey], [CredentialKey], [AidKey],
+// [SupplyKey], [DueKey] and [DuePeriodsKey]. Agency IDs, IDs, commitments and
+// periods never contain "/", so keys need no escaping and cannot alias.
+//
+// The State has no range reads, so what a reader must find without knowing
+// a key is indexed: an account's ledger lines are numbered (Lines in its
+// record), and the labour-contract periods not yet fully paid or released
+// are listed per period at [DueKey], with the periods listed at
+// [DuePeriodsKey]. Wage payments touch those lists only when they pay the
+// last unpaid worker of a period.
+//
+// [DESIGN.md]: https://github.com/govlog/govlog/blob/main/DESIGN.md
+package funds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/govlog/govlog/personalities/rule"
+)
+
+const (
+	// LogName is the name of the log these rules admit into.
+	LogName = "funds"
+	// Currency is the ISO 4217 code of the one currency of the log; amounts
+	// are in its minor unit (fen).
+	Currency = "CNY"
+)
+
+// Statement types.
+const (
+	TypeAccountOpen         = "funds.account.open"
+	TypeAllocate            = "funds.allocate"
+	TypeContractRegister    = "funds.contract.register"
+	TypeTransfer            = "funds.transfer"
+	TypeWagePay             = "funds.wage.pay"
+	TypeGuaranteeLodge      = "funds.guarantee.lodge"
+	TypeGuaranteeRelease    = "funds.guarantee.release"
+	TypeAidGrade            = "funds.aid.grade"
+	TypeBeneficiaryRegister = "funds.aid.beneficiary.register"
+	TypeAidPay              = "funds.aid.pay"
+)
+
+// Registry roles; see "Roles" in the package doc.
+const (
+	RoleTreasury    = "treasury"
+	RoleFundManager = "fund-manager"
+	RolePayroll     = "payroll"
+	RoleAidOfficer  = "aid-officer"
+	RoleRuleEngine  = "rule-engine"
+)
+
+var requiredRoles = map[string]string{
+	TypeAccountOpen:         RoleFundManager,
+	TypeAllocate:            RoleTreasury,
+	TypeContractRegister:    RoleFundManager,
+	TypeTransfer:            RoleFundManager,
+	TypeWagePay:             RolePayroll,
+	TypeGuaranteeLodge:      RoleFundManager,
+	TypeGuaranteeRelease:    RoleRuleEngine,
+	TypeAidGrade:            RoleAidOfficer,
+	TypeBeneficiaryRegister: RoleAidOfficer,
+	TypeAidPay:              RoleAidOfficer,
+}
+
+// Refusals a caller may want to tell apart. Each wraps
+// [rule.ErrRuleViolation], so errors.Is matches both.
+var (
+	// ErrBalanceTooLow: the paying account holds less than the amount.
+	ErrBalanceTooLow = fmt.Errorf("%w: balance too low", rule.ErrRuleViolation)
+	// ErrOverflow: a balance or the total allocated would pass
+	// math.MaxInt64.
+	ErrOverflow = fmt.Errorf("%w: amount overflow", rule.ErrRuleViolation)
+	// ErrNotController: the signer does not control the account money is
+	// to leave (or did not register the beneficiary it pays).
+	ErrNotController = fmt.Errorf("%w: signer does not control the account", rule.ErrRuleViolation)
+	// ErrNoContract: the contract named does not exist.
+	ErrNoContract = fmt.Errorf("%w: no such contract", rule.ErrRuleViolation)
+	// ErrOverCeiling: the payment would take the contract past its ceiling.
+	ErrOverCeiling = fmt.Errorf("%w: contract ceiling exceeded", rule.ErrRuleViolation)
+	// ErrNotWorker: the person is not a worker of the labour contract.
+	ErrNotWorker = fmt.Errorf("%w: not a worker of the contract", rule.ErrRuleViolation)
+	// ErrNotDue: a release dated at or before the pay deadline.
+	ErrNotDue = fmt.Errorf("%w: pay deadline not passed", rule.ErrRuleViolation)
+)
+
+// Rules implements [rule.Domain] for the funds log. It has no fields:
+// everything it knows is in the State it is handed.
+type Rules struct{}
+
+var (
+	_ rule.Domain    = (*Rules)(nil)
+	_ rule.KeyReader = (*Rules)(nil)
+)
+
+// New returns the funds rules.
+func New() *Rules { return &Rules{} }
+
+// Log returns [LogName].
+func (*Rules) Log() string { return LogName }
+
+// RequiredRole returns the role of the statement type (see the package
+// doc), or an error wrapping [rule.ErrUnknownType].
+func (*Rules) RequiredRole(statementType string) (string, error) {
+	if role, ok := requiredRoles[statementType]; ok {
+		return role, nil
+	}
+	return "", fmt.Errorf("%w: %q is not a statement type of the %s log", rule.ErrUnknownType, statementType, LogName)
+}
+
+// Apply checks e against the rules in the package doc and records its
+// effects in st. A refused statement gets an error wrapping one of the
+// [rule] sentinels, and st is not written. Any other error comes from st or
+// is a corrupt record in it.
+func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
+	if _, err := r.RequiredRole(e.Type); err != nil {
+		return err
+	}
+	if !validAgency(e.Agency) {
+		return fmt.Errorf("%w: agency ID %q is not a registry ID ([a-z0-9][a-z0-9-]{0,63})", rule.ErrRuleViolation, e.Agency)
+	}
+	c := newChange(ctx, st, e)
+	var err error
+	switch e.Type {
+	case TypeAccountOpen:
+		err = applyBody(ParseAccountOpenBody, c.accountOpen, e.Body)
+	case TypeAllocate:
+		err = applyBody(ParseAllocateBody, c.allocate, e.Body)
+	case TypeContractRegister:
+		err = applyBody(ParseContractRegisterBody, c.contractRegister, e.Body)
+	case TypeTransfer:
+		err = applyBody(ParseTransferBody, c.transfer, e.Body)
+	case TypeWagePay:
+		err = applyBody(ParseWagePayBody, c.wagePay, e.Body)
+	case TypeGuaranteeLodge:
+		err = applyBody(ParseGuaranteeLodgeBody, c.guaranteeLodge, e.Body)
+	case TypeGuaranteeRelease:
+		err = applyBody(ParseReleaseBody, c.guaranteeRelease, e.Body)
+	case TypeAidGrade:
+		err = applyBody(ParseAidGradeBody, c.aidGrade, e.Body)
+	case TypeBeneficiaryRegister:
+		err = applyBody(ParseBeneficiaryRegisterBody, c.beneficiaryRegister, e.Body)
+	case TypeAidPay:
+		err = applyBody(ParseAidPayBody, c.aidPay, e.Body)
+	default:
+		err = errors.New("statement type with a role but no rules") // unreachable
+	}
+	if err != nil {
+		return err
+	}
+	return c.commit()
+}
+
+func applyBody[B any](parse func([]byte) (B, error), apply func(B) error, body []byte) error {
+	b, err := parse(body)
+	if err != nil {
+		return err
+	}
+	return apply(b)
+}
+
+// ReadKeys names every key Apply reads when it admits e, so the admission
+// server can fetch a batch's keys in one query. A body that does not parse
+// names none; Apply will refuse it.
+func (r *Rules) ReadKeys(e rule.Entry) []string {
+	switch e.Type {
+	case TypeAccountOpen:
+		if b, err := ParseAccountOpenBody(e.Body); err == nil {
+			keys := []string{AccountKey(b.AccountID)}
+			if b.Kind == KindWorker {
+				keys = append(keys, WorkerKey(b.Owner))
+			}
+			return keys
+		}
+	case TypeAllocate:
+		if b, err := ParseAllocateBody(e.Body); err == nil {
+			return []string{AllocationKey(b.AllocationID), AccountKey(b.To), SupplyKey}
+		}
+	case TypeContractRegister:
+		if b, err := ParseContractRegisterBody(e.Body); err == nil {
+			keys := []string{ContractKey(b.ContractID), AccountKey(b.Payer)}
+			if b.Payee != "" {
+				keys = append(keys, AccountKey(b.Payee))
+			}
+			for _, w := range b.Workers {
+				keys = append(keys, WorkerKey(w))
+			}
+			for _, p := range b.Schedule {
+				keys = append(keys, DueKey(p.Period))
+			}
+			if len(b.Schedule) > 0 {
+				keys = append(keys, DuePeriodsKey)
+			}
+			return keys
+		}
+	case TypeTransfer:
+		if b, err := ParseTransferBody(e.Body); err == nil {
+			return []string{TransferKey(b.TransferID), ContractKey(b.ContractID), ProgressKey(b.ContractID),
+				AccountKey(b.From), AccountKey(b.To)}
+		}
+	case TypeWagePay:
+		if b, err := ParseWagePayBody(e.Body); err == nil {
+			// The due lists are read only when the payment is the last of
+			// its period, but that cannot be known here.
+			return []string{PaymentKey(b.PaymentID), ContractKey(b.ContractID), ProgressKey(b.ContractID),
+				AccountKey(b.From), AccountKey(b.To), WorkerKey(b.Worker), PeriodKey(b.ContractID, b.Period),
+				WageKey(b.ContractID, b.Period, b.Worker), DueKey(b.Period), DuePeriodsKey}
+		}
+	case TypeGuaranteeLodge:
+		if b, err := ParseGuaranteeLodgeBody(e.Body); err == nil {
+			return []string{GuaranteeKey(b.GuaranteeID), ContractKey(b.ContractID), ProgressKey(b.ContractID),
+				AccountKey(b.From), AccountKey(b.Escrow)}
+		}
+	case TypeGuaranteeRelease:
+		if b, err := ParseReleaseBody(e.Body); err == nil {
+			keys := []string{ContractKey(b.ContractID), ProgressKey(b.ContractID), PeriodKey(b.ContractID, b.Period),
+				DueKey(b.Period), DuePeriodsKey}
+			if b.Escrow != "" {
+				keys = append(keys, AccountKey(b.Escrow))
+			}
+			for _, p := range b.Payments {
+				keys = append(keys, WageKey(b.ContractID, b.Period, p.Worker), WorkerKey(p.Worker), AccountKey(p.To))
+			}
+			return keys
+		}
+	case TypeAidGrade:
+		if b, err := ParseAidGradeBody(e.Body); err == nil {
+			return []string{GradeKey(e.Agency, b.Grade)}
+		}
+	case TypeBeneficiaryRegister:
+		if b, err := ParseBeneficiaryRegisterBody(e.Body); err == nil {
+			return []string{BeneficiaryKey(b.BeneficiaryID), CredentialKey(b.Credential), GradeKey(e.Agency, b.Grade),
+				AccountKey(b.Account)}
+		}
+	case TypeAidPay:
+		if b, err := ParseAidPayBody(e.Body); err == nil {
+			return []string{PaymentKey(b.PaymentID), BeneficiaryKey(b.BeneficiaryID), AidKey(b.BeneficiaryID, b.Period),
+				GradeKey(e.Agency, b.Grade), AccountKey(b.From), AccountKey(b.To)}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,409 @@
+package funds
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/govlog/govlog/personalities/rule"
+)
+
+// AccountRecord is an account, at [AccountKey].
+type AccountRecord struct {
+	// LeafHash is the hex leaf hash of the funds.account.open entry.
+	LeafHash string `json:"leaf_hash"`
+	// Controller is the agency that opened the account: only statements
+	// it signs move money out of it.
+	Controller string      `json:"controller"`
+	OwnerKind  OwnerKind   `json:"owner_kind"`
+	Owner      string      `json:"owner"`
+	Kind       AccountKind `json:"kind"`
+	// Balance is in minor units of [Currency]; never negative.
+	Balance int64 `json:"balance"`
+	// Lines is how many ledger lines the account has; the n-th (from 1) is
+	// at LedgerKey(id, n).
+	Lines int64 `json:"lines"`
+}
+
+// LedgerLine is one side of one money movement, at [LedgerKey]: the
+// account's journal, in log order, so a dashboard can show an account's
+// history without replaying the log.
+type LedgerLine struct {
+	// LeafHash is the hex leaf hash of the entry that moved the money.
+	LeafHash string       `json:"leaf_hash"`
+	Kind     MovementKind `json:"kind"`
+	// Ref is the state key of the movement's record: "transfer/<id>",
+	// "payment/<id>", ..., or "period/<contract>/<period>" for a release.
+	Ref string `json:"ref"`
+	// Counterparty is the other account; empty for an allocation, whose
+	// money comes from outside the log.
+	Counterparty string `json:"counterparty,omitempty"`
+	// Amount is positive for money in, negative for money out.
+	Amount int64 `json:"amount"`
+	// Balance is the account's balance after this line.
+	Balance int64 `json:"balance"`
+}
+
+// MovementKind says which statement moved money.
+type MovementKind string
+
+// Movement kinds.
+const (
+	MoveAllocation MovementKind = "allocation"
+	MoveTransfer   MovementKind = "transfer"
+	MoveWage       MovementKind = "wage"
+	MoveGuarantee  MovementKind = "guarantee"
+	MoveRelease    MovementKind = "release"
+	MoveAid        MovementKind = "aid"
+)
+
+// Movement records one allocation, transfer, wage or aid payment, or
+// guarantee lodging, at the key of its business ID ([AllocationKey],
+// [TransferKey], [PaymentKey], [GuaranteeKey]), so that any payment can be
+// looked up by its ID and traced through the ledgers of From and To.
+type Movement struct {
+	Kind     MovementKind `json:"kind"`
+	LeafHash string       `json:"leaf_hash"`
+	// Agency signed the statement.
+	Agency string `json:"agency"`
+	// From is empty for an allocation.
+	From   string `json:"from,omitempty"`
+	To     string `json:"to"`
+	Amount int64  `json:"amount"`
+
+	Contract    string `json:"contract,omitempty"`
+	Period      string `json:"period,omitempty"`
+	Worker      string `json:"worker,omitempty"`
+	Beneficiary string `json:"beneficiary,omitempty"`
+	BudgetLine  string `json:"budget_line,omitempty"`
+}
+
+// ContractRecord is a contract's terms, at [ContractKey]; they never change.
+type ContractRecord struct {
+	LeafHash string `json:"leaf_hash"`
+	// Agency registered the contract; it controlled the payer then.
+	Agency  string       `json:"agency"`
+	Kind    ContractKind `json:"kind"`
+	Payer   string       `json:"payer"`
+	Payee   string       `json:"payee,omitempty"`
+	Ceiling int64        `json:"ceiling"`
+	// Workers, WagePerPeriod and Schedule are set for labour contracts.
+	// Workers' order is the order a release pays them in.
+	Workers       []string `json:"workers,omitempty"`
+	WagePerPeriod int64    `json:"wage_per_period,omitempty"`
+	// Schedule's deadlines are in UTC, "2006-01-02T15:04:05Z".
+	Schedule []PayPeriod `json:"schedule,omitempty"`
+}
+
+// ContractProgress is what has happened under a contract, at
+// [ProgressKey]; kept apart from the terms so that a payment rewrites a
+// few bytes, not the list of workers.
+type ContractProgress struct {
+	// Paid is what the payer paid under the contract (transfers, wages);
+	// at most the ceiling.
+	Paid int64 `json:"paid"`
+	// Escrow is the escrow account of the contract's guarantee, fixed by
+	// its first lodging.
+	Escrow string `json:"escrow,omitempty"`
+	// Held is the deposit still in escrow for this contract.
+	Held int64 `json:"held"`
+	// Lodged and Released are running totals; Held = Lodged - Released.
+	Lodged   int64 `json:"lodged"`
+	Released int64 `json:"released"`
+}
+
+// PeriodRecord is one pay period of a labour contract, at [PeriodKey].
+type PeriodRecord struct {
+	// Deadline is the pay deadline, UTC, "2006-01-02T15:04:05Z".
+	Deadline string `json:"deadline"`
+	// Unpaid counts the contract's workers with no wage record for the
+	// period yet.
+	Unpaid int `json:"unpaid"`
+	// Release is set once the guarantee was released for the period.
+	Release *ReleaseRecord `json:"release,omitempty"`
+}
+
+// ReleaseRecord is a guarantee release, inside its [PeriodRecord].
+type ReleaseRecord struct {
+	LeafHash string `json:"leaf_hash"`
+	Escrow   string `json:"escrow,omitempty"`
+	// Workers is how many unpaid workers the release paid Share each.
+	Workers int   `json:"workers"`
+	Share   int64 `json:"share"`
+}
+
+// WageRecord is what one worker got for one period of a labour contract,
+// at [WageKey]. Its existence means the worker is not "unpaid" any more.
+type WageRecord struct {
+	// Paid is the total received for the period, at most the wage.
+	Paid int64 `json:"paid"`
+	// FromGuarantee is the part paid by a release, from the deposit.
+	FromGuarantee int64 `json:"from_guarantee,omitempty"`
+	// Payment is the payment_id of the funds.wage.pay, if any.
+	Payment string `json:"payment,omitempty"`
+	// Release is the hex leaf hash of the release, if any.
+	Release string `json:"release,omitempty"`
+}
+
+// WorkerRecord maps a person's commitment to their one worker account, at
+// [WorkerKey].
+type WorkerRecord struct {
+	Account string `json:"account"`
+}
+
+// GradeRecord is one need grade of an agency's aid table, at [GradeKey].
+type GradeRecord struct {
+	// LeafHash is that of the funds.aid.grade entry that set the amount.
+	LeafHash        string `json:"leaf_hash"`
+	AmountPerPeriod int64  `json:"amount_per_period"`
+	// Version counts the funds.aid.grade statements for this grade, from 1.
+	Version int `json:"version"`
+}
+
+// BeneficiaryRecord is a registered aid beneficiary, at [BeneficiaryKey].
+type BeneficiaryRecord struct {
+	LeafHash string `json:"leaf_hash"`
+	// Agency registered the beneficiary; only it pays them, by its grades.
+	Agency     string `json:"agency"`
+	Credential string `json:"credential"`
+	Grade      string `json:"grade"`
+	Account    string `json:"account"`
+}
+
+// CredentialRecord maps a credential to the one beneficiary registered
+// with it, at [CredentialKey].
+type CredentialRecord struct {
+	Beneficiary string `json:"beneficiary"`
+}
+
+// AidRecord marks a beneficiary paid for a period, at [AidKey].
+type AidRecord struct {
+	Payment string `json:"payment"`
+	Amount  int64  `json:"amount"`
+}
+
+// Supply is the money that entered the log, at [SupplyKey]. The sum of all
+// balances always equals Allocated.
+type Supply struct {
+	Allocated   int64 `json:"allocated"`
+	Allocations int64 `json:"allocations"`
+}
+
+// DueItem is one labour-contract period awaiting its pay deadline, in the
+// list at [DueKey] of its period.
+type DueItem struct {
+	Contract string `json:"contract"`
+	// Deadline is UTC, "2006-01-02T15:04:05Z".
+	Deadline string `json:"deadline"`
+}
+
+// State keys. IDs never contain "/" and agency IDs, commitments and
+// periods neither, so a key built from valid parts names one thing only.
+const (
+	// SupplyKey holds the [Supply].
+	SupplyKey = "supply"
+	// DuePeriodsKey holds the sorted list of periods whose [DueKey] list
+	// is not empty.
+	DuePeriodsKey = "due/periods"
+)
+
+// AccountKey is "account/<id>", an [AccountRecord].
+func AccountKey(id string) string { return "account/" + id }
+
+// LedgerKey is "ledger/<account>/<n>", the n-th [LedgerLine] of the
+// account, n from 1 and zero-padded to 12 digits so keys sort in order.
+func LedgerKey(account string, n int64) string {
+	return fmt.Sprintf("ledger/%s/%012d", account, n)
+}
+
+// ContractKey is "contract/<id>", a [ContractRecord].
+func ContractKey(id string) string { return "contract/" + id }
+
+// ProgressKey is "contract/<id>/progress", a [ContractProgress].
+func ProgressKey(id string) string { return "contract/" + id + "/progress" }
+
+// PeriodKey is "period/<contract>/<period>", a [PeriodRecord].
+func PeriodKey(contract, period string) string { return "period/" + contract + "/" + period }
+
+// WageKey is "wage/<contract>/<period>/<worker>", a [WageRecord].
+func WageKey(contract, period, worker string) string {
+	return "wage/" + contract + "/" + period + "/" + worker
+}
+
+// WorkerKey is "worker/<commitment>", a [WorkerRecord].
+func WorkerKey(commitment string) string { return "worker/" + commitment }
+
+// AllocationKey is "allocation/<id>", a [Movement].
+func AllocationKey(id string) string { return "allocation/" + id }
+
+// TransferKey is "transfer/<id>", a [Movement].
+func TransferKey(id string) string { return "transfer/" + id }
+
+// PaymentKey is "payment/<id>", a [Movement] of a wage or aid payment: the
+// two share one namespace of payment IDs.
+func PaymentKey(id string) string { return "payment/" + id }
+
+// GuaranteeKey is "guarantee/<id>", a [Movement].
+func GuaranteeKey(id string) string { return "guarantee/" + id }
+
+// GradeKey is "grade/<agency>/<grade>", a [GradeRecord]: each agency keeps
+// its own grade table.
+func GradeKey(agency, grade string) string { return "grade/" + agency + "/" + grade }
+
+// BeneficiaryKey is "beneficiary/<id>", a [BeneficiaryRecord].
+func BeneficiaryKey(id string) string { return "beneficiary/" + id }
+
+// CredentialKey is "credential/<commitment>", a [CredentialRecord].
+func CredentialKey(commitment string) string { return "credential/" + commitment }
+
+// AidKey is "aid/<beneficiary>/<period>", an [AidRecord].
+func AidKey(beneficiary, period string) string { return "aid/" + beneficiary + "/" + period }
+
+// DueKey is "due/<period>", the sorted list of [DueItem]s of labour
+// contracts whose period is neither fully paid nor released.
+func DueKey(period string) string { return "due/" + period }
+
+// getJSON reads key into v. A non-nil error is a failure of st or a record
+// that does not decode, never "not found".
+func getJSON(ctx context.Context, st rule.State, key string, v any) (bool, error) {
+	b, ok, err := st.Get(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("couldn't read %s: %w", key, err)
+	}
+	if !ok {
+		return false, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("couldn't decode the record at %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// read is getJSON for a read helper: ok is false if any part is malformed,
+// so user input cannot steer a helper to some other key.
+func read[T any](ctx context.Context, st rule.State, valid bool, key string) (T, bool, error) {
+	var v T
+	if !valid {
+		return v, false, nil
+	}
+	ok, err := getJSON(ctx, st, key, &v)
+	if err != nil || !ok {
+		var zero T
+		return zero, false, err
+	}
+	return v, true, nil
+}
+
+// Account returns an account. ok is false if there is none.
+func Account(ctx context.Context, st rule.State, id string) (AccountRecord, bool, error) {
+	return read[AccountRecord](ctx, st, validID(id), AccountKey(id))
+}
+
+// Balance returns an account's balance in minor units of [Currency].
+func Balance(ctx context.Context, st rule.State, account string) (int64, bool, error) {
+	a, ok, err := Account(ctx, st, account)
+	return a.Balance, ok, err
+}
+
+// History returns up to limit ledger lines of an account, starting with
+// line number from (the first is 1), oldest first.
+func History(ctx context.Context, st rule.State, account string, from int64, limit int) ([]LedgerLine, error) {
+	a, ok, err := Account(ctx, st, account)
+	if err != nil || !ok {
+		return nil, err
+	}
+	from = max(from, 1)
+	var lines []LedgerLine
+	for n := from; n <= a.Lines && len(lines) < limit; n++ {
+		key := LedgerKey(account, n)
+		var l LedgerLine
+		ok, err := getJSON(ctx, st, key, &l)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("corrupt state: account %s has %d lines but %s is missing", account, a.Lines, key)
+		}
+		lines = append(lines, l)
+	}
+	return lines, nil
+}
+
+// Contract returns a contract's terms.
+func Contract(ctx context.Context, st rule.State, id string) (ContractRecord, bool, error) {
+	return read[ContractRecord](ctx, st, validID(id), ContractKey(id))
+}
+
+// Progress returns what has been paid and lodged under a contract.
+func Progress(ctx context.Context, st rule.State, contract string) (ContractProgress, bool, error) {
+	return read[ContractProgress](ctx, st, validID(contract), ProgressKey(contract))
+}
+
+// Period returns a pay period of a labour contract, with its release if
+// there was one.
+func Period(ctx context.Context, st rule.State, contract, period string) (PeriodRecord, bool, error) {
+	return read[PeriodRecord](ctx, st, validID(contract) && validPeriod(period), PeriodKey(contract, period))
+}
+
+// Wage returns what a worker got for a period of a labour contract. ok is
+// false while the worker is unpaid.
+func Wage(ctx context.Context, st rule.State, contract, period, worker string) (WageRecord, bool, error) {
+	return read[WageRecord](ctx, st, validID(contract) && validPeriod(period) && validCommitment(worker),
+		WageKey(contract, period, worker))
+}
+
+// WorkerAccount returns the worker account of a person.
+func WorkerAccount(ctx context.Context, st rule.State, commitment string) (string, bool, error) {
+	w, ok, err := read[WorkerRecord](ctx, st, validCommitment(commitment), WorkerKey(commitment))
+	return w.Account, ok, err
+}
+
+// Allocation returns the allocation with this ID.
+func Allocation(ctx context.Context, st rule.State, id string) (Movement, bool, error) {
+	return read[Movement](ctx, st, validID(id), AllocationKey(id))
+}
+
+// Transfer returns the transfer with this ID.
+func Transfer(ctx context.Context, st rule.State, id string) (Movement, bool, error) {
+	return read[Movement](ctx, st, validID(id), TransferKey(id))
+}
+
+// Payment returns the wage or aid payment with this ID.
+func Payment(ctx context.Context, st rule.State, id string) (Movement, bool, error) {
+	return read[Movement](ctx, st, validID(id), PaymentKey(id))
+}
+
+// Guarantee returns the guarantee lodging with this ID.
+func Guarantee(ctx context.Context, st rule.State, id string) (Movement, bool, error) {
+	return read[Movement](ctx, st, validID(id), GuaranteeKey(id))
+}
+
+// Grade returns a grade of an agency's aid table.
+func Grade(ctx context.Context, st rule.State, agency, grade string) (GradeRecord, bool, error) {
+	return read[GradeRecord](ctx, st, validAgency(agency) && validID(grade), GradeKey(agency, grade))
+}
+
+// Beneficiary returns a registered beneficiary.
+func Beneficiary(ctx context.Context, st rule.State, id string) (BeneficiaryRecord, bool, error) {
+	return read[BeneficiaryRecord](ctx, st, validID(id), BeneficiaryKey(id))
+}
+
+// BeneficiaryByCredential returns the ID of the beneficiary registered with
+// a credential.
+func BeneficiaryByCredential(ctx context.Context, st rule.State, credential string) (string, bool, error) {
+	c, ok, err := read[CredentialRecord](ctx, st, validCommitment(credential), CredentialKey(credential))
+	return c.Beneficiary, ok, err
+}
+
+// Aid returns the aid a beneficiary got for a period. ok is false if they
+// were not paid for it.
+func Aid(ctx context.Context, st rule.State, beneficiary, period string) (AidRecord, bool, error) {
+	return read[AidRecord](ctx, st, validID(beneficiary) && validPeriod(period), AidKey(beneficiary, period))
+}
+
+// TotalSupply returns the money that entered the log; zero before the
+// first allocation.
+func TotalSupply(ctx context.Context, st rule.State) (Supply, error) {
+	s, _, err := read[Supply](ctx, st, true, SupplyKey)
+	return s, err
+}
