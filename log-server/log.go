@@ -50,7 +50,7 @@ type LogOptions struct {
 	// extends it. Nil: the guard holds within one process only (and the
 	// witnesses, if any, guard across restarts).
 	Checkpoints CheckpointStore
-	Logger         *slog.Logger
+	Logger      *slog.Logger
 }
 
 // Log is one govlog log backed by one Trillian tree.
