@@ -20,11 +20,12 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
 )
 
 // devLogs are the logs `govlog dev` runs: every domain that has rules.
-var devLogs = []string{"disclosures"}
+var devLogs = []string{"disclosures", "funds"}
 
 func newDevCmd() *cobra.Command {
 	var (
@@ -138,7 +139,9 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 	if _, err := os.Stat(regPath); os.IsNotExist(err) {
 		reg := registry.File{Agencies: []registry.Agency{{
 			ID: "demo-agency", Name: "Demo Agency",
-			Roles: []string{disclosures.RoleDiscloser},
+			// Every role but the funds log's own rule-engine, so one demo
+			// key can try every statement type.
+			Roles: []string{disclosures.RoleDiscloser, funds.RoleTreasury, funds.RoleFundManager, funds.RolePayroll, funds.RoleAidOfficer},
 			Keys:  []registry.Key{{VKey: agencyVKey}},
 		}}}
 		b, err := yaml.Marshal(reg)

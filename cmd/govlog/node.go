@@ -18,6 +18,7 @@ import (
 	logserver "github.com/govlog/govlog/log-server"
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/storage"
@@ -28,6 +29,7 @@ import (
 // domains lists every personality govlog can run, by log name.
 var domains = map[string]func() rule.Domain{
 	"disclosures": func() rule.Domain { return disclosures.New() },
+	"funds":       func() rule.Domain { return funds.New() },
 }
 
 // nodeConfig is what dev and serve both run: Trillian, the logs and their
@@ -102,7 +104,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	for _, lc := range cfg.Logs {
 		newDomain, ok := domains[lc.Name]
 		if !ok {
-			return fmt.Errorf("log %q: no such personality (have: disclosures)", lc.Name)
+			return fmt.Errorf("log %q: no such personality (have: disclosures, funds)", lc.Name)
 		}
 		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Checkpoints: checkpoints, Logger: logger})
 		if err != nil {

@@ -64,6 +64,10 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"signature: valid, by demo-agency",
 		"OK: gov.example/disclosures at size 1, signed by the log",
 		"wrote ministry-of-finance.key",
+		"included: gov.example/funds entry 4",
+		"OK: entry 4 of gov.example/funds is in the log",
+		"FailedPrecondition desc = rule violation: contract ceiling exceeded",
+		"refused, as it must be",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q", want)
