@@ -12,6 +12,7 @@ import (
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/storage"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -68,6 +69,10 @@ type Log interface {
 type Personality struct {
 	Domain rule.Domain
 	Log    Log
+	// RuleKey signs the statements the log writes itself, when Domain is
+	// a rule.Scheduler (the funds log's guarantee releases). The registry
+	// must list it, under an agency holding the role those statements need.
+	RuleKey note.Signer
 }
 
 // Options configures a Server.
@@ -83,6 +88,11 @@ type Options struct {
 	// MaxClockSkew and MaxAge bound a statement's time around now.
 	// Defaults 5 minutes and 24 hours.
 	MaxClockSkew, MaxAge time.Duration
+	// ScheduleInterval is how often the scheduled statements of a
+	// rule.Scheduler domain are looked for and written. Default 5s: a
+	// statement is written at most this long after it is due (plus one
+	// admission), also after a restart.
+	ScheduleInterval time.Duration
 	// WaitTimeout caps how long Submit with wait=true waits for inclusion
 	// when the caller set no deadline. Default 1 minute.
 	WaitTimeout time.Duration
@@ -119,6 +129,9 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = 24 * time.Hour
 	}
+	if opts.ScheduleInterval <= 0 {
+		opts.ScheduleInterval = 5 * time.Second
+	}
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = time.Minute
 	}
@@ -151,6 +164,9 @@ func (s *Server) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	for _, l := range s.logs {
 		g.Go(func() error { l.admitter.run(ctx); return nil })
+		if sch, ok := l.Domain.(rule.Scheduler); ok && l.RuleKey != nil {
+			g.Go(func() error { s.runScheduler(ctx, l, sch); return nil })
+		}
 	}
 	return g.Wait()
 }

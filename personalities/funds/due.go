@@ -129,3 +129,18 @@ func releaseFor(ctx context.Context, st rule.State, contract, period string) (Re
 	}
 	return body, true, nil
 }
+
+var _ rule.Scheduler = (*Rules)(nil)
+
+// Due implements [rule.Scheduler]: the guarantee releases due at now.
+func (r *Rules) Due(ctx context.Context, st rule.State, now time.Time) ([]rule.Scheduled, error) {
+	due, err := DueReleases(ctx, st, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rule.Scheduled, len(due))
+	for i, d := range due {
+		out[i] = rule.Scheduled{Type: TypeGuaranteeRelease, Body: d}
+	}
+	return out, nil
+}

@@ -66,6 +66,23 @@ type KeyReader interface {
 	ReadKeys(e Entry) []string
 }
 
+// Scheduler is implemented by a Domain whose rules call for statements the
+// log writes itself, signed by its own rule key (the funds log's guarantee
+// releases when a pay deadline passes). Due returns those due at now given
+// the state; it only reads, so it may be called after any restart and as
+// often as wanted: a statement already admitted is not due again, and one
+// written twice is refused by the rules.
+type Scheduler interface {
+	Due(ctx context.Context, st State, now time.Time) ([]Scheduled, error)
+}
+
+// Scheduled is one statement a Scheduler wants written.
+type Scheduled struct {
+	Type string
+	// Body is the statement's body, JSON-marshalable.
+	Body any
+}
+
 // IsRefusal reports whether err is the statement's fault (it wraps one of
 // the sentinels below) rather than a failure of the state.
 func IsRefusal(err error) bool {
