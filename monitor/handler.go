@@ -45,6 +45,10 @@ var dashboardTemplate = template.Must(template.New("dashboard").Funcs(template.F
 //	GET /              the dashboard, HTML, refreshed every 10 seconds
 //	GET /alerts        every alert, newest first, as a JSON array
 //	GET /alerts/<id>   one alert with its evidence, as JSON
+//	GET /notifications every notification of a watched entry, newest
+//	                   first, as a JSON array ([NotificationJSON])
+//	GET /notifications/<id>/bundle
+//	                   the notification's tlog-proof bundle, as a file
 //	POST /promises     a govlog/promise/v1 signed note, checked against the
 //	                   log's key and recorded: 202 Accepted, 400 if it is
 //	                   malformed or not signed by the log, 404 if the monitor
@@ -57,6 +61,8 @@ func (m *Monitor) Handler() http.Handler {
 	mux.HandleFunc("GET /alerts", m.serveAlerts)
 	mux.HandleFunc("GET /alerts/{id}", m.serveAlert)
 	mux.HandleFunc("POST /promises", m.servePromise)
+	mux.HandleFunc("GET /notifications", m.serveNotifications)
+	mux.HandleFunc("GET /notifications/{id}/bundle", m.serveNotificationBundle)
 	return mux
 }
 
@@ -186,9 +192,10 @@ func (m *Monitor) acceptPromise(ctx context.Context, signed []byte) error {
 // The dashboard's data.
 type (
 	dashboard struct {
-		Now    time.Time
-		Logs   []logView
-		Alerts []alertView
+		Now           time.Time
+		Logs          []logView
+		Alerts        []alertView
+		Notifications []NotificationJSON
 	}
 	logView struct {
 		Origin, Name string
@@ -240,6 +247,9 @@ func (m *Monitor) dashboard(ctx context.Context) (*dashboard, error) {
 	d := &dashboard{Now: m.opts.Now().UTC()}
 	alerts, err := m.newestAlerts(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if d.Notifications, err = m.newestNotifications(ctx); err != nil {
 		return nil, err
 	}
 	perLog := map[string]int{}

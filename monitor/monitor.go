@@ -41,6 +41,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,6 +118,14 @@ type Options struct {
 	WebhookClient *http.Client
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Watches are what people asked to be told about: each verified entry
+	// that matches one is a [Notification], recorded once in the Store,
+	// logged (at Info), counted in Prometheus, handed to OnNotification and
+	// POSTed to the Webhooks like alerts. Names must be unique.
+	Watches []Watch
+	// OnNotification, if set, is called with each new notification after
+	// it is recorded.
+	OnNotification func(Notification)
 }
 
 // Monitor follows logs. Its methods must not be called concurrently.
@@ -129,6 +138,10 @@ type Monitor struct {
 	size     *prometheus.GaugeVec
 	entries  *prometheus.CounterVec
 	failures *prometheus.CounterVec
+	notified *prometheus.CounterVec
+
+	// watching holds the watches that apply to each log, by origin.
+	watching map[string][]Watch
 
 	// faulted holds the logs whose latest checkpoint could not be verified
 	// in the current pass, whose promises must not be judged.
@@ -169,6 +182,10 @@ func New(opts Options) (*Monitor, error) {
 		}
 		seen[l.Origin] = true
 	}
+	watching, err := watchesByLog(opts.Watches, opts.Logs)
+	if err != nil {
+		return nil, err
+	}
 	m := &Monitor{
 		opts:    opts,
 		logger:  logger,
@@ -185,7 +202,11 @@ func New(opts Options) (*Monitor, error) {
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govlog_monitor_pass_failures_total", Help: "Passes that failed to read a log or the store (not alerts).",
 		}, []string{"log"}),
-		faulted: map[string]bool{},
+		notified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govlog_monitor_notifications_total", Help: "Watched entries found, by log origin and watch.",
+		}, []string{"log", "watch"}),
+		faulted:  map[string]bool{},
+		watching: watching,
 	}
 	hooks, err := newWebhooks(opts.Webhooks, opts.WebhookClient, logger)
 	if err != nil {
@@ -200,7 +221,7 @@ func New(opts Options) (*Monitor, error) {
 		m.entries.WithLabelValues(l.Origin)
 	}
 	if opts.Metrics != nil {
-		for _, c := range []prometheus.Collector{m.alerts, m.size, m.entries, m.failures} {
+		for _, c := range []prometheus.Collector{m.alerts, m.size, m.entries, m.failures, m.notified} {
 			if err := opts.Metrics.Register(c); err != nil {
 				return nil, fmt.Errorf("monitor: couldn't register metrics: %w", err)
 			}
@@ -326,6 +347,11 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	// Entry alerts wait for the root check: until then nothing says the
 	// log committed to these entries.
 	var refused []Alert
+	// Watched entries wait for it too; their inclusion proofs are built
+	// from the pass's leaf hashes and the compact range below each.
+	watches := m.watching[l.Origin]
+	var matched []watchMatch
+	var passLeaves [][]byte
 	for next := prev.Size; next < cp.Size; {
 		count := min(m.opts.BatchSize, cp.Size-next)
 		batch, err := l.Reader.Entries(ctx, l.Name, next, count)
@@ -341,12 +367,21 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 			if err := tx.putLeaf(ctx, leafHash, next); err != nil {
 				return err
 			}
-			if err := rng.Append(leafHash[:], nil); err != nil {
-				return fmt.Errorf("couldn't hash entry %d: %w", next, err)
-			}
-			refusal, err := m.replay(ctx, l, tx, parsed[i], leafHash)
+			agency, refusal, err := m.replay(ctx, l, tx, parsed[i], leafHash)
 			if err != nil {
 				return fmt.Errorf("couldn't replay entry %d: %w", next, err)
+			}
+			if len(watches) > 0 {
+				passLeaves = append(passLeaves, leafHash[:])
+				if refusal == nil {
+					if names := matchWatches(watches, l.Origin, agency, parsed[i].statement); len(names) > 0 {
+						matched = append(matched, watchMatch{watches: names, index: next, typ: parsed[i].statement.Type,
+							agency: agency, entry: leaf, left: slices.Clone(rng.Hashes())})
+					}
+				}
+			}
+			if err := rng.Append(leafHash[:], nil); err != nil {
+				return fmt.Errorf("couldn't hash entry %d: %w", next, err)
 			}
 			if refusal != nil {
 				index := next
@@ -375,6 +410,10 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 				prev.Size, cp.Size, base64.StdEncoding.EncodeToString(root), base64.StdEncoding.EncodeToString(cp.Hash[:])),
 			Evidence: Evidence{Checkpoints: append(cps, signed), ComputedRoot: root}.marshal()})
 	}
+	notes, err := m.recordMatches(ctx, l, tx, matched, passLeaves, prev.Size, signed, cp)
+	if err != nil {
+		return err
+	}
 	seen := m.opts.Now()
 	if hadPrev && bytes.Equal(signed, prev.Checkpoint) {
 		seen = prev.Seen
@@ -385,6 +424,9 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	m.size.WithLabelValues(l.Origin).Set(float64(cp.Size))
 	m.entries.WithLabelValues(l.Origin).Add(float64(cp.Size - prev.Size))
 	m.logger.Info("verified checkpoint", "log", l.Origin, "size", cp.Size, "new_entries", cp.Size-prev.Size, "refused", len(refused))
+	for _, n := range notes {
+		m.notify(n)
+	}
 	var errs []error
 	for _, a := range refused {
 		errs = append(errs, m.raise(ctx, a))
@@ -421,25 +463,26 @@ func parseBatch(l *Log, batch [][]byte) []parsedEntry {
 }
 
 // replay checks one entry as its admission server did and applies it to
-// st. refusal is the entry's fault; err is a failure of st.
-func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEntry, leafHash [32]byte) (refusal, err error) {
+// st. agency is the signer the registry authorized; refusal is the entry's
+// fault; err is a failure of st.
+func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEntry, leafHash [32]byte) (agency string, refusal, err error) {
 	if p.err != nil {
-		return p.err, nil
+		return "", p.err, nil
 	}
 	s := p.statement
 	role, err := l.Domain.RequiredRole(s.Type)
 	if err != nil {
-		return err, nil
+		return "", err, nil
 	}
-	agency, err := l.Registry.Authorize(p.sigs, role)
+	agency, err = l.Registry.Authorize(p.sigs, role)
 	if err != nil {
-		return err, nil
+		return "", err, nil
 	}
 	err = l.Domain.Apply(ctx, st, rule.Entry{Type: s.Type, Time: s.Time, Body: s.Body, Agency: agency, LeafHash: leafHash})
 	if err != nil && rule.IsRefusal(err) {
-		return err, nil
+		return agency, err, nil
 	}
-	return nil, err
+	return agency, nil, err
 }
 
 func (m *Monitor) inconsistent(ctx context.Context, l *Log, older, newer []byte, pf [][]byte, cause error) error {

@@ -14,7 +14,10 @@ import (
 	"github.com/govlog/govlog/personalities/rule"
 )
 
-// schemaVersion is the version of schema.sql plus schema_promises.sql.
+// schemaVersion is the version of schema.sql plus schema_promises.sql and
+// schema_watches.sql. The notifications table of schema_watches.sql was
+// added to version 2 without a bump: it only adds a table, created at
+// start-up if missing.
 // Version 1 had no promises or leaf hashes; a version 1 file is refused
 // rather than upgraded, because the leaf hashes of the entries it verified
 // are not in it: delete it and the monitor re-verifies from the start.
@@ -83,6 +86,9 @@ func ensureSchema(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("couldn't create the monitor schema: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, schemaPromises); err != nil {
+		return fmt.Errorf("couldn't create the monitor schema: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, schemaWatches); err != nil {
 		return fmt.Errorf("couldn't create the monitor schema: %w", err)
 	}
 	var n int

@@ -124,13 +124,11 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 	if err := os.MkdirAll(keys, 0o755); err != nil {
 		return cfg, err
 	}
-	agencyKey := filepath.Join(keys, "demo-agency")
-	if _, err := os.Stat(agencyKey + ".key"); os.IsNotExist(err) {
-		if _, err := writeKeyPair(agencyKey, "demo-agency"); err != nil {
-			return cfg, err
-		}
+	agencyVKey, err := devKey(filepath.Join(keys, "demo-agency"), "demo-agency")
+	if err != nil {
+		return cfg, err
 	}
-	agencyVKey, err := readKeyFile(agencyKey + ".vkey")
+	ruleVKey, err := devKey(filepath.Join(keys, "funds-rules"), "funds-rules")
 	if err != nil {
 		return cfg, err
 	}
@@ -138,6 +136,10 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 	regPath := filepath.Join(data, "registry.yaml")
 	if _, err := os.Stat(regPath); os.IsNotExist(err) {
 		reg := registry.File{Agencies: []registry.Agency{{
+			ID: "funds-rules", Name: "The funds log's own rules (guarantee releases)",
+			Roles: []string{funds.RoleRuleEngine},
+			Keys:  []registry.Key{{VKey: ruleVKey}},
+		}, {
 			ID: "demo-agency", Name: "Demo Agency",
 			// Every role but the funds log's own rule-engine, so one demo
 			// key can try every statement type.
@@ -181,10 +183,27 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 			return cfg, fmt.Errorf("%s.vkey: %w", prefix, err)
 		}
 		logVKeys = append(logVKeys, vkey)
-		cfg.Logs = append(cfg.Logs, nodeLog{Name: name, Origin: origin, Signer: signer})
+		nl := nodeLog{Name: name, Origin: origin, Signer: signer}
+		if name == "funds" {
+			if nl.RuleKey, err = loadSigner(filepath.Join(keys, "funds-rules.key")); err != nil {
+				return cfg, err
+			}
+		}
+		cfg.Logs = append(cfg.Logs, nl)
 	}
 	cfg.logVKeys = logVKeys
 	return cfg, nil
+}
+
+// devKey makes prefix.key and .vkey named name if missing, and returns the
+// vkey.
+func devKey(prefix, name string) (string, error) {
+	if _, err := os.Stat(prefix + ".key"); os.IsNotExist(err) {
+		if _, err := writeKeyPair(prefix, name); err != nil {
+			return "", err
+		}
+	}
+	return readKeyFile(prefix + ".vkey")
 }
 
 // devWitnesses is how many witnesses dev runs, and devQuorum how many must

@@ -64,6 +64,33 @@ type monitorConfig struct {
 	Webhooks []string `yaml:"webhooks"`
 	// Logs are the logs to follow.
 	Logs []monitorLogConfig `yaml:"logs"`
+	// Watches are what to be told about. Each entry verified after a watch
+	// is added that matches it is a notification with the entry's
+	// tlog-proof bundle: logged, counted in
+	// govlog_monitor_notifications_total, POSTed to the webhooks (JSON,
+	// "kind": "notification"), listed on the dashboard and at
+	// GET /notifications.
+	Watches []monitorWatchConfig `yaml:"watches"`
+}
+
+// monitorWatchConfig is one watch of a monitorConfig. An entry matches when
+// every field that is set holds; use several watches for "either".
+type monitorWatchConfig struct {
+	// Name names the watch in notifications; required, unique.
+	Name string `yaml:"name"`
+	// Log, if set, is the origin of the only followed log watched.
+	Log string `yaml:"log"`
+	// Agency, if set, is the registry ID of the agency that signs.
+	Agency string `yaml:"agency"`
+	// Document, if set, is a document ID the entry's body names (doc_id,
+	// corrects, retracts).
+	Document string `yaml:"document"`
+	// Contract, if set, is a contract ID the entry's body names
+	// (contract_id).
+	Contract string `yaml:"contract"`
+	// Account, if set, is an account ID the entry's body names (account_id,
+	// account, from, to, payer, payee, escrow).
+	Account string `yaml:"account"`
 }
 
 // monitorLogConfig is one log of a monitorConfig.
@@ -87,7 +114,8 @@ type monitorLogConfig struct {
 // loadedMonitor is a monitor config with its files read and checked.
 type loadedMonitor struct {
 	monitorConfig
-	logs []monitor.Log // Reader unset
+	logs    []monitor.Log // Reader unset
+	watches []monitor.Watch
 	// listener, if set, is used instead of listening on Listen (govlog dev
 	// picks a free port).
 	listener net.Listener
@@ -191,6 +219,22 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 			Name: l.Name, Origin: l.Origin, Policy: policy, Domain: newDomain(), Registry: reg,
 		})
 	}
+	names := map[string]bool{}
+	for i, w := range c.Watches {
+		switch {
+		case w.Name == "":
+			return fail("watches[%d]: name is required", i)
+		case names[w.Name]:
+			return fail("watch %q listed twice", w.Name)
+		case w.Agency == "" && w.Document == "" && w.Contract == "" && w.Account == "":
+			return fail("watch %q: set at least one of agency, document, contract, account", w.Name)
+		case w.Log != "" && !seen[w.Log]:
+			return fail("watch %q: log %q is not one of the logs followed", w.Name, w.Log)
+		}
+		names[w.Name] = true
+		lm.watches = append(lm.watches, monitor.Watch{Name: w.Name, Log: w.Log, Agency: w.Agency,
+			Document: w.Document, Contract: w.Contract, Account: w.Account})
+	}
 	return lm, nil
 }
 
@@ -264,7 +308,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	mon, err := monitor.New(monitor.Options{
 		Logs: logs, Store: store, Logger: logger, Metrics: reg,
 		BatchSize: cfg.BatchSize, Interval: cfg.PollInterval, MaxCheckpointAge: cfg.MaxCheckpointAge,
-		Webhooks: cfg.Webhooks,
+		Webhooks: cfg.Webhooks, Watches: cfg.watches,
 	})
 	if err != nil {
 		return err
@@ -282,7 +326,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	logger.Info("monitor running", "dashboard", "http://"+lis.Addr().String()+"/",
-		"logs", len(logs), "database", cfg.Database, "poll_interval", cfg.PollInterval)
+		"logs", len(logs), "watches", len(cfg.watches), "database", cfg.Database, "poll_interval", cfg.PollInterval)
 
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error {

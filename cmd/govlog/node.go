@@ -58,6 +58,9 @@ type nodeLog struct {
 	Name   string
 	Origin string
 	Signer note.Signer
+	// RuleKey signs the statements the log writes itself (funds: the
+	// guarantee releases); nil if none.
+	RuleKey note.Signer
 }
 
 // runNode serves until ctx is done; ready is called with the gRPC address
@@ -111,7 +114,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			return err
 		}
 		logs = append(logs, l)
-		ps[lc.Name] = personalities.Personality{Domain: newDomain(), Log: l}
+		ps[lc.Name] = personalities.Personality{Domain: newDomain(), Log: l, RuleKey: lc.RuleKey}
 	}
 	srv, err := personalities.NewServer(personalities.Options{
 		Store: store, Registry: cfg.Registry, Personalities: ps, Logger: logger,

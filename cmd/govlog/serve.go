@@ -66,6 +66,11 @@ type serveConfig struct {
 		Origin string `yaml:"origin"`
 		// Key is the path of the log's signing key; its name must be Origin.
 		Key string `yaml:"key"`
+		// RuleKey is the path of the key the log signs its own statements
+		// with (funds: guarantee releases when a pay deadline passes). The
+		// registry must list it, named after an agency with the rule-engine
+		// role. Optional; without it nothing is written automatically.
+		RuleKey string `yaml:"rule_key"`
 	} `yaml:"logs"`
 }
 
@@ -153,7 +158,13 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		if signer.Name() != l.Origin {
 			return nc, fmt.Errorf("%s: log %q: key %s is named %q, not the origin %q", path, l.Name, l.Key, signer.Name(), l.Origin)
 		}
-		nc.Logs = append(nc.Logs, nodeLog{Name: l.Name, Origin: l.Origin, Signer: signer})
+		nl := nodeLog{Name: l.Name, Origin: l.Origin, Signer: signer}
+		if l.RuleKey != "" {
+			if nl.RuleKey, err = loadSigner(l.RuleKey); err != nil {
+				return nc, fmt.Errorf("%s: log %q: rule_key: %w", path, l.Name, err)
+			}
+		}
+		nc.Logs = append(nc.Logs, nl)
 	}
 	return nc, nil
 }

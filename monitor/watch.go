@@ -1,0 +1,401 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/govlog/govlog"
+)
+
+// A Watch asks to be told when an entry about something appears in a log:
+// an agency's statements, or those that mention a document, a contract or
+// an account.
+//
+// An entry matches a watch if every criterion the watch sets holds (unset
+// criteria are ignored; a watch sets at least one besides Log):
+//
+//   - Log: the entry is in the log with this origin;
+//   - Agency: the entry is signed by this agency (the agency the registry
+//     authorized on replay);
+//   - Document, Contract, Account: the entry's body mentions the ID in one
+//     of the fields of [DocumentFields], [ContractFields] or
+//     [AccountFields] respectively.
+//
+// A body mentions an ID in a field when the canonical JSON of the body, at
+// any depth (objects inside objects or arrays), has a string member with
+// that field name whose value is exactly the ID. The field sets are small
+// and fixed so that a watch on account "a-1" does not fire on a document
+// titled "a-1".
+//
+// For "either this agency or that document", use two watches. Only entries
+// the monitor verified and replayed without fault are matched (an entry
+// refused on replay is an alert instead), and only entries verified after
+// the watch was configured: adding a watch does not re-scan the log.
+type Watch struct {
+	// Name identifies the watch in notifications; unique.
+	Name string
+	// Log, if set, is the origin of the only log the watch applies to.
+	Log string
+	// Agency, if set, is the registry ID of the signing agency.
+	Agency string
+	// Document, if set, is a document ID (disclosures: doc_id, corrects,
+	// retracts).
+	Document string
+	// Contract, if set, is a contract ID (funds: contract_id).
+	Contract string
+	// Account, if set, is an account ID (funds: account_id, account, from,
+	// to, payer, payee, escrow).
+	Account string
+}
+
+// The body fields each kind of watched ID is looked for in.
+var (
+	DocumentFields = []string{"doc_id", "corrects", "retracts"}
+	ContractFields = []string{"contract_id"}
+	AccountFields  = []string{"account_id", "account", "from", "to", "payer", "payee", "escrow"}
+)
+
+func (w *Watch) check(followed map[string]bool) error {
+	switch {
+	case w.Name == "":
+		return errors.New("a watch has no name")
+	case w.Agency == "" && w.Document == "" && w.Contract == "" && w.Account == "":
+		return fmt.Errorf("watch %q: set at least one of agency, document, contract, account", w.Name)
+	case w.Log != "" && !followed[w.Log]:
+		return fmt.Errorf("watch %q: log %q is not followed", w.Name, w.Log)
+	}
+	return nil
+}
+
+// matches reports whether the entry of log origin, signed by agency with
+// body, matches w. body is decoded lazily, once, by the caller.
+func (w *Watch) matches(origin, agency string, body func() any) bool {
+	if w.Log != "" && w.Log != origin {
+		return false
+	}
+	if w.Agency != "" && w.Agency != agency {
+		return false
+	}
+	for _, c := range []struct {
+		id     string
+		fields []string
+	}{{w.Document, DocumentFields}, {w.Contract, ContractFields}, {w.Account, AccountFields}} {
+		if c.id != "" && !mentions(body(), c.fields, c.id) {
+			return false
+		}
+	}
+	return true
+}
+
+// mentions reports whether v, decoded JSON, has a string member named one
+// of fields whose value is id, at any depth.
+func mentions(v any, fields []string, id string) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && s == id && slices.Contains(fields, k) {
+				return true
+			}
+			if mentions(x, fields, id) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if mentions(x, fields, id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// A Notification says that an entry matching a watch is in a log, with the
+// proof: Bundle is a C2SP tlog-proof of Entry at Index under the checkpoint
+// the monitor verified, which anyone can check offline with
+// [govlog.VerifyBundle] and the log's policy.
+type Notification struct {
+	// Watch is the watch's name.
+	Watch string
+	// Log is the log's origin.
+	Log string
+	// Index is the entry's index in the log.
+	Index uint64
+	// Type is the statement's type ("disclosures/publish").
+	Type string
+	// Agency is the agency that signed it.
+	Agency string
+	// Entry is the entry's bytes (the signed statement).
+	Entry []byte
+	// Bundle is the tlog-proof bundle of the entry.
+	Bundle []byte
+	// Time is when the monitor found it.
+	Time time.Time
+}
+
+// ID identifies a notification by what it is about: the hex SHA-256 of its
+// watch, log and index.
+func (n Notification) ID() string {
+	h := sha256.New()
+	h.Write([]byte(n.Watch))
+	h.Write([]byte{0})
+	h.Write([]byte(n.Log))
+	h.Write([]byte{0})
+	h.Write(binary.BigEndian.AppendUint64(nil, n.Index))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// NotificationKind is the kind of a notification in JSON, which webhooks
+// receive beside alerts (whose kinds are [Kind]s).
+const NotificationKind = "notification"
+
+// NotificationJSON is a notification as GET /notifications and webhooks
+// serve it. Entry and Bundle are base64.
+type NotificationJSON struct {
+	ID     string    `json:"id"`
+	Kind   string    `json:"kind"` // always NotificationKind
+	Watch  string    `json:"watch"`
+	Log    string    `json:"log"`
+	Index  uint64    `json:"index"`
+	Type   string    `json:"type"`
+	Agency string    `json:"agency"`
+	Time   time.Time `json:"time"`
+	Entry  []byte    `json:"entry"`
+	Bundle []byte    `json:"bundle"`
+}
+
+func newNotificationJSON(n Notification) NotificationJSON {
+	return NotificationJSON{ID: n.ID(), Kind: NotificationKind, Watch: n.Watch, Log: n.Log, Index: n.Index,
+		Type: n.Type, Agency: n.Agency, Time: n.Time, Entry: n.Entry, Bundle: n.Bundle}
+}
+
+// watchMatch is an entry of the current pass that matched watches, waiting
+// for the root check before its bundle is built.
+type watchMatch struct {
+	watches []string
+	index   uint64
+	typ     string
+	agency  string
+	entry   []byte
+	// left is the compact range of [0, index): the left siblings of the
+	// entry's inclusion proof.
+	left [][]byte
+}
+
+// matchWatches returns the names of l's watches the replayed entry
+// matches.
+func matchWatches(watches []Watch, origin, agency string, s *govlog.Statement) []string {
+	var decoded any
+	var parsed bool
+	body := func() any {
+		if !parsed {
+			parsed = true
+			// A body that is not JSON mentions nothing; replay accepted it,
+			// so it is canonical JSON.
+			json.Unmarshal(s.Body, &decoded)
+		}
+		return decoded
+	}
+	var out []string
+	for i := range watches {
+		if watches[i].matches(origin, agency, body) {
+			out = append(out, watches[i].Name)
+		}
+	}
+	return out
+}
+
+// passTree holds every node of the tree of size end that lies entirely in
+// [begin, end): the leaves hashed in this pass and their perfect subtrees,
+// level by level. An inclusion proof for an entry of the pass takes its
+// right siblings from here and its left siblings from the compact range
+// below the entry, so the monitor proves inclusion without storing or
+// downloading old entries.
+type passTree struct {
+	begin  uint64
+	levels [][][]byte // levels[k][j] is node (k, ceil(begin/2^k)+j)
+}
+
+func newPassTree(begin uint64, leaves [][]byte) *passTree {
+	t := &passTree{begin: begin, levels: [][][]byte{leaves}}
+	end := begin + uint64(len(leaves))
+	for k := uint(1); ; k++ {
+		first := (begin + 1<<k - 1) >> k
+		last := end >> k // exclusive
+		if first >= last {
+			return t
+		}
+		below := t.levels[k-1]
+		belowFirst := (begin + 1<<(k-1) - 1) >> (k - 1)
+		level := make([][]byte, 0, last-first)
+		for j := first; j < last; j++ {
+			l, r := below[2*j-belowFirst], below[2*j+1-belowFirst]
+			level = append(level, rfc6962.DefaultHasher.HashChildren(l, r))
+		}
+		t.levels = append(t.levels, level)
+	}
+}
+
+func (t *passTree) node(id compact.NodeID) ([]byte, bool) {
+	if int(id.Level) >= len(t.levels) {
+		return nil, false
+	}
+	first := (t.begin + 1<<id.Level - 1) >> id.Level
+	if id.Index < first || id.Index-first >= uint64(len(t.levels[id.Level])) {
+		return nil, false
+	}
+	return t.levels[id.Level][id.Index-first], true
+}
+
+// inclusionProof returns the RFC 6962 inclusion proof of m's entry in the
+// tree of size size.
+func inclusionProof(m *watchMatch, size uint64, pass *passTree) ([][32]byte, error) {
+	nodes, err := proof.Inclusion(m.index, size)
+	if err != nil {
+		return nil, err
+	}
+	leftIDs := compact.RangeNodes(0, m.index, nil)
+	if len(leftIDs) != len(m.left) {
+		return nil, fmt.Errorf("compact range below %d has %d hashes, want %d", m.index, len(m.left), len(leftIDs))
+	}
+	hashes := make([][]byte, len(nodes.IDs))
+	for i, id := range nodes.IDs {
+		if _, end := id.Coverage(); end <= m.index {
+			j := slices.Index(leftIDs, id)
+			if j < 0 {
+				return nil, fmt.Errorf("node %+v is not in the compact range below %d", id, m.index)
+			}
+			hashes[i] = m.left[j]
+			continue
+		}
+		h, ok := pass.node(id)
+		if !ok {
+			return nil, fmt.Errorf("node %+v is not in this pass", id)
+		}
+		hashes[i] = h
+	}
+	rehashed, err := nodes.Rehash(hashes, rfc6962.DefaultHasher.HashChildren)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][32]byte, len(rehashed))
+	for i, h := range rehashed {
+		out[i] = [32]byte(h)
+	}
+	return out, nil
+}
+
+// bundle builds the tlog-proof of m's entry under signed, the checkpoint
+// whose root the pass just matched, and checks it as a recipient would.
+func bundle(m *watchMatch, signed []byte, cp govlog.Checkpoint, policy *govlog.Policy, pass *passTree) ([]byte, error) {
+	pf, err := inclusionProof(m, cp.Size, pass)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't prove inclusion of entry %d: %w", m.index, err)
+	}
+	b := (&govlog.Bundle{Extra: m.entry, Index: m.index, Proof: pf, Checkpoint: signed}).Marshal()
+	vb, err := govlog.VerifyBundle(b, policy)
+	if err != nil {
+		return nil, fmt.Errorf("bundle of entry %d does not verify: %w", m.index, err)
+	}
+	if vb.Index != m.index || !bytes.Equal(vb.Entry, m.entry) {
+		return nil, fmt.Errorf("bundle of entry %d proves another entry", m.index)
+	}
+	return b, nil
+}
+
+// watchesByLog checks watches and groups them by the origin of the logs
+// they apply to.
+func watchesByLog(watches []Watch, logs []Log) (map[string][]Watch, error) {
+	followed := map[string]bool{}
+	for _, l := range logs {
+		followed[l.Origin] = true
+	}
+	names := map[string]bool{}
+	out := map[string][]Watch{}
+	for i := range watches {
+		w := &watches[i]
+		if err := w.check(followed); err != nil {
+			return nil, fmt.Errorf("monitor: %w", err)
+		}
+		if names[w.Name] {
+			return nil, fmt.Errorf("monitor: watch %q listed twice", w.Name)
+		}
+		names[w.Name] = true
+		for _, l := range logs {
+			if w.Log == "" || w.Log == l.Origin {
+				out[l.Origin] = append(out[l.Origin], *w)
+			}
+		}
+	}
+	return out, nil
+}
+
+// recordMatches builds the bundles of the pass's watched entries under cp,
+// whose root the pass matched, and records their notifications in tx,
+// returning the new ones to deliver once tx commits. passLeaves are the
+// leaf hashes of the pass, from index begin.
+func (m *Monitor) recordMatches(ctx context.Context, l *Log, tx *advance, matched []watchMatch, passLeaves [][]byte, begin uint64, signed []byte, cp govlog.Checkpoint) ([]Notification, error) {
+	if len(matched) == 0 {
+		return nil, nil
+	}
+	pass := newPassTree(begin, passLeaves)
+	now := m.opts.Now().UTC()
+	var out []Notification
+	for i := range matched {
+		w := &matched[i]
+		b, err := bundle(w, signed, cp, l.Policy, pass)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range w.watches {
+			n := Notification{Watch: name, Log: l.Origin, Index: w.index, Type: w.typ, Agency: w.agency,
+				Entry: w.entry, Bundle: b, Time: now}
+			isNew, err := tx.putNotification(ctx, n)
+			if err != nil {
+				return nil, err
+			}
+			if isNew {
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
+
+// notify delivers a notification recorded by a committed pass.
+func (m *Monitor) notify(n Notification) {
+	m.notified.WithLabelValues(n.Log, n.Watch).Inc()
+	m.logger.Info("watched entry: "+n.Watch, "watch", n.Watch, "log", n.Log, "index", n.Index, "type", n.Type,
+		"agency", n.Agency, "notification_id", n.ID())
+	if m.opts.OnNotification != nil {
+		m.opts.OnNotification(n)
+	}
+	m.hooks.sendNotification(n)
+}
+
+// sendNotification POSTs n to every URL in the background, like an alert.
+func (w *webhooks) sendNotification(n Notification) {
+	if w == nil {
+		return
+	}
+	body, err := json.Marshal(newNotificationJSON(n))
+	if err != nil {
+		w.logger.Error("couldn't encode notification for webhooks", "notification_id", n.ID(), "err", err)
+		return
+	}
+	for _, u := range w.urls {
+		w.wg.Go(func() { w.deliver(u, n.ID(), body) })
+	}
+}

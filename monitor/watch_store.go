@@ -1,0 +1,94 @@
+package monitor
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+)
+
+//go:embed schema_watches.sql
+var schemaWatches string
+
+// SQL of notifications, beside schema_watches.sql.
+const (
+	insertNotificationSQL  = "INSERT INTO monitor_notifications (watch, log, idx, type, agency, entry, bundle, found_nanos) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (watch, log, idx) DO NOTHING"
+	selectNotificationsSQL = "SELECT watch, log, idx, type, agency, entry, bundle, found_nanos FROM monitor_notifications ORDER BY found_nanos, log, idx, watch"
+)
+
+// Notifications returns every notification recorded, oldest first.
+func (s *Store) Notifications(ctx context.Context) ([]Notification, error) {
+	rows, err := s.db.QueryContext(ctx, selectNotificationsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read notifications: %w", err)
+	}
+	defer rows.Close()
+	var out []Notification
+	for rows.Next() {
+		var n Notification
+		var idx, nanos int64
+		if err := rows.Scan(&n.Watch, &n.Log, &idx, &n.Type, &n.Agency, &n.Entry, &n.Bundle, &nanos); err != nil {
+			return nil, fmt.Errorf("couldn't read notifications: %w", err)
+		}
+		n.Index = uint64(idx)
+		n.Time = time.Unix(0, nanos).UTC()
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// putNotification records n in the pass's transaction, reporting false if
+// it was recorded before.
+func (a *advance) putNotification(ctx context.Context, n Notification) (bool, error) {
+	res, err := a.tx.ExecContext(ctx, insertNotificationSQL, n.Watch, n.Log, int64(n.Index), n.Type, n.Agency, n.Entry, n.Bundle, n.Time.UnixNano())
+	if err != nil {
+		return false, fmt.Errorf("couldn't record notification: %w", err)
+	}
+	k, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("couldn't record notification: %w", err)
+	}
+	return k == 1, nil
+}
+
+// newestNotifications returns the stored notifications, newest first.
+func (m *Monitor) newestNotifications(ctx context.Context) ([]NotificationJSON, error) {
+	ns, err := m.opts.Store.Notifications(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NotificationJSON, 0, len(ns))
+	for _, n := range slices.Backward(ns) {
+		out = append(out, newNotificationJSON(n))
+	}
+	return out, nil
+}
+
+func (m *Monitor) serveNotifications(w http.ResponseWriter, r *http.Request) {
+	ns, err := m.newestNotifications(r.Context())
+	if err != nil {
+		m.serverError(w, err)
+		return
+	}
+	writeJSON(w, ns)
+}
+
+func (m *Monitor) serveNotificationBundle(w http.ResponseWriter, r *http.Request) {
+	ns, err := m.newestNotifications(r.Context())
+	if err != nil {
+		m.serverError(w, err)
+		return
+	}
+	id := r.PathValue("id")
+	for _, n := range ns {
+		if n.ID == id {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", fmt.Sprintf("entry-%d.tlog-proof", n.Index)))
+			w.Write(n.Bundle)
+			return
+		}
+	}
+	http.Error(w, "no such notification", http.StatusNotFound)
+}
