@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -26,6 +28,8 @@ func TestScripts(t *testing.T) {
 			"policy":   cmdPolicy,
 			"policy2":  cmdPolicyWithWitness,
 			"registry": cmdRegistry,
+			"httpget":  cmdHTTPGet,
+			"revoke":   cmdRevoke,
 		},
 	})
 }
@@ -91,5 +95,36 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	vkey := strings.TrimSpace(ts.ReadFile(args[1]))
 	text := fmt.Sprintf("agencies:\n  - id: demo-agency\n    roles: [discloser]\n    keys:\n      - vkey: %s\n", vkey)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(text), 0o644))
+}
+
+// httpget URL TEXT fetches URL until its body contains TEXT (up to 30s).
+func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: httpget URL TEXT")
+	}
+	var last string
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(args[0])
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = string(b)
+			if strings.Contains(last, args[1]) {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ts.Fatalf("%s never contained %q; last body:\n%s", args[0], args[1], last)
+}
+
+// revoke OUT REGISTRY writes a copy of REGISTRY with every key revoked.
+func cmdRevoke(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: revoke OUT REGISTRY")
+	}
+	text := strings.ReplaceAll(ts.ReadFile(args[1]), "- vkey:", "- revoked: true\n          vkey:")
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(text), 0o644))
 }
