@@ -181,7 +181,7 @@ func (h *harness) serve(l personalities.Log, now func() time.Time) {
 
 // startServer runs srv and a gRPC server for it, as cmd/govlog does, until
 // t ends or stop is called, and returns a client of it.
-func startServer(t *testing.T, srv *personalities.Server) (client api.LogClient, stop func()) {
+func startServer(t testing.TB, srv *personalities.Server) (client api.LogClient, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
