@@ -339,3 +339,25 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	}
 	_ = govlog.LeafHash
 }
+
+// TestEmptyLogThenEntries: a log that has no entries yet (a new govlog dev)
+// verifies, and the monitor goes on from it when entries arrive.
+func TestEmptyLogThenEntries(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	log := newFakeLog(w.logSigner)
+	h := newHarness(t, w, log, openStore(t, filepath.Join(t.TempDir(), "monitor.db")))
+	log.append(t)
+	if err := h.mon.Follow(ctx); err != nil {
+		t.Fatalf("following an empty log: %v", err)
+	}
+	leaves := w.statements(t, 5)
+	log.append(t, leaves...)
+	if err := h.mon.Follow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := h.takeAlerts(); len(a) != 0 {
+		t.Fatalf("alerts: %+v", a)
+	}
+	checkState(t, h, leaves)
+}

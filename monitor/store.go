@@ -273,7 +273,8 @@ func (a *advance) Put(ctx context.Context, key string, value []byte) error {
 // prev (ok=false: none), and commits the replayed state with it.
 func (a *advance) commit(ctx context.Context, prev Verified, hadPrev bool, next Verified) error {
 	defer a.tx.Rollback()
-	var rng []byte
+	// Never nil, even for an empty tree: nil would be stored as NULL.
+	rng := []byte{}
 	for _, h := range next.Range {
 		rng = append(rng, h...)
 	}
