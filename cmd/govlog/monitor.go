@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -24,7 +21,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
-	"gopkg.in/yaml.v3"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
@@ -125,15 +121,9 @@ type loadedMonitor struct {
 // fills in defaults and loads the files it names, so that every mistake is
 // reported before anything starts.
 func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
-	data, err := os.ReadFile(configPath)
-	if err != nil {
-		return nil, err
-	}
 	var c monitorConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", configPath, err)
+	if err := readConfig(configPath, &c); err != nil {
+		return nil, err
 	}
 	fail := func(format string, args ...any) (*loadedMonitor, error) {
 		return nil, fmt.Errorf("%s: %s", configPath, fmt.Sprintf(format, args...))
@@ -318,33 +308,16 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// The dashboard (GET /), alerts (GET /alerts) and POST /promises.
 	mux.Handle("/", mon.Handler())
-	lis := cfg.listener
-	if lis == nil {
-		if lis, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
-		}
+	lis, err := listenOr(cfg.listener, cfg.Listen)
+	if err != nil {
+		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	logger.Info("monitor running", "dashboard", "http://"+lis.Addr().String()+"/",
 		"logs", len(logs), "watches", len(cfg.watches), "database", cfg.Database, "poll_interval", cfg.PollInterval)
 
 	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() error {
-		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("monitor HTTP server: %w", err)
-		}
-		return nil
-	})
+	eg.Go(func() error { return serveHTTP(ctx, lis, mux, "monitor") })
 	eg.Go(func() error { return mon.Run(ctx) })
-	eg.Go(func() error {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			srv.Close()
-		}
-		return nil
-	})
 	err = eg.Wait()
 	mon.WaitWebhooks()
 	logger.Info("monitor stopped")

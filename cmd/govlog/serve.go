@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -12,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
@@ -78,14 +74,8 @@ type serveConfig struct {
 // fills in defaults and checks what can be checked without other files.
 func parseServeConfig(path string) (serveConfig, error) {
 	var c serveConfig
-	data, err := os.ReadFile(path)
-	if err != nil {
+	if err := readConfig(path, &c); err != nil {
 		return c, err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, fmt.Errorf("%s: %w", path, err)
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:7000"

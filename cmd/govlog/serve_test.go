@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-
-	"gopkg.in/yaml.v3"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,14 +54,8 @@ func TestServeConfigErrors(t *testing.T) {
 // TestDeployWitnessConfigParses: deploy/witness.yaml has only fields the
 // witness knows (its files exist only on a real witness host).
 func TestDeployWitnessConfigParses(t *testing.T) {
-	data, err := os.ReadFile("../../deploy/witness.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var c witnessConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
+	if err := readConfig("../../deploy/witness.yaml", &c); err != nil {
 		t.Fatal(err)
 	}
 	if c.Key == "" || c.Database == "" || len(c.Logs) != 1 || len(c.Peers) != 2 {
@@ -75,14 +66,8 @@ func TestDeployWitnessConfigParses(t *testing.T) {
 // TestDeployMonitorConfigParses: deploy/monitor.yaml has only fields the
 // monitor knows (its files exist only on a real monitor host).
 func TestDeployMonitorConfigParses(t *testing.T) {
-	data, err := os.ReadFile("../../deploy/monitor.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var c monitorConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
+	if err := readConfig("../../deploy/monitor.yaml", &c); err != nil {
 		t.Fatal(err)
 	}
 	if c.Database == "" || c.Registry == "" || len(c.Logs) != 1 || c.Logs[0].Policy == "" {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -24,7 +23,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
-	"gopkg.in/yaml.v3"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
@@ -88,15 +86,9 @@ type loadedWitness struct {
 // fills in defaults and loads the files it names, so that every mistake is
 // reported before anything starts.
 func loadWitnessConfig(configPath string) (*loadedWitness, error) {
-	data, err := os.ReadFile(configPath)
-	if err != nil {
-		return nil, err
-	}
 	var c witnessConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", configPath, err)
+	if err := readConfig(configPath, &c); err != nil {
+		return nil, err
 	}
 	fail := func(format string, args ...any) (*loadedWitness, error) {
 		return nil, fmt.Errorf("%s: %s", configPath, fmt.Sprintf(format, args...))
@@ -251,33 +243,16 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", witness.NewHandler(w))
-	lis := cfg.listener
-	if lis == nil {
-		if lis, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
-		}
+	lis, err := listenOr(cfg.listener, cfg.Listen)
+	if err != nil {
+		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	logger.Info("witness serving", "addr", "http://"+lis.Addr().String(), "name", w.Name(),
 		"logs", len(cfg.Logs), "peers", len(cfg.Peers), "database", cfg.Database)
 
 	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() error {
-		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("witness HTTP server: %w", err)
-		}
-		return nil
-	})
+	eg.Go(func() error { return serveHTTP(ctx, lis, mux, "witness") })
 	eg.Go(func() error { return g.Run(ctx) })
-	eg.Go(func() error {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			srv.Close()
-		}
-		return nil
-	})
 	err = eg.Wait()
 	logger.Info("witness stopped")
 	return err
