@@ -352,30 +352,28 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	watches := m.watching[l.Origin]
 	var matched []watchMatch
 	var passLeaves [][]byte
-	for next := prev.Size; next < cp.Size; {
-		count := min(m.opts.BatchSize, cp.Size-next)
-		batch, err := l.Reader.Entries(ctx, l.Name, next, count)
-		if err != nil {
-			return fmt.Errorf("couldn't fetch entries %d to %d: %w", next, next+count, err)
+	fetchCtx, stopFetching := context.WithCancel(ctx)
+	defer stopFetching()
+	next := prev.Size
+	for f := range m.fetchAhead(fetchCtx, l, prev.Size, cp.Size) {
+		<-f.ready
+		if f.err != nil {
+			return f.err
 		}
-		if len(batch) == 0 || uint64(len(batch)) > count {
-			return fmt.Errorf("asked for %d entries from %d, got %d", count, next, len(batch))
-		}
-		parsed := parseBatch(l, batch)
-		for i, leaf := range batch {
-			leafHash := govlog.LeafHash(leaf)
+		for i, leaf := range f.leaves {
+			leafHash := f.hashes[i]
 			if err := tx.putLeaf(ctx, leafHash, next); err != nil {
 				return err
 			}
-			agency, refusal, err := m.replay(ctx, l, tx, parsed[i], leafHash)
+			agency, refusal, err := m.replay(ctx, l, tx, f.parsed[i], leafHash)
 			if err != nil {
 				return fmt.Errorf("couldn't replay entry %d: %w", next, err)
 			}
 			if len(watches) > 0 {
 				passLeaves = append(passLeaves, leafHash[:])
 				if refusal == nil {
-					if names := matchWatches(watches, l.Origin, agency, parsed[i].statement); len(names) > 0 {
-						matched = append(matched, watchMatch{watches: names, index: next, typ: parsed[i].statement.Type,
+					if names := matchWatches(watches, l.Origin, agency, f.parsed[i].statement); len(names) > 0 {
+						matched = append(matched, watchMatch{watches: names, index: next, typ: f.parsed[i].statement.Type,
 							agency: agency, entry: leaf, left: slices.Clone(rng.Hashes())})
 					}
 				}
@@ -391,6 +389,10 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 			}
 			next++
 		}
+	}
+	if next != cp.Size {
+		// The fetcher stopped early: ctx was cancelled.
+		return fmt.Errorf("pass interrupted at entry %d of %d: %w", next, cp.Size, context.Cause(ctx))
 	}
 	root, err := rng.GetRootHash(nil)
 	if err != nil {
@@ -441,10 +443,67 @@ type parsedEntry struct {
 	err       error
 }
 
-// parseBatch verifies the statements' signatures in parallel: they depend
-// on nothing but the entry and the registry, and are most of the cost of a
-// pass. Rules are applied in log order afterwards.
-func parseBatch(l *Log, batch [][]byte) []parsedEntry {
+// fetched is one batch of entries on its way through a pass: downloaded,
+// then hashed and parsed (signatures checked) in parallel while earlier
+// batches are replayed. The fields are set before ready is closed.
+type fetched struct {
+	leaves [][]byte
+	hashes [][32]byte
+	parsed []parsedEntry
+	err    error
+	ready  chan struct{}
+}
+
+// fetchAhead downloads the entries from start to end in batches, up to
+// fetchDepth batches ahead of the caller, and checks each as it arrives.
+// Batches come in log order; a failed download is the last batch sent, with
+// err set. Cancelling ctx stops it.
+func (m *Monitor) fetchAhead(ctx context.Context, l *Log, start, end uint64) <-chan *fetched {
+	out := make(chan *fetched, fetchDepth)
+	go func() {
+		defer close(out)
+		for next := start; next < end; {
+			count := min(m.opts.BatchSize, end-next)
+			f := &fetched{ready: make(chan struct{})}
+			f.leaves, f.err = l.Reader.Entries(ctx, l.Name, next, count)
+			switch {
+			case f.err != nil:
+				f.err = fmt.Errorf("couldn't fetch entries %d to %d: %w", next, next+count, f.err)
+			case len(f.leaves) == 0 || uint64(len(f.leaves)) > count:
+				f.err = fmt.Errorf("asked for %d entries from %d, got %d", count, next, len(f.leaves))
+			}
+			if f.err != nil {
+				close(f.ready)
+			} else {
+				go func() {
+					f.hashes, f.parsed = parseBatch(l, f.leaves)
+					close(f.ready)
+				}()
+			}
+			select {
+			case out <- f:
+			case <-ctx.Done():
+				return
+			}
+			if f.err != nil {
+				return
+			}
+			next += uint64(len(f.leaves))
+		}
+	}()
+	return out
+}
+
+// fetchDepth is how many batches are downloaded ahead of the replay: enough
+// to keep every core checking signatures while the replay (one goroutine)
+// and the server catch up.
+const fetchDepth = 4
+
+// parseBatch hashes the entries and verifies the statements' signatures in
+// parallel: they depend on nothing but the entry and the registry, and are
+// most of the cost of a pass. Rules are applied in log order afterwards.
+func parseBatch(l *Log, batch [][]byte) ([][32]byte, []parsedEntry) {
+	hashes := make([][32]byte, len(batch))
 	out := make([]parsedEntry, len(batch))
 	verifiers := l.Registry.Verifiers()
 	var g errgroup.Group
@@ -453,13 +512,14 @@ func parseBatch(l *Log, batch [][]byte) []parsedEntry {
 	for start := 0; start < len(batch); start += chunk {
 		g.Go(func() error {
 			for i := start; i < min(start+chunk, len(batch)); i++ {
+				hashes[i] = govlog.LeafHash(batch[i])
 				out[i].statement, out[i].sigs, out[i].err = govlog.ParseStatement(batch[i], l.Origin, verifiers)
 			}
 			return nil
 		})
 	}
 	g.Wait()
-	return out
+	return hashes, out
 }
 
 // replay checks one entry as its admission server did and applies it to

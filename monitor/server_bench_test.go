@@ -1,0 +1,140 @@
+package monitor_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"google.golang.org/grpc"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/api"
+	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/log-server/logtest"
+	"github.com/govlog/govlog/monitor"
+	"github.com/govlog/govlog/personalities"
+	"github.com/govlog/govlog/personalities/disclosures"
+)
+
+// BenchmarkFollowServer is BenchmarkFollow against a real server: the log
+// is kept by Trillian on SQLite (as in `govlog dev`) and read over gRPC on
+// loopback TCP with the client package, as `govlog monitor` reads it. The
+// peer is the bare cost of the same reads plus hashing the entries into the
+// tree: what any mirror of the log pays.
+func BenchmarkFollowServer(b *testing.B) {
+	w := newWorld(b)
+	leaves := w.statements(b, *benchEntries)
+	b.Run("sqlite", func(b *testing.B) { benchFollowServer(b, w, leaves, logtest.SQLite(b, logtest.Options{})) })
+	b.Run("mysql", func(b *testing.B) { benchFollowServer(b, w, leaves, logtest.MySQL(b, logtest.Options{})) })
+}
+
+func benchFollowServer(b *testing.B, w *testWorld, leaves [][]byte, backend *logtest.Backend) {
+	ctx := context.Background()
+	n := uint64(len(leaves))
+	key := logtest.LogKey{Signer: w.logSigner}
+	l := backend.OpenLog(b, key, time.Hour)
+	start := time.Now()
+	for i := 0; i < len(leaves); i += 1000 {
+		if err := l.QueueLeaves(ctx, uint64(i), leaves[i:min(i+1000, len(leaves))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for {
+		if _, cp := l.Checkpoint(); cp.Size == n {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Logf("log of %d entries built in %s", n, time.Since(start).Round(time.Millisecond))
+
+	srv, err := personalities.NewServer(personalities.Options{
+		Store: backend.Store, Registry: w.registry,
+		Personalities: map[string]personalities.Personality{"disclosures": {Domain: disclosures.New(), Log: l}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go srv.Run(runCtx)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	api.RegisterLogServer(gs, srv)
+	go gs.Serve(lis)
+	defer gs.Stop()
+	c, err := client.Dial(lis.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	signed, err := c.Checkpoint(ctx, "disclosures")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cp, _, err := w.policy.Verify(signed)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	var verifyRate, hashRate float64
+	b.Run("verify", func(b *testing.B) {
+		for b.Loop() {
+			store, err := monitor.OpenStore(ctx, b.TempDir()+"/monitor.db")
+			if err != nil {
+				b.Fatal(err)
+			}
+			mon, err := monitor.New(monitor.Options{
+				Logs: []monitor.Log{{Name: "disclosures", Origin: testOrigin, Policy: w.policy, Reader: c,
+					Domain: disclosures.New(), Registry: w.registry}},
+				Store:   store,
+				OnAlert: func(a monitor.Alert) { b.Fatalf("alert: %s", a.Message) },
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := mon.Follow(ctx); err != nil {
+				b.Fatal(err)
+			}
+			store.Close()
+		}
+		verifyRate = float64(n) * float64(b.N) / b.Elapsed().Seconds()
+		b.ReportMetric(verifyRate, "entries/s")
+	})
+	b.Run("fetch-and-hash", func(b *testing.B) {
+		factory := &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+		for b.Loop() {
+			rng := factory.NewEmptyRange(0)
+			for next := uint64(0); next < n; {
+				batch, err := c.Entries(ctx, "disclosures", next, 1000)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, leaf := range batch {
+					h := govlog.LeafHash(leaf)
+					if err := rng.Append(h[:], nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				next += uint64(len(batch))
+			}
+			root, err := rng.GetRootHash(nil)
+			if err != nil || !bytes.Equal(root, cp.Hash[:]) {
+				b.Fatalf("root mismatch (%v)", err)
+			}
+		}
+		hashRate = float64(n) * float64(b.N) / b.Elapsed().Seconds()
+		b.ReportMetric(hashRate, "entries/s")
+	})
+	if verifyRate > 0 && hashRate > 0 {
+		fmt.Printf("monitor over gRPC, %s: %d entries: verify %.0f entries/s, fetch-and-hash %.0f entries/s, verify/fetch-and-hash %.2f\n",
+			backend.Name, n, verifyRate, hashRate, verifyRate/hashRate)
+	}
+}
