@@ -36,15 +36,6 @@ const (
 	countPromisesSQL = "SELECT status, COUNT(*) FROM monitor_promises WHERE origin = ? GROUP BY status"
 )
 
-// putLeaf records the leaf hash of entry index as verified, with the rest
-// of the pass.
-func (a *advance) putLeaf(ctx context.Context, leafHash [32]byte, index uint64) error {
-	if _, err := a.leaf.ExecContext(ctx, a.origin, leafHash[:], int64(index)); err != nil {
-		return fmt.Errorf("couldn't record the leaf hash of entry %d: %w", index, err)
-	}
-	return nil
-}
-
 // LeafIndex returns the index of the verified entry with leafHash in the
 // log with origin, ok=false if the monitor has verified no such entry.
 func (s *Store) LeafIndex(ctx context.Context, origin string, leafHash [32]byte) (index uint64, ok bool, err error) {

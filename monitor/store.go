@@ -1,12 +1,16 @@
 package monitor
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -220,14 +224,32 @@ func (s *Store) addAlert(ctx context.Context, a Alert) (bool, error) {
 // advance is one log's move from its verified checkpoint to the next: the
 // replayed state and the new checkpoint are written in one transaction, so
 // a crash, a failed pass or a root that does not match leaves both as they
-// were.
+// were. Writes are buffered in memory and flushed in multi-row statements,
+// which is most of the cost of a replay saved: rules read back what they
+// just wrote, and a statement per key is a round trip through SQLite.
 type advance struct {
 	tx     *sql.Tx
 	origin string
 	get    *sql.Stmt
-	put    *sql.Stmt
-	leaf   *sql.Stmt // records a verified leaf hash, for promises
+	// pending holds the state written since the last flush.
+	pending map[string][]byte
+	// leaves holds the verified leaf hashes (for promises) since the last
+	// flush.
+	leaves []verifiedLeaf
 }
+
+type verifiedLeaf struct {
+	hash  [32]byte
+	index uint64
+}
+
+// flushAt is how many pending state keys or leaf hashes make a flush: large
+// enough to amortize, small enough to bound a pass's memory.
+const flushAt = 8192
+
+// rowsPerInsert is how many rows one INSERT writes: within SQLite's default
+// limit of 32,766 bound parameters at three per row.
+const rowsPerInsert = 500
 
 var _ rule.State = (*advance)(nil)
 
@@ -236,14 +258,8 @@ func (s *Store) begin(ctx context.Context, origin string) (*advance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't begin a transaction: %w", err)
 	}
-	a := &advance{tx: tx, origin: origin}
-	if a.get, err = tx.PrepareContext(ctx, getStateSQL); err == nil {
-		a.put, err = tx.PrepareContext(ctx, putStateSQL)
-	}
-	if err == nil {
-		a.leaf, err = tx.PrepareContext(ctx, insertLeafSQL)
-	}
-	if err != nil {
+	a := &advance{tx: tx, origin: origin, pending: map[string][]byte{}}
+	if a.get, err = tx.PrepareContext(ctx, getStateSQL); err != nil {
 		tx.Rollback()
 		return nil, fmt.Errorf("couldn't prepare state queries: %w", err)
 	}
@@ -252,6 +268,9 @@ func (s *Store) begin(ctx context.Context, origin string) (*advance, error) {
 
 // Get implements rule.State.
 func (a *advance) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if v, ok := a.pending[key]; ok {
+		return v, true, nil
+	}
 	var v []byte
 	err := a.get.QueryRowContext(ctx, a.origin, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -265,14 +284,67 @@ func (a *advance) Get(ctx context.Context, key string) ([]byte, bool, error) {
 
 // Put implements rule.State.
 func (a *advance) Put(ctx context.Context, key string, value []byte) error {
-	_, err := a.put.ExecContext(ctx, a.origin, key, value)
-	return err
+	a.pending[key] = bytes.Clone(value)
+	if len(a.pending) >= flushAt {
+		return a.flush(ctx)
+	}
+	return nil
+}
+
+// putLeaf records the leaf hash of entry index as verified, with the rest
+// of the pass.
+func (a *advance) putLeaf(ctx context.Context, leafHash [32]byte, index uint64) error {
+	a.leaves = append(a.leaves, verifiedLeaf{leafHash, index})
+	if len(a.leaves) >= flushAt {
+		return a.flush(ctx)
+	}
+	return nil
+}
+
+// flush writes the pending state and leaf hashes into the transaction.
+func (a *advance) flush(ctx context.Context) error {
+	keys := slices.Sorted(maps.Keys(a.pending))
+	for chunk := range slices.Chunk(keys, rowsPerInsert) {
+		args := make([]any, 0, 3*len(chunk))
+		for _, k := range chunk {
+			args = append(args, a.origin, k, a.pending[k])
+		}
+		if _, err := a.tx.ExecContext(ctx, multiRow(putStateSQL, len(chunk)), args...); err != nil {
+			return fmt.Errorf("couldn't write the replayed state: %w", err)
+		}
+	}
+	clear(a.pending)
+	for chunk := range slices.Chunk(a.leaves, rowsPerInsert) {
+		args := make([]any, 0, 3*len(chunk))
+		for _, l := range chunk {
+			args = append(args, a.origin, l.hash[:], int64(l.index))
+		}
+		if _, err := a.tx.ExecContext(ctx, multiRow(insertLeafSQL, len(chunk)), args...); err != nil {
+			return fmt.Errorf("couldn't record verified leaf hashes: %w", err)
+		}
+	}
+	a.leaves = a.leaves[:0]
+	return nil
+}
+
+// multiRow turns "INSERT ... VALUES (?, ?, ?) ON CONFLICT ..." into the same
+// statement inserting n rows.
+func multiRow(insert string, n int) string {
+	const row = "(?, ?, ?)"
+	head, tail, ok := strings.Cut(insert, row)
+	if !ok {
+		panic("monitor: multiRow: no " + row + " in " + insert)
+	}
+	return head + strings.Repeat(row+", ", n-1) + row + tail
 }
 
 // commit stores next as the verified checkpoint if the stored one is still
 // prev (ok=false: none), and commits the replayed state with it.
 func (a *advance) commit(ctx context.Context, prev Verified, hadPrev bool, next Verified) error {
 	defer a.tx.Rollback()
+	if err := a.flush(ctx); err != nil {
+		return err
+	}
 	// Never nil, even for an empty tree: nil would be stored as NULL.
 	rng := []byte{}
 	for _, h := range next.Range {
