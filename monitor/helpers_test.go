@@ -31,6 +31,7 @@ type testWorld struct {
 	policy    *govlog.Policy
 	agency    note.Signer // ministry-of-finance, discloser
 	revoked   note.Signer // ministry-of-finance, revoked
+	rotated   note.Signer // ministry-of-finance, retired at rotatedAt
 	unknown   note.Signer // city-a, not in the registry
 	registry  *registry.Registry
 }
@@ -63,11 +64,12 @@ func (s *seeded) Read(p []byte) (int, error) {
 func newWorld(t testing.TB) *testWorld {
 	t.Helper()
 	w := &testWorld{}
-	var logVKey, agencyVKey, revokedVKey string
+	var logVKey, agencyVKey, revokedVKey, rotatedVKey string
 	w.logSigner, logVKey = newSigner(t, testOrigin, 1)
 	w.agency, agencyVKey = newSigner(t, "ministry-of-finance", 2)
 	w.revoked, revokedVKey = newSigner(t, "ministry-of-finance", 3)
 	w.unknown, _ = newSigner(t, "city-a", 4)
+	w.rotated, rotatedVKey = newSigner(t, "ministry-of-finance", 5)
 	text, err := govlog.FormatPolicy([]string{logVKey}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +79,7 @@ func newWorld(t testing.TB) *testWorld {
 	}
 	w.registry, err = registry.New(registry.File{Agencies: []registry.Agency{{
 		ID: "ministry-of-finance", Name: "Ministry of Finance", Roles: []string{disclosures.RoleDiscloser},
-		Keys: []registry.Key{{VKey: agencyVKey}, {VKey: revokedVKey, Revoked: true}},
+		Keys: []registry.Key{{VKey: agencyVKey}, {VKey: revokedVKey, Revoked: true}, {VKey: rotatedVKey, Retired: rotatedAt}},
 	}}})
 	if err != nil {
 		t.Fatal(err)
@@ -116,13 +118,24 @@ func (w *testWorld) statements(t testing.TB, n int) [][]byte {
 	return out
 }
 
+// statementTime is the time of the test statements.
+var statementTime = time.Unix(1767225600, 0) // 2026-01-01
+
+// rotatedAt is when the world's rotated key was retired.
+var rotatedAt = statementTime.Add(30 * 24 * time.Hour)
+
 func (w *testWorld) sign(t testing.TB, signer note.Signer, typ string, body any) []byte {
+	t.Helper()
+	return w.signAt(t, signer, statementTime, typ, body)
+}
+
+func (w *testWorld) signAt(t testing.TB, signer note.Signer, at time.Time, typ string, body any) []byte {
 	t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := govlog.NewStatement(testOrigin, typ, time.Unix(1767225600, 0), b)
+	st, err := govlog.NewStatement(testOrigin, typ, at, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +157,7 @@ func (w *testWorld) expectedState(t testing.TB, leaves [][]byte) map[string][]by
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
-		agency, err := w.registry.Authorize(sigs, disclosures.RoleDiscloser)
+		agency, err := w.registry.Authorize(sigs, disclosures.RoleDiscloser, s.Time)
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}

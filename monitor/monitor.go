@@ -23,9 +23,9 @@
 // compact range: a crash or a root that does not match leaves the store at
 // the previous checkpoint, and a restart resumes from there.
 //
-// The registry is used as it is now; until the registry log keeps its
-// history, a key revoked today also fails the entries it signed before (see
-// [registry]).
+// Keys and roles are checked at the statement's signed time, so a key
+// retired since, or a role given up since, still covers the entries of
+// before; a revoked key covers nothing (see [registry]).
 //
 // [compact]: https://github.com/transparency-dev/merkle/blob/main/docs/compact_ranges.md
 // [tlog-checkpoint]: https://c2sp.org/tlog-checkpoint
@@ -534,7 +534,7 @@ func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEnt
 	if err != nil {
 		return "", err, nil
 	}
-	agency, err = l.Registry.Authorize(p.sigs, role)
+	agency, err = l.Registry.Authorize(p.sigs, role, s.Time)
 	if err != nil {
 		return "", err, nil
 	}

@@ -185,16 +185,18 @@ func TestRefusedEntries(t *testing.T) {
 	w := newWorld(t)
 	log := newFakeLog(w.logSigner)
 	h := newHarness(t, w, log, openStore(t, monitor.Memory))
-	good := w.statements(t, 20)
 	pub := func(id string) disclosures.PublishBody {
 		return disclosures.PublishBody{DocID: id, Title: "t", SHA256: strings.Repeat("ab", 32),
 			Category: "c", DecisionDate: "2026-03-07", Official: "o"}
 	}
+	// A key retired since still covers what it signed before.
+	good := append(w.statements(t, 19), w.signAt(t, w.rotated, rotatedAt.Add(-time.Second), disclosures.TypePublish, pub("by-rotated")))
 	bad := []struct {
 		leaf    []byte
 		wantErr string
 	}{
 		{w.sign(t, w.revoked, disclosures.TypePublish, pub("by-revoked")), "revoked"},
+		{w.signAt(t, w.rotated, rotatedAt, disclosures.TypePublish, pub("by-rotated-late")), "retired"},
 		{w.sign(t, w.unknown, disclosures.TypePublish, pub("by-unknown")), "not signed by a known key"},
 		{w.sign(t, w.agency, disclosures.TypePublish, pub("doc-0")), "already exists"},
 		{w.sign(t, w.agency, "disclosure.delete", pub("x")), "unknown statement type"},

@@ -65,7 +65,7 @@ func TestReplayMatchesAdmission(t *testing.T) {
 			if err != nil {
 				t.Fatalf("entry %d: %v", i, err)
 			}
-			agency, err := h.reg.Authorize(sigs, disclosures.RoleDiscloser)
+			agency, err := h.reg.Authorize(sigs, disclosures.RoleDiscloser, st.Time)
 			if err != nil {
 				t.Fatalf("entry %d: %v", i, err)
 			}

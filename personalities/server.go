@@ -212,7 +212,9 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	if err != nil {
 		return nil, err
 	}
-	agency, err := s.opts.Registry.Authorize(sigs, role)
+	// Authorized at the later of now and the statement's time, so that a
+	// replay, which has only the latter, admits what was admitted.
+	agency, err := s.opts.Registry.Authorize(sigs, role, latest(s.opts.Now(), st.Time))
 	if err != nil {
 		return nil, err
 	}
@@ -352,4 +354,11 @@ func (s *Server) GetConsistencyProof(ctx context.Context, req *api.GetConsistenc
 		resp.Hashes = append(resp.Hashes, h[:])
 	}
 	return resp, nil
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -1,7 +1,8 @@
 // Package registry says which agencies may sign which statements: their
-// verifier keys (signed-note vkeys), whether a key is revoked, and the roles
-// each agency holds. Until the registry log exists (DESIGN.md: a log signed
-// by a root authority), the registry is a YAML file the operator keeps:
+// verifier keys (signed-note vkeys), whether a key is revoked or retired,
+// and the roles each agency holds. Until the registry log exists
+// (DESIGN.md: a log signed by a root authority), the registry is a YAML file
+// the operator keeps:
 //
 // Each key is named after its agency's ID (keygen --name ministry-of-finance)
 // and no public key is listed twice.
@@ -10,16 +11,33 @@
 //	  - id: ministry-of-finance          # [a-z0-9-]+, unique
 //	    name: Ministry of Finance
 //	    roles: [discloser]
+//	    retired_roles:                    # roles the agency no longer holds
+//	      - role: payroll
+//	        until: 2026-10-01T00:00:00Z
 //	    keys:
 //	      - vkey: ministry-of-finance+1a2b3c4d+AX...
+//	      - vkey: ministry-of-finance+5e6f7a8b+AZ...
+//	        retired: 2026-09-01T00:00:00Z # rotated out: see below
 //	      - vkey: ministry-of-finance+9f8e7d6c+AY...
-//	        revoked: true                 # signatures by it are refused
+//	        revoked: true                 # compromised: never trusted
 //
-// The admission server authenticates with it. The file has no history: a
-// key revoked (or a role removed) today would also fail the entries it
-// signed before, so a replay must use the registry as it was when each
-// entry was admitted. That history is what the registry log (DESIGN.md)
-// will keep; until then, keep old versions of this file.
+// # Revoked and retired keys
+//
+// A revoked key may be in other hands: no signature by it counts, ever, so
+// a monitor replaying the log also refuses the entries it signed before it
+// was revoked (and raises alerts on them: use revoked for a compromise).
+//
+// A retired key was rotated out in good order. It signs nothing dated at or
+// after its retirement, but the entries it signed before stay valid, so a
+// replay with today's registry still admits them. "Dated" is the statement's
+// own signed time: the admission server authorizes at the later of its clock
+// and that time ([Registry.Authorize] with at = max(now, statement time)),
+// a replay at the statement's time alone, so whatever the admission server
+// admitted, a replay admits too. A retired role works the same way: held
+// for statements dated before its until.
+//
+// The file keeps no more history than that (no key or role added at a
+// given time); that is what the registry log (DESIGN.md) will keep.
 package registry
 
 import (
@@ -29,7 +47,9 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"gopkg.in/yaml.v3"
@@ -37,7 +57,8 @@ import (
 
 // Errors of Authorize; the admission server maps them to gRPC codes.
 var (
-	// ErrKeyRevoked: the only known keys that signed are revoked.
+	// ErrKeyRevoked: the only known keys that signed are revoked, or
+	// retired by the time of authorization.
 	ErrKeyRevoked = errors.New("signing key revoked")
 	// ErrRoleMissing: a known key signed, but its agency lacks the role.
 	ErrRoleMissing = errors.New("agency lacks the role")
@@ -56,14 +77,25 @@ type Agency struct {
 	Name string `yaml:"name"`
 	// Roles the agency holds, e.g. "discloser".
 	Roles []string `yaml:"roles"`
+	// RetiredRoles are roles the agency held until a time.
+	RetiredRoles []RetiredRole `yaml:"retired_roles,omitempty"`
 	// Keys are the agency's signing keys.
 	Keys []Key `yaml:"keys"`
 }
 
+// RetiredRole is a role held for statements dated before Until.
+type RetiredRole struct {
+	Role  string    `yaml:"role"`
+	Until time.Time `yaml:"until"`
+}
+
 // Key is one verifier key of an agency.
 type Key struct {
-	VKey    string `yaml:"vkey"`
-	Revoked bool   `yaml:"revoked,omitempty"`
+	VKey string `yaml:"vkey"`
+	// Revoked: no signature by the key counts, whatever its date.
+	Revoked bool `yaml:"revoked,omitempty"`
+	// Retired, if set: the key signs nothing dated at or after it.
+	Retired time.Time `yaml:"retired,omitempty"`
 }
 
 type keyID struct {
@@ -74,6 +106,7 @@ type keyID struct {
 type keyInfo struct {
 	agency  *Agency
 	revoked bool
+	retired time.Time // zero: not retired
 }
 
 // Registry is a parsed, validated registry.
@@ -127,6 +160,14 @@ func New(f File) (*Registry, error) {
 			return nil, fmt.Errorf("agency %q listed twice", a.ID)
 		}
 		r.agencies[a.ID] = a
+		for _, rr := range a.RetiredRoles {
+			switch {
+			case rr.Role == "" || rr.Until.IsZero():
+				return nil, fmt.Errorf("agency %q: a retired role needs a role and an until time", a.ID)
+			case slices.Contains(a.Roles, rr.Role):
+				return nil, fmt.Errorf("agency %q: role %q is both held and retired", a.ID, rr.Role)
+			}
+		}
 		for _, k := range a.Keys {
 			v, err := note.NewVerifier(k.VKey)
 			if err != nil {
@@ -144,7 +185,10 @@ func New(f File) (*Registry, error) {
 			if _, dup := r.keys[id]; dup {
 				return nil, fmt.Errorf("agency %q: key %s+%08x listed twice", a.ID, v.Name(), v.KeyHash())
 			}
-			r.keys[id] = keyInfo{agency: a, revoked: k.Revoked}
+			if k.Revoked && !k.Retired.IsZero() {
+				return nil, fmt.Errorf("agency %q: key %s+%08x is both revoked and retired; a revoked key is never trusted", a.ID, v.Name(), v.KeyHash())
+			}
+			r.keys[id] = keyInfo{agency: a, revoked: k.Revoked, retired: k.Retired}
 			vs = append(vs, v)
 		}
 	}
@@ -171,9 +215,11 @@ func (r *Registry) Agency(id string) (Agency, bool) {
 	return *a, true
 }
 
-// Authorize returns the agency of the first verified signature whose key is
-// unrevoked and whose agency holds role.
-func (r *Registry) Authorize(sigs []note.Signature, role string) (string, error) {
+// Authorize returns the agency of the first verified signature whose key,
+// at time at, is neither revoked nor retired, and whose agency then holds
+// role. The admission server passes the later of its clock and the
+// statement's time; a replay, the statement's time (see the package doc).
+func (r *Registry) Authorize(sigs []note.Signature, role string, at time.Time) (string, error) {
 	var revoked, lacking []string
 	for _, s := range sigs {
 		k, ok := r.keys[keyID{s.Name, s.Hash}]
@@ -184,10 +230,12 @@ func (r *Registry) Authorize(sigs []note.Signature, role string) (string, error)
 			revoked = append(revoked, s.Name)
 			continue
 		}
-		for _, have := range k.agency.Roles {
-			if have == role {
-				return k.agency.ID, nil
-			}
+		if !k.retired.IsZero() && !at.Before(k.retired) {
+			revoked = append(revoked, fmt.Sprintf("%s+%08x (retired %s)", s.Name, s.Hash, k.retired.UTC().Format(time.RFC3339)))
+			continue
+		}
+		if k.agency.holds(role, at) {
+			return k.agency.ID, nil
 		}
 		lacking = append(lacking, k.agency.ID)
 	}
@@ -199,4 +247,17 @@ func (r *Registry) Authorize(sigs []note.Signature, role string) (string, error)
 	default:
 		return "", errors.New("no signature by a registered key")
 	}
+}
+
+// holds reports whether a holds role at time at.
+func (a *Agency) holds(role string, at time.Time) bool {
+	if slices.Contains(a.Roles, role) {
+		return true
+	}
+	for _, rr := range a.RetiredRoles {
+		if rr.Role == role && at.Before(rr.Until) {
+			return true
+		}
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -80,7 +81,7 @@ agencies:
 		{"revoked and valid", []note.Signer{old, finance}, "discloser", "ministry-of-finance", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			agency, err := r.Authorize(sigsOf(t, r, tc.signers...), tc.role)
+			agency, err := r.Authorize(sigsOf(t, r, tc.signers...), tc.role, time.Now())
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
 				t.Fatalf("Authorize() error = %v, want %v", err, tc.wantErr)
 			}
@@ -118,11 +119,73 @@ func TestParseErrors(t *testing.T) {
 		{"key named after another agency", fmt.Sprintf("agencies:\n  - id: a\n  - id: b\n    keys: [{vkey: %s}]\n", v), "named after its ID"},
 		{"same public key under another name", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s}]\n  - id: b\n    keys: [{vkey: %s}]\n", v, renamed(t, v, "b")), "already listed for \"a\""},
 		{"not yaml", "agencies: [", "bad YAML"},
+		{"revoked and retired", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s, revoked: true, retired: 2026-01-01T00:00:00Z}]\n", v), "both revoked and retired"},
+		{"bad retired time", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s, retired: soon}]\n", v), "bad YAML"},
+		{"retired role without until", "agencies:\n  - id: a\n    retired_roles: [{role: x}]\n", "needs a role and an until"},
+		{"role held and retired", "agencies:\n  - id: a\n    roles: [x]\n    retired_roles: [{role: x, until: 2026-01-01T00:00:00Z}]\n", "both held and retired"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := registry.Parse([]byte(tc.doc))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Parse() error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestAuthorizeAt: a retired key and a retired role cover what is dated
+// before their retirement and nothing after; a revoked key covers nothing.
+func TestAuthorizeAt(t *testing.T) {
+	current, currentV := key(t, "city-a")
+	rotated, rotatedV := key(t, "city-a")
+	stolen, stolenV := key(t, "city-a")
+	doc := fmt.Sprintf(`
+agencies:
+  - id: city-a
+    roles: [discloser]
+    retired_roles:
+      - role: payroll
+        until: 2026-06-01T00:00:00Z
+    keys:
+      - vkey: %s
+      - vkey: %s
+        retired: 2026-09-01T00:00:00Z
+      - vkey: %s
+        revoked: true
+`, currentV, rotatedV, stolenV)
+	r, err := registry.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(s string) time.Time {
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		name    string
+		signer  note.Signer
+		role    string
+		at      time.Time
+		wantErr error
+	}{
+		{"rotated key before retirement", rotated, "discloser", day("2026-08-31"), nil},
+		{"rotated key at retirement", rotated, "discloser", day("2026-09-01"), registry.ErrKeyRevoked},
+		{"rotated key after retirement", rotated, "discloser", day("2027-01-01"), registry.ErrKeyRevoked},
+		{"revoked key long before", stolen, "discloser", day("2020-01-01"), registry.ErrKeyRevoked},
+		{"retired role before until", current, "payroll", day("2026-05-31"), nil},
+		{"retired role at until", current, "payroll", day("2026-06-01"), registry.ErrRoleMissing},
+		{"current key, current role", current, "discloser", day("2030-01-01"), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			agency, err := r.Authorize(sigsOf(t, r, tc.signer), tc.role, tc.at)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Fatalf("Authorize() error = %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantErr == nil && agency != "city-a" {
+				t.Errorf("Authorize() = %q, want city-a", agency)
 			}
 		})
 	}

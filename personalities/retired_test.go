@@ -1,0 +1,67 @@
+package personalities_test
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/govlog/govlog/api"
+	"github.com/govlog/govlog/log-server/logtest"
+	"github.com/govlog/govlog/personalities"
+	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/registry"
+)
+
+// TestRetiredKey: a key retired at T signs statements admitted before T
+// and dated before T, and nothing else: not a statement dated at or after
+// T even while the server's clock is before it, and not one backdated once
+// the clock has passed T. So a replay at the statements' own times (what a
+// monitor has) admits exactly what was admitted.
+func TestRetiredKey(t *testing.T) {
+	t.Parallel()
+	retired := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	b := logtest.SQLite(t, logtest.Options{})
+	l := b.OpenLog(t, logtest.NewLogKey(t, origin), testMMD)
+	current, rotated := newSigner(t, cityA), newSigner(t, cityA)
+	reg, err := registry.New(registry.File{Agencies: []registry.Agency{{
+		ID: cityA, Roles: []string{disclosures.RoleDiscloser},
+		Keys: []registry.Key{{VKey: current.vkey}, {VKey: rotated.vkey, Retired: retired}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := personalities.NewServer(personalities.Options{
+		Store: b.Store, Registry: reg, Now: now,
+		Personalities: map[string]personalities.Personality{logName: {Domain: disclosures.New(), Log: l}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, stop := startServer(t, srv)
+	defer stop()
+	for _, tc := range []struct {
+		name     string
+		now, at  time.Time
+		signer   key
+		wantCode codes.Code
+	}{
+		{"before retirement", retired.Add(-2 * time.Minute), retired.Add(-3 * time.Minute), rotated, codes.OK},
+		{"dated after retirement, clock before", retired.Add(-2 * time.Minute), retired.Add(time.Minute), rotated, codes.Unauthenticated},
+		{"backdated after retirement", retired.Add(time.Hour), retired.Add(-time.Hour), rotated, codes.Unauthenticated},
+		{"current key after retirement", retired.Add(time.Hour), retired.Add(time.Hour), current, codes.OK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock.Store(tc.now.UnixNano())
+			stmt := statementFor(t, origin, disclosures.TypePublish, tc.at, publish("doc-"+tc.at.Format("150405")), tc.signer)
+			_, err := client.Submit(t.Context(), &api.SubmitRequest{Log: logName, Statement: stmt})
+			if got := status.Code(err); got != tc.wantCode {
+				t.Fatalf("Submit: %v, want %s", err, tc.wantCode)
+			}
+		})
+	}
+}
