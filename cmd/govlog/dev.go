@@ -29,9 +29,9 @@ var devLogs = []string{"disclosures", "funds"}
 
 func newDevCmd() *cobra.Command {
 	var (
-		data, listen, mysqlDSN, operator string
-		seqInterval, mmd                 time.Duration
-		verbose                          bool
+		data, listen, mysqlDSN, operator   string
+		seqInterval, mmd, scheduleInterval time.Duration
+		verbose                            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -60,7 +60,7 @@ survive restarts.`,
 			}
 			cfg.Listen, cfg.MySQL, cfg.SQLitePath = listen, mysqlDSN, filepath.Join(data, "govlog.db")
 			cfg.CheckpointDir = filepath.Join(data, "checkpoints")
-			cfg.SequencerInterval, cfg.MMD = seqInterval, mmd
+			cfg.SequencerInterval, cfg.MMD, cfg.ScheduleInterval = seqInterval, mmd, scheduleInterval
 			fmt.Fprintf(out, "govlog dev: keys, registry and policy in %s\n", data)
 			if mysqlDSN == "" {
 				fmt.Fprintf(out, "storage: SQLite file %s (entries survive restarts)\n", cfg.SQLitePath)
@@ -99,6 +99,7 @@ survive restarts.`,
 	cmd.Flags().StringVar(&operator, "operator", "gov.example", "operator name: each log's origin is <operator>/<log>")
 	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", 100*time.Millisecond, "how often queued statements are integrated")
 	cmd.Flags().DurationVar(&mmd, "mmd", 5*time.Minute, "maximum merge delay promised with wait=false")
+	cmd.Flags().DurationVar(&scheduleInterval, "schedule-interval", 5*time.Second, "how often due statements (guarantee releases) are looked for")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
 }

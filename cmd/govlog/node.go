@@ -43,6 +43,9 @@ type nodeConfig struct {
 	Logs              []nodeLog
 	SequencerInterval time.Duration
 	MMD               time.Duration
+	// ScheduleInterval is how often the logs' due statements (the funds
+	// log's guarantee releases) are looked for; 0: the default, 5s.
+	ScheduleInterval time.Duration
 	// Policy, if set, is every log's witness policy: checkpoints are
 	// published once its quorum of witnesses has cosigned them.
 	Policy *govlog.Policy
@@ -118,6 +121,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	}
 	srv, err := personalities.NewServer(personalities.Options{
 		Store: store, Registry: cfg.Registry, Personalities: ps, Logger: logger,
+		ScheduleInterval: cfg.ScheduleInterval,
 	})
 	if err != nil {
 		return err

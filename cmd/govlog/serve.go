@@ -48,6 +48,9 @@ type serveConfig struct {
 	// MMD is the maximum merge delay promised to callers that do not wait.
 	// Default 5m.
 	MMD time.Duration `yaml:"mmd"`
+	// ScheduleInterval is how often due statements (the funds log's
+	// guarantee releases) are looked for and written. Default 5s.
+	ScheduleInterval time.Duration `yaml:"schedule_interval"`
 	// CheckpointDir keeps each log's last signed checkpoint in a file,
 	// outside the database: after a restart the log proves its tree extends
 	// that checkpoint before signing, so a rolled-back database (a restored
@@ -97,7 +100,7 @@ func parseServeConfig(path string) (serveConfig, error) {
 		return c, fmt.Errorf("%s: registry is required", path)
 	case len(c.Logs) == 0:
 		return c, fmt.Errorf("%s: at least one log is required", path)
-	case c.SequencerInterval < 0 || c.MMD < 0:
+	case c.SequencerInterval < 0 || c.MMD < 0 || c.ScheduleInterval < 0:
 		return c, fmt.Errorf("%s: durations must be positive", path)
 	}
 	seen := map[string]bool{}
@@ -126,7 +129,7 @@ func loadServeConfig(path string) (nodeConfig, error) {
 	}
 	nc = nodeConfig{
 		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns, SQLitePath: c.SQLite.Path, CheckpointDir: c.CheckpointDir,
-		SequencerInterval: c.SequencerInterval, MMD: c.MMD,
+		SequencerInterval: c.SequencerInterval, MMD: c.MMD, ScheduleInterval: c.ScheduleInterval,
 	}
 	if nc.Registry, err = registry.Load(c.Registry); err != nil {
 		return nc, err
