@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"maps"
@@ -20,6 +21,9 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/funds"
+	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule"
 )
 
 // maxPromiseSize bounds the body of POST /promises; a promise is a few
@@ -36,13 +40,38 @@ var (
 var dashboardHTML string
 
 var dashboardTemplate = template.Must(template.New("dashboard").Funcs(template.FuncMap{
-	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"b64":  func(b []byte) string { return base64.StdEncoding.EncodeToString(b) },
+	"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"b64":   func(b []byte) string { return base64.StdEncoding.EncodeToString(b) },
+	"money": formatMoney,
 }).Parse(dashboardHTML))
+
+// formatMoney writes an amount of the funds log, in minor units of
+// [funds.Currency], as a citizen reads it: 123456 is "1,234.56 CNY".
+func formatMoney(minor int64) string {
+	sign, n := "", uint64(minor)
+	if minor < 0 {
+		sign, n = "-", -n
+	}
+	units := fmt.Sprint(n / 100)
+	var b strings.Builder
+	b.WriteString(sign)
+	for i, d := range units {
+		if i > 0 && (len(units)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	fmt.Fprintf(&b, ".%02d %s", n%100, funds.Currency)
+	return b.String()
+}
 
 // Handler serves the monitor's public pages:
 //
-//	GET /              the dashboard, HTML, refreshed every 10 seconds
+//	GET /              the dashboard, HTML, refreshed every 10 seconds:
+//	                   per log, its verified checkpoint and alerts, and a
+//	                   summary of its replayed state a citizen can read
+//	                   (disclosures: documents per agency; funds: the total
+//	                   allocated and every account's balance in yuan)
 //	GET /alerts        every alert, newest first, as a JSON array
 //	GET /alerts/<id>   one alert with its evidence, as JSON
 //	GET /notifications every notification of a watched entry, newest
@@ -209,6 +238,7 @@ type (
 		AlertCount   int
 		Promises     map[string]int
 		Disclosures  *disclosuresView
+		Funds        *fundsView
 	}
 	witnessView struct {
 		Name     string
@@ -225,6 +255,23 @@ type (
 	agencyView struct {
 		ID, Name                          string
 		Published, Corrections, Retracted int
+	}
+	fundsView struct {
+		// Allocated is the money that entered the log, in minor units;
+		// Balances is the sum of the accounts' balances, which the rules
+		// keep equal to it.
+		Allocated, Allocations, Balances int64
+		Accounts                         []accountView
+	}
+	accountView struct {
+		ID        string
+		Kind      funds.AccountKind
+		OwnerKind funds.OwnerKind
+		// Owner and Controller are as a citizen reads them: an agency's
+		// name and ID, a company's ID; Owner is empty for a person, whom
+		// the log knows only by a salted commitment.
+		Owner, Controller string
+		Balance           int64
 	}
 )
 
@@ -294,6 +341,11 @@ func (m *Monitor) dashboard(ctx context.Context) (*dashboard, error) {
 				return nil, err
 			}
 		}
+		if _, ok := l.Domain.(*funds.Rules); ok {
+			if v.Funds, err = m.fundsSummary(ctx, l); err != nil {
+				return nil, err
+			}
+		}
 		d.Logs = append(d.Logs, v)
 	}
 	return d, nil
@@ -353,10 +405,7 @@ func (m *Monitor) disclosuresSummary(ctx context.Context, l *Log) (*disclosuresV
 		}
 		a := byAgency[agency]
 		if a == nil {
-			a = &agencyView{ID: agency, Name: agency}
-			if reg, ok := l.Registry.Agency(agency); ok {
-				a.Name = cmp.Or(reg.Name, agency)
-			}
+			a = &agencyView{ID: agency, Name: agencyName(l.Registry, agency)}
 			byAgency[agency] = a
 		}
 		sum.Docs++
@@ -377,4 +426,78 @@ func (m *Monitor) disclosuresSummary(ctx context.Context, l *Log) (*disclosuresV
 		sum.Agencies = append(sum.Agencies, *byAgency[id])
 	}
 	return sum, nil
+}
+
+// agencyName is the registry's name of an agency, or its ID.
+func agencyName(reg *registry.Registry, id string) string {
+	if a, ok := reg.Agency(id); ok {
+		return cmp.Or(a.Name, id)
+	}
+	return id
+}
+
+// agencyLabel is "Name (id)", or the ID of an agency the registry does not
+// name.
+func agencyLabel(reg *registry.Registry, id string) string {
+	if name := agencyName(reg, id); name != id {
+		return name + " (" + id + ")"
+	}
+	return id
+}
+
+// fundsSummary lists the accounts of the replayed state with their
+// balances, and the money allocated, read with the funds package's own
+// readers.
+func (m *Monitor) fundsSummary(ctx context.Context, l *Log) (*fundsView, error) {
+	state, err := m.opts.Store.State(ctx, l.Origin)
+	if err != nil {
+		return nil, err
+	}
+	st := readOnlyState(state)
+	sum := &fundsView{}
+	supply, err := funds.TotalSupply(ctx, st)
+	if err != nil {
+		m.logger.Warn("unreadable supply record in replayed state", "log", l.Origin, "err", err)
+	}
+	sum.Allocated, sum.Allocations = supply.Allocated, supply.Allocations
+	prefix := funds.AccountKey("")
+	for _, key := range slices.Sorted(maps.Keys(state)) {
+		id, ok := strings.CutPrefix(key, prefix)
+		if !ok {
+			continue
+		}
+		a, ok, err := funds.Account(ctx, st, id)
+		if err != nil {
+			m.logger.Warn("unreadable account record in replayed state", "log", l.Origin, "key", key, "err", err)
+			continue
+		}
+		if !ok { // not an account ID: some other record under the prefix
+			continue
+		}
+		v := accountView{ID: id, Kind: a.Kind, OwnerKind: a.OwnerKind, Controller: agencyLabel(l.Registry, a.Controller), Balance: a.Balance}
+		switch a.OwnerKind {
+		case funds.OwnerAgency:
+			v.Owner = agencyLabel(l.Registry, a.Owner)
+		case funds.OwnerCompany:
+			v.Owner = a.Owner
+		}
+		sum.Accounts = append(sum.Accounts, v)
+		sum.Balances += a.Balance
+	}
+	return sum, nil
+}
+
+// readOnlyState is a replayed state as a rule.State, for the domains'
+// readers.
+type readOnlyState map[string][]byte
+
+var _ rule.State = readOnlyState(nil)
+
+func (s readOnlyState) Get(_ context.Context, key string) ([]byte, bool, error) {
+	v, ok := s[key]
+	return v, ok, nil
+}
+
+func (s readOnlyState) Put(context.Context, string, []byte) error {
+	return errors.New("the dashboard does not write state")
 }

@@ -14,9 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/monitor"
 	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/funds"
+	"github.com/govlog/govlog/personalities/registry"
 )
 
 // testClock is a settable Options.Now.
@@ -335,9 +339,9 @@ func TestNewRejectsBadWebhook(t *testing.T) {
 	}
 }
 
-// TestDashboardChromium loads the dashboard in a real headless Chromium
-// (Debian's chromium package) and checks the rendered DOM.
-func TestDashboardChromium(t *testing.T) {
+// findChromium returns the path of Debian's chromium, or skips t.
+func findChromium(t *testing.T) string {
+	t.Helper()
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
 		if _, err := os.Stat("/usr/bin/chromium"); err != nil {
@@ -345,28 +349,36 @@ func TestDashboardChromium(t *testing.T) {
 		}
 		browser = "/usr/bin/chromium"
 	}
+	return browser
+}
+
+// dumpDOM loads url in a headless browser and returns the rendered DOM.
+func dumpDOM(t *testing.T, browser, url string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+		"--disable-dev-shm-usage", "--user-data-dir="+t.TempDir(), "--dump-dom", url)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	return string(out)
+}
+
+// TestDashboardChromium loads the dashboard in a real headless Chromium
+// (Debian's chromium package) and checks the rendered DOM.
+func TestDashboardChromium(t *testing.T) {
+	browser := findChromium(t)
 	h, _, srv := newServedHarness(t)
 	w := h.world
 	h.log.append(t, w.statements(t, 12)...)
 	follow(t, h)
 
-	dumpDOM := func() string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-			"--disable-dev-shm-usage", "--user-data-dir="+t.TempDir(), "--dump-dom", srv.URL+"/")
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("chromium: %v\n%s", err, stderr.String())
-		}
-		return string(out)
-	}
-
-	dom := dumpDOM()
+	dom := dumpDOM(t, browser, srv.URL+"/")
 	for _, want := range []string{testOrigin, `<td class="tree-size">12</td>`, "Ministry of Finance", "No alerts"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("DOM lacks %q:\n%s", want, dom)
@@ -376,10 +388,185 @@ func TestDashboardChromium(t *testing.T) {
 	h.log.append(t, w.sign(t, w.unknown, disclosures.TypePublish, disclosures.PublishBody{DocID: "forged", Title: "Forged",
 		SHA256: strings.Repeat("ef", 32), Category: "decision", DecisionDate: "2026-03-07", Official: "Nobody"}))
 	follow(t, h)
-	dom = dumpDOM()
+	dom = dumpDOM(t, browser, srv.URL+"/")
 	for _, want := range []string{`class="alert-row"`, "entry_refused", "entry 12 refused on replay"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("DOM after a bad entry lacks %q:\n%s", want, dom)
+		}
+	}
+}
+
+const fundsDashboardOrigin = "gov.example/funds"
+
+// fundsDashboard is a monitor following a fake funds log, its dashboard
+// served, and the keys of two agencies: "city-b" (named in the registry),
+// and "mof" (not named).
+type fundsDashboard struct {
+	log         *fakeLog
+	mon         *monitor.Monitor
+	srv         *httptest.Server
+	bureau, mof note.Signer
+	alerts      []monitor.Alert // OnAlert runs inside Follow
+	// at is the time of every statement.
+	at time.Time
+}
+
+func newFundsDashboard(t *testing.T) *fundsDashboard {
+	t.Helper()
+	logSigner, logVKey := newSigner(t, fundsDashboardOrigin, 51)
+	d := &fundsDashboard{log: newFakeLog(logSigner), at: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	var bureauVKey, mofVKey string
+	d.bureau, bureauVKey = newSigner(t, "city-b", 52)
+	d.mof, mofVKey = newSigner(t, "mof", 53)
+	text, err := govlog.FormatPolicy([]string{logVKey}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := govlog.ParsePolicy(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.New(registry.File{Agencies: []registry.Agency{
+		{ID: "city-b", Name: "City B Finance", Roles: []string{funds.RoleFundManager}, Keys: []registry.Key{{VKey: bureauVKey}}},
+		{ID: "mof", Roles: []string{funds.RoleTreasury, funds.RoleFundManager}, Keys: []registry.Key{{VKey: mofVKey}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.mon, err = monitor.New(monitor.Options{
+		Logs: []monitor.Log{{Name: funds.LogName, Origin: fundsDashboardOrigin, Policy: policy, Reader: d.log,
+			Domain: funds.New(), Registry: reg}},
+		Store:   openStore(t, monitor.Memory),
+		OnAlert: func(a monitor.Alert) { d.alerts = append(d.alerts, a) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.srv = httptest.NewServer(d.mon.Handler())
+	t.Cleanup(d.srv.Close)
+	return d
+}
+
+// add appends statements to the log, which the monitor verifies.
+func (d *fundsDashboard) add(t *testing.T, signer note.Signer, typ string, body any) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := govlog.NewStatement(fundsDashboardOrigin, typ, d.at, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := st.Sign(signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.log.append(t, signed)
+}
+
+func (d *fundsDashboard) follow(t *testing.T) {
+	t.Helper()
+	if err := d.mon.Follow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// spend opens four accounts, allocates 1,234,567.89 yuan and pays
+// 1,000,000.00 of it to a company under a contract.
+func (d *fundsDashboard) spend(t *testing.T) {
+	t.Helper()
+	worker := strings.Repeat("ab", 32) // a commitment
+	for _, a := range []struct {
+		signer note.Signer
+		body   funds.AccountOpenBody
+	}{
+		{d.bureau, funds.AccountOpenBody{AccountID: "cb:budget", OwnerKind: funds.OwnerAgency, Owner: "city-b", Kind: funds.KindBudget}},
+		{d.bureau, funds.AccountOpenBody{AccountID: "cb:acme", OwnerKind: funds.OwnerCompany, Owner: "91110000ACME00001X", Kind: funds.KindCompany}},
+		{d.bureau, funds.AccountOpenBody{AccountID: "cb:w-1", OwnerKind: funds.OwnerPerson, Owner: worker, Kind: funds.KindWorker}},
+		{d.mof, funds.AccountOpenBody{AccountID: "mof:reserve", OwnerKind: funds.OwnerAgency, Owner: "mof", Kind: funds.KindBudget}},
+	} {
+		d.add(t, a.signer, funds.TypeAccountOpen, a.body)
+	}
+	d.add(t, d.mof, funds.TypeAllocate, funds.AllocateBody{AllocationID: "a-1", To: "cb:budget", Amount: 123_456_789, BudgetLine: "roads"})
+	d.add(t, d.bureau, funds.TypeContractRegister, funds.ContractRegisterBody{ContractID: "k-1", Kind: funds.ContractWorks,
+		Payer: "cb:budget", Payee: "cb:acme", Ceiling: 200_000_000})
+	d.add(t, d.bureau, funds.TypeTransfer, funds.TransferBody{TransferID: "t-1", From: "cb:budget", To: "cb:acme", Amount: 100_000_000, ContractID: "k-1"})
+}
+
+// TestDashboardFunds: a funds log's dashboard shows the total allocated and
+// every account of the verified replayed state, with its kind, owner,
+// controller and balance in yuan.
+func TestDashboardFunds(t *testing.T) {
+	d := newFundsDashboard(t)
+	_, page := get(t, d.srv.URL+"/")
+	if !strings.Contains(page, "none yet") || !strings.Contains(page, "No accounts opened yet.") {
+		t.Errorf("before the first pass, the page lacks the empty funds summary:\n%s", page)
+	}
+
+	d.spend(t)
+	d.follow(t)
+	_, page = get(t, d.srv.URL+"/")
+	for _, want := range []string{
+		`<td class="tree-size">7</td>`,
+		`<td class="num total-allocated">1,234,567.89 CNY</td>`,
+		`<tr><th scope="row">Allocations</th><td class="num">1</td></tr>`,
+		`<tr><td><code>cb:acme</code></td><td>company</td><td>company</td><td>91110000ACME00001X</td><td>City B Finance (city-b)</td><td class="num">1,000,000.00 CNY</td></tr>`,
+		`<tr><td><code>cb:budget</code></td><td>budget</td><td>agency</td><td>City B Finance (city-b)</td><td>City B Finance (city-b)</td><td class="num">234,567.89 CNY</td></tr>`,
+		`<tr><td><code>cb:w-1</code></td><td>worker</td><td>person</td><td>a person, not named in the log</td><td>City B Finance (city-b)</td><td class="num">0.00 CNY</td></tr>`,
+		`<tr><td><code>mof:reserve</code></td><td>budget</td><td>agency</td><td>mof</td><td>mof</td><td class="num">0.00 CNY</td></tr>`,
+		`<tfoot><tr><th scope="row" colspan="5">All accounts</th><td class="num">1,234,567.89 CNY</td></tr></tfoot>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("page:\n%s", page)
+	}
+
+	if len(d.alerts) != 0 {
+		t.Fatalf("alerts on an honest log: %+v", d.alerts)
+	}
+
+	// An overspending transfer in the log: the monitor refuses it on
+	// replay, so no balance moves, and the page shows the alert.
+	d.add(t, d.bureau, funds.TypeTransfer, funds.TransferBody{TransferID: "t-2", From: "cb:budget", To: "cb:acme", Amount: 100_000_000, ContractID: "k-1"})
+	d.follow(t)
+	if len(d.alerts) != 1 || d.alerts[0].Kind != monitor.KindEntry {
+		t.Fatalf("alerts = %+v, want one %s", d.alerts, monitor.KindEntry)
+	}
+	_, page = get(t, d.srv.URL+"/")
+	for _, want := range []string{
+		`<td class="tree-size">8</td>`,
+		"balance too low",
+		`<td class="num">234,567.89 CNY</td>`,
+		`<td class="num">1,000,000.00 CNY</td>`,
+		`<td class="num total-allocated">1,234,567.89 CNY</td>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page after a refused transfer lacks %s", want)
+		}
+	}
+}
+
+// TestDashboardFundsChromium checks the funds summary as a browser renders
+// it.
+func TestDashboardFundsChromium(t *testing.T) {
+	browser := findChromium(t)
+	d := newFundsDashboard(t)
+	d.spend(t)
+	d.follow(t)
+	dom := dumpDOM(t, browser, d.srv.URL+"/")
+	for _, want := range []string{
+		"Public money",
+		`<td class="num total-allocated">1,234,567.89 CNY</td>`,
+		`<td class="num">234,567.89 CNY</td>`,
+		"a person, not named in the log",
+		"No alerts",
+	} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("DOM lacks %q:\n%s", want, dom)
 		}
 	}
 }

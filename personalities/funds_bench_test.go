@@ -15,24 +15,42 @@ import (
 )
 
 // BenchmarkTransfers measures funds transfers admitted per second (wait=false)
-// by 32 concurrent clients on SQLite: "contended", every transfer from one
-// account, against "spread", each client its own account. Run with
+// by 32 concurrent clients: "contended", every transfer from one account,
+// against "spread", each client its own account; on SQLite and, when
+// GOVLOG_TEST_MYSQL_DSN names a server, on MySQL/MariaDB. It prints both
+// rates of each backend and their ratio. Run with
 //
 //	go test -run '^$' -bench Transfers ./personalities/
 func BenchmarkTransfers(b *testing.B) {
-	for _, spread := range []bool{false, true} {
-		name := "contended"
-		if spread {
-			name = "spread"
-		}
-		b.Run(name, func(b *testing.B) { benchTransfers(b, spread) })
+	for _, be := range []struct {
+		name string
+		open func(testing.TB, logtest.Options) *logtest.Backend
+	}{
+		{"sqlite", logtest.SQLite},
+		{"mysql", logtest.MySQL},
+	} {
+		b.Run(be.name, func(b *testing.B) {
+			var rates [2]float64 // contended, spread
+			for i, spread := range []bool{false, true} {
+				name := "contended"
+				if spread {
+					name = "spread"
+				}
+				b.Run(name, func(b *testing.B) { rates[i] = benchTransfers(b, be.open, spread) })
+			}
+			if rates[0] > 0 && rates[1] > 0 {
+				fmt.Printf("funds transfers on %s: contended %.0f/s, spread %.0f/s, contended/spread %.2f\n",
+					be.name, rates[0], rates[1], rates[0]/rates[1])
+			}
+		})
 	}
 }
 
-func benchTransfers(b *testing.B, spread bool) {
+// benchTransfers returns the rate it measured.
+func benchTransfers(b *testing.B, open func(testing.TB, logtest.Options) *logtest.Backend, spread bool) float64 {
 	const clients = 32
 	const fundsOrigin = "gov.example/funds"
-	be := logtest.SQLite(b, logtest.Options{})
+	be := open(b, logtest.Options{})
 	l := be.OpenLog(b, logtest.NewLogKey(b, fundsOrigin), time.Hour)
 	agency := newSigner(b, cityA)
 	reg, err := registry.New(registry.File{Agencies: []registry.Agency{{
@@ -101,5 +119,7 @@ func benchTransfers(b *testing.B, spread bool) {
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d transfers failed", f)
 	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "transfers/s")
+	rate := float64(b.N) / time.Since(start).Seconds()
+	b.ReportMetric(rate, "transfers/s")
+	return rate
 }
