@@ -387,7 +387,7 @@ func cosigners(p *govlog.Policy, signed []byte) []witnessView {
 
 // disclosuresSummary counts the documents of the replayed state by agency.
 func (m *Monitor) disclosuresSummary(ctx context.Context, l *Log) (*disclosuresView, error) {
-	state, err := m.opts.Store.State(ctx, l.Origin)
+	state, err := m.opts.Store.StatePrefix(ctx, l.Origin, disclosures.DocumentKeyPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -449,17 +449,24 @@ func agencyLabel(reg *registry.Registry, id string) string {
 // balances, and the money allocated, read with the funds package's own
 // readers.
 func (m *Monitor) fundsSummary(ctx context.Context, l *Log) (*fundsView, error) {
-	state, err := m.opts.Store.State(ctx, l.Origin)
+	// The accounts and the supply record only: not the ledgers, which grow
+	// with every payment.
+	state, err := m.opts.Store.StatePrefix(ctx, l.Origin, funds.AccountKey(""))
+	if err != nil {
+		return nil, err
+	}
+	supply, err := m.opts.Store.StatePrefix(ctx, l.Origin, funds.SupplyKey)
 	if err != nil {
 		return nil, err
 	}
 	st := readOnlyState(state)
+	maps.Copy(st, supply)
 	sum := &fundsView{}
-	supply, err := funds.TotalSupply(ctx, st)
+	total, err := funds.TotalSupply(ctx, st)
 	if err != nil {
 		m.logger.Warn("unreadable supply record in replayed state", "log", l.Origin, "err", err)
 	}
-	sum.Allocated, sum.Allocations = supply.Allocated, supply.Allocations
+	sum.Allocated, sum.Allocations = total.Allocated, total.Allocations
 	prefix := funds.AccountKey("")
 	for _, key := range slices.Sorted(maps.Keys(state)) {
 		id, ok := strings.CutPrefix(key, prefix)

@@ -44,6 +44,7 @@ const (
 	getStateSQL       = "SELECT value FROM monitor_state WHERE origin = ? AND key = ?"
 	putStateSQL       = "INSERT INTO monitor_state (origin, key, value) VALUES (?, ?, ?) ON CONFLICT (origin, key) DO UPDATE SET value = excluded.value"
 	dumpStateSQL      = "SELECT key, value FROM monitor_state WHERE origin = ? ORDER BY key"
+	prefixStateSQL    = "SELECT key, value FROM monitor_state WHERE origin = ? AND key >= ? AND key < ? ORDER BY key"
 	insertAlertSQL    = "INSERT INTO monitor_alerts (id, log, kind, idx, message, evidence, found_nanos) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 	selectAlertsSQL   = "SELECT log, kind, idx, message, evidence, found_nanos FROM monitor_alerts ORDER BY found_nanos, id"
 )
@@ -162,7 +163,32 @@ func readVerified(ctx context.Context, db queryRower, origin string) (Verified, 
 
 // State returns the replayed domain state of the log with origin, by key.
 func (s *Store) State(ctx context.Context, origin string) (map[string][]byte, error) {
-	rows, err := s.db.QueryContext(ctx, dumpStateSQL, origin)
+	return s.queryState(ctx, origin, dumpStateSQL, origin)
+}
+
+// StatePrefix returns the keys of the replayed state of the log with origin
+// that begin with prefix (not empty), with their values: one index range,
+// not the whole state.
+func (s *Store) StatePrefix(ctx context.Context, origin, prefix string) (map[string][]byte, error) {
+	if prefix == "" {
+		return nil, errors.New("monitor: StatePrefix needs a prefix")
+	}
+	// Keys compare as bytes: every key with the prefix sorts at or after
+	// it and before the prefix with its last byte raised (or, if that byte
+	// is 0xff, before the shorter prefix raised in turn).
+	end := []byte(prefix)
+	for len(end) > 0 && end[len(end)-1] == 0xff {
+		end = end[:len(end)-1]
+	}
+	if len(end) == 0 {
+		return s.queryState(ctx, origin, "SELECT key, value FROM monitor_state WHERE origin = ? AND key >= ? ORDER BY key", origin, prefix)
+	}
+	end[len(end)-1]++
+	return s.queryState(ctx, origin, prefixStateSQL, origin, prefix, string(end))
+}
+
+func (s *Store) queryState(ctx context.Context, origin, query string, args ...any) (map[string][]byte, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the state of %s: %w", origin, err)
 	}

@@ -45,19 +45,21 @@ type Record struct {
 	RetractedBy string `json:"retracted_by,omitempty"`
 }
 
-const keyPrefix = "doc/"
+// DocumentKeyPrefix begins every key made by [DocumentKey], so a reader of
+// the state can ask for the documents alone.
+const DocumentKeyPrefix = "doc/"
 
 // DocumentKey returns the state key of a document version,
 // "doc/<agency>/<doc_id>". It is unambiguous because an agency ID never
 // contains "/" (see the package doc); docID may.
 func DocumentKey(agency, docID string) string {
-	return keyPrefix + agency + "/" + docID
+	return DocumentKeyPrefix + agency + "/" + docID
 }
 
 // ParseDocumentKey splits a key made by [DocumentKey], for a monitor or
 // dashboard walking a dump of the state. ok is false for any other key.
 func ParseDocumentKey(key string) (agency, docID string, ok bool) {
-	rest, ok := strings.CutPrefix(key, keyPrefix)
+	rest, ok := strings.CutPrefix(key, DocumentKeyPrefix)
 	if !ok {
 		return "", "", false
 	}
