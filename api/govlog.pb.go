@@ -642,6 +642,125 @@ func (x *GetConsistencyProofResponse) GetHashes() [][]byte {
 	return nil
 }
 
+type QueryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Log   string                 `protobuf:"bytes,1,opt,name=log,proto3" json:"log,omitempty"`
+	// query names the query, e.g. "account".
+	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// args are the query's arguments, e.g. {"id": "acme"}.
+	Args          map[string]string `protobuf:"bytes,3,rep,name=args,proto3" json:"args,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryRequest) Reset() {
+	*x = QueryRequest{}
+	mi := &file_govlog_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryRequest) ProtoMessage() {}
+
+func (x *QueryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_govlog_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryRequest.ProtoReflect.Descriptor instead.
+func (*QueryRequest) Descriptor() ([]byte, []int) {
+	return file_govlog_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *QueryRequest) GetLog() string {
+	if x != nil {
+		return x.Log
+	}
+	return ""
+}
+
+func (x *QueryRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *QueryRequest) GetArgs() map[string]string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+type QueryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// result_json is the answer, a JSON object. Every entry it rests on
+	// appears in it as a "leaf_hash" member: the entry's RFC 6962 leaf hash
+	// in lowercase hex.
+	ResultJson []byte `protobuf:"bytes,1,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	// bundles are c2sp.org/tlog-proof@v1 files, one per entry the answer
+	// cites, all against the same checkpoint, each carrying its entry.
+	Bundles       [][]byte `protobuf:"bytes,2,rep,name=bundles,proto3" json:"bundles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryResponse) Reset() {
+	*x = QueryResponse{}
+	mi := &file_govlog_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryResponse) ProtoMessage() {}
+
+func (x *QueryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_govlog_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryResponse.ProtoReflect.Descriptor instead.
+func (*QueryResponse) Descriptor() ([]byte, []int) {
+	return file_govlog_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *QueryResponse) GetResultJson() []byte {
+	if x != nil {
+		return x.ResultJson
+	}
+	return nil
+}
+
+func (x *QueryResponse) GetBundles() [][]byte {
+	if x != nil {
+		return x.Bundles
+	}
+	return nil
+}
+
 var File_govlog_proto protoreflect.FileDescriptor
 
 const file_govlog_proto_rawDesc = "" +
@@ -685,14 +804,26 @@ const file_govlog_proto_rawDesc = "" +
 	"\tfrom_size\x18\x02 \x01(\x03R\bfromSize\x12\x17\n" +
 	"\ato_size\x18\x03 \x01(\x03R\x06toSize\"5\n" +
 	"\x1bGetConsistencyProofResponse\x12\x16\n" +
-	"\x06hashes\x18\x01 \x03(\fR\x06hashes2\xa9\x03\n" +
+	"\x06hashes\x18\x01 \x03(\fR\x06hashes\"\xa6\x01\n" +
+	"\fQueryRequest\x12\x10\n" +
+	"\x03log\x18\x01 \x01(\tR\x03log\x12\x14\n" +
+	"\x05query\x18\x02 \x01(\tR\x05query\x125\n" +
+	"\x04args\x18\x03 \x03(\v2!.govlog.v1.QueryRequest.ArgsEntryR\x04args\x1a7\n" +
+	"\tArgsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"J\n" +
+	"\rQueryResponse\x12\x1f\n" +
+	"\vresult_json\x18\x01 \x01(\fR\n" +
+	"resultJson\x12\x18\n" +
+	"\abundles\x18\x02 \x03(\fR\abundles2\xe5\x03\n" +
 	"\x03Log\x12=\n" +
 	"\x06Submit\x12\x18.govlog.v1.SubmitRequest\x1a\x19.govlog.v1.SubmitResponse\x12R\n" +
 	"\rGetCheckpoint\x12\x1f.govlog.v1.GetCheckpointRequest\x1a .govlog.v1.GetCheckpointResponse\x12I\n" +
 	"\n" +
 	"GetEntries\x12\x1c.govlog.v1.GetEntriesRequest\x1a\x1d.govlog.v1.GetEntriesResponse\x12^\n" +
 	"\x11GetInclusionProof\x12#.govlog.v1.GetInclusionProofRequest\x1a$.govlog.v1.GetInclusionProofResponse\x12d\n" +
-	"\x13GetConsistencyProof\x12%.govlog.v1.GetConsistencyProofRequest\x1a&.govlog.v1.GetConsistencyProofResponseB\x1eZ\x1cgithub.com/govlog/govlog/apib\x06proto3"
+	"\x13GetConsistencyProof\x12%.govlog.v1.GetConsistencyProofRequest\x1a&.govlog.v1.GetConsistencyProofResponse\x12:\n" +
+	"\x05Query\x12\x17.govlog.v1.QueryRequest\x1a\x18.govlog.v1.QueryResponseB\x1eZ\x1cgithub.com/govlog/govlog/apib\x06proto3"
 
 var (
 	file_govlog_proto_rawDescOnce sync.Once
@@ -706,7 +837,7 @@ func file_govlog_proto_rawDescGZIP() []byte {
 	return file_govlog_proto_rawDescData
 }
 
-var file_govlog_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_govlog_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_govlog_proto_goTypes = []any{
 	(*SubmitRequest)(nil),               // 0: govlog.v1.SubmitRequest
 	(*SubmitResponse)(nil),              // 1: govlog.v1.SubmitResponse
@@ -718,23 +849,29 @@ var file_govlog_proto_goTypes = []any{
 	(*GetInclusionProofResponse)(nil),   // 7: govlog.v1.GetInclusionProofResponse
 	(*GetConsistencyProofRequest)(nil),  // 8: govlog.v1.GetConsistencyProofRequest
 	(*GetConsistencyProofResponse)(nil), // 9: govlog.v1.GetConsistencyProofResponse
+	(*QueryRequest)(nil),                // 10: govlog.v1.QueryRequest
+	(*QueryResponse)(nil),               // 11: govlog.v1.QueryResponse
+	nil,                                 // 12: govlog.v1.QueryRequest.ArgsEntry
 }
 var file_govlog_proto_depIdxs = []int32{
-	0, // 0: govlog.v1.Log.Submit:input_type -> govlog.v1.SubmitRequest
-	2, // 1: govlog.v1.Log.GetCheckpoint:input_type -> govlog.v1.GetCheckpointRequest
-	4, // 2: govlog.v1.Log.GetEntries:input_type -> govlog.v1.GetEntriesRequest
-	6, // 3: govlog.v1.Log.GetInclusionProof:input_type -> govlog.v1.GetInclusionProofRequest
-	8, // 4: govlog.v1.Log.GetConsistencyProof:input_type -> govlog.v1.GetConsistencyProofRequest
-	1, // 5: govlog.v1.Log.Submit:output_type -> govlog.v1.SubmitResponse
-	3, // 6: govlog.v1.Log.GetCheckpoint:output_type -> govlog.v1.GetCheckpointResponse
-	5, // 7: govlog.v1.Log.GetEntries:output_type -> govlog.v1.GetEntriesResponse
-	7, // 8: govlog.v1.Log.GetInclusionProof:output_type -> govlog.v1.GetInclusionProofResponse
-	9, // 9: govlog.v1.Log.GetConsistencyProof:output_type -> govlog.v1.GetConsistencyProofResponse
-	5, // [5:10] is the sub-list for method output_type
-	0, // [0:5] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	12, // 0: govlog.v1.QueryRequest.args:type_name -> govlog.v1.QueryRequest.ArgsEntry
+	0,  // 1: govlog.v1.Log.Submit:input_type -> govlog.v1.SubmitRequest
+	2,  // 2: govlog.v1.Log.GetCheckpoint:input_type -> govlog.v1.GetCheckpointRequest
+	4,  // 3: govlog.v1.Log.GetEntries:input_type -> govlog.v1.GetEntriesRequest
+	6,  // 4: govlog.v1.Log.GetInclusionProof:input_type -> govlog.v1.GetInclusionProofRequest
+	8,  // 5: govlog.v1.Log.GetConsistencyProof:input_type -> govlog.v1.GetConsistencyProofRequest
+	10, // 6: govlog.v1.Log.Query:input_type -> govlog.v1.QueryRequest
+	1,  // 7: govlog.v1.Log.Submit:output_type -> govlog.v1.SubmitResponse
+	3,  // 8: govlog.v1.Log.GetCheckpoint:output_type -> govlog.v1.GetCheckpointResponse
+	5,  // 9: govlog.v1.Log.GetEntries:output_type -> govlog.v1.GetEntriesResponse
+	7,  // 10: govlog.v1.Log.GetInclusionProof:output_type -> govlog.v1.GetInclusionProofResponse
+	9,  // 11: govlog.v1.Log.GetConsistencyProof:output_type -> govlog.v1.GetConsistencyProofResponse
+	11, // 12: govlog.v1.Log.Query:output_type -> govlog.v1.QueryResponse
+	7,  // [7:13] is the sub-list for method output_type
+	1,  // [1:7] is the sub-list for method input_type
+	1,  // [1:1] is the sub-list for extension type_name
+	1,  // [1:1] is the sub-list for extension extendee
+	0,  // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_govlog_proto_init() }
@@ -752,7 +889,7 @@ func file_govlog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_govlog_proto_rawDesc), len(file_govlog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

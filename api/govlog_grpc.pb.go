@@ -30,6 +30,7 @@ const (
 	Log_GetEntries_FullMethodName          = "/govlog.v1.Log/GetEntries"
 	Log_GetInclusionProof_FullMethodName   = "/govlog.v1.Log/GetInclusionProof"
 	Log_GetConsistencyProof_FullMethodName = "/govlog.v1.Log/GetConsistencyProof"
+	Log_Query_FullMethodName               = "/govlog.v1.Log/Query"
 )
 
 // LogClient is the client API for Log service.
@@ -52,6 +53,14 @@ type LogClient interface {
 	// GetConsistencyProof proves that the tree of size to_size extends the
 	// tree of size from_size.
 	GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error)
+	// Query answers a read query of a log's domain over its committed state
+	// (the funds log: "account", "payment"; see each domain's package doc),
+	// with the tlog-proof bundle of every entry the answer rests on, all at
+	// the same checkpoint. Unknown log or query and bad arguments are
+	// INVALID_ARGUMENT, a record that does not exist NOT_FOUND, a query past
+	// the domain's bounds RESOURCE_EXHAUSTED; DEADLINE_EXCEEDED means the
+	// answer rests on entries no checkpoint includes yet: retry.
+	Query(ctx context.Context, in *QueryRequest, opts ...grpc.CallOption) (*QueryResponse, error)
 }
 
 type logClient struct {
@@ -112,6 +121,16 @@ func (c *logClient) GetConsistencyProof(ctx context.Context, in *GetConsistencyP
 	return out, nil
 }
 
+func (c *logClient) Query(ctx context.Context, in *QueryRequest, opts ...grpc.CallOption) (*QueryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(QueryResponse)
+	err := c.cc.Invoke(ctx, Log_Query_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LogServer is the server API for Log service.
 // All implementations must embed UnimplementedLogServer
 // for forward compatibility.
@@ -132,6 +151,14 @@ type LogServer interface {
 	// GetConsistencyProof proves that the tree of size to_size extends the
 	// tree of size from_size.
 	GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error)
+	// Query answers a read query of a log's domain over its committed state
+	// (the funds log: "account", "payment"; see each domain's package doc),
+	// with the tlog-proof bundle of every entry the answer rests on, all at
+	// the same checkpoint. Unknown log or query and bad arguments are
+	// INVALID_ARGUMENT, a record that does not exist NOT_FOUND, a query past
+	// the domain's bounds RESOURCE_EXHAUSTED; DEADLINE_EXCEEDED means the
+	// answer rests on entries no checkpoint includes yet: retry.
+	Query(context.Context, *QueryRequest) (*QueryResponse, error)
 	mustEmbedUnimplementedLogServer()
 }
 
@@ -156,6 +183,9 @@ func (UnimplementedLogServer) GetInclusionProof(context.Context, *GetInclusionPr
 }
 func (UnimplementedLogServer) GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetConsistencyProof not implemented")
+}
+func (UnimplementedLogServer) Query(context.Context, *QueryRequest) (*QueryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Query not implemented")
 }
 func (UnimplementedLogServer) mustEmbedUnimplementedLogServer() {}
 func (UnimplementedLogServer) testEmbeddedByValue()             {}
@@ -268,6 +298,24 @@ func _Log_GetConsistencyProof_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Log_Query_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LogServer).Query(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Log_Query_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LogServer).Query(ctx, req.(*QueryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Log_ServiceDesc is the grpc.ServiceDesc for Log service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -294,6 +342,10 @@ var Log_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetConsistencyProof",
 			Handler:    _Log_GetConsistencyProof_Handler,
+		},
+		{
+			MethodName: "Query",
+			Handler:    _Log_Query_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -3,7 +3,8 @@
 // proofs over gRPC. What it returns is as the server sent it: check bundles,
 // checkpoints and promises with the root package (govlog.VerifyBundle,
 // Policy.Verify, OpenPromise) before trusting them, as the govlog command
-// does with --policy.
+// does with --policy. The one exception is Query, which verifies every
+// proof of its answer against the policy it is given before returning it.
 package client
 
 import (

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"io"
 	"maps"
@@ -42,28 +41,8 @@ var dashboardHTML string
 var dashboardTemplate = template.Must(template.New("dashboard").Funcs(template.FuncMap{
 	"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"b64":   func(b []byte) string { return base64.StdEncoding.EncodeToString(b) },
-	"money": formatMoney,
+	"money": funds.FormatAmount,
 }).Parse(dashboardHTML))
-
-// formatMoney writes an amount of the funds log, in minor units of
-// [funds.Currency], as a citizen reads it: 123456 is "1,234.56 CNY".
-func formatMoney(minor int64) string {
-	sign, n := "", uint64(minor)
-	if minor < 0 {
-		sign, n = "-", -n
-	}
-	units := fmt.Sprint(n / 100)
-	var b strings.Builder
-	b.WriteString(sign)
-	for i, d := range units {
-		if i > 0 && (len(units)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(d)
-	}
-	fmt.Fprintf(&b, ".%02d %s", n%100, funds.Currency)
-	return b.String()
-}
 
 // Handler serves the monitor's public pages:
 //

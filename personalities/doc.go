@@ -25,6 +25,13 @@
 // two that conflict (the same business ID) race for their place in the
 // batch and exactly one wins.
 //
+// Reads: besides the log's own read calls (checkpoint, entries, proofs),
+// Query serves the public read API of a domain that is a rule.Querier (the
+// funds log's account history and payment paths): the domain answers from
+// one read-only snapshot of the committed state, and the answer comes with
+// the bundle of every entry it cites, all at one checkpoint (see
+// Server.Query).
+//
 // Decisions where DESIGN.md is silent:
 //   - Submitting bytes already admitted returns the same entry (the leaf
 //     hash is the identity), without re-checking rules or time.

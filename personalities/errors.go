@@ -49,8 +49,14 @@ func toStatus(log *slog.Logger, err error) error {
 		errors.Is(err, rule.ErrInvalidBody),
 		errors.Is(err, ErrBadTime),
 		errors.Is(err, ErrUnknownLog),
-		errors.Is(err, ErrBadRequest):
+		errors.Is(err, ErrBadRequest),
+		errors.Is(err, rule.ErrUnknownQuery),
+		errors.Is(err, rule.ErrInvalidQuery):
 		code = codes.InvalidArgument
+	case errors.Is(err, rule.ErrNotFound):
+		code = codes.NotFound
+	case errors.Is(err, rule.ErrQueryTooLarge):
+		code = codes.ResourceExhausted
 	case errors.Is(err, govlog.ErrUnknownSigner),
 		errors.Is(err, govlog.ErrBadSignature),
 		errors.Is(err, registry.ErrKeyRevoked):

@@ -46,6 +46,23 @@ type AdmissionStore interface {
 	// MarkQueued records that these leaves are in Trillian's queue (or
 	// already in the tree). Unknown hashes are ignored.
 	MarkQueued(ctx context.Context, log string, leafHashes [][32]byte) error
+	// Read runs fn on a read-only transaction of log: the committed state
+	// and outbox as one consistent snapshot, which admissions committing
+	// meanwhile do not change. It takes no lock that an admission waits
+	// for (but on SQLite, whose one connection everything shares,
+	// admissions wait for fn to return: keep fn short). Read returns fn's
+	// error, or a storage failure.
+	Read(ctx context.Context, log string, fn func(ctx context.Context, tx ReadTx) error) error
+}
+
+// ReadTx is the read-only transaction Read hands to its function.
+type ReadTx interface {
+	// Get reads the committed domain state at key, without locking it.
+	// ok=false means no value.
+	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
+	// LookupOutbox returns the committed outbox entries that exist among
+	// leafHashes.
+	LookupOutbox(ctx context.Context, leafHashes [][32]byte) (map[[32]byte]OutboxEntry, error)
 }
 
 // AdmitTx is the transaction Admit hands to its function.

@@ -16,11 +16,17 @@ type serverFlags struct {
 	timeout time.Duration
 }
 
-func (f *serverFlags) register(cmd *cobra.Command) {
+func (f *serverFlags) register(cmd *cobra.Command) { f.registerLog(cmd, "") }
+
+// registerLog registers the flags with --log defaulting to defaultLog, or
+// required if that is empty.
+func (f *serverFlags) registerLog(cmd *cobra.Command, defaultLog string) {
 	cmd.Flags().StringVar(&f.server, "server", "127.0.0.1:7000", "personality server gRPC address")
-	cmd.Flags().StringVar(&f.log, "log", "", "log name, e.g. disclosures")
+	cmd.Flags().StringVar(&f.log, "log", defaultLog, "log name, e.g. disclosures")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 90*time.Second, "give up after this long")
-	cmd.MarkFlagRequired("log")
+	if defaultLog == "" {
+		cmd.MarkFlagRequired("log")
+	}
 }
 
 func (f *serverFlags) dial(cmd *cobra.Command) (*client.Client, context.Context, context.CancelFunc, error) {

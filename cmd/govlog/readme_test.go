@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -12,9 +13,10 @@ import (
 	"time"
 )
 
-// TestREADMEWalkthrough runs the README's walkthrough block as written, in
-// bash, against a dev server started from the real binary. Only the data
-// folder and the port are moved, so that it can run beside other tests.
+// TestREADMEWalkthrough runs the README's walkthrough blocks as written,
+// one after the other in one bash, against a dev server started from the
+// real binary. Only the data folder and the port are moved, so that it can
+// run beside other tests.
 func TestREADMEWalkthrough(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("no bash")
@@ -23,14 +25,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, block, ok := strings.Cut(string(readme), "<!-- walkthrough -->")
-	block, _, ok2 := strings.Cut(block, "<!-- /walkthrough -->")
-	if !ok || !ok2 {
-		t.Fatal("README.md has no <!-- walkthrough --> block")
+	blocks, err := walkthroughBlocks(string(readme))
+	if err != nil {
+		t.Fatal(err)
 	}
-	block = strings.TrimSpace(block)
-	block = strings.TrimPrefix(block, "```sh")
-	block = strings.TrimSuffix(block, "```")
+	block := strings.Join(blocks, "\n")
 
 	tmp := t.TempDir()
 	addr := freeAddr(t)
@@ -68,11 +67,42 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"OK: entry 4 of gov.example/funds is in the log",
 		"FailedPrecondition desc = rule violation: contract ceiling exceeded",
 		"refused, as it must be",
+		"account acme: company account of company acme-construction, controlled by demo-agency",
+		"balance: 2,000.00 CNY after 1 ledger line",
+		"verified: 2 entries proved in gov.example/funds",
+		"transfer/road-7-1: transfer of 2,000.00 CNY, city-roads → acme, contract road-7",
+		"  ← 2,000.00 CNY from allocation/2027-roads: allocation of 10,000.00 CNY",
+		"verified: 3 entries proved in gov.example/funds",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q", want)
 		}
 	}
+}
+
+// walkthroughBlocks returns the shell of every <!-- walkthrough --> block
+// of the README, in order.
+func walkthroughBlocks(readme string) ([]string, error) {
+	var blocks []string
+	for {
+		_, rest, ok := strings.Cut(readme, "<!-- walkthrough -->")
+		if !ok {
+			break
+		}
+		block, after, ok := strings.Cut(rest, "<!-- /walkthrough -->")
+		if !ok {
+			return nil, errors.New("README.md has a <!-- walkthrough --> block that does not end")
+		}
+		block = strings.TrimSpace(block)
+		block = strings.TrimPrefix(block, "```sh")
+		block = strings.TrimSuffix(block, "```")
+		blocks = append(blocks, block)
+		readme = after
+	}
+	if len(blocks) == 0 {
+		return nil, errors.New("README.md has no <!-- walkthrough --> block")
+	}
+	return blocks, nil
 }
 
 func freeAddr(t *testing.T) string {

@@ -223,6 +223,61 @@
 // [DuePeriodsKey]. Wage payments touch those lists only when they pay the
 // last unpaid worker of a period.
 //
+// # Queries
+//
+// [Rules.Query] answers the public read API over the committed state
+// ([rule.Querier]; gRPC Query, `govlog funds account` and `govlog funds
+// trace`). Each answer is JSON that names every entry it rests on by its
+// "leaf_hash", and the server sends an inclusion proof of each, all at one
+// checkpoint. Amounts are in minor units of [Currency] ([FormatAmount]
+// writes them for people).
+//
+// account ([AccountView], [ReadAccount]): an account's record (balance,
+// number of ledger lines) and one page of its ledger, oldest first.
+//
+//	id     the account ID
+//	from   optional: the first line number, from 1 (default 1)
+//	limit  optional: lines per page, 1 to MaxHistoryPage (the default)
+//
+// It cites the account's funds.account.open and each line's entry. Next,
+// when set, is the from of the next page.
+//
+// payment ([PaymentTrace], [TracePayment]): the full path of one payment,
+// from the treasury to its destination. Give exactly one of
+//
+//	ref        the payment's record: allocation/<id>, transfer/<id>,
+//	           payment/<id> (a wage or aid payment), guarantee/<id>, or
+//	           period/<contract>/<period> for a guarantee release
+//	leaf_hash  the hex leaf hash of the entry that made the payment
+//
+// and, for a release, which paid every unpaid worker of a period,
+//
+//	to         the worker account whose payment to trace (not needed by
+//	           leaf_hash when the release paid one account only)
+//
+// The path is the payment itself, then the movements into its payer that
+// paid for it, then those into their payers, and so on back to the
+// allocations from the treasury, each with its budget line. Money in an
+// account is mixed, so which inflow paid for which outflow is a rule, not
+// a fact: the path applies first in, first out, the rule of Clayton's
+// Case (Devaynes v Noble, 1816) that courts use to trace money through a
+// mixed account. The k-th fen to leave an account is the k-th fen that
+// came into it, so an outflow is attributed to the oldest inflows not
+// already spent, split across several where it spans them; each hop says
+// how much of it ([Hop].Attributed) ended up in the payment, and the parts
+// of a hop's funding add up to it. The answer also gives the terms of every
+// contract a hop was paid under, and cites every entry on the path and
+// every such contract's funds.contract.register.
+//
+// Work is bounded: at most [MaxTraceLines] ledger lines read and
+// [MaxTraceHops] movements per path, past which the query fails with
+// [rule.ErrQueryTooLarge], which says so. Tracing reads an account's ledger
+// from its first line, as no line records the running totals FIFO needs.
+//
+// An unknown account or payment is [rule.ErrNotFound]; an unknown, missing
+// or malformed argument [rule.ErrInvalidQuery]; another query name
+// [rule.ErrUnknownQuery].
+//
 // [DESIGN.md]: https://github.com/govlog/govlog/blob/main/DESIGN.md
 package funds
 

@@ -265,7 +265,7 @@ func DueKey(period string) string { return "due/" + period }
 
 // getJSON reads key into v. A non-nil error is a failure of st or a record
 // that does not decode, never "not found".
-func getJSON(ctx context.Context, st rule.State, key string, v any) (bool, error) {
+func getJSON(ctx context.Context, st rule.Reader, key string, v any) (bool, error) {
 	b, ok, err := st.Get(ctx, key)
 	if err != nil {
 		return false, fmt.Errorf("couldn't read %s: %w", key, err)
@@ -281,7 +281,7 @@ func getJSON(ctx context.Context, st rule.State, key string, v any) (bool, error
 
 // read is getJSON for a read helper: ok is false if any part is malformed,
 // so user input cannot steer a helper to some other key.
-func read[T any](ctx context.Context, st rule.State, valid bool, key string) (T, bool, error) {
+func read[T any](ctx context.Context, st rule.Reader, valid bool, key string) (T, bool, error) {
 	var v T
 	if !valid {
 		return v, false, nil
@@ -295,19 +295,19 @@ func read[T any](ctx context.Context, st rule.State, valid bool, key string) (T,
 }
 
 // Account returns an account. ok is false if there is none.
-func Account(ctx context.Context, st rule.State, id string) (AccountRecord, bool, error) {
+func Account(ctx context.Context, st rule.Reader, id string) (AccountRecord, bool, error) {
 	return read[AccountRecord](ctx, st, validID(id), AccountKey(id))
 }
 
 // Balance returns an account's balance in minor units of [Currency].
-func Balance(ctx context.Context, st rule.State, account string) (int64, bool, error) {
+func Balance(ctx context.Context, st rule.Reader, account string) (int64, bool, error) {
 	a, ok, err := Account(ctx, st, account)
 	return a.Balance, ok, err
 }
 
 // History returns up to limit ledger lines of an account, starting with
 // line number from (the first is 1), oldest first.
-func History(ctx context.Context, st rule.State, account string, from int64, limit int) ([]LedgerLine, error) {
+func History(ctx context.Context, st rule.Reader, account string, from int64, limit int) ([]LedgerLine, error) {
 	a, ok, err := Account(ctx, st, account)
 	if err != nil || !ok {
 		return nil, err
@@ -330,80 +330,80 @@ func History(ctx context.Context, st rule.State, account string, from int64, lim
 }
 
 // Contract returns a contract's terms.
-func Contract(ctx context.Context, st rule.State, id string) (ContractRecord, bool, error) {
+func Contract(ctx context.Context, st rule.Reader, id string) (ContractRecord, bool, error) {
 	return read[ContractRecord](ctx, st, validID(id), ContractKey(id))
 }
 
 // Progress returns what has been paid and lodged under a contract.
-func Progress(ctx context.Context, st rule.State, contract string) (ContractProgress, bool, error) {
+func Progress(ctx context.Context, st rule.Reader, contract string) (ContractProgress, bool, error) {
 	return read[ContractProgress](ctx, st, validID(contract), ProgressKey(contract))
 }
 
 // Period returns a pay period of a labour contract, with its release if
 // there was one.
-func Period(ctx context.Context, st rule.State, contract, period string) (PeriodRecord, bool, error) {
+func Period(ctx context.Context, st rule.Reader, contract, period string) (PeriodRecord, bool, error) {
 	return read[PeriodRecord](ctx, st, validID(contract) && validPeriod(period), PeriodKey(contract, period))
 }
 
 // Wage returns what a worker got for a period of a labour contract. ok is
 // false while the worker is unpaid.
-func Wage(ctx context.Context, st rule.State, contract, period, worker string) (WageRecord, bool, error) {
+func Wage(ctx context.Context, st rule.Reader, contract, period, worker string) (WageRecord, bool, error) {
 	return read[WageRecord](ctx, st, validID(contract) && validPeriod(period) && validCommitment(worker),
 		WageKey(contract, period, worker))
 }
 
 // WorkerAccount returns the worker account of a person.
-func WorkerAccount(ctx context.Context, st rule.State, commitment string) (string, bool, error) {
+func WorkerAccount(ctx context.Context, st rule.Reader, commitment string) (string, bool, error) {
 	w, ok, err := read[WorkerRecord](ctx, st, validCommitment(commitment), WorkerKey(commitment))
 	return w.Account, ok, err
 }
 
 // Allocation returns the allocation with this ID.
-func Allocation(ctx context.Context, st rule.State, id string) (Movement, bool, error) {
+func Allocation(ctx context.Context, st rule.Reader, id string) (Movement, bool, error) {
 	return read[Movement](ctx, st, validID(id), AllocationKey(id))
 }
 
 // Transfer returns the transfer with this ID.
-func Transfer(ctx context.Context, st rule.State, id string) (Movement, bool, error) {
+func Transfer(ctx context.Context, st rule.Reader, id string) (Movement, bool, error) {
 	return read[Movement](ctx, st, validID(id), TransferKey(id))
 }
 
 // Payment returns the wage or aid payment with this ID.
-func Payment(ctx context.Context, st rule.State, id string) (Movement, bool, error) {
+func Payment(ctx context.Context, st rule.Reader, id string) (Movement, bool, error) {
 	return read[Movement](ctx, st, validID(id), PaymentKey(id))
 }
 
 // Guarantee returns the guarantee lodging with this ID.
-func Guarantee(ctx context.Context, st rule.State, id string) (Movement, bool, error) {
+func Guarantee(ctx context.Context, st rule.Reader, id string) (Movement, bool, error) {
 	return read[Movement](ctx, st, validID(id), GuaranteeKey(id))
 }
 
 // Grade returns a grade of an agency's aid table.
-func Grade(ctx context.Context, st rule.State, agency, grade string) (GradeRecord, bool, error) {
+func Grade(ctx context.Context, st rule.Reader, agency, grade string) (GradeRecord, bool, error) {
 	return read[GradeRecord](ctx, st, validAgency(agency) && validID(grade), GradeKey(agency, grade))
 }
 
 // Beneficiary returns a registered beneficiary.
-func Beneficiary(ctx context.Context, st rule.State, id string) (BeneficiaryRecord, bool, error) {
+func Beneficiary(ctx context.Context, st rule.Reader, id string) (BeneficiaryRecord, bool, error) {
 	return read[BeneficiaryRecord](ctx, st, validID(id), BeneficiaryKey(id))
 }
 
 // BeneficiaryByCredential returns the ID of the beneficiary registered with
 // a credential.
-func BeneficiaryByCredential(ctx context.Context, st rule.State, credential string) (string, bool, error) {
+func BeneficiaryByCredential(ctx context.Context, st rule.Reader, credential string) (string, bool, error) {
 	c, ok, err := read[CredentialRecord](ctx, st, validCommitment(credential), CredentialKey(credential))
 	return c.Beneficiary, ok, err
 }
 
 // Aid returns the aid a beneficiary got for a period. ok is false if they
 // were not paid for it.
-func Aid(ctx context.Context, st rule.State, beneficiary, period string) (AidRecord, bool, error) {
+func Aid(ctx context.Context, st rule.Reader, beneficiary, period string) (AidRecord, bool, error) {
 	return read[AidRecord](ctx, st, validID(beneficiary) && validPeriod(period), AidKey(beneficiary, period))
 }
 
 // TotalSupply returns the money that entered the log; zero before the
 // first allocation.
-func TotalSupply(ctx context.Context, st rule.State) (Supply, error) {
+func TotalSupply(ctx context.Context, st rule.Reader) (Supply, error) {
 	s, _, err := read[Supply](ctx, st, true, SupplyKey)
 	return s, err
 }

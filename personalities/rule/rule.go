@@ -2,7 +2,8 @@
 // (personalities/<domain>) and the code that runs them: the admission server,
 // which applies a statement's effects to the domain state in the same
 // transaction that writes the leaf to the outbox, and the monitor, which
-// replays the whole log from an empty state and must reach the same state.
+// replays the whole log from an empty state and must reach the same state;
+// and, for a domain that is a Querier, the public read API over that state.
 //
 // A domain package imports only this package and the standard library, so the
 // very code that admitted a statement re-checks it on replay.
@@ -15,15 +16,20 @@ import (
 	"time"
 )
 
-// State is the domain state a rule reads and writes. Keys are domain-chosen
-// strings ("doc/<agency>/<doc_id>"); values are opaque bytes, usually JSON.
+// Reader reads domain state. Keys are domain-chosen strings
+// ("doc/<agency>/<doc_id>"); values are opaque bytes, usually JSON.
+type Reader interface {
+	// Get returns the value stored at key, ok=false if there is none.
+	// A non-nil error is a storage failure, never "not found".
+	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
+}
+
+// State is the domain state a rule reads and writes.
 //
 // The admission server hands a rule a State scoped to one statement: writes
 // become visible to later statements only if Apply returns nil.
 type State interface {
-	// Get returns the value stored at key, ok=false if there is none.
-	// A non-nil error is a storage failure, never "not found".
-	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
+	Reader
 	// Put stores value at key, replacing any earlier value.
 	Put(ctx context.Context, key string, value []byte) error
 }
@@ -82,6 +88,50 @@ type Scheduled struct {
 	// Body is the statement's body, JSON-marshalable.
 	Body any
 }
+
+// Querier is implemented by a Domain that answers public read queries over
+// its committed state (the funds log: an account's history, the path of a
+// payment). The admission server serves them through the gRPC Query call,
+// with an inclusion proof of every entry an answer rests on, all at one
+// checkpoint, so a client checks the answer against the log it trusts
+// instead of trusting the server.
+type Querier interface {
+	// Query answers the query called name. result must marshal to a JSON
+	// object that names every entry it rests on in a "leaf_hash" member
+	// holding the entry's leaf hash in lowercase hex, and cited lists those
+	// entries (in any order, repeats allowed): a client refuses an answer
+	// naming an entry it has no proof of. Query only reads, and must bound
+	// its work whatever the arguments.
+	//
+	// An error wrapping ErrUnknownQuery, ErrInvalidQuery, ErrNotFound or
+	// ErrQueryTooLarge is the query's fault; any other error is a failure
+	// of the view (or a corrupt state) and the query may be retried.
+	Query(ctx context.Context, v View, name string, args map[string]string) (result any, cited [][32]byte, err error)
+}
+
+// View is what a Querier reads: a domain's committed state, as one
+// consistent snapshot, and the entries committed with it.
+type View interface {
+	Reader
+	// Entry returns the entry with this leaf hash if it was admitted into
+	// the log, ok=false if not. Its Agency is empty: who signed it is for
+	// the client to check, in the entry's own signatures.
+	Entry(ctx context.Context, leafHash [32]byte) (e Entry, ok bool, err error)
+}
+
+// Sentinels a Querier's errors wrap, mapped to gRPC codes by the admission
+// server.
+var (
+	// ErrUnknownQuery: the domain answers no query of this name.
+	ErrUnknownQuery = errors.New("unknown query")
+	// ErrInvalidQuery: an argument is missing, unknown or malformed.
+	ErrInvalidQuery = errors.New("invalid query")
+	// ErrNotFound: the query names a record the state does not hold.
+	ErrNotFound = errors.New("not found")
+	// ErrQueryTooLarge: answering would take more work than the domain's
+	// bound; ask for less (a smaller page, a shorter path).
+	ErrQueryTooLarge = errors.New("query too large")
+)
 
 // IsRefusal reports whether err is the statement's fault (it wraps one of
 // the sentinels below) rather than a failure of the state.

@@ -53,6 +53,9 @@ func TestAdmissionStore(t *testing.T, newStore func(t *testing.T) storage.Admiss
 		{"MarkQueuedMany", testMarkQueuedMany},
 		{"ConcurrentAdmissions", testConcurrentAdmissions},
 		{"LargeValues", testLargeValues},
+		{"ReadCommitted", testReadCommitted},
+		{"ReadSnapshot", testReadSnapshot},
+		{"ReadError", testReadError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -966,4 +969,145 @@ func shortAll(bs [][]byte) string {
 		s[i] = short(b)
 	}
 	return fmt.Sprint(s)
+}
+
+// testReadCommitted: Read sees what admissions committed, in its own log
+// only, and nothing of an admission that failed.
+func testReadCommitted(t *testing.T, s storage.AdmissionStore) {
+	const other = "example.org/other"
+	leaf, failedLeaf, otherLeaf := []byte("read leaf"), []byte("failed leaf"), []byte("other log's leaf")
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := tx.Put(ctx, "k", []byte("v1")); err != nil {
+			return err
+		}
+		if err := tx.Put(ctx, "empty", []byte{}); err != nil {
+			return err
+		}
+		return addLeaves([][]byte{leaf})(ctx, tx)
+	})
+	admit(t, s, other, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := tx.Put(ctx, "only-other", []byte("x")); err != nil {
+			return err
+		}
+		return addLeaves([][]byte{otherLeaf})(ctx, tx)
+	})
+	errFail := errors.New("admission fails")
+	err := s.Admit(t.Context(), testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := tx.Put(ctx, "k", []byte("uncommitted")); err != nil {
+			return err
+		}
+		if err := addLeaves([][]byte{failedLeaf})(ctx, tx); err != nil {
+			return err
+		}
+		return errFail
+	})
+	if !errors.Is(err, errFail) {
+		t.Fatalf("failing Admit returned %v", err)
+	}
+	err = s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+		for key, want := range map[string][]byte{"k": []byte("v1"), "empty": {}} {
+			v, ok, err := tx.Get(ctx, key)
+			if err != nil {
+				return fmt.Errorf("Get(%q): %w", key, err)
+			}
+			if !ok || !bytes.Equal(v, want) {
+				t.Errorf("Get(%q) = %q, %v; want %q", key, v, ok, want)
+			}
+		}
+		for _, key := range []string{"missing", "only-other", ""} {
+			v, ok, err := tx.Get(ctx, key)
+			if err != nil {
+				return fmt.Errorf("Get(%q): %w", key, err)
+			}
+			if ok || len(v) != 0 {
+				t.Errorf("Get(%q) = %q, %v; want no value", key, v, ok)
+			}
+		}
+		got, err := tx.LookupOutbox(ctx, [][32]byte{leafHash(leaf), leafHash(failedLeaf), leafHash(otherLeaf)})
+		if err != nil {
+			return fmt.Errorf("LookupOutbox: %w", err)
+		}
+		wantFound(t, got, leaf)
+		if e := got[leafHash(leaf)]; e.Index != 0 {
+			t.Errorf("LookupOutbox: index %d, want 0", e.Index)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+}
+
+// testReadSnapshot: what Read's function reads does not change while it
+// runs, even when an admission commits meanwhile; the admission is not
+// lost. (Where admissions can run beside a read, as on MySQL, this tests
+// the snapshot; where they wait for it, as on SQLite, that they do.)
+func testReadSnapshot(t *testing.T, s storage.AdmissionStore) {
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		return tx.Put(ctx, "k", []byte("before"))
+	})
+	admitted := make(chan error, 1)
+	err := s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+		if err := wantRead(ctx, t, tx, "k", "before"); err != nil {
+			return err
+		}
+		go func() {
+			admitted <- s.Admit(context.Background(), testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+				if err := tx.Put(ctx, "k", []byte("after")); err != nil {
+					return err
+				}
+				return addLeaves([][]byte{[]byte("snapshot leaf")})(ctx, tx)
+			})
+		}()
+		select {
+		case err := <-admitted:
+			admitted <- err // committed beside the read
+		case <-time.After(500 * time.Millisecond):
+			// waiting for the read to end
+		}
+		if err := wantRead(ctx, t, tx, "k", "before"); err != nil {
+			return err
+		}
+		got, err := tx.LookupOutbox(ctx, [][32]byte{leafHash([]byte("snapshot leaf"))})
+		if err != nil {
+			return err
+		}
+		if len(got) != 0 {
+			t.Errorf("the read saw an outbox entry committed after it began")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	if err := <-admitted; err != nil {
+		t.Fatalf("Admit beside Read: %v", err)
+	}
+	err = s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+		return wantRead(ctx, t, tx, "k", "after")
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+}
+
+// testReadError: Read returns its function's error.
+func testReadError(t *testing.T, s storage.AdmissionStore) {
+	errMine := errors.New("the function's own error")
+	err := s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error { return errMine })
+	if !errors.Is(err, errMine) {
+		t.Errorf("Read returned %v, want the function's error", err)
+	}
+}
+
+func wantRead(ctx context.Context, t *testing.T, tx storage.ReadTx, key, want string) error {
+	t.Helper()
+	v, ok, err := tx.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("Get(%q): %w", key, err)
+	}
+	if !ok || string(v) != want {
+		t.Errorf("Get(%q) = %q, %v; want %q", key, v, ok, want)
+	}
+	return nil
 }

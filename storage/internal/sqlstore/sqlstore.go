@@ -214,26 +214,34 @@ func (t *admitTx) LookupOutbox(ctx context.Context, hashes [][32]byte) (map[[32]
 			ask = append(ask, h)
 		}
 	}
-	for len(ask) > 0 {
-		n := min(len(ask), rowsPerStatement)
-		args := []any{t.log}
-		for _, h := range ask[:n] {
+	if err := lookupOutbox(ctx, t.tx, t.log, ask, found); err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+// lookupOutbox adds to found the outbox entries of log among hashes.
+func lookupOutbox(ctx context.Context, tx *sql.Tx, log string, hashes [][32]byte, found map[[32]byte]storage.OutboxEntry) error {
+	for len(hashes) > 0 {
+		n := min(len(hashes), rowsPerStatement)
+		args := []any{log}
+		for _, h := range hashes[:n] {
 			args = append(args, h[:])
 		}
-		rows, err := t.tx.QueryContext(ctx, fmt.Sprintf(lookupOutboxSQL, placeholders(n, 1)), args...)
+		rows, err := tx.QueryContext(ctx, fmt.Sprintf(lookupOutboxSQL, placeholders(n, 1)), args...)
 		if err != nil {
-			return nil, fmt.Errorf("couldn't look up outbox: %w", err)
+			return fmt.Errorf("couldn't look up outbox: %w", err)
 		}
 		entries, err := scanOutbox(rows)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, e := range entries {
 			found[e.LeafHash] = e
 		}
-		ask = ask[n:]
+		hashes = hashes[n:]
 	}
-	return found, nil
+	return nil
 }
 
 func (t *admitTx) AddToOutbox(ctx context.Context, leafHash [32]byte, leaf []byte) error {
@@ -287,6 +295,45 @@ func (t *admitTx) flush(ctx context.Context) error {
 		hashes = hashes[n:]
 	}
 	return nil
+}
+
+// Read implements storage.AdmissionStore. The transaction is read-only at
+// the engine's default isolation: on MySQL/MariaDB (REPEATABLE READ), its
+// reads are consistent nonlocking reads of the snapshot taken at the first
+// one; on SQLite, a deferred BEGIN (not the IMMEDIATE of admissions) reads
+// one snapshot of the WAL without the write lock.
+func (s *Store) Read(ctx context.Context, log string, fn func(context.Context, storage.ReadTx) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("couldn't begin read transaction: %w", err)
+	}
+	defer sqlTx.Rollback()
+	return fn(ctx, &readTx{tx: sqlTx, log: log})
+}
+
+type readTx struct {
+	tx  *sql.Tx
+	log string
+}
+
+func (t *readTx) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	var v []byte
+	err := t.tx.QueryRowContext(ctx, getStateSQL, t.log, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't read state %q: %w", key, err)
+	}
+	return v, true, nil
+}
+
+func (t *readTx) LookupOutbox(ctx context.Context, hashes [][32]byte) (map[[32]byte]storage.OutboxEntry, error) {
+	found := map[[32]byte]storage.OutboxEntry{}
+	if err := lookupOutbox(ctx, t.tx, t.log, hashes, found); err != nil {
+		return nil, err
+	}
+	return found, nil
 }
 
 // Unqueued implements storage.AdmissionStore.
