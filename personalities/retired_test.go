@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -17,8 +18,10 @@ import (
 
 // TestRetiredKey: a key retired at T signs statements admitted before T
 // and dated before T, and nothing else: not a statement dated at or after
-// T even while the server's clock is before it, and not one backdated once
-// the clock has passed T. So a replay at the statements' own times (what a
+// T even while the server's clock is before it, not one backdated once
+// the clock has passed T, and not one it co-signs with another agency once
+// the clock has passed T (a replay would credit the other agency). So a
+// replay at the statements' own times (what a
 // monitor has) admits exactly what was admitted.
 func TestRetiredKey(t *testing.T) {
 	t.Parallel()
@@ -27,11 +30,12 @@ func TestRetiredKey(t *testing.T) {
 	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
 	b := logtest.SQLite(t, logtest.Options{})
 	l := b.OpenLog(t, logtest.NewLogKey(t, origin), testMMD)
-	current, rotated := newSigner(t, cityA), newSigner(t, cityA)
-	reg, err := registry.New(registry.File{Agencies: []registry.Agency{{
-		ID: cityA, Roles: []string{disclosures.RoleDiscloser},
-		Keys: []registry.Key{{VKey: current.vkey}, {VKey: rotated.vkey, Retired: retired}},
-	}}})
+	current, rotated, other := newSigner(t, cityA), newSigner(t, cityA), newSigner(t, cityB)
+	reg, err := registry.New(registry.File{Agencies: []registry.Agency{
+		{ID: cityA, Roles: []string{disclosures.RoleDiscloser},
+			Keys: []registry.Key{{VKey: current.vkey}, {VKey: rotated.vkey, Retired: retired}}},
+		{ID: cityB, Roles: []string{disclosures.RoleDiscloser}, Keys: []registry.Key{{VKey: other.vkey}}},
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,17 +51,20 @@ func TestRetiredKey(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		now, at  time.Time
-		signer   key
+		signers  []note.Signer
 		wantCode codes.Code
 	}{
-		{"before retirement", retired.Add(-2 * time.Minute), retired.Add(-3 * time.Minute), rotated, codes.OK},
-		{"dated after retirement, clock before", retired.Add(-2 * time.Minute), retired.Add(time.Minute), rotated, codes.Unauthenticated},
-		{"backdated after retirement", retired.Add(time.Hour), retired.Add(-time.Hour), rotated, codes.Unauthenticated},
-		{"current key after retirement", retired.Add(time.Hour), retired.Add(time.Hour), current, codes.OK},
+		{"before retirement", retired.Add(-2 * time.Minute), retired.Add(-3 * time.Minute), []note.Signer{rotated}, codes.OK},
+		{"dated after retirement, clock before", retired.Add(-2 * time.Minute), retired.Add(time.Minute), []note.Signer{rotated}, codes.Unauthenticated},
+		{"backdated after retirement", retired.Add(time.Hour), retired.Add(-time.Hour), []note.Signer{rotated}, codes.Unauthenticated},
+		{"current key after retirement", retired.Add(time.Hour), retired.Add(time.Hour), []note.Signer{current}, codes.OK},
+		// A replay would credit city-a (its signature counts at the
+		// statement's time), admission now only city-b: refused.
+		{"co-signer retired since", retired.Add(time.Minute), retired.Add(-time.Minute), []note.Signer{rotated, other}, codes.Unauthenticated},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock.Store(tc.now.UnixNano())
-			stmt := statementFor(t, origin, disclosures.TypePublish, tc.at, publish("doc-"+tc.at.Format("150405")), tc.signer)
+			stmt := statementFor(t, origin, disclosures.TypePublish, tc.at, publish("doc-"+tc.at.Format("150405")), tc.signers...)
 			_, err := client.Submit(t.Context(), &api.SubmitRequest{Log: logName, Statement: stmt})
 			if got := status.Code(err); got != tc.wantCode {
 				t.Fatalf("Submit: %v, want %s", err, tc.wantCode)

@@ -212,9 +212,7 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	if err != nil {
 		return nil, err
 	}
-	// Authorized at the later of now and the statement's time, so that a
-	// replay, which has only the latter, admits what was admitted.
-	agency, err := s.opts.Registry.Authorize(sigs, role, latest(s.opts.Now(), st.Time))
+	agency, err := s.opts.Registry.AuthorizeAdmission(sigs, role, st.Time, s.opts.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -354,11 +352,4 @@ func (s *Server) GetConsistencyProof(ctx context.Context, req *api.GetConsistenc
 		resp.Hashes = append(resp.Hashes, h[:])
 	}
 	return resp, nil
-}
-
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

@@ -30,11 +30,17 @@
 // A retired key was rotated out in good order. It signs nothing dated at or
 // after its retirement, but the entries it signed before stay valid, so a
 // replay with today's registry still admits them. "Dated" is the statement's
-// own signed time: the admission server authorizes at the later of its clock
-// and that time ([Registry.Authorize] with at = max(now, statement time)),
-// a replay at the statement's time alone, so whatever the admission server
-// admitted, a replay admits too. A retired role works the same way: held
+// own signed time: a replay authorizes at that time ([Registry.Authorize]);
+// the admission server at that time and at the later of it and its clock,
+// and requires both to credit the same agency
+// ([Registry.AuthorizeAdmission]), so whatever it admitted, a replay admits
+// too, credited to the same agency. A retired role works the same way: held
 // for statements dated before its until.
+//
+// Times are RFC 3339 with their zone. Set a retirement no earlier than
+// when the file reaches both the admission server and the monitors: one
+// moved back in time refuses entries already admitted, and monitors raise
+// alerts on them.
 //
 // The file keeps no more history than that (no key or role added at a
 // given time); that is what the registry log (DESIGN.md) will keep.
@@ -140,7 +146,42 @@ func Parse(data []byte) (*Registry, error) {
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("bad YAML: %w", err)
 	}
+	if err := checkTimes(data); err != nil {
+		return nil, err
+	}
 	return New(f)
+}
+
+// checkTimes requires every retired and until time to be RFC 3339 with its
+// zone: YAML would read "2026-09-01 10:00" as UTC, hours away from what an
+// operator in another zone meant, and a retirement moved back in time
+// refuses entries already admitted.
+func checkTimes(data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("bad YAML: %w", err)
+	}
+	var walk func(n *yaml.Node) error
+	walk = func(n *yaml.Node) error {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if k.Value != "retired" && k.Value != "until" {
+					continue
+				}
+				if _, err := time.Parse(time.RFC3339, v.Value); err != nil || v.Kind != yaml.ScalarNode {
+					return fmt.Errorf("line %d: %s %q: want an RFC 3339 time with its zone, e.g. 2026-09-01T00:00:00Z or 2026-09-01T08:00:00+08:00", v.Line, k.Value, v.Value)
+				}
+			}
+		}
+		for _, c := range n.Content {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(&doc)
 }
 
 // New validates f and builds a Registry from it.
@@ -247,6 +288,32 @@ func (r *Registry) Authorize(sigs []note.Signature, role string, at time.Time) (
 	default:
 		return "", errors.New("no signature by a registered key")
 	}
+}
+
+// AuthorizeAdmission is Authorize as the admission server must run it, for
+// a statement dated signed and received at now: a replay, which has only
+// the statement, authorizes at signed, so the statement is admitted only if
+// it is also authorized at the later of the two times, for the same agency.
+// (With several signers, a key retired in between would otherwise credit
+// one agency now and another on replay.)
+func (r *Registry) AuthorizeAdmission(sigs []note.Signature, role string, signed, now time.Time) (string, error) {
+	atSigning, err := r.Authorize(sigs, role, signed)
+	if err != nil {
+		return "", err
+	}
+	at := signed
+	if now.After(at) {
+		at = now
+	}
+	atAdmission, err := r.Authorize(sigs, role, at)
+	if err != nil {
+		return "", err
+	}
+	if atAdmission != atSigning {
+		return "", fmt.Errorf("the signature of %q counted at the statement's time but no longer does (its key or role was retired since), and a replay would credit %q rather than %q: %w; sign again without it",
+			atSigning, atSigning, atAdmission, ErrKeyRevoked)
+	}
+	return atAdmission, nil
 }
 
 // holds reports whether a holds role at time at.

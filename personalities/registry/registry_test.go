@@ -121,6 +121,8 @@ func TestParseErrors(t *testing.T) {
 		{"not yaml", "agencies: [", "bad YAML"},
 		{"revoked and retired", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s, revoked: true, retired: 2026-01-01T00:00:00Z}]\n", v), "both revoked and retired"},
 		{"bad retired time", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s, retired: soon}]\n", v), "bad YAML"},
+		{"retired time without zone", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s, retired: 2026-09-01 10:00:00}]\n", v), `line 3: retired "2026-09-01 10:00:00": want an RFC 3339 time with its zone`},
+		{"until as a date", "agencies:\n  - id: a\n    retired_roles:\n      - {role: x, until: 2026-09-01}\n", `line 4: until "2026-09-01"`},
 		{"retired role without until", "agencies:\n  - id: a\n    retired_roles: [{role: x}]\n", "needs a role and an until"},
 		{"role held and retired", "agencies:\n  - id: a\n    roles: [x]\n    retired_roles: [{role: x, until: 2026-01-01T00:00:00Z}]\n", "both held and retired"},
 	} {
@@ -188,5 +190,36 @@ agencies:
 				t.Errorf("Authorize() = %q, want city-a", agency)
 			}
 		})
+	}
+}
+
+// TestAuthorizeAdmission: with two signers, one whose key was retired
+// between the statement's time and its admission, Authorize would credit
+// one agency at admission and the other on replay; AuthorizeAdmission
+// refuses the statement instead.
+func TestAuthorizeAdmission(t *testing.T) {
+	a, aV := key(t, "city-a")
+	b, bV := key(t, "city-b")
+	retired := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	r, err := registry.New(registry.File{Agencies: []registry.Agency{
+		{ID: "city-a", Roles: []string{"discloser"}, Keys: []registry.Key{{VKey: aV, Retired: retired}}},
+		{ID: "city-b", Roles: []string{"discloser"}, Keys: []registry.Key{{VKey: bV}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs := sigsOf(t, r, a, b)
+	signed := retired.Add(-time.Minute)
+	if got, err := r.Authorize(sigs, "discloser", signed); err != nil || got != "city-a" {
+		t.Fatalf("replay credits %q, %v; want city-a", got, err)
+	}
+	if got, err := r.AuthorizeAdmission(sigs, "discloser", signed, retired.Add(-2*time.Minute)); err != nil || got != "city-a" {
+		t.Errorf("admitted before the retirement: %q, %v; want city-a", got, err)
+	}
+	if got, err := r.AuthorizeAdmission(sigs, "discloser", signed, retired.Add(time.Minute)); !errors.Is(err, registry.ErrKeyRevoked) {
+		t.Errorf("admitted after the retirement: %q, %v; want ErrKeyRevoked", got, err)
+	}
+	if got, err := r.AuthorizeAdmission(sigsOf(t, r, b), "discloser", signed, retired.Add(time.Minute)); err != nil || got != "city-b" {
+		t.Errorf("city-b alone: %q, %v", got, err)
 	}
 }
