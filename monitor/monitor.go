@@ -51,6 +51,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
@@ -148,6 +149,9 @@ type Monitor struct {
 	faulted map[string]bool
 	status  passStatuses
 	hooks   *webhooks
+
+	// aheadBytes is the byte budget of fetchAhead: maxAheadBytes.
+	aheadBytes int64
 }
 
 var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken}
@@ -205,8 +209,9 @@ func New(opts Options) (*Monitor, error) {
 		notified: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govlog_monitor_notifications_total", Help: "Watched entries found, by log origin and watch.",
 		}, []string{"log", "watch"}),
-		faulted:  map[string]bool{},
-		watching: watching,
+		faulted:    map[string]bool{},
+		watching:   watching,
+		aheadBytes: maxAheadBytes,
 	}
 	hooks, err := newWebhooks(opts.Webhooks, opts.WebhookClient, logger)
 	if err != nil {
@@ -354,8 +359,9 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	var passLeaves [][]byte
 	fetchCtx, stopFetching := context.WithCancel(ctx)
 	defer stopFetching()
+	budget := semaphore.NewWeighted(m.aheadBytes)
 	next := prev.Size
-	for f := range m.fetchAhead(fetchCtx, l, prev.Size, cp.Size) {
+	for f := range m.fetchAhead(fetchCtx, l, prev.Size, cp.Size, budget) {
 		<-f.ready
 		if f.err != nil {
 			return f.err
@@ -389,6 +395,7 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 			}
 			next++
 		}
+		budget.Release(f.weight)
 	}
 	if next != cp.Size {
 		// The fetcher stopped early: ctx was cancelled.
@@ -452,13 +459,17 @@ type fetched struct {
 	parsed []parsedEntry
 	err    error
 	ready  chan struct{}
+	weight int64 // held in the pass's byte budget
 }
 
-// fetchAhead downloads the entries from start to end in batches, up to
-// fetchDepth batches ahead of the caller, and checks each as it arrives.
-// Batches come in log order; a failed download is the last batch sent, with
-// err set. Cancelling ctx stops it.
-func (m *Monitor) fetchAhead(ctx context.Context, l *Log, start, end uint64) <-chan *fetched {
+// fetchAhead downloads the entries from start to end in batches and checks
+// each as it arrives, ahead of the caller by at most fetchDepth batches and
+// maxAheadBytes of entries (plus one batch): a server sending huge batches
+// cannot make a monitor hold many of them. Each batch's weight is acquired
+// from budget; the caller releases it once done with the batch. Batches come
+// in log order; a failed download is the last batch sent, with err set.
+// Cancelling ctx stops it.
+func (m *Monitor) fetchAhead(ctx context.Context, l *Log, start, end uint64, budget *semaphore.Weighted) <-chan *fetched {
 	out := make(chan *fetched, fetchDepth)
 	go func() {
 		defer close(out)
@@ -475,6 +486,14 @@ func (m *Monitor) fetchAhead(ctx context.Context, l *Log, start, end uint64) <-c
 			if f.err != nil {
 				close(f.ready)
 			} else {
+				for _, leaf := range f.leaves {
+					f.weight += int64(len(leaf))
+				}
+				f.weight = min(f.weight, m.aheadBytes)
+				if err := budget.Acquire(ctx, f.weight); err != nil {
+					f.weight = 0
+					return
+				}
 				go func() {
 					f.hashes, f.parsed = parseBatch(l, f.leaves)
 					close(f.ready)
@@ -498,6 +517,10 @@ func (m *Monitor) fetchAhead(ctx context.Context, l *Log, start, end uint64) <-c
 // to keep every core checking signatures while the replay (one goroutine)
 // and the server catch up.
 const fetchDepth = 4
+
+// maxAheadBytes bounds the entries downloaded but not yet replayed
+// (Monitor.aheadBytes, which tests lower).
+const maxAheadBytes = 64 << 20
 
 // parseBatch hashes the entries and verifies the statements' signatures in
 // parallel: they depend on nothing but the entry and the registry, and are

@@ -295,7 +295,9 @@ func (s *Store) begin(ctx context.Context, origin string) (*advance, error) {
 // Get implements rule.State.
 func (a *advance) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if v, ok := a.pending[key]; ok {
-		return v, true, nil
+		// A copy: a rule that changed what it read must not change what
+		// will be written.
+		return bytes.Clone(v), true, nil
 	}
 	var v []byte
 	err := a.get.QueryRowContext(ctx, a.origin, key).Scan(&v)
