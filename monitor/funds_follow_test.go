@@ -41,8 +41,8 @@ const fundsTestOrigin = "gov.example/funds"
 // gRPC, and the monitor reads it with the client package, as `govlog
 // monitor` does, while several clients use the log: transfers, some refused
 // for overspending, wages, a guarantee released by the log's rule key when
-// the pay deadline passes, aid. The monitor follows the log twice, during
-// the workload and after it, raises no alert, and its replayed state is the
+// the pay deadline passes, aid. The monitor follows the log twice, midway
+// (after the transfers, before the release) and at the end, raises no alert, and its replayed state is the
 // admission store's, key by key: the same balances and total allocated.
 // Its dashboard shows them.
 func TestFollowFundsServer(t *testing.T) {

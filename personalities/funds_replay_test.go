@@ -55,6 +55,9 @@ func TestFundsReplayMatchesAdmission(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(resp.Entries) == 0 {
+				t.Fatalf("no entries from %d below size %d", len(entries), n)
+			}
 			entries = append(entries, resp.Entries...)
 		}
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/govlog/govlog/monitor"
 	"golang.org/x/sync/errgroup"
@@ -53,6 +54,9 @@ survive restarts.`,
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			out := cmd.OutOrStdout()
+			if seqInterval <= 0 || mmd <= 0 || scheduleInterval <= 0 {
+				return errors.New("--sequencer-interval, --mmd and --schedule-interval must be positive")
+			}
 
 			cfg, err := prepareDevData(data, operator)
 			if err != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
 	"github.com/govlog/govlog/personalities/funds"
+	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule"
 )
 
 // TestReleaseSurvivesKill: a labour contract's pay deadline passes with a
@@ -98,9 +100,10 @@ func TestReleaseSurvivesKill(t *testing.T) {
 	submit(funds.TypeGuaranteeLodge, funds.GuaranteeLodgeBody{GuaranteeID: "g1", ContractID: "crew", From: "builder", Escrow: "escrow", Amount: 1_500})
 	submit(funds.TypeWagePay, funds.WagePayBody{PaymentID: "p1", ContractID: "crew", Worker: wang, Period: period, Amount: 1_000, From: "builder", To: "w-wang"})
 
-	// The first kill lands within two schedule intervals after the
-	// deadline; the others at random instants after each restart.
-	time.Sleep(time.Until(deadline) + time.Duration(rng.Int64N(int64(2*schedule))))
+	// The release is due once the clock, in whole seconds, is past the
+	// deadline. The first kill lands within two schedule intervals of
+	// that; the others at random instants after each restart.
+	time.Sleep(time.Until(deadline.Add(time.Second)) + time.Duration(rng.Int64N(int64(2*schedule))))
 	for k := range kills {
 		if err := srv.kill(); err != nil {
 			t.Fatal(err)
@@ -153,4 +156,63 @@ func TestReleaseSurvivesKill(t *testing.T) {
 	if !strings.Contains(found[0], zhao) || strings.Contains(found[0], wang) || !strings.Contains(found[0], `"amount":1000`) {
 		t.Errorf("the release does not pay Zhao (only) the wage:\n%s", found[0])
 	}
+	replayFunds(ctx, t, c, filepath.Join(data, "registry.yaml"))
+	srv.scanOutputs()
+}
+
+// replayFunds replays the whole funds log from an empty state through the
+// funds rules, as a monitor does: every entry must be admitted again.
+func replayFunds(ctx context.Context, t *testing.T, c *client.Client, registryPath string) {
+	t.Helper()
+	reg, err := registry.Load(registryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := c.Checkpoint(ctx, funds.LogName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := govlog.ParseCheckpoint(signed[:strings.Index(string(signed), "\n\n")+1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, st := funds.New(), memState{}
+	for next := uint64(0); next < cp.Size; {
+		batch, err := c.Entries(ctx, funds.LogName, next, cp.Size-next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, leaf := range batch {
+			s, sigs, err := govlog.ParseStatement(leaf, cp.Origin, reg.Verifiers())
+			if err != nil {
+				t.Fatalf("entry %d: %v", next, err)
+			}
+			role, err := rules.RequiredRole(s.Type)
+			if err != nil {
+				t.Fatalf("entry %d: %v", next, err)
+			}
+			agency, err := reg.Authorize(sigs, role, s.Time)
+			if err != nil {
+				t.Fatalf("entry %d: %v", next, err)
+			}
+			e := rule.Entry{Type: s.Type, Time: s.Time, Body: s.Body, Agency: agency, LeafHash: govlog.LeafHash(leaf)}
+			if err := rules.Apply(ctx, st, e); err != nil {
+				t.Fatalf("entry %d (%s) refused on replay: %v", next, s.Type, err)
+			}
+			next++
+		}
+	}
+}
+
+// memState is a rule.State in memory.
+type memState map[string][]byte
+
+func (m memState) Get(_ context.Context, k string) ([]byte, bool, error) {
+	v, ok := m[k]
+	return v, ok, nil
+}
+
+func (m memState) Put(_ context.Context, k string, v []byte) error {
+	m[k] = append([]byte(nil), v...)
+	return nil
 }
