@@ -493,14 +493,17 @@ func (w *Witness) RecordEvidence(ctx context.Context, e *Evidence) (added bool, 
 	if err != nil {
 		return false, err
 	}
+	// Frozen before the evidence is stored: from the moment the evidence
+	// can be read, no cosignature of the log is made. (If storing fails,
+	// the log stays frozen in memory, and the evidence will be found again.)
+	w.mu.Lock()
+	w.frozen[origin] = true
+	w.mu.Unlock()
 	rec := EvidenceRecord{ID: e.ID(), Origin: origin, Kind: e.Kind(), Found: w.now().UTC(), File: e.Marshal()}
 	added, err = w.store.AddEvidence(ctx, rec)
 	if err != nil {
 		return false, fmt.Errorf("couldn't store evidence: %w", err)
 	}
-	w.mu.Lock()
-	w.frozen[origin] = true
-	w.mu.Unlock()
 	if added {
 		w.metrics.equivocations.WithLabelValues(origin).Inc()
 		w.logger.Error("ALERT: log signed two checkpoints that cannot both be true; refusing to cosign it from now on",
