@@ -63,6 +63,8 @@ type Evidence struct {
 	Entry []byte `json:"entry,omitempty"`
 	// Promise is the signed promise, for KindPromiseBroken.
 	Promise []byte `json:"promise,omitempty"`
+	// Due is the statement that is due, for KindOverdue: {"type", "body"}.
+	Due json.RawMessage `json:"due,omitempty"`
 	// Error is the verifier's error for the entry or checkpoint.
 	Error string `json:"error,omitempty"`
 }

@@ -108,6 +108,11 @@ type Options struct {
 	// MaxCheckpointAge, if positive, raises KindStale when a log's
 	// checkpoint has not changed for longer.
 	MaxCheckpointAge time.Duration
+	// OverdueAfter, if positive, raises KindOverdue when a statement a
+	// log's rules schedule (a guarantee release) is still missing this
+	// long after it fell due. Set it above the log's schedule interval
+	// plus its MMD.
+	OverdueAfter time.Duration
 	// OnAlert, if set, is called with each new alert after it is recorded.
 	OnAlert func(Alert)
 	// Webhooks are URLs each new alert is POSTed to as JSON (the body of
@@ -154,7 +159,7 @@ type Monitor struct {
 	aheadBytes int64
 }
 
-var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken}
+var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken, KindOverdue}
 
 // New checks opts and returns a Monitor.
 func New(opts Options) (*Monitor, error) {
@@ -262,7 +267,7 @@ func (m *Monitor) Follow(ctx context.Context) error {
 		delete(m.faulted, l.Origin)
 		err := m.follow(ctx, l)
 		if err == nil && !m.faulted[l.Origin] {
-			err = m.checkPromises(ctx, l)
+			err = errors.Join(m.checkPromises(ctx, l), m.checkOverdue(ctx, l))
 		}
 		m.status.record(l.Origin, m.opts.Now(), err)
 		if err != nil {

@@ -299,6 +299,9 @@ func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr string, cf
 	m.Database = filepath.Join(data, "monitor.db")
 	m.PollInterval = 2 * time.Second
 	m.BatchSize = 1000
+	// A release is admitted within a schedule interval of its deadline and
+	// integrated within the MMD: past that (and a minute more), it is late.
+	m.OverdueAfter = cfg.MMD + cfg.ScheduleInterval + time.Minute
 	for _, l := range cfg.Logs {
 		m.Logs = append(m.Logs, monitorLogConfig{Origin: l.Origin, URL: logAddr, Name: l.Name})
 		m.logs = append(m.logs, monitor.Log{

@@ -52,6 +52,11 @@ type monitorConfig struct {
 	// checkpoints from this monitor). Set it above the log's checkpoint
 	// interval. Default: no such alert.
 	MaxCheckpointAge time.Duration `yaml:"max_checkpoint_age"`
+	// OverdueAfter is how long after it falls due a statement a log's
+	// rules make it write itself (the funds log's guarantee releases) may
+	// be missing before it is an alert. Set it above the log's schedule
+	// interval plus its MMD. Default 15m.
+	OverdueAfter time.Duration `yaml:"overdue_after"`
 	// Registry is the path of the registry file (agencies, keys, roles)
 	// that entries are authorized against, unless a log names its own.
 	Registry string `yaml:"registry"`
@@ -137,6 +142,9 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 	if c.BatchSize == 0 {
 		c.BatchSize = 1000
 	}
+	if c.OverdueAfter == 0 {
+		c.OverdueAfter = 15 * time.Minute
+	}
 	switch {
 	case c.Database == "":
 		return fail("database is required: the path of the monitor's SQLite file")
@@ -146,6 +154,8 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 		return fail("poll_interval must be positive")
 	case c.MaxCheckpointAge < 0:
 		return fail("max_checkpoint_age must be positive")
+	case c.OverdueAfter < 0:
+		return fail("overdue_after must be positive")
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fail("listen %q: %v", c.Listen, err)
@@ -297,7 +307,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mon, err := monitor.New(monitor.Options{
 		Logs: logs, Store: store, Logger: logger, Metrics: reg,
-		BatchSize: cfg.BatchSize, Interval: cfg.PollInterval, MaxCheckpointAge: cfg.MaxCheckpointAge,
+		BatchSize: cfg.BatchSize, Interval: cfg.PollInterval, MaxCheckpointAge: cfg.MaxCheckpointAge, OverdueAfter: cfg.OverdueAfter,
 		Webhooks: cfg.Webhooks, Watches: cfg.watches,
 	})
 	if err != nil {
