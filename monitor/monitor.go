@@ -13,7 +13,14 @@
 //  4. replays each entry: its note signature by a registry key, the key's
 //     agency and role ([registry.Registry.Authorize]), and the domain rules
 //     ([rule.Domain.Apply]) on the monitor's own copy of the domain state,
-//     with the same personalities/<domain> package that admitted it.
+//     with the same personalities/<domain> package that admitted it;
+//  5. then settles the promises handed to it, and, for a domain that
+//     writes statements of its own when they fall due ([rule.Scheduler]:
+//     the funds log's guarantee releases), checks that none due for longer
+//     than Options.OverdueAfter is missing.
+//
+// Entries are downloaded a few batches ahead and their signatures checked
+// on every core while one goroutine replays them in log order.
 //
 // Anything wrong is an [Alert] with its evidence, recorded once in the
 // [Store], logged, counted in Prometheus and handed to Options.OnAlert.
