@@ -36,7 +36,9 @@ type Answer struct {
 // the same checkpoint, and every entry the result names by a "leaf_hash"
 // member is one of them. What the answer says about those entries (a
 // balance, how a payment was funded) is the server's reading of the state
-// they built; the entries themselves are proved.
+// they built; the entries themselves are proved, and the domain's package
+// checks that reading against them (funds.CheckAnswer, which govlog funds
+// runs on Answer.Result and Answer.Entries).
 func (c *Client) Query(ctx context.Context, policy *govlog.Policy, log, name string, args map[string]string) (*Answer, error) {
 	if policy == nil {
 		return nil, errors.New("a policy is required to verify the answer")

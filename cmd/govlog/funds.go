@@ -27,9 +27,12 @@ func newFundsCmd() *cobra.Command {
 		Short: "Follow public money: an account's ledger, the path of a payment, every entry proved",
 		Long: `funds asks the funds log's public read API (personalities/funds, "Queries")
 and verifies the answer before printing it: every entry it rests on comes with
-its inclusion proof, all at one checkpoint, checked against --policy. Amounts
-are printed in yuan; --json prints the answer as the server sent it, amounts
-in fen.`,
+its inclusion proof, all at one checkpoint, checked against --policy, and what
+the answer says about those entries (amounts, accounts, balances, how a
+payment was funded) is checked against the entries themselves, as far as they
+can tell (personalities/funds, "Checking an answer"). An answer that fails is
+not printed, and the command fails saying why. Amounts are printed in yuan;
+--json prints the answer as the server sent it, amounts in fen.`,
 	}
 	cmd.AddCommand(newFundsAccountCmd(), newFundsTraceCmd())
 	return cmd
@@ -51,7 +54,9 @@ func (f *queryFlags) register(cmd *cobra.Command) {
 	cmd.MarkFlagRequired("policy")
 }
 
-// ask runs a query and verifies the answer.
+// ask runs a query, verifies the answer and checks it against its
+// entries. The bundles are saved even when the check fails: with the
+// answer, they are the evidence of it.
 func (f *queryFlags) ask(cmd *cobra.Command, name string, args map[string]string) (*client.Answer, error) {
 	text, err := os.ReadFile(f.policyPath)
 	if err != nil {
@@ -81,11 +86,15 @@ func (f *queryFlags) ask(cmd *cobra.Command, name string, args map[string]string
 			}
 		}
 	}
+	if err := funds.CheckAnswer(name, args, a.Result, a.Entries); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	return a, nil
 }
 
-// report prints the answer, as JSON or with print, and what was verified.
-func (f *queryFlags) report(cmd *cobra.Command, a *client.Answer, print func(w io.Writer)) error {
+// report prints the answer, as JSON or with print, what was verified and
+// what was checked.
+func (f *queryFlags) report(cmd *cobra.Command, a *client.Answer, checked string, print func(w io.Writer)) error {
 	w := cmd.OutOrStdout()
 	if f.json {
 		var buf bytes.Buffer
@@ -94,11 +103,12 @@ func (f *queryFlags) report(cmd *cobra.Command, a *client.Answer, print func(w i
 		}
 		buf.WriteByte('\n')
 		w.Write(buf.Bytes())
-		fmt.Fprintln(cmd.ErrOrStderr(), verifiedLine(a, f.policyPath))
-		return nil
+		w = cmd.ErrOrStderr()
+	} else {
+		print(w)
 	}
-	print(w)
 	fmt.Fprintln(w, verifiedLine(a, f.policyPath))
+	fmt.Fprintln(w, "checked: "+checked)
 	return nil
 }
 
@@ -143,13 +153,28 @@ entries that opened the account and made each line are proved against
 			if err := json.Unmarshal(a.Result, &v); err != nil {
 				return fmt.Errorf("couldn't read the answer: %w", err)
 			}
-			return qf.report(cmd, a, func(w io.Writer) { printAccount(w, &v) })
+			return qf.report(cmd, a, accountChecked(&v), func(w io.Writer) { printAccount(w, &v) })
 		},
 	}
 	qf.register(cmd)
 	cmd.Flags().Int64Var(&from, "from", 0, "first ledger line, from 1 (default 1)")
 	cmd.Flags().Int64Var(&limit, "limit", 0, fmt.Sprintf("lines per page, at most %d (default %d)", funds.MaxHistoryPage, funds.MaxHistoryPage))
 	return cmd
+}
+
+// accountChecked says what funds.CheckAnswer established about an account
+// page: balances add up from 0 only on a page from line 1.
+func accountChecked(v *funds.AccountView) string {
+	switch {
+	case len(v.Lines) == 0:
+		return "the account matches its entry"
+	case v.Lines[0].N > 1:
+		return fmt.Sprintf("the account and every line match their entries, balances add up within the page "+
+			"(the balance before line %d is the server's word)", v.Lines[0].N)
+	case v.Next == 0:
+		return "the account and every line match their entries, balances add up from 0 to the account's balance"
+	}
+	return "the account and every line match their entries, balances add up from 0"
 }
 
 func printAccount(w io.Writer, v *funds.AccountView) {
@@ -221,7 +246,9 @@ every contract it was paid under, is proved against --policy.`,
 			if len(p.Hops) == 0 {
 				return fmt.Errorf("the answer holds no payment")
 			}
-			return qf.report(cmd, a, func(w io.Writer) { printTrace(w, &p) })
+			return qf.report(cmd, a, "every hop and contract matches its entry, and what funds each hop adds up to it "+
+				"(which inflows first in, first out takes is the server's reading of the payers' ledgers)",
+				func(w io.Writer) { printTrace(w, &p) })
 		},
 	}
 	qf.register(cmd)

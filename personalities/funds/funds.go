@@ -278,6 +278,49 @@
 // or malformed argument [rule.ErrInvalidQuery]; another query name
 // [rule.ErrUnknownQuery].
 //
+// # Checking an answer
+//
+// The inclusion proofs show that the entries an answer cites are in the
+// log; what the answer says about them is the server's reading of the
+// state they built. [CheckAnswer] checks that reading against the entries
+// themselves, as far as they alone can tell, so that a server lying about
+// them is caught ([ErrAnswerMismatch]); `govlog funds` runs it on every
+// answer. It reads each entry's type and body from its leaf, and who
+// signed it from its signature lines: registry keys are named after their
+// agency, and the log checked the signatures when it admitted the entry.
+//
+// account: the answer is about the account asked for, and its record
+// matches the account's funds.account.open (ID, owner kind, owner, kind;
+// the controller signed it). The lines are numbered consecutively from the
+// line asked for, at most limit of them, each from an entry later in the
+// log than the one before it; each is a movement its entry records, in its
+// direction, with its counterparty, kind, amount and ref. Each balance is
+// the one before plus the amount, the first from 0 on a page from line 1.
+// A page with no next ends at the account's last line, and its last
+// balance is the account's. No line repeats another's movement.
+//
+// payment: the answer traces the payment asked for. Each hop is a movement
+// its entry records (kind, from, to, amount, ref, contract, period,
+// worker, beneficiary, budget line, signer); hop 0 is the payment,
+// attributed in full; every other hop funds the hop it is listed under
+// (the last one level up), paying into its payer, from an entry earlier in
+// the log, and is attributed more than 0 and at most its amount. What the
+// hops funding a hop are attributed adds up to what it is; an allocation
+// is funded by nothing; no movement is attributed more than its amount in
+// all its hops. As first in, first out spends one stretch of a payer's
+// inflows, the hops funding one hop are in log order, each but the first
+// and last attributed in full. Every contract a hop names is given, as its
+// funds.contract.register says, and was registered before the hop; no
+// other contract is given.
+//
+// What the answer alone cannot show is not checked: that first in, first
+// out picked the right inflows, and how much of the first and last, needs
+// the payer's whole ledger; the balance before a page that does not start
+// at line 1 needs the lines before it, so such a page's balances are
+// checked only against each other and its amounts; and a movement the
+// server leaves out of every answer consistently, renumbering the ledger
+// around it, shows only in a replay of the log, which the monitor does.
+//
 // [DESIGN.md]: https://github.com/govlog/govlog/blob/main/DESIGN.md
 package funds
 

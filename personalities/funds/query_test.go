@@ -10,14 +10,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/rule"
 )
 
-// memView is a rule.View over a memState and the entries applied to it.
+// memView is a rule.View over a memState and the entries applied to it,
+// with their leaves as the log would prove them.
 type memView struct {
 	memState
 	entries map[[32]byte]rule.Entry
+	proved  map[[32]byte]*govlog.VerifiedBundle
 }
 
 var _ rule.View = memView{}
@@ -28,14 +31,41 @@ func (v memView) Entry(_ context.Context, h [32]byte) (rule.Entry, bool, error) 
 	return e, ok, nil
 }
 
+// viewOf applies entries, signed as the log would hold them ([signed]),
+// at log indexes 0, 1, ...
 func viewOf(t testing.TB, entries []rule.Entry) memView {
 	t.Helper()
-	v := memView{memState{}, map[[32]byte]rule.Entry{}}
-	applyAll(t, v.memState, entries)
-	for _, e := range entries {
+	v := memView{memState{}, map[[32]byte]rule.Entry{}, map[[32]byte]*govlog.VerifiedBundle{}}
+	var logged []rule.Entry
+	for i, e := range entries {
+		e, leaf := signed(t, e)
+		logged = append(logged, e)
 		v.entries[e.LeafHash] = e
+		v.proved[e.LeafHash] = &govlog.VerifiedBundle{Index: uint64(i), Entry: leaf}
 	}
+	applyAll(t, v.memState, logged)
 	return v
+}
+
+// bundles returns the proved entries of an answer citing these.
+func (v memView) bundles(cited [][32]byte) []*govlog.VerifiedBundle {
+	var out []*govlog.VerifiedBundle
+	for _, h := range cited {
+		out = append(out, v.proved[h])
+	}
+	return out
+}
+
+// checkHonest: the answer Query gave passes CheckAnswer.
+func checkHonest(t testing.TB, v memView, name string, args map[string]string, res any, cited [][32]byte) {
+	t.Helper()
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := funds.CheckAnswer(name, args, b, v.bundles(cited)); err != nil {
+		t.Errorf("CheckAnswer of an honest answer: %v", err)
+	}
 }
 
 // money is a small world for tracing: budget-1 is funded by a-1 (1,000)
@@ -71,11 +101,12 @@ func money() []rule.Entry {
 }
 
 // leafOf returns the hex leaf hash of the entry of entries whose body
-// contains marker.
+// contains marker, as viewOf logs it.
 func leafOf(t testing.TB, entries []rule.Entry, marker string) string {
 	t.Helper()
 	for _, e := range entries {
 		if strings.Contains(string(e.Body), marker) {
+			e, _ = signed(t, e)
 			return hex.EncodeToString(e.LeafHash[:])
 		}
 	}
@@ -235,6 +266,7 @@ func TestQueryPayment(t *testing.T) {
 			}
 			checkConserved(t, p)
 			checkCited(t, res, cited, tt.view)
+			checkHonest(t, tt.view, funds.QueryPayment, tt.args, res, cited)
 			if p.Currency != funds.Currency || p.Ref != p.Hops[0].Ref {
 				t.Errorf("currency %q, ref %q", p.Currency, p.Ref)
 			}
@@ -361,6 +393,7 @@ func TestQueryAccount(t *testing.T) {
 				t.Errorf("account %+v, want %+v", a, want)
 			}
 			checkCited(t, res, cited, v)
+			checkHonest(t, v, funds.QueryAccount, tt.args, res, cited)
 		})
 	}
 	res, _, err := funds.New().Query(ctx, v, funds.QueryAccount, map[string]string{"id": "co-1"})
@@ -492,7 +525,7 @@ func TestFormatAmount(t *testing.T) {
 }
 
 // FuzzQuery: whatever a caller asks, Query answers with a result that
-// names only what it cites, or refuses with one of the query sentinels
+// names only what it cites and that CheckAnswer accepts, or refuses with one of the query sentinels
 // (the view never fails here), and never panics.
 func FuzzQuery(f *testing.F) {
 	entries := money()
@@ -516,5 +549,6 @@ func FuzzQuery(f *testing.F) {
 			return
 		}
 		checkCited(t, res, cited, v)
+		checkHonest(t, v, name, args, res, cited)
 	})
 }
