@@ -64,7 +64,7 @@ func (s *Store) AddPromise(ctx context.Context, p govlog.Promise, signed []byte,
 // PromiseCounts returns how many promises of the log with origin are in
 // each status.
 func (s *Store) PromiseCounts(ctx context.Context, origin string) (map[PromiseStatus]int, error) {
-	rows, err := s.db.QueryContext(ctx, countPromisesSQL, origin)
+	rows, err := s.read.QueryContext(ctx, countPromisesSQL, origin)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't count promises of %s: %w", origin, err)
 	}

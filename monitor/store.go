@@ -61,6 +61,11 @@ const Memory = ":memory:"
 // with its compact range and the replayed domain state; and the alerts.
 type Store struct {
 	db *sql.DB
+	// read serves the dashboard's and the API's reads from other
+	// connections, so they see the last committed pass instead of waiting
+	// for the one in progress (SQLite's WAL lets readers run beside the
+	// writer). It is db for an in-memory store.
+	read *sql.DB
 }
 
 // OpenStore opens (creating if needed) the monitor database at path, or a
@@ -83,7 +88,20 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	if path == Memory {
+		return &Store{db: db, read: db}, nil
+	}
+	r := url.Values{}
+	r.Add("mode", "ro")
+	r.Add("_pragma", "busy_timeout(10000)")
+	r.Add("_pragma", "query_only(1)")
+	read, err := sql.Open("sqlite", "file:"+path+"?"+r.Encode())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("couldn't open %s for reading: %w", path, err)
+	}
+	read.SetMaxOpenConns(4)
+	return &Store{db: db, read: read}, nil
 }
 
 func ensureSchema(ctx context.Context, db *sql.DB) error {
@@ -116,7 +134,12 @@ func ensureSchema(ctx context.Context, db *sql.DB) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.read != s.db {
+		s.read.Close()
+	}
+	return s.db.Close()
+}
 
 // Verified is the last checkpoint the monitor verified for a log.
 type Verified struct {
@@ -134,7 +157,7 @@ type Verified struct {
 // Verified returns the last verified checkpoint of the log with origin,
 // ok=false if the monitor has verified none yet.
 func (s *Store) Verified(ctx context.Context, origin string) (v Verified, ok bool, err error) {
-	return readVerified(ctx, s.db, origin)
+	return readVerified(ctx, s.read, origin)
 }
 
 type queryRower interface {
@@ -188,7 +211,7 @@ func (s *Store) StatePrefix(ctx context.Context, origin, prefix string) (map[str
 }
 
 func (s *Store) queryState(ctx context.Context, origin, query string, args ...any) (map[string][]byte, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the state of %s: %w", origin, err)
 	}
@@ -207,7 +230,7 @@ func (s *Store) queryState(ctx context.Context, origin, query string, args ...an
 
 // Alerts returns every alert recorded, oldest first.
 func (s *Store) Alerts(ctx context.Context) ([]Alert, error) {
-	rows, err := s.db.QueryContext(ctx, selectAlertsSQL)
+	rows, err := s.read.QueryContext(ctx, selectAlertsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read alerts: %w", err)
 	}

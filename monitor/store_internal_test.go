@@ -3,8 +3,10 @@ package monitor
 import (
 	"context"
 	"maps"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestStatePrefix(t *testing.T) {
@@ -42,5 +44,45 @@ func TestStatePrefix(t *testing.T) {
 	}
 	if _, err := s.StatePrefix(ctx, "o", ""); err == nil {
 		t.Error("StatePrefix with an empty prefix succeeded")
+	}
+}
+
+// TestReadsDuringPass: while a pass holds the write transaction, the
+// dashboard's reads answer at once, from the last committed state.
+func TestReadsDuringPass(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenStore(ctx, filepath.Join(t.TempDir(), "monitor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.db.ExecContext(ctx, putStateSQL, "o", "doc/a/1", []byte("committed")); err != nil {
+		t.Fatal(err)
+	}
+	pass, err := s.begin(ctx, "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pass.rollback()
+	if err := pass.Put(ctx, "doc/a/2", []byte("in the pass")); err != nil {
+		t.Fatal(err)
+	}
+	if err := pass.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	readCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	got, err := s.StatePrefix(readCtx, "o", "doc/")
+	if err != nil {
+		t.Fatalf("read during a pass: %v", err)
+	}
+	if len(got) != 1 || string(got["doc/a/1"]) != "committed" {
+		t.Errorf("read during a pass = %q, want only the committed key", got)
+	}
+	if _, err := s.Alerts(readCtx); err != nil {
+		t.Errorf("Alerts during a pass: %v", err)
+	}
+	if _, _, err := s.Verified(readCtx, "o"); err != nil {
+		t.Errorf("Verified during a pass: %v", err)
 	}
 }

@@ -20,7 +20,7 @@ const (
 
 // Notifications returns every notification recorded, oldest first.
 func (s *Store) Notifications(ctx context.Context) ([]Notification, error) {
-	rows, err := s.db.QueryContext(ctx, selectNotificationsSQL)
+	rows, err := s.read.QueryContext(ctx, selectNotificationsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read notifications: %w", err)
 	}
