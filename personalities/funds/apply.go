@@ -286,6 +286,13 @@ func (c *change) guaranteeLodge(b GuaranteeLodgeBody) error {
 	if p.Escrow != "" && p.Escrow != b.Escrow {
 		return fmt.Errorf("%w: the guarantee of contract %s is held in escrow account %s", rule.ErrRuleViolation, b.ContractID, p.Escrow)
 	}
+	// One contract per escrow account: its ledger is then that contract's
+	// alone, so a release traced back through it reaches only the deposits
+	// lodged for the same contract.
+	if escrow.Contract != "" && escrow.Contract != b.ContractID {
+		return fmt.Errorf("%w: escrow account %s holds the guarantee of contract %s; each contract needs its own", rule.ErrRuleViolation, b.Escrow, escrow.Contract)
+	}
+	escrow.Contract = b.ContractID
 	if err := c.move(MoveGuarantee, ref, b.From, b.Escrow, b.Amount); err != nil {
 		return err
 	}

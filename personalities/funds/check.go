@@ -422,6 +422,9 @@ func checkPaymentTrace(p *PaymentTrace, args map[string]string, proved provedEnt
 			return mismatch("hop %d (%s) at depth %d funds hop %d at depth %d, not the hop it is listed under", i, h.Ref, h.Depth, h.Funds, f.Depth)
 		case e.index >= entries[h.Funds].index:
 			return mismatch("hop %d (%s) funds hop %d (%s), but its entry is not earlier in the log", i, h.Ref, h.Funds, f.Ref)
+		case f.Kind == MoveRelease && (h.Kind != MoveGuarantee || h.Contract != f.Contract):
+			// An escrow account holds one contract's guarantee only.
+			return mismatch("hop %d (%s) funds the release of contract %s (hop %d) but is not a guarantee lodged for it", i, h.Ref, f.Contract, h.Funds)
 		}
 		funded[h.Funds] += h.Attributed
 	}

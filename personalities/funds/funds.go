@@ -133,7 +133,8 @@
 //	contract_id   a labour contract
 //	from          a company account the signer controls
 //	escrow        an escrow account; every lodging for one contract must
-//	              use the same one
+//	              use the same one, and no other contract's guarantee may
+//	              be in it (one escrow account per contract)
 //	amount        amount
 //
 // Several guarantees may be lodged for one contract; they add up to what

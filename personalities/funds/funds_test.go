@@ -154,6 +154,9 @@ func TestApply(t *testing.T) {
 			wantErr: rule.ErrRuleViolation, wantMsg: "account budget-1 is of kind budget, not company"},
 		{name: "lodge into a company account", entries: after(lodge("g-2", "c-lab", "co-1", "co-2", 4_000)),
 			wantErr: rule.ErrRuleViolation, wantMsg: "not escrow"},
+		{name: "lodge another contract's guarantee into the same escrow", entries: after(
+			labour(bureau, "c-lab-2", "co-1", 10_000, 5_000, []string{carol}, funds.PayPeriod{Period: "2026-03", PayDeadline: "2026-04-10"}),
+			lodge("g-2", "c-lab-2", "co-1", "escrow-1", 4_000)), wantErr: rule.ErrRuleViolation, wantMsg: "holds the guarantee of contract c-lab"},
 		{name: "lodge under a works contract", entries: after(lodge("g-2", "c-works", "co-1", "escrow-1", 4_000)), wantErr: rule.ErrRuleViolation},
 		{name: "lodge overspend", entries: after(lodge("g-2", "c-lab", "co-1", "escrow-1", 194_001)), wantErr: funds.ErrBalanceTooLow},
 		{name: "lodge from an account the signer does not control", entries: after(entry(civil, funds.TypeGuaranteeLodge, funds.GuaranteeLodgeBody{

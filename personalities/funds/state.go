@@ -23,6 +23,10 @@ type AccountRecord struct {
 	// Lines is how many ledger lines the account has; the n-th (from 1) is
 	// at LedgerKey(id, n).
 	Lines int64 `json:"lines"`
+	// Contract, for an escrow account, is the labour contract whose
+	// guarantee it holds, from the first lodging on; no other contract's
+	// may be lodged in it.
+	Contract string `json:"contract,omitempty"`
 }
 
 // LedgerLine is one side of one money movement, at [LedgerKey]: the
