@@ -164,6 +164,9 @@ type Monitor struct {
 
 	// aheadBytes is the byte budget of fetchAhead: maxAheadBytes.
 	aheadBytes int64
+	// fetched is when each log's latest checkpoint was fetched, for
+	// checkOverdue: the log vouched for its tree as of then.
+	fetched map[string]time.Time
 }
 
 var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken, KindOverdue}
@@ -224,6 +227,7 @@ func New(opts Options) (*Monitor, error) {
 		faulted:    map[string]bool{},
 		watching:   watching,
 		aheadBytes: maxAheadBytes,
+		fetched:    map[string]time.Time{},
 	}
 	hooks, err := newWebhooks(opts.Webhooks, opts.WebhookClient, logger)
 	if err != nil {
@@ -286,10 +290,13 @@ func (m *Monitor) Follow(ctx context.Context) error {
 }
 
 func (m *Monitor) follow(ctx context.Context, l *Log) error {
+	delete(m.fetched, l.Origin)
+	fetched := m.opts.Now()
 	signed, err := l.Reader.Checkpoint(ctx, l.Name)
 	if err != nil {
 		return fmt.Errorf("couldn't fetch checkpoint: %w", err)
 	}
+	m.fetched[l.Origin] = fetched
 	store := m.opts.Store
 	prev, hadPrev, err := store.Verified(ctx, l.Origin)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
@@ -16,27 +15,29 @@ import (
 // by now, and it has not: the funds log's guarantee release, due when a
 // pay deadline passes with wages unpaid, missing for longer than
 // Options.OverdueAfter in the checkpoint the log serves as its latest.
-// Evidence: the statement that is due (its type and body, as the rules
-// compute it from the replayed state), so anyone replaying the log finds
-// it due too. The checkpoint is named in the message only, so that the
-// alert is raised once, not again at every new checkpoint still without it.
+// Evidence: what is due (the statement's type, the key of what it is
+// about, and since when), which anyone replaying the log finds due too.
+// The statement's body, which may change while it stays due (a late wage
+// changes a release's shares), and the checkpoint are in the message, so
+// the alert is raised once per missing statement.
 const KindOverdue Kind = "scheduled_overdue"
 
 // checkOverdue raises KindOverdue for the statements l's domain (a
-// rule.Scheduler) says were due OverdueAfter ago, given the state replayed
-// up to the checkpoint the log has just served as its latest: a log that
-// writes them on time has them in it. Only after a pass that verified the
-// log.
+// rule.Scheduler) says were due OverdueAfter before the monitor fetched
+// the checkpoint it has just verified, given the state replayed up to it:
+// a log that writes them on time has them in it. Only after a pass that
+// verified the log.
 func (m *Monitor) checkOverdue(ctx context.Context, l *Log) error {
 	sch, ok := l.Domain.(rule.Scheduler)
-	if !ok || m.opts.OverdueAfter <= 0 {
+	fetched, seen := m.fetched[l.Origin]
+	if !ok || !seen || m.opts.OverdueAfter <= 0 {
 		return nil
 	}
 	v, ok, err := m.opts.Store.Verified(ctx, l.Origin)
 	if err != nil || !ok {
 		return err
 	}
-	asOf := m.opts.Now().Add(-m.opts.OverdueAfter).UTC().Truncate(time.Second)
+	asOf := fetched.Add(-m.opts.OverdueAfter).UTC().Truncate(time.Second)
 	due, err := sch.Due(ctx, storeView{m.opts.Store, l.Origin}, asOf)
 	if err != nil {
 		return fmt.Errorf("couldn't compute what is due: %w", err)
@@ -47,22 +48,23 @@ func (m *Monitor) checkOverdue(ctx context.Context, l *Log) error {
 		if err != nil {
 			return err
 		}
-		evidence, err := json.Marshal(struct {
-			Type string          `json:"type"`
-			Body json.RawMessage `json:"body"`
-		}{d.Type, body})
+		what, err := json.Marshal(struct {
+			Type  string    `json:"type"`
+			Key   string    `json:"key"`
+			Since time.Time `json:"since"`
+		}{d.Type, d.Key, d.Since.UTC()})
 		if err != nil {
 			return err
 		}
 		errs = append(errs, m.raise(ctx, Alert{Kind: KindOverdue, Log: l.Origin,
-			Message: fmt.Sprintf("%s was due by %s and is not in the log at size %d",
-				d.Type, asOf.Format(time.RFC3339), v.Size),
-			Evidence: Evidence{Due: evidence, Error: "due, not written"}.marshal()}))
+			Message: fmt.Sprintf("%s for %s, due since %s, is not in the log at size %d, served %s; the rules make it %s",
+				d.Type, d.Key, d.Since.UTC().Format(time.RFC3339), v.Size, fetched.UTC().Format(time.RFC3339), body),
+			Evidence: Evidence{Due: what, Error: "due, not written"}.marshal()}))
 	}
 	return errors.Join(errs...)
 }
 
-// storeView is the replayed state of one log as a read-only rule.State.
+// storeView is the replayed state of one log, for reading.
 type storeView struct {
 	s      *Store
 	origin string
@@ -78,8 +80,4 @@ func (v storeView) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("couldn't read the state of %s: %w", v.origin, err)
 	}
 	return value, true, nil
-}
-
-func (v storeView) Put(_ context.Context, key string, _ []byte) error {
-	return fmt.Errorf("monitor: the replayed state of %s is read-only here (Put %s)", v.origin, strings.ToValidUTF8(key, "?"))
 }

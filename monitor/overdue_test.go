@@ -21,8 +21,9 @@ import (
 // TestOverdueRelease: a funds log whose operator never writes the
 // guarantee release a pay deadline made due. The monitor says nothing
 // while the release is within OverdueAfter of its deadline, then raises
-// one scheduled_overdue alert carrying the release the rules compute, not
-// again at later passes, and none once the release is in the log.
+// one scheduled_overdue alert naming the contract's period, not again at
+// later passes, nor when more is lodged and the release's shares change,
+// and none once the release is in the log.
 func TestOverdueRelease(t *testing.T) {
 	ctx := context.Background()
 	const origin = "gov.example/funds"
@@ -80,7 +81,7 @@ func TestOverdueRelease(t *testing.T) {
 	add(funds.TypeContractRegister, funds.ContractRegisterBody{ContractID: "crew", Kind: funds.ContractLabour, Payer: "builder",
 		Ceiling: 12_000, Workers: []string{wang, zhao}, WagePerPeriod: 6_000,
 		Schedule: []funds.PayPeriod{{Period: "2026-01", PayDeadline: "2026-01-10"}}})
-	add(funds.TypeGuaranteeLodge, funds.GuaranteeLodgeBody{GuaranteeID: "g1", ContractID: "crew", From: "builder", Escrow: "escrow", Amount: 9_000})
+	add(funds.TypeGuaranteeLodge, funds.GuaranteeLodgeBody{GuaranteeID: "g1", ContractID: "crew", From: "builder", Escrow: "escrow", Amount: 4_000})
 	add(funds.TypeWagePay, funds.WagePayBody{PaymentID: "p1", ContractID: "crew", Worker: wang, Period: "2026-01", Amount: 6_000, From: "builder", To: "w-wang"})
 
 	log := newFakeLog(logSigner)
@@ -118,34 +119,55 @@ func TestOverdueRelease(t *testing.T) {
 	}
 	var ev struct {
 		Due struct {
-			Type string
-			Body funds.ReleaseBody
+			Type, Key string
+			Since     time.Time
 		}
 	}
 	if err := json.Unmarshal(alerts[0].Evidence, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.Due.Type != funds.TypeGuaranteeRelease || ev.Due.Body.ContractID != "crew" || len(ev.Due.Body.Payments) != 1 ||
-		ev.Due.Body.Payments[0].To != "w-zhao" || ev.Due.Body.Payments[0].Amount != 6_000 {
-		t.Errorf("evidence does not name Zhao's release: %s", alerts[0].Evidence)
+	if ev.Due.Type != funds.TypeGuaranteeRelease || ev.Due.Key != funds.PeriodKey("crew", "2026-01") || !ev.Due.Since.Equal(deadline) {
+		t.Errorf("evidence does not name crew's 2026-01 release, due since the deadline: %s", alerts[0].Evidence)
 	}
-	if !strings.Contains(alerts[0].Message, "not in the log at size 11") {
-		t.Errorf("message %q does not name the tree size", alerts[0].Message)
+	for _, want := range []string{"not in the log at size 11", `"to":"w-zhao"`, `"amount":4000`} {
+		if !strings.Contains(alerts[0].Message, want) {
+			t.Errorf("message %q does not say %s", alerts[0].Message, want)
+		}
+	}
+
+	// More is lodged: Zhao's share grows, the release is still missing,
+	// and it is the same alert.
+	more := sign(bureau, day, funds.TypeGuaranteeLodge, funds.GuaranteeLodgeBody{GuaranteeID: "g2", ContractID: "crew", From: "builder", Escrow: "escrow", Amount: 1_000})
+	leaves = append(leaves, more)
+	log.append(t, more)
+	now = deadline.Add(90 * time.Minute)
+	follow()
+	if len(alerts) != 1 {
+		t.Fatalf("a second alert for the same missing release: %+v", alerts[1:])
 	}
 
 	// The log writes it at last: nothing more is due.
-	release := sign(rules, deadline.Add(50*time.Minute), ev.Due.Type, ev.Due.Body)
+	st := memState{}
+	replayAll(t, reg, origin, leaves, st)
+	due, err := funds.New().Due(ctx, st, now)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("due = %v, %v; want the release", due, err)
+	}
+	release := sign(rules, deadline.Add(95*time.Minute), due[0].Type, due[0].Body)
 	log.append(t, release)
 	now = deadline.Add(2 * time.Hour)
 	follow()
 	if len(alerts) != 1 {
 		t.Errorf("alerts after the release: %+v", alerts[1:])
 	}
-	// The monitor's replay took the release.
-	st := memState{}
+	// The release paid Zhao the 5,000 held.
+	st = memState{}
 	replayAll(t, reg, origin, append(leaves, release), st)
 	if due, err := funds.New().Due(ctx, st, now); err != nil || len(due) != 0 {
 		t.Errorf("still due after the release: %v, %v", due, err)
+	}
+	if b, _, err := funds.Balance(ctx, st, "w-zhao"); err != nil || b != 5_000 {
+		t.Errorf("Zhao's balance %d, %v; want 5000", b, err)
 	}
 }
 

@@ -27,16 +27,32 @@ import (
 // period that has begun, and for each due release one read per worker of
 // the contract. Fully paid and released periods leave those lists, so the
 // cost follows the work pending, not the history.
-func DueReleases(ctx context.Context, st rule.State, now time.Time) ([]ReleaseBody, error) {
+func DueReleases(ctx context.Context, st rule.Reader, now time.Time) ([]ReleaseBody, error) {
+	due, err := dueReleases(ctx, st, now)
+	if err != nil {
+		return nil, err
+	}
+	bodies := make([]ReleaseBody, len(due))
+	for i, d := range due {
+		bodies[i] = d.body
+	}
+	return bodies, nil
+}
+
+// dueRelease is a release that is due, with the pay deadline that made it
+// due (UTC, stateTimeLayout).
+type dueRelease struct {
+	deadline string
+	body     ReleaseBody
+}
+
+func dueReleases(ctx context.Context, st rule.Reader, now time.Time) ([]dueRelease, error) {
 	now = now.UTC().Truncate(time.Second)
 	var periods []string
 	if _, err := getJSON(ctx, st, DuePeriodsKey, &periods); err != nil {
 		return nil, err
 	}
-	type due struct {
-		deadline string
-		body     ReleaseBody
-	}
+	type due = dueRelease
 	var found []due
 	for _, p := range periods {
 		if !validPeriod(p) {
@@ -72,16 +88,12 @@ func DueReleases(ctx context.Context, st rule.State, now time.Time) ([]ReleaseBo
 		return cmp.Or(cmp.Compare(a.deadline, b.deadline), cmp.Compare(a.body.ContractID, b.body.ContractID),
 			cmp.Compare(a.body.Period, b.body.Period))
 	})
-	bodies := make([]ReleaseBody, len(found))
-	for i, d := range found {
-		bodies[i] = d.body
-	}
-	return bodies, nil
+	return found, nil
 }
 
 // releaseFor computes the release of one contract's period, the way
 // guaranteeRelease checks it. ok is false if there is nothing to release.
-func releaseFor(ctx context.Context, st rule.State, contract, period string) (ReleaseBody, bool, error) {
+func releaseFor(ctx context.Context, st rule.Reader, contract, period string) (ReleaseBody, bool, error) {
 	var k ContractRecord
 	var prog ContractProgress
 	var per PeriodRecord
@@ -133,14 +145,19 @@ func releaseFor(ctx context.Context, st rule.State, contract, period string) (Re
 var _ rule.Scheduler = (*Rules)(nil)
 
 // Due implements [rule.Scheduler]: the guarantee releases due at now.
-func (r *Rules) Due(ctx context.Context, st rule.State, now time.Time) ([]rule.Scheduled, error) {
-	due, err := DueReleases(ctx, st, now)
+func (r *Rules) Due(ctx context.Context, st rule.Reader, now time.Time) ([]rule.Scheduled, error) {
+	due, err := dueReleases(ctx, st, now)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]rule.Scheduled, len(due))
 	for i, d := range due {
-		out[i] = rule.Scheduled{Type: TypeGuaranteeRelease, Body: d}
+		since, err := time.Parse(stateTimeLayout, d.deadline)
+		if err != nil {
+			return nil, fmt.Errorf("corrupt state: deadline %q", d.deadline)
+		}
+		out[i] = rule.Scheduled{Type: TypeGuaranteeRelease, Body: d.body,
+			Key: PeriodKey(d.body.ContractID, d.body.Period), Since: since}
 	}
 	return out, nil
 }

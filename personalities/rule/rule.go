@@ -79,14 +79,21 @@ type KeyReader interface {
 // often as wanted: a statement already admitted is not due again, and one
 // written twice is refused by the rules.
 type Scheduler interface {
-	Due(ctx context.Context, st State, now time.Time) ([]Scheduled, error)
+	Due(ctx context.Context, st Reader, now time.Time) ([]Scheduled, error)
 }
 
 // Scheduled is one statement a Scheduler wants written.
 type Scheduled struct {
 	Type string
-	// Body is the statement's body, JSON-marshalable.
+	// Body is the statement's body, JSON-marshalable. It may change while
+	// the statement is due (a late payment changes a release's shares).
 	Body any
+	// Key names what the statement is about, the same for as long as it
+	// is due (the funds log: the state key of the contract's period), so a
+	// monitor reports a missing statement once.
+	Key string
+	// Since is when it fell due (the pay deadline).
+	Since time.Time
 }
 
 // Querier is implemented by a Domain that answers public read queries over
