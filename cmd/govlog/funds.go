@@ -42,6 +42,7 @@ not printed, and the command fails saying why. Amounts are printed in yuan;
 type queryFlags struct {
 	serverFlags
 	policyPath string
+	origin     string
 	json       bool
 	save       string
 }
@@ -49,6 +50,7 @@ type queryFlags struct {
 func (f *queryFlags) register(cmd *cobra.Command) {
 	f.registerLog(cmd, funds.LogName)
 	cmd.Flags().StringVar(&f.policyPath, "policy", "", "C2SP tlog-policy file: every entry of the answer is verified against it")
+	cmd.Flags().StringVar(&f.origin, "origin", "", "the log's origin (default: the one log of the policy whose origin ends in /<log>)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the answer as JSON (the verification goes to stderr)")
 	cmd.Flags().StringVar(&f.save, "save", "", "also write each entry's bundle to this folder, as <leaf hash>.tlog-proof, to verify offline")
 	cmd.MarkFlagRequired("policy")
@@ -66,6 +68,10 @@ func (f *queryFlags) ask(cmd *cobra.Command, name string, args map[string]string
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: %w", f.policyPath, err)
 	}
+	origin, err := f.expectedOrigin(policy)
+	if err != nil {
+		return nil, err
+	}
 	c, ctx, done, err := f.dial(cmd)
 	if err != nil {
 		return nil, err
@@ -74,6 +80,11 @@ func (f *queryFlags) ask(cmd *cobra.Command, name string, args map[string]string
 	a, err := c.Query(ctx, policy, f.log, name, args)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	// Every bundle is at one checkpoint; it must be the asked log's, not
+	// another log the policy also trusts.
+	if len(a.Entries) > 0 && a.Checkpoint.Origin != origin {
+		return nil, fmt.Errorf("%s: the answer is proved in log %s, not %s", name, a.Checkpoint.Origin, origin)
 	}
 	if f.save != "" {
 		if err := os.MkdirAll(f.save, 0o755); err != nil {
@@ -90,6 +101,28 @@ func (f *queryFlags) ask(cmd *cobra.Command, name string, args map[string]string
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return a, nil
+}
+
+// expectedOrigin is --origin, or the one log of the policy whose origin
+// names the log asked (<operator>/<log>).
+func (f *queryFlags) expectedOrigin(policy *govlog.Policy) (string, error) {
+	if f.origin != "" {
+		return f.origin, nil
+	}
+	var found []string
+	for _, v := range policy.Logs() {
+		if strings.HasSuffix(v.Name(), "/"+f.log) {
+			found = append(found, v.Name())
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", fmt.Errorf("policy %s lists no log whose origin ends in /%s: name it with --origin", f.policyPath, f.log)
+	default:
+		return "", fmt.Errorf("policy %s lists several %s logs (%s): name one with --origin", f.policyPath, f.log, strings.Join(found, ", "))
+	}
 }
 
 // report prints the answer, as JSON or with print, what was verified and

@@ -38,7 +38,7 @@ func CheckAnswer(name string, args map[string]string, result []byte, entries []*
 	for _, vb := range entries {
 		h := govlog.LeafHash(vb.Entry)
 		if _, ok := proved[h]; !ok {
-			proved[h] = &provedEntry{index: vb.Index, leaf: vb.Entry}
+			proved[h] = &provedEntry{index: vb.Index, leaf: vb.Entry, origin: vb.Checkpoint.Origin}
 		}
 	}
 	switch name {
@@ -81,8 +81,9 @@ func mismatch(format string, args ...any) error {
 type provedEntries map[[32]byte]*provedEntry
 
 type provedEntry struct {
-	index uint64
-	leaf  []byte
+	index  uint64
+	leaf   []byte
+	origin string // of the checkpoint that proves it
 
 	read    bool
 	err     error
@@ -105,7 +106,7 @@ func (p provedEntries) get(leafHex string) (*provedEntry, error) {
 	}
 	if !e.read {
 		e.read = true
-		e.typ, e.body, e.signers, e.err = readStatement(e.leaf)
+		e.typ, e.body, e.signers, e.err = readStatement(e.leaf, e.origin)
 		if e.err != nil {
 			e.err = fmt.Errorf("entry %s is not a statement: %v", leafHex, e.err)
 		}
@@ -121,7 +122,7 @@ func (e *provedEntry) signedBy(agency string) bool { return slices.Contains(e.si
 
 // readStatement returns the type and body of a signed statement and the key
 // names of its signatures, which it does not verify.
-func readStatement(leaf []byte) (typ string, body []byte, signers []string, err error) {
+func readStatement(leaf []byte, origin string) (typ string, body []byte, signers []string, err error) {
 	_, err = note.Open(leaf, note.VerifierList())
 	var unverified *note.UnverifiedNoteError
 	if !errors.As(err, &unverified) {
@@ -137,6 +138,9 @@ func readStatement(leaf []byte) (typ string, body []byte, signers []string, err 
 	lines := strings.Split(n.Text, "\n")
 	if len(lines) != 4 || lines[0] != govlog.StatementFormat || lines[3] != "" {
 		return "", nil, nil, fmt.Errorf("not a %s note", govlog.StatementFormat)
+	}
+	if lines[1] != origin {
+		return "", nil, nil, fmt.Errorf("a statement for log %.64q, in log %s", lines[1], origin)
 	}
 	var s struct {
 		Body json.RawMessage `json:"body"`

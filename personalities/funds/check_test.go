@@ -486,6 +486,14 @@ func TestCheckAnswerEntries(t *testing.T) {
 	checkErr(t, funds.CheckAnswer(funds.QueryAccount, args, append(result, "{}"...), proved), "data after")
 	_, cited, _ := funds.New().Query(context.Background(), v, funds.QueryAccount, args)
 	checkErr(t, funds.CheckAnswer(funds.QueryAccount, args, result, v.bundles(cited[1:])), "not among the proved entries")
+	// Entries proved in another log than the one they were written for.
+	elsewhere := slices.Clone(proved)
+	for i, b := range elsewhere {
+		moved := *b
+		moved.Checkpoint.Origin = "gov.example/other-funds"
+		elsewhere[i] = &moved
+	}
+	checkErr(t, funds.CheckAnswer(funds.QueryAccount, args, result, elsewhere), `a statement for log "gov.example/funds", in log gov.example/other-funds`)
 }
 
 func hexLeaf(leaf []byte) string {

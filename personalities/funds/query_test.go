@@ -41,7 +41,7 @@ func viewOf(t testing.TB, entries []rule.Entry) memView {
 		e, leaf := signed(t, e)
 		logged = append(logged, e)
 		v.entries[e.LeafHash] = e
-		v.proved[e.LeafHash] = &govlog.VerifiedBundle{Index: uint64(i), Entry: leaf}
+		v.proved[e.LeafHash] = &govlog.VerifiedBundle{Index: uint64(i), Entry: leaf, Checkpoint: govlog.Checkpoint{Origin: testOrigin}}
 	}
 	applyAll(t, v.memState, logged)
 	return v
