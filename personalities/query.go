@@ -22,6 +22,14 @@ const (
 	maxQueryCites = 1000 // bundles in one answer
 )
 
+// maxConcurrentQueries caps how many Query calls of one Server read the
+// database at once. Query is public and unauthenticated, and one answer
+// may read thousands of rows and make maxQueryCites proofs, through the
+// database that admissions and Trillian's sequencer use: past the cap,
+// callers wait their turn, up to their own deadline, instead of crowding
+// them out.
+const maxConcurrentQueries = 4
+
 // Query implements api.LogServer: the public read API of a domain that is
 // a rule.Querier.
 //
@@ -35,6 +43,9 @@ const (
 // as Submit with wait=true does, up to the caller's deadline or
 // Options.WaitTimeout, and otherwise fails with DEADLINE_EXCEEDED, to be
 // retried.
+//
+// Reading the snapshot and making the proofs each take one of
+// maxConcurrentQueries turns; waiting for the checkpoint takes none.
 func (s *Server) Query(ctx context.Context, req *api.QueryRequest) (*api.QueryResponse, error) {
 	resp, err := s.query(ctx, req)
 	return resp, toStatus(s.opts.Logger, err)
@@ -56,40 +67,65 @@ func (s *Server) query(ctx context.Context, req *api.QueryRequest) (*api.QueryRe
 		result []byte
 		cited  []storage.OutboxEntry
 	)
-	err = s.opts.Store.Read(ctx, req.Log, func(ctx context.Context, tx storage.ReadTx) error {
-		v := &view{tx: tx, origin: l.Log.Origin(), verifiers: s.opts.Registry.Verifiers()}
-		res, hashes, err := q.Query(ctx, v, req.Query, req.Args)
-		if err != nil {
-			return err
-		}
-		if result, err = json.Marshal(res); err != nil {
-			return fmt.Errorf("couldn't encode the answer to %s: %w", req.Query, err)
-		}
-		hashes = dedupe(hashes)
-		if len(hashes) > maxQueryCites {
-			return fmt.Errorf("%w: the answer cites %d entries, at most %d are proved per query", rule.ErrQueryTooLarge, len(hashes), maxQueryCites)
-		}
-		found, err := tx.LookupOutbox(ctx, hashes)
-		if err != nil {
-			return err
-		}
-		for _, h := range hashes {
-			e, ok := found[h]
-			if !ok {
-				return fmt.Errorf("the answer to %s cites %x, which was never admitted", req.Query, h)
+	err = s.inQueryTurn(ctx, func() error {
+		return s.opts.Store.Read(ctx, req.Log, func(ctx context.Context, tx storage.ReadTx) error {
+			v := &view{tx: tx, origin: l.Log.Origin(), verifiers: s.opts.Registry.Verifiers()}
+			res, hashes, err := q.Query(ctx, v, req.Query, req.Args)
+			if err != nil {
+				return err
 			}
-			cited = append(cited, e)
-		}
-		return nil
+			if result, err = json.Marshal(res); err != nil {
+				return fmt.Errorf("couldn't encode the answer to %s: %w", req.Query, err)
+			}
+			hashes = dedupe(hashes)
+			if len(hashes) > maxQueryCites {
+				return fmt.Errorf("%w: the answer cites %d entries, at most %d are proved per query", rule.ErrQueryTooLarge, len(hashes), maxQueryCites)
+			}
+			found, err := tx.LookupOutbox(ctx, hashes)
+			if err != nil {
+				return err
+			}
+			for _, h := range hashes {
+				e, ok := found[h]
+				if !ok {
+					return fmt.Errorf("the answer to %s cites %x, which was never admitted", req.Query, h)
+				}
+				cited = append(cited, e)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	bundles, err := s.bundlesAtOneCheckpoint(ctx, l, cited)
+	if len(cited) == 0 {
+		return &api.QueryResponse{ResultJson: result}, nil
+	}
+	signed, cp, err := s.checkpointIncluding(ctx, l, cited)
+	if err != nil {
+		return nil, err
+	}
+	var bundles [][]byte
+	err = s.inQueryTurn(ctx, func() (err error) {
+		bundles, err = bundlesAt(ctx, l, cited, signed, cp)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	return &api.QueryResponse{ResultJson: result, Bundles: bundles}, nil
+}
+
+// inQueryTurn runs f once fewer than maxConcurrentQueries calls are
+// running in a turn of their own, or fails when ctx is done first.
+func (s *Server) inQueryTurn(ctx context.Context, f func() error) error {
+	select {
+	case s.queryTurns <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a turn to query: %w", ctx.Err())
+	}
+	defer func() { <-s.queryTurns }()
+	return f()
 }
 
 func checkQueryRequest(req *api.QueryRequest) error {
@@ -119,12 +155,9 @@ func dedupe(hashes [][32]byte) [][32]byte {
 	return out
 }
 
-// bundlesAtOneCheckpoint returns the bundles of entries, in order, all at
-// the latest checkpoint, waiting for one that includes them all.
-func (s *Server) bundlesAtOneCheckpoint(ctx context.Context, l *servedLog, entries []storage.OutboxEntry) ([][]byte, error) {
-	if len(entries) == 0 {
-		return nil, nil
-	}
+// checkpointIncluding returns the latest checkpoint, waiting for one that
+// includes every entry. It holds nothing while it waits.
+func (s *Server) checkpointIncluding(ctx context.Context, l *servedLog, entries []storage.OutboxEntry) ([]byte, govlog.Checkpoint, error) {
 	last := entries[0]
 	for _, e := range entries {
 		if e.Index > last.Index {
@@ -132,22 +165,30 @@ func (s *Server) bundlesAtOneCheckpoint(ctx context.Context, l *servedLog, entri
 		}
 	}
 	signed, cp := l.Log.Checkpoint()
-	if last.Index >= cp.Size {
-		if _, ok := ctx.Deadline(); !ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, s.opts.WaitTimeout)
-			defer cancel()
-		}
-		// A checkpoint that includes the latest entry includes the others:
-		// indexes are positions in the tree.
-		if _, _, err := l.Log.WaitForInclusion(ctx, last.Leaf); err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				return nil, fmt.Errorf("%w: the answer rests on entries no checkpoint includes yet; retry", ErrNotYetIncluded)
-			}
-			return nil, err
-		}
-		signed, cp = l.Log.Checkpoint()
+	if last.Index < cp.Size {
+		return signed, cp, nil
 	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.WaitTimeout)
+		defer cancel()
+	}
+	// A checkpoint that includes the latest entry includes the others:
+	// indexes are positions in the tree.
+	if _, _, err := l.Log.WaitForInclusion(ctx, last.Leaf); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, govlog.Checkpoint{}, fmt.Errorf("%w: the answer rests on entries no checkpoint includes yet; retry", ErrNotYetIncluded)
+		}
+		return nil, govlog.Checkpoint{}, err
+	}
+	signed, cp = l.Log.Checkpoint()
+	return signed, cp, nil
+}
+
+// bundlesAt returns the bundles of entries, in order, at the checkpoint cp
+// (signed), which includes them all. Each proof is a read of its own: no
+// transaction or connection is held from one to the next.
+func bundlesAt(ctx context.Context, l *servedLog, entries []storage.OutboxEntry, signed []byte, cp govlog.Checkpoint) ([][]byte, error) {
 	bundles := make([][]byte, 0, len(entries))
 	for _, e := range entries {
 		proof, _, err := l.Log.InclusionProof(ctx, e.Index, cp.Size)

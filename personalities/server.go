@@ -106,6 +106,9 @@ type Server struct {
 	api.UnimplementedLogServer
 	opts Options
 	logs map[string]*servedLog
+	// queryTurns holds a token for each Query reading the database now;
+	// see maxConcurrentQueries.
+	queryTurns chan struct{}
 }
 
 type servedLog struct {
@@ -141,7 +144,7 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, logs: map[string]*servedLog{}}
+	s := &Server{opts: opts, logs: map[string]*servedLog{}, queryTurns: make(chan struct{}, maxConcurrentQueries)}
 	for name, p := range opts.Personalities {
 		if p.Domain == nil || p.Log == nil {
 			return nil, fmt.Errorf("personality %q: domain and log are required", name)

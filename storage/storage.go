@@ -48,10 +48,9 @@ type AdmissionStore interface {
 	MarkQueued(ctx context.Context, log string, leafHashes [][32]byte) error
 	// Read runs fn on a read-only transaction of log: the committed state
 	// and outbox as one consistent snapshot, which admissions committing
-	// meanwhile do not change. It takes no lock that an admission waits
-	// for (but on SQLite, whose one connection everything shares,
-	// admissions wait for fn to return: keep fn short). Read returns fn's
-	// error, or a storage failure.
+	// meanwhile do not change. It takes no lock and holds no connection
+	// that an admission waits for, so admissions commit while fn runs.
+	// Read returns fn's error, or a storage failure.
 	Read(ctx context.Context, log string, fn func(ctx context.Context, tx ReadTx) error) error
 }
 

@@ -88,8 +88,16 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			return err
 		}
 		defer db.Close()
+		// The public read API reads through connections of its own, so
+		// that its callers never hold the one connection admissions and
+		// Trillian share.
+		reader, err := sqlite.OpenReader(ctx, cfg.SQLitePath)
+		if err != nil {
+			return err
+		}
+		defer reader.Close()
 		admin, logStore = sqlite.TrillianStorage(db)
-		store = sqlite.NewAdmissionStore(db)
+		store = sqlite.NewAdmissionStore(db, reader)
 	}
 
 	trill, err := logserver.StartTrillian(logserver.TrillianOptions{

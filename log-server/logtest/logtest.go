@@ -2,7 +2,8 @@
 // wires it, on one of two backends:
 //
 //   - "sqlite": Trillian and the admission store sharing one SQLite file
-//     (storage/sqlite), what `govlog dev` uses;
+//     (storage/sqlite), the store reading through its own read-only
+//     connections, what `govlog dev` uses;
 //   - "mysql": Trillian and the admission store sharing one fresh
 //     MySQL/MariaDB database from storage/mysql/mysqltest, which skips the
 //     test unless GOVLOG_TEST_MYSQL_DSN names a server.
@@ -52,7 +53,7 @@ type Backend struct {
 	Trillian *logserver.Trillian
 	// Store is the personalities' state and outbox store.
 	Store storage.AdmissionStore
-	// DB is the database behind Store (and Trillian, on MySQL).
+	// DB is the database behind Store and Trillian.
 	DB *sql.DB
 }
 
@@ -65,17 +66,23 @@ func Each(t *testing.T, opts Options, f func(t *testing.T, b *Backend)) {
 }
 
 // SQLite starts Trillian on a fresh SQLite file, shared with the admission
-// store.
+// store, whose reads use a reader of their own as cmd/govlog's do.
 func SQLite(t testing.TB, opts Options) *Backend {
 	t.Helper()
 	quietKlog()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "govlog.db"))
+	path := filepath.Join(t.TempDir(), "govlog.db")
+	db, err := sqlite.Open(t.Context(), path)
 	if err != nil {
 		t.Fatalf("couldn't open SQLite: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	reader, err := sqlite.OpenReader(t.Context(), path)
+	if err != nil {
+		t.Fatalf("couldn't open SQLite for reading: %v", err)
+	}
+	t.Cleanup(func() { reader.Close() })
 	admin, logStorage := sqlite.TrillianStorage(db)
-	b := &Backend{Name: "sqlite", Store: sqlite.NewAdmissionStore(db), DB: db}
+	b := &Backend{Name: "sqlite", Store: sqlite.NewAdmissionStore(db, reader), DB: db}
 	b.Trillian = start(t, opts, logserver.TrillianOptions{AdminStorage: admin, LogStorage: logStorage})
 	return b
 }

@@ -105,11 +105,16 @@ func ensureSchema(ctx context.Context, db *sql.DB) error {
 }
 
 // NewAdmissionStore returns the personalities' state and outbox store.
+// Its transactions run at REPEATABLE READ whatever the server's default
+// isolation, which its admissions' locking and its reads' snapshots need.
+// Its reads share db's pool: consistent nonlocking reads, which wait for no
+// admission and make none wait.
 func NewAdmissionStore(db *sql.DB) *sqlstore.Store {
-	return sqlstore.New(db, sqlstore.Dialect{
+	return sqlstore.New(db, nil, sqlstore.Dialect{
 		ForUpdate:   " FOR UPDATE",
 		UpsertState: "INSERT INTO govlog_state (log, k, v) VALUES %s ON DUPLICATE KEY UPDATE v = VALUES(v)",
 		Retryable:   retryable,
+		Isolation:   sql.LevelRepeatableRead,
 	})
 }
 

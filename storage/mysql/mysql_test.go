@@ -3,11 +3,13 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/google/trillian"
 	tstorage "github.com/google/trillian/storage"
 	"github.com/google/trillian/types"
@@ -23,6 +25,38 @@ import (
 func TestAdmissionStore(t *testing.T) {
 	storagetest.TestAdmissionStore(t, func(t *testing.T) storage.AdmissionStore {
 		return mysql.NewAdmissionStore(open(t, mysqltest.DSN(t)))
+	})
+}
+
+// TestAdmissionStoreReadCommitted: the suite passes on a server whose
+// default isolation is READ COMMITTED, under which a transaction's reads
+// are not one snapshot and a locking read of a missing key locks nothing.
+func TestAdmissionStoreReadCommitted(t *testing.T) {
+	storagetest.TestAdmissionStore(t, func(t *testing.T) storage.AdmissionStore {
+		dsn := mysqltest.DSN(t)
+		db := open(t, dsn)
+		// MariaDB before 11.1 names the variable tx_isolation; MySQL 8
+		// only transaction_isolation.
+		variable := "transaction_isolation"
+		var name, value string
+		if err := db.QueryRowContext(t.Context(), "SHOW VARIABLES LIKE 'transaction_isolation'").Scan(&name, &value); errors.Is(err, sql.ErrNoRows) {
+			variable = "tx_isolation"
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := gomysql.ParseDSN(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Params == nil {
+			cfg.Params = map[string]string{}
+		}
+		cfg.Params[variable] = "'READ-COMMITTED'"
+		db = open(t, cfg.FormatDSN())
+		if err := db.QueryRowContext(t.Context(), "SELECT @@"+variable).Scan(&value); err != nil || value != "READ-COMMITTED" {
+			t.Fatalf("session isolation %q, %v; want READ-COMMITTED", value, err)
+		}
+		return mysql.NewAdmissionStore(db)
 	})
 }
 

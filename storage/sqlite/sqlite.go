@@ -2,6 +2,8 @@
 // modernc.org/sqlite (pure Go, no cgo), in WAL mode with synchronous=FULL so
 // a committed admission survives a crash or power loss, and one writer at a
 // time (write transactions BEGIN IMMEDIATE, waiting up to the busy timeout).
+// Trillian and admissions share Open's one connection; the public read
+// API reads through OpenReader's read-only connections beside it.
 package sqlite
 
 import (
@@ -76,9 +78,54 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// NewAdmissionStore returns the personalities' state and outbox store.
-func NewAdmissionStore(db *sql.DB) *sqlstore.Store {
-	return sqlstore.New(db, sqlstore.Dialect{
+// readerConns caps OpenReader's connections. A read past it waits for one,
+// which delays only other reads; the public read API runs few at a time.
+const readerConns = 4
+
+// OpenReader opens read-only connections to the database at path, which
+// Open has created, for an admission store's reads. In WAL mode they read
+// beside the one writer: each read transaction (a deferred BEGIN) is one
+// snapshot of what was committed when it first read, and it neither waits
+// for Open's connection nor makes admissions or Trillian wait for it. An
+// in-memory database has no other connections: it has no reader.
+func OpenReader(ctx context.Context, path string) (*sql.DB, error) {
+	if path == Memory {
+		return nil, errors.New("an in-memory SQLite database can't be read from other connections")
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "query_only(1)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("couldn't open %s for reading: %w", path, err)
+	}
+	db.SetMaxOpenConns(readerConns)
+	db.SetMaxIdleConns(readerConns)
+	// Without WAL, a reader's shared lock would make a committing writer
+	// wait, the very thing the reader is for avoiding.
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("couldn't open %s for reading: %w", path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		db.Close()
+		return nil, fmt.Errorf("%s is in journal mode %q, not WAL: open it with Open first", path, mode)
+	}
+	if err := sqlstore.CheckSchemaVersion(ctx, db, schemaVersion); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return db, nil
+}
+
+// NewAdmissionStore returns the personalities' state and outbox store on
+// db, from Open. Its reads (Read) use reader, from OpenReader on the same
+// file; with a nil reader (an in-memory database) they use db, whose one
+// connection admissions then wait for while a read runs.
+func NewAdmissionStore(db, reader *sql.DB) *sqlstore.Store {
+	return sqlstore.New(db, reader, sqlstore.Dialect{
 		UpsertState: "INSERT INTO govlog_state (log, k, v) VALUES %s ON CONFLICT (log, k) DO UPDATE SET v = excluded.v",
 		Retryable:   retryable,
 	})

@@ -12,24 +12,92 @@ import (
 )
 
 func TestAdmissionStore(t *testing.T) {
-	tests := []struct {
-		name string
-		path func(t *testing.T) string
-	}{
-		{"file", func(t *testing.T) string { return filepath.Join(t.TempDir(), "govlog.db") }},
-		{"memory", func(*testing.T) string { return sqlite.Memory }},
+	storagetest.TestAdmissionStore(t, func(t *testing.T) storage.AdmissionStore {
+		return openStore(t, filepath.Join(t.TempDir(), "govlog.db"))
+	})
+}
+
+// openStore opens the database at path and its reader, as cmd/govlog
+// does, and returns their admission store.
+func openStore(t *testing.T, path string) storage.AdmissionStore {
+	t.Helper()
+	db := open(t, path)
+	reader, err := sqlite.OpenReader(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			storagetest.TestAdmissionStore(t, func(t *testing.T) storage.AdmissionStore {
-				db, err := sqlite.Open(t.Context(), tt.path(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				return sqlite.NewAdmissionStore(db)
-			})
+	t.Cleanup(func() { reader.Close() })
+	return sqlite.NewAdmissionStore(db, reader)
+}
+
+// TestWithoutReader: an in-memory database has no reader, and its store
+// reads on its one connection: what admissions committed, with admissions
+// after the read ends.
+func TestWithoutReader(t *testing.T) {
+	if _, err := sqlite.OpenReader(t.Context(), sqlite.Memory); err == nil {
+		t.Error("OpenReader of an in-memory database succeeded")
+	}
+	db, err := sqlite.Open(t.Context(), sqlite.Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := sqlite.NewAdmissionStore(db, nil)
+	for _, v := range []string{"v1", "v2"} {
+		err := s.Admit(t.Context(), "example.org/log", func(ctx context.Context, tx storage.AdmitTx) error {
+			return tx.Put(ctx, "k", []byte(v))
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Read(t.Context(), "example.org/log", func(ctx context.Context, tx storage.ReadTx) error {
+			got, ok, err := tx.Get(ctx, "k")
+			if err != nil {
+				return err
+			}
+			if !ok || string(got) != v {
+				t.Errorf("Read: Get(k) = %q, %v; want %q", got, ok, v)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestOpenReader: the reader reads what Open's connection commits, after
+// it opened too, and refuses to write; it opens only a database Open has
+// made.
+func TestOpenReader(t *testing.T) {
+	dir := t.TempDir()
+	if r, err := sqlite.OpenReader(t.Context(), filepath.Join(dir, "missing.db")); err == nil {
+		r.Close()
+		t.Error("OpenReader of a missing file succeeded")
+	}
+	path := filepath.Join(dir, "govlog.db")
+	db, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	reader, err := sqlite.OpenReader(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if _, err := db.ExecContext(t.Context(), "INSERT INTO govlog_state (log, k, v) VALUES ('l', 'k', x'01')"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := reader.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM govlog_state").Scan(&n); err != nil || n != 1 {
+		t.Errorf("reader sees %d rows, %v; want the 1 committed", n, err)
+	}
+	if _, err := reader.ExecContext(t.Context(), "DELETE FROM govlog_state"); err == nil {
+		t.Error("a write through the reader succeeded")
+	}
+	if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM govlog_state").Scan(&n); err != nil || n != 1 {
+		t.Errorf("after a write through the reader, %d rows, %v; want 1", n, err)
 	}
 }
 
@@ -43,7 +111,7 @@ func TestReopenKeepsCommittedData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = sqlite.NewAdmissionStore(db).Admit(t.Context(), "example.org/log", func(ctx context.Context, tx storage.AdmitTx) error {
+	err = sqlite.NewAdmissionStore(db, nil).Admit(t.Context(), "example.org/log", func(ctx context.Context, tx storage.AdmitTx) error {
 		if err := tx.Put(ctx, "k", []byte("v")); err != nil {
 			return err
 		}
@@ -61,7 +129,7 @@ func TestReopenKeepsCommittedData(t *testing.T) {
 		t.Fatalf("reopening: %v", err)
 	}
 	defer db.Close()
-	s := sqlite.NewAdmissionStore(db)
+	s := sqlite.NewAdmissionStore(db, nil)
 	err = s.Admit(t.Context(), "example.org/log", func(ctx context.Context, tx storage.AdmitTx) error {
 		v, ok, err := tx.Get(ctx, "k")
 		if err != nil {

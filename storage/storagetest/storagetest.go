@@ -55,6 +55,7 @@ func TestAdmissionStore(t *testing.T, newStore func(t *testing.T) storage.Admiss
 		{"LargeValues", testLargeValues},
 		{"ReadCommitted", testReadCommitted},
 		{"ReadSnapshot", testReadSnapshot},
+		{"ReadDoesNotBlockAdmit", testReadDoesNotBlockAdmit},
 		{"ReadError", testReadError},
 	}
 	for _, tt := range tests {
@@ -1040,30 +1041,25 @@ func testReadCommitted(t *testing.T, s storage.AdmissionStore) {
 
 // testReadSnapshot: what Read's function reads does not change while it
 // runs, even when an admission commits meanwhile; the admission is not
-// lost. (Where admissions can run beside a read, as on MySQL, this tests
-// the snapshot; where they wait for it, as on SQLite, that they do.)
+// lost, and does not wait for the read to end.
 func testReadSnapshot(t *testing.T, s storage.AdmissionStore) {
 	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
 		return tx.Put(ctx, "k", []byte("before"))
 	})
-	admitted := make(chan error, 1)
 	err := s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
 		if err := wantRead(ctx, t, tx, "k", "before"); err != nil {
 			return err
 		}
-		go func() {
-			admitted <- s.Admit(context.Background(), testLog, func(ctx context.Context, tx storage.AdmitTx) error {
-				if err := tx.Put(ctx, "k", []byte("after")); err != nil {
-					return err
-				}
-				return addLeaves([][]byte{[]byte("snapshot leaf")})(ctx, tx)
-			})
-		}()
-		select {
-		case err := <-admitted:
-			admitted <- err // committed beside the read
-		case <-time.After(500 * time.Millisecond):
-			// waiting for the read to end
+		admitCtx, cancel := context.WithTimeout(ctx, blockedAfter)
+		defer cancel()
+		err := s.Admit(admitCtx, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+			if err := tx.Put(ctx, "k", []byte("after")); err != nil {
+				return err
+			}
+			return addLeaves([][]byte{[]byte("snapshot leaf")})(ctx, tx)
+		})
+		if err != nil {
+			return fmt.Errorf("Admit while a Read runs: %w", err)
 		}
 		if err := wantRead(ctx, t, tx, "k", "before"); err != nil {
 			return err
@@ -1080,14 +1076,106 @@ func testReadSnapshot(t *testing.T, s storage.AdmissionStore) {
 	if err != nil {
 		t.Fatalf("Read: %v", err)
 	}
-	if err := <-admitted; err != nil {
-		t.Fatalf("Admit beside Read: %v", err)
-	}
 	err = s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
 		return wantRead(ctx, t, tx, "k", "after")
 	})
 	if err != nil {
 		t.Fatalf("Read: %v", err)
+	}
+}
+
+// blockedAfter is how long a test lets an operation run before it takes
+// it to be waiting for something that will not end: not a timing bound on
+// the operation, which takes milliseconds, but a deadlock check.
+const blockedAfter = 5 * time.Second
+
+// testReadDoesNotBlockAdmit: while several reads are in progress, each
+// holding its snapshot open, admissions commit, and the outbox's other
+// operations run; the reads then end normally.
+func testReadDoesNotBlockAdmit(t *testing.T, s storage.AdmissionStore) {
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		return tx.Put(ctx, "k", []byte("before"))
+	})
+	const reads = 3
+	release := make(chan struct{})
+	reading := make(chan struct{}, reads)
+	readErrs := make(chan error, reads)
+	for range reads {
+		go func() {
+			readErrs <- s.Read(context.Background(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+				// Reading first takes the snapshot (and whatever a read
+				// holds) before the admissions below start.
+				if err := wantRead(ctx, t, tx, "k", "before"); err != nil {
+					return err
+				}
+				reading <- struct{}{}
+				<-release
+				return wantRead(ctx, t, tx, "k", "before")
+			})
+		}()
+	}
+	ended := false
+	endReads := func() {
+		if !ended {
+			ended = true
+			close(release)
+		}
+	}
+	defer endReads()
+	for range reads {
+		select {
+		case <-reading:
+		case err := <-readErrs:
+			t.Fatalf("Read ended before it was released: %v", err)
+		case <-time.After(blockedAfter):
+			t.Fatalf("%d reads did not run at once: they wait for one another", reads)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), blockedAfter)
+	defer cancel()
+	leaves := makeLeaves("beside a read", 2)
+	for i, leaf := range leaves {
+		err := s.Admit(ctx, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+			if err := tx.Put(ctx, "k", []byte(fmt.Sprint("after ", i))); err != nil {
+				return err
+			}
+			return tx.AddToOutbox(ctx, leafHash(leaf), leaf)
+		})
+		if err != nil {
+			t.Fatalf("Admit %d while reads run: %v", i, err)
+		}
+	}
+	un, err := s.Unqueued(ctx, testLog, 10)
+	if err != nil {
+		t.Fatalf("Unqueued while reads run: %v", err)
+	}
+	if len(un) != len(leaves) {
+		t.Errorf("Unqueued while reads run: %d entries, want %d", len(un), len(leaves))
+	}
+	if err := s.MarkQueued(ctx, testLog, [][32]byte{leafHash(leaves[0])}); err != nil {
+		t.Fatalf("MarkQueued while reads run: %v", err)
+	}
+
+	endReads()
+	for range reads {
+		if err := <-readErrs; err != nil {
+			t.Errorf("Read: %v", err)
+		}
+	}
+	err = s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+		if err := wantRead(ctx, t, tx, "k", "after 1"); err != nil {
+			return err
+		}
+		got, err := tx.LookupOutbox(ctx, [][32]byte{leafHash(leaves[0]), leafHash(leaves[1])})
+		if err != nil {
+			return err
+		}
+		wantFound(t, got, leaves...)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Read after the reads ended: %v", err)
 	}
 }
 

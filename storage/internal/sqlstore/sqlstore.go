@@ -28,6 +28,15 @@ type Dialect struct {
 	// Retryable reports whether a failed transaction may succeed if run
 	// again (a deadlock or a busy database).
 	Retryable func(error) bool
+	// Isolation is the isolation level of every transaction, whatever
+	// the server's default. On MySQL/MariaDB it is
+	// sql.LevelRepeatableRead: only at that level does Admit's locking
+	// read of a missing key (or of the next index) lock the gap, so that
+	// concurrent admissions take turns instead of both inserting, and are
+	// Read's reads one snapshot. On SQLite it is sql.LevelDefault: SQLite
+	// has no levels to set, its writers are serialised and a read
+	// transaction in WAL mode is one snapshot.
+	Isolation sql.IsolationLevel
 }
 
 // SQL shared by both engines; table definitions live in each backend's
@@ -69,13 +78,23 @@ func rowsInStatement(n int, size func(i int) int) int {
 // Store is a storage.AdmissionStore on a *sql.DB.
 type Store struct {
 	db *sql.DB
-	d  Dialect
+	// read serves Read: db, or connections of its own to the same
+	// database (SQLite's read-only pool), so that reads do not wait for
+	// the connection admissions use, nor make them wait for it.
+	read *sql.DB
+	d    Dialect
 }
 
 var _ storage.AdmissionStore = (*Store)(nil)
 
-// New returns a Store; the schema must already be in place.
-func New(db *sql.DB, d Dialect) *Store { return &Store{db: db, d: d} }
+// New returns a Store on db, whose Read uses read, or db if read is nil;
+// the schema must already be in place.
+func New(db, read *sql.DB, d Dialect) *Store {
+	if read == nil {
+		read = db
+	}
+	return &Store{db: db, read: read, d: d}
+}
 
 // Admit implements storage.AdmissionStore.
 func (s *Store) Admit(ctx context.Context, log string, fn func(context.Context, storage.AdmitTx) error) error {
@@ -102,7 +121,7 @@ func (s *Store) Admit(ctx context.Context, log string, fn func(context.Context, 
 }
 
 func (s *Store) admitOnce(ctx context.Context, log string, fn func(context.Context, storage.AdmitTx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: s.d.Isolation})
 	if err != nil {
 		return fmt.Errorf("couldn't begin transaction: %w", err)
 	}
@@ -298,12 +317,13 @@ func (t *admitTx) flush(ctx context.Context) error {
 }
 
 // Read implements storage.AdmissionStore. The transaction is read-only at
-// the engine's default isolation: on MySQL/MariaDB (REPEATABLE READ), its
-// reads are consistent nonlocking reads of the snapshot taken at the first
-// one; on SQLite, a deferred BEGIN (not the IMMEDIATE of admissions) reads
-// one snapshot of the WAL without the write lock.
+// Dialect.Isolation: on MySQL/MariaDB (REPEATABLE READ), its reads are
+// consistent nonlocking reads of the snapshot taken at the first one; on
+// SQLite, a deferred BEGIN (modernc.org/sqlite ignores _txlock=immediate
+// for read-only transactions) reads one snapshot of the WAL without the
+// write lock.
 func (s *Store) Read(ctx context.Context, log string, fn func(context.Context, storage.ReadTx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	sqlTx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.Isolation})
 	if err != nil {
 		return fmt.Errorf("couldn't begin read transaction: %w", err)
 	}

@@ -1,0 +1,4 @@
+package personalities
+
+// MaxConcurrentQueries is maxConcurrentQueries, for tests.
+const MaxConcurrentQueries = maxConcurrentQueries
