@@ -62,6 +62,16 @@ func Open(ctx context.Context, dsn string, opts Options) (*sql.DB, error) {
 		cfg.Params = map[string]string{}
 	}
 	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES'"
+	// REPEATABLE READ on every connection, whatever the server's default:
+	// only at that level does an admission's locking read of a missing key
+	// (or of the next index) lock the gap, so that concurrent admissions
+	// take turns instead of both inserting, and is a Read one snapshot.
+	// Set once per connection, as sql_mode is, not per transaction.
+	variable, err := isolationVariable(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Params[variable] = "'REPEATABLE-READ'"
 	db, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		return nil, fmt.Errorf("couldn't open MySQL: %w", err)
@@ -80,6 +90,26 @@ func Open(ctx context.Context, dsn string, opts Options) (*sql.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// isolationVariable returns the name of the server's session isolation
+// variable: transaction_isolation (MySQL 8, MariaDB 11.1 and later), or
+// tx_isolation (older MariaDB).
+func isolationVariable(ctx context.Context, cfg *gomysql.Config) (string, error) {
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return "", fmt.Errorf("couldn't open MySQL: %w", err)
+	}
+	defer db.Close()
+	var name, value string
+	err = db.QueryRowContext(ctx, "SHOW VARIABLES LIKE 'transaction_isolation'").Scan(&name, &value)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "tx_isolation", nil
+	case err != nil:
+		return "", fmt.Errorf("couldn't reach MySQL at %s: %w", cfg.Addr, err)
+	}
+	return "transaction_isolation", nil
 }
 
 func ensureSchema(ctx context.Context, db *sql.DB) error {
@@ -104,17 +134,16 @@ func ensureSchema(ctx context.Context, db *sql.DB) error {
 	return sqlstore.CheckSchemaVersion(ctx, db, schemaVersion)
 }
 
-// NewAdmissionStore returns the personalities' state and outbox store.
-// Its transactions run at REPEATABLE READ whatever the server's default
-// isolation, which its admissions' locking and its reads' snapshots need.
-// Its reads share db's pool: consistent nonlocking reads, which wait for no
-// admission and make none wait.
+// NewAdmissionStore returns the personalities' state and outbox store on a
+// db from Open, whose connections run at REPEATABLE READ whatever the
+// server's default isolation, as its admissions' locking and its reads'
+// snapshots need. Its reads share db's pool: consistent nonlocking reads,
+// which wait for no admission and make none wait.
 func NewAdmissionStore(db *sql.DB) *sqlstore.Store {
 	return sqlstore.New(db, nil, sqlstore.Dialect{
 		ForUpdate:   " FOR UPDATE",
 		UpsertState: "INSERT INTO govlog_state (log, k, v) VALUES %s ON DUPLICATE KEY UPDATE v = VALUES(v)",
 		Retryable:   retryable,
-		Isolation:   sql.LevelRepeatableRead,
 	})
 }
 

@@ -28,15 +28,6 @@ type Dialect struct {
 	// Retryable reports whether a failed transaction may succeed if run
 	// again (a deadlock or a busy database).
 	Retryable func(error) bool
-	// Isolation is the isolation level of every transaction, whatever
-	// the server's default. On MySQL/MariaDB it is
-	// sql.LevelRepeatableRead: only at that level does Admit's locking
-	// read of a missing key (or of the next index) lock the gap, so that
-	// concurrent admissions take turns instead of both inserting, and are
-	// Read's reads one snapshot. On SQLite it is sql.LevelDefault: SQLite
-	// has no levels to set, its writers are serialised and a read
-	// transaction in WAL mode is one snapshot.
-	Isolation sql.IsolationLevel
 }
 
 // SQL shared by both engines; table definitions live in each backend's
@@ -121,7 +112,7 @@ func (s *Store) Admit(ctx context.Context, log string, fn func(context.Context, 
 }
 
 func (s *Store) admitOnce(ctx context.Context, log string, fn func(context.Context, storage.AdmitTx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: s.d.Isolation})
+	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("couldn't begin transaction: %w", err)
 	}
@@ -316,14 +307,15 @@ func (t *admitTx) flush(ctx context.Context) error {
 	return nil
 }
 
-// Read implements storage.AdmissionStore. The transaction is read-only at
-// Dialect.Isolation: on MySQL/MariaDB (REPEATABLE READ), its reads are
-// consistent nonlocking reads of the snapshot taken at the first one; on
+// Read implements storage.AdmissionStore. The transaction is read-only: on
+// MySQL/MariaDB, at the REPEATABLE READ that mysql.Open sets on every
+// connection, its reads are consistent nonlocking reads of the snapshot
+// taken at the first one; on
 // SQLite, a deferred BEGIN (modernc.org/sqlite ignores _txlock=immediate
 // for read-only transactions) reads one snapshot of the WAL without the
 // write lock.
 func (s *Store) Read(ctx context.Context, log string, fn func(context.Context, storage.ReadTx) error) error {
-	sqlTx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.Isolation})
+	sqlTx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("couldn't begin read transaction: %w", err)
 	}
