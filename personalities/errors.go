@@ -40,7 +40,7 @@ func toStatus(log *slog.Logger, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, govlog.ErrStatementTooLarge):
+	case errors.Is(err, govlog.ErrStatementTooLarge), errors.Is(err, ErrOverQuota):
 		code = codes.ResourceExhausted
 	case errors.Is(err, govlog.ErrMalformedStatement),
 		errors.Is(err, govlog.ErrNotCanonical),

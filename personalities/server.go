@@ -96,6 +96,9 @@ type Options struct {
 	// WaitTimeout caps how long Submit with wait=true waits for inclusion
 	// when the caller set no deadline. Default 1 minute.
 	WaitTimeout time.Duration
+	// AgencyQuota limits each agency's statements (see Quota); the zero
+	// value sets no limit.
+	AgencyQuota Quota
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -109,6 +112,7 @@ type Server struct {
 	// queryTurns holds a token for each Query reading the database now;
 	// see maxConcurrentQueries.
 	queryTurns chan struct{}
+	quotas     *quotas
 }
 
 type servedLog struct {
@@ -144,7 +148,8 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, logs: map[string]*servedLog{}, queryTurns: make(chan struct{}, maxConcurrentQueries)}
+	s := &Server{opts: opts, logs: map[string]*servedLog{}, queryTurns: make(chan struct{}, maxConcurrentQueries),
+		quotas: newQuotas(opts.AgencyQuota)}
 	for name, p := range opts.Personalities {
 		if p.Domain == nil || p.Log == nil {
 			return nil, fmt.Errorf("personality %q: domain and log are required", name)
@@ -217,6 +222,9 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	}
 	agency, err := s.opts.Registry.AuthorizeAdmission(sigs, role, st.Time, s.opts.Now())
 	if err != nil {
+		return nil, err
+	}
+	if err := s.quotas.take(agency, s.opts.Now()); err != nil {
 		return nil, err
 	}
 	leaf := append([]byte(nil), req.Statement...)

@@ -46,6 +46,8 @@ type nodeConfig struct {
 	// ScheduleInterval is how often the logs' due statements (the funds
 	// log's guarantee releases) are looked for; 0: the default, 5s.
 	ScheduleInterval time.Duration
+	// AgencyQuota limits each agency's statements; zero: no limit.
+	AgencyQuota personalities.Quota
 	// Policy, if set, is every log's witness policy: checkpoints are
 	// published once its quorum of witnesses has cosigned them.
 	Policy *govlog.Policy
@@ -129,7 +131,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	}
 	srv, err := personalities.NewServer(personalities.Options{
 		Store: store, Registry: cfg.Registry, Personalities: ps, Logger: logger,
-		ScheduleInterval: cfg.ScheduleInterval,
+		ScheduleInterval: cfg.ScheduleInterval, AgencyQuota: cfg.AgencyQuota,
 	})
 	if err != nil {
 		return err

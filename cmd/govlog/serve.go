@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/registry"
 )
 
@@ -51,6 +52,13 @@ type serveConfig struct {
 	// ScheduleInterval is how often due statements (the funds log's
 	// guarantee releases) are looked for and written. Default 5s.
 	ScheduleInterval time.Duration `yaml:"schedule_interval"`
+	// AgencyQuota limits the statements each agency may submit, across
+	// all logs: per_second, in bursts of burst (default per_second). Over
+	// it, Submit answers RESOURCE_EXHAUSTED. Default: no limit.
+	AgencyQuota struct {
+		PerSecond float64 `yaml:"per_second"`
+		Burst     int     `yaml:"burst"`
+	} `yaml:"agency_quota"`
 	// CheckpointDir keeps each log's last signed checkpoint in a file,
 	// outside the database: after a restart the log proves its tree extends
 	// that checkpoint before signing, so a rolled-back database (a restored
@@ -102,6 +110,8 @@ func parseServeConfig(path string) (serveConfig, error) {
 		return c, fmt.Errorf("%s: at least one log is required", path)
 	case c.SequencerInterval < 0 || c.MMD < 0 || c.ScheduleInterval < 0:
 		return c, fmt.Errorf("%s: durations must be positive", path)
+	case c.AgencyQuota.PerSecond < 0 || c.AgencyQuota.Burst < 0:
+		return c, fmt.Errorf("%s: agency_quota must be positive", path)
 	}
 	seen := map[string]bool{}
 	for i, l := range c.Logs {
@@ -130,6 +140,7 @@ func loadServeConfig(path string) (nodeConfig, error) {
 	nc = nodeConfig{
 		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns, SQLitePath: c.SQLite.Path, CheckpointDir: c.CheckpointDir,
 		SequencerInterval: c.SequencerInterval, MMD: c.MMD, ScheduleInterval: c.ScheduleInterval,
+		AgencyQuota: personalities.Quota{PerSecond: c.AgencyQuota.PerSecond, Burst: c.AgencyQuota.Burst},
 	}
 	if nc.Registry, err = registry.Load(c.Registry); err != nil {
 		return nc, err

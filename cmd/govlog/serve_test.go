@@ -36,6 +36,7 @@ func TestServeConfigErrors(t *testing.T) {
 		{"no logs", "storage: mysql\nmysql: {dsn: x}\nregistry: r\n", "at least one log"},
 		{"unknown personality", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: lottery, origin: o, key: k}]\n", `no personality "lottery"`},
 		{"duplicate log", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: disclosures, origin: o, key: k}, {name: disclosures, origin: o, key: k}]\n", "listed twice"},
+		{"negative quota", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nagency_quota: {per_second: -1}\nlogs: [{name: disclosures, origin: o, key: k}]\n", "agency_quota must be positive"},
 		{"bad duration", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nmmd: soon\nlogs: [{name: disclosures, origin: o, key: k}]\n", "line 4: cannot unmarshal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

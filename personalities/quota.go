@@ -1,0 +1,63 @@
+package personalities
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// ErrOverQuota: the signing agency submitted more than its quota allows;
+// retry later. RESOURCE_EXHAUSTED, as DESIGN.md asks.
+var ErrOverQuota = errors.New("over quota")
+
+// Quota limits how many statements one agency may submit, across all logs:
+// a token bucket of Burst statements, refilled at PerSecond. It keeps one
+// agency's runaway script from taking the admission capacity of all the
+// others. The zero Quota sets no limit.
+type Quota struct {
+	PerSecond float64
+	// Burst is how many may come at once; default PerSecond rounded up.
+	Burst int
+}
+
+// quotas holds one token bucket per agency, created at its first
+// statement. Agencies are the registry's, so the map is bounded by it.
+type quotas struct {
+	q        Quota
+	mu       sync.Mutex
+	buckets  map[string]*rate.Limiter
+	disabled bool
+}
+
+func newQuotas(q Quota) *quotas {
+	if q.PerSecond <= 0 {
+		return &quotas{disabled: true}
+	}
+	if q.Burst <= 0 {
+		q.Burst = max(1, int(q.PerSecond+0.999))
+	}
+	return &quotas{q: q, buckets: map[string]*rate.Limiter{}}
+}
+
+// take spends one of agency's tokens at now, or says when to retry.
+func (qs *quotas) take(agency string, now time.Time) error {
+	if qs.disabled {
+		return nil
+	}
+	qs.mu.Lock()
+	b, ok := qs.buckets[agency]
+	if !ok {
+		b = rate.NewLimiter(rate.Limit(qs.q.PerSecond), qs.q.Burst)
+		qs.buckets[agency] = b
+	}
+	qs.mu.Unlock()
+	if b.AllowN(now, 1) {
+		return nil
+	}
+	wait := time.Duration(float64(time.Second) / qs.q.PerSecond).Round(time.Millisecond)
+	return fmt.Errorf("%w: agency %s may submit %g statements a second (bursts of %d); retry in %s",
+		ErrOverQuota, agency, qs.q.PerSecond, qs.q.Burst, wait)
+}
