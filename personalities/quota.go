@@ -16,7 +16,8 @@ var ErrOverQuota = errors.New("over quota")
 // Quota limits how many statements one agency may submit, across all logs:
 // a token bucket of Burst statements, refilled at PerSecond. It keeps one
 // agency's runaway script from taking the admission capacity of all the
-// others. The zero Quota sets no limit.
+// others. The statements a log writes itself (guarantee releases) are not
+// counted. The zero Quota sets no limit.
 type Quota struct {
 	PerSecond float64
 	// Burst is how many may come at once; default PerSecond rounded up.

@@ -13,6 +13,9 @@ import (
 	"github.com/govlog/govlog/storage"
 )
 
+// scheduledKey marks the context of a statement the scheduler submits.
+type scheduledKey struct{}
+
 // runScheduler writes, every ScheduleInterval and once at start, the
 // statements l's rules say are due, signed by l's rule key and admitted like
 // any other statement (so the registry, the rules and the outbox all apply).
@@ -58,7 +61,8 @@ func (s *Server) schedulePass(ctx context.Context, l *servedLog, sch rule.Schedu
 		if err != nil {
 			return err
 		}
-		_, err = s.submit(ctx, &api.SubmitRequest{Log: l.admitter.log, Statement: signed})
+		// No quota for the log's own statements: a release is due now.
+		_, err = s.submit(context.WithValue(ctx, scheduledKey{}, true), &api.SubmitRequest{Log: l.admitter.log, Statement: signed})
 		switch {
 		case err == nil:
 			l.admitter.logger.Info("wrote scheduled statement", "type", d.Type)
