@@ -164,11 +164,12 @@ func (c *change) transfer(b TransferBody) error {
 	if err := c.payUnder(k, b.ContractID, p, b.Amount); err != nil {
 		return err
 	}
-	if err := c.move(MoveTransfer, ref, b.From, b.To, b.Amount); err != nil {
+	line, err := c.move(MoveTransfer, ref, b.From, b.To, b.Amount)
+	if err != nil {
 		return err
 	}
 	c.put(ProgressKey(b.ContractID), p)
-	c.put(ref, Movement{Kind: MoveTransfer, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, To: b.To, Amount: b.Amount, Contract: b.ContractID})
+	c.put(ref, Movement{Kind: MoveTransfer, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, FromLine: line, To: b.To, Amount: b.Amount, Contract: b.ContractID})
 	return nil
 }
 
@@ -239,7 +240,8 @@ func (c *change) wagePay(b WagePayBody) error {
 	if err := c.payUnder(k, b.ContractID, p, b.Amount); err != nil {
 		return err
 	}
-	if err := c.move(MoveWage, ref, b.From, b.To, b.Amount); err != nil {
+	line, err := c.move(MoveWage, ref, b.From, b.To, b.Amount)
+	if err != nil {
 		return err
 	}
 	w.Paid += b.Amount
@@ -255,7 +257,7 @@ func (c *change) wagePay(b WagePayBody) error {
 	}
 	c.put(wageKey, w)
 	c.put(ProgressKey(b.ContractID), p)
-	c.put(ref, Movement{Kind: MoveWage, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, To: b.To, Amount: b.Amount,
+	c.put(ref, Movement{Kind: MoveWage, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, FromLine: line, To: b.To, Amount: b.Amount,
 		Contract: b.ContractID, Period: b.Period, Worker: b.Worker})
 	return nil
 }
@@ -293,7 +295,8 @@ func (c *change) guaranteeLodge(b GuaranteeLodgeBody) error {
 		return fmt.Errorf("%w: escrow account %s holds the guarantee of contract %s; each contract needs its own", rule.ErrRuleViolation, b.Escrow, escrow.Contract)
 	}
 	escrow.Contract = b.ContractID
-	if err := c.move(MoveGuarantee, ref, b.From, b.Escrow, b.Amount); err != nil {
+	line, err := c.move(MoveGuarantee, ref, b.From, b.Escrow, b.Amount)
+	if err != nil {
 		return err
 	}
 	// Escrow balances are sums of Held over contracts, so these stay
@@ -302,7 +305,7 @@ func (c *change) guaranteeLodge(b GuaranteeLodgeBody) error {
 	p.Held += b.Amount
 	p.Lodged += b.Amount
 	c.put(ProgressKey(b.ContractID), p)
-	c.put(ref, Movement{Kind: MoveGuarantee, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, To: b.Escrow, Amount: b.Amount, Contract: b.ContractID})
+	c.put(ref, Movement{Kind: MoveGuarantee, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, FromLine: line, To: b.Escrow, Amount: b.Amount, Contract: b.ContractID})
 	return nil
 }
 
@@ -372,12 +375,14 @@ func (c *change) guaranteeRelease(b ReleaseBody) error {
 		if pay.Amount != share {
 			return fmt.Errorf("%w: the release pays %d to each unpaid worker of contract %s for %s, not %d", rule.ErrRuleViolation, share, b.ContractID, b.Period, pay.Amount)
 		}
+		var line int64
 		if share > 0 {
-			if err := c.move(MoveRelease, ref, b.Escrow, pay.To, share); err != nil {
+			var err error
+			if line, err = c.move(MoveRelease, ref, b.Escrow, pay.To, share); err != nil {
 				return err
 			}
 		}
-		c.put(WageKey(b.ContractID, b.Period, pay.Worker), WageRecord{Paid: share, FromGuarantee: share, Release: c.leaf})
+		c.put(WageKey(b.ContractID, b.Period, pay.Worker), WageRecord{Paid: share, FromGuarantee: share, Release: c.leaf, ReleaseLine: line})
 	}
 	total := share * int64(len(b.Payments)) // at most Held
 	p.Held -= total
@@ -484,11 +489,12 @@ func (c *change) aidPay(b AidPayBody) error {
 	if err := requireKind(b.From, from, KindBudget); err != nil {
 		return err
 	}
-	if err := c.move(MoveAid, ref, b.From, b.To, b.Amount); err != nil {
+	line, err := c.move(MoveAid, ref, b.From, b.To, b.Amount)
+	if err != nil {
 		return err
 	}
 	c.put(aidKey, AidRecord{Payment: b.PaymentID, Amount: b.Amount})
-	c.put(ref, Movement{Kind: MoveAid, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, To: b.To, Amount: b.Amount,
+	c.put(ref, Movement{Kind: MoveAid, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, FromLine: line, To: b.To, Amount: b.Amount,
 		Period: b.Period, Beneficiary: b.BeneficiaryID})
 	return nil
 }

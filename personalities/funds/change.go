@@ -130,34 +130,35 @@ func kindList(kinds []AccountKind) string {
 // move moves amount from one account to another, in double entry: both
 // balances change and each account gets a ledger line. ref is the state
 // key of the movement's record. An amount of 0 moves nothing.
-func (c *change) move(kind MovementKind, ref, from, to string, amount int64) error {
+func (c *change) move(kind MovementKind, ref, from, to string, amount int64) (fromLine int64, err error) {
 	if from == to {
 		// The parsers refuse this; Apply must still never credit an
 		// account with its own money.
-		return fmt.Errorf("%w: a movement from account %s to itself", rule.ErrRuleViolation, from)
+		return 0, fmt.Errorf("%w: a movement from account %s to itself", rule.ErrRuleViolation, from)
 	}
 	src, err := c.account(from)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	dst, err := c.account(to)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if amount == 0 {
-		return nil
+		return 0, nil
 	}
 	if src.Balance < amount {
-		return fmt.Errorf("%w: account %s holds %d, less than %d", ErrBalanceTooLow, from, src.Balance, amount)
+		return 0, fmt.Errorf("%w: account %s holds %d, less than %d", ErrBalanceTooLow, from, src.Balance, amount)
 	}
 	if dst.Balance > math.MaxInt64-amount {
-		return fmt.Errorf("%w: account %s holds %d; %d more would overflow", ErrOverflow, to, dst.Balance, amount)
+		return 0, fmt.Errorf("%w: account %s holds %d; %d more would overflow", ErrOverflow, to, dst.Balance, amount)
 	}
 	src.Balance -= amount
 	dst.Balance += amount
-	c.line(from, src, LedgerLine{Kind: kind, Ref: ref, Counterparty: to, Amount: -amount})
-	c.line(to, dst, LedgerLine{Kind: kind, Ref: ref, Counterparty: from, Amount: amount})
-	return nil
+	fromLine, toLine := src.Lines+1, dst.Lines+1
+	c.line(from, src, LedgerLine{Kind: kind, Ref: ref, Counterparty: to, CounterLine: toLine, Amount: -amount})
+	c.line(to, dst, LedgerLine{Kind: kind, Ref: ref, Counterparty: from, CounterLine: fromLine, Amount: amount})
+	return fromLine, nil
 }
 
 // credit adds money from outside the log (an allocation) to an account.
@@ -176,8 +177,16 @@ func (c *change) credit(kind MovementKind, ref, to string, amount int64) error {
 
 func (c *change) line(id string, a *AccountRecord, l LedgerLine) {
 	a.Lines++
+	// In and Out only grow, and never past the money ever allocated, which
+	// is at most MaxInt64: Balance = In - Out.
+	if l.Amount > 0 {
+		a.In += l.Amount
+	} else {
+		a.Out -= l.Amount
+	}
 	l.LeafHash = c.leaf
 	l.Balance = a.Balance
+	l.In, l.Out = a.In, a.Out
 	c.put(LedgerKey(id, a.Lines), l)
 	if !slices.Contains(c.dirty, id) {
 		c.dirty = append(c.dirty, id)

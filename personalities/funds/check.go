@@ -318,6 +318,16 @@ func checkAccountView(v *AccountView, args map[string]string, proved provedEntri
 			}
 			return mismatch("account %s, line %d: balance %s after %s, but %s before it", id, l.N, FormatAmount(l.Balance), FormatAmount(l.Amount), before)
 		}
+		// The running totals a trace searches move the same way.
+		var inBefore, outBefore int64
+		if i > 0 {
+			inBefore, outBefore = v.Lines[i-1].In, v.Lines[i-1].Out
+		} else if l.N > 1 {
+			inBefore, outBefore = l.In-max(l.Amount, 0), l.Out-max(-l.Amount, 0)
+		}
+		if l.In != inBefore+max(l.Amount, 0) || l.Out != outBefore+max(-l.Amount, 0) || l.In-l.Out != l.Balance || inBefore < 0 || outBefore < 0 {
+			return mismatch("account %s, line %d: %s in and %s out in all, after %s", id, l.N, FormatAmount(l.In), FormatAmount(l.Out), FormatAmount(l.Amount))
+		}
 	}
 	next := from + int64(len(v.Lines))
 	if v.Next != 0 {
@@ -333,7 +343,10 @@ func checkAccountView(v *AccountView, args map[string]string, proved provedEntri
 		return mismatch("account %s: the page ends at line %d, but the account has %d and the answer names no next page", id, next-1, a.Lines)
 	case len(v.Lines) > 0 && a.Balance != v.Lines[len(v.Lines)-1].Balance:
 		return mismatch("account %s: balance %s, but its last line leaves %s", id, FormatAmount(a.Balance), FormatAmount(v.Lines[len(v.Lines)-1].Balance))
-	case a.Lines == 0 && a.Balance != 0:
+	case len(v.Lines) > 0 && (a.In != v.Lines[len(v.Lines)-1].In || a.Out != v.Lines[len(v.Lines)-1].Out):
+		return mismatch("account %s: %s in and %s out in all, but its last line says %s and %s", id,
+			FormatAmount(a.In), FormatAmount(a.Out), FormatAmount(v.Lines[len(v.Lines)-1].In), FormatAmount(v.Lines[len(v.Lines)-1].Out))
+	case a.Lines == 0 && (a.Balance != 0 || a.In != 0 || a.Out != 0):
 		return mismatch("account %s: balance %s without a ledger line", id, FormatAmount(a.Balance))
 	}
 	return nil
@@ -461,7 +474,7 @@ func checkHop(i int, h Hop, proved provedEntries) (*provedEntry, error) {
 		return nil, mismatch("hop %d: %v", i, err)
 	}
 	got := h.Movement
-	got.LeafHash, got.Agency = "", ""
+	got.LeafHash, got.Agency, got.FromLine = "", "", 0 // not in the entry
 	if got != m {
 		return nil, mismatch("hop %d (%s): the answer says %s, its entry %s", i, h.Ref, describe(got), describe(m))
 	}

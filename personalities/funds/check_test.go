@@ -188,8 +188,14 @@ func TestCheckAccountView(t *testing.T) {
 			edit: func(a *funds.AccountView) {
 				a.Lines[0].LedgerLine, a.Lines[1].LedgerLine = a.Lines[1].LedgerLine, a.Lines[0].LedgerLine
 				a.Lines[0].Balance, a.Lines[1].Balance = 1_000, 2_500
+				a.Lines[0].In, a.Lines[1].In = 1_000, 2_500
 			},
 			want: "is not after the line before it",
+		},
+		{
+			name: "running totals changed", args: whole,
+			edit: func(a *funds.AccountView) { a.Lines[1].In += 100; a.Lines[1].Out += 100 },
+			want: "in and",
 		},
 		{
 			name: "a line's entry swapped for another proved entry", args: whole,

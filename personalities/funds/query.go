@@ -314,10 +314,13 @@ func TracePayment(ctx context.Context, st rule.Reader, ref, to string) (*Payment
 	if err != nil {
 		return nil, err
 	}
-	t := &tracer{ctx: ctx, st: st, ref: ref, ledgers: map[string]*ledger{}}
+	t := &tracer{ctx: ctx, st: st, ref: ref, lines: map[string]map[int64]LedgerLine{}}
 	t.hops = []Hop{{Ref: ref, Funds: -1, Attributed: m.Amount, Movement: m}}
 	if m.From != "" {
-		if err := t.fund(0, m.From, 0, m.Amount); err != nil {
+		if m.FromLine < 1 {
+			return nil, fmt.Errorf("corrupt state: %s does not say which line of account %s paid it", ref, m.From)
+		}
+		if err := t.fund(0, m.From, m.FromLine, 0, m.Amount); err != nil {
 			return nil, err
 		}
 	}
@@ -412,112 +415,104 @@ func releaseTo(ctx context.Context, st rule.Reader, contract, period, to string)
 		return Movement{}, fmt.Errorf("%w: the release for contract %s, period %s paid nothing to account %s", rule.ErrNotFound, contract, period, to)
 	}
 	return Movement{
-		Kind: MoveRelease, LeafHash: p.Release.LeafHash, From: p.Release.Escrow, To: to, Amount: w.FromGuarantee,
+		Kind: MoveRelease, LeafHash: p.Release.LeafHash, From: p.Release.Escrow, FromLine: w.ReleaseLine, To: to, Amount: w.FromGuarantee,
 		Contract: contract, Period: period, Worker: a.Owner,
 	}, nil
 }
 
 // tracer follows money backwards through ledgers, first in, first out: the
-// k-th fen to leave an account is the k-th fen that came in.
+// k-th fen to leave an account is the k-th fen that came in. Ledger lines
+// carry the account's running In and Out, and each names its mirror line
+// in the counterparty's ledger, so each step is a binary search: a trace
+// reads O(hops × log lines) lines, however busy the accounts.
 type tracer struct {
-	ctx     context.Context
-	st      rule.Reader
-	ref     string // what is traced, for messages
-	ledgers map[string]*ledger
-	read    int // ledger lines read, at most MaxTraceLines
-	hops    []Hop
+	ctx   context.Context
+	st    rule.Reader
+	ref   string                          // what is traced, for messages
+	lines map[string]map[int64]LedgerLine // lines read, by account and number
+	read  int                             // ledger lines read, at most MaxTraceLines
+	hops  []Hop
 }
 
-// ledger is the prefix of an account's ledger read so far, with the money
-// that had come in and gone out before each line.
-type ledger struct {
-	id            string
-	total         int64 // lines in the account
-	lines         []LedgerLine
-	in, out       []int64
-	inSum, outSum int64
-}
-
-func (t *tracer) ledger(id string) (*ledger, error) {
-	if l, ok := t.ledgers[id]; ok {
-		return l, nil
-	}
-	a, ok, err := Account(t.ctx, t.st, id)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("corrupt state: money moved through account %s, which does not exist", id)
-	}
-	l := &ledger{id: id, total: a.Lines}
-	t.ledgers[id] = l
-	return l, nil
-}
-
-// line returns line i (from 0) of l, reading it if it is the next one;
-// ok is false past the last line.
-func (t *tracer) line(l *ledger, i int) (LedgerLine, bool, error) {
-	if i < len(l.lines) {
-		return l.lines[i], true, nil
-	}
-	if int64(i) >= l.total {
-		return LedgerLine{}, false, nil
+// line returns line n (from 1) of account's ledger.
+func (t *tracer) line(account string, n int64) (LedgerLine, error) {
+	if ln, ok := t.lines[account][n]; ok {
+		return ln, nil
 	}
 	if t.read >= MaxTraceLines {
-		return LedgerLine{}, false, fmt.Errorf("%w: tracing %s needs more than %d ledger lines (account %s alone has %d); it cannot be traced in one query",
-			rule.ErrQueryTooLarge, t.ref, MaxTraceLines, l.id, l.total)
+		return LedgerLine{}, fmt.Errorf("%w: tracing %s needs more than %d ledger lines; it cannot be traced in one query",
+			rule.ErrQueryTooLarge, t.ref, MaxTraceLines)
 	}
 	t.read++
-	key := LedgerKey(l.id, int64(i)+1)
+	key := LedgerKey(account, n)
 	var ln LedgerLine
 	ok, err := getJSON(t.ctx, t.st, key, &ln)
 	if err != nil {
-		return LedgerLine{}, false, err
+		return LedgerLine{}, err
 	}
 	if !ok {
-		return LedgerLine{}, false, fmt.Errorf("corrupt state: account %s has %d lines but %s is missing", l.id, l.total, key)
+		return LedgerLine{}, fmt.Errorf("corrupt state: %s is missing", key)
 	}
-	l.in = append(l.in, l.inSum)
-	l.out = append(l.out, l.outSum)
-	if ln.Amount > 0 {
-		l.inSum += ln.Amount
-	} else {
-		l.outSum -= ln.Amount
+	if t.lines[account] == nil {
+		t.lines[account] = map[int64]LedgerLine{}
 	}
-	l.lines = append(l.lines, ln)
-	return ln, true, nil
+	t.lines[account][n] = ln
+	return ln, nil
+}
+
+// inflowHolding returns the number of the line of account, before line
+// end, whose inflow holds unit u of all the money that came in: the first
+// line whose running In exceeds u.
+func (t *tracer) inflowHolding(account string, u int64, end int64) (int64, LedgerLine, error) {
+	lo, hi := int64(1), end-1 // the answer is in [lo, hi]
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		ln, err := t.line(account, mid)
+		if err != nil {
+			return 0, LedgerLine{}, err
+		}
+		if ln.In > u {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if lo < 1 {
+		return 0, LedgerLine{}, fmt.Errorf("corrupt state: account %s paid out money it never received", account)
+	}
+	ln, err := t.line(account, lo)
+	if err != nil {
+		return 0, LedgerLine{}, err
+	}
+	if ln.Amount <= 0 || ln.In <= u || ln.In-ln.Amount > u {
+		return 0, LedgerLine{}, fmt.Errorf("corrupt state: account %s paid out money it never received", account)
+	}
+	return lo, ln, nil
 }
 
 // fund appends the hops that paid for n minor units of hop h's amount,
-// from offset off, and recursively what paid for those. The money left
-// payer; FIFO attributes the outflow's units, counted in all the money
-// that ever left payer, to the same units counted in all the money that
-// ever came in.
-func (t *tracer) fund(h int, payer string, off, n int64) error {
-	l, err := t.ledger(payer)
+// from offset off, and recursively what paid for those. Hop h's money left
+// payer at line outLine of its ledger; FIFO attributes the outflow's units,
+// counted in all the money that ever left payer, to the same units counted
+// in all the money that ever came in.
+func (t *tracer) fund(h int, payer string, outLine, off, n int64) error {
+	out, err := t.line(payer, outLine)
 	if err != nil {
 		return err
 	}
 	hop := t.hops[h]
-	before, err := t.outflow(l, hop.LeafHash, hop.To, hop.Amount)
-	if err != nil {
-		return err
+	if out.LeafHash != hop.LeafHash || out.Amount != -hop.Amount || out.Counterparty != hop.To {
+		return fmt.Errorf("corrupt state: line %d of account %s is not the payment of %d to %s in entry %s", outLine, payer, hop.Amount, hop.To, hop.LeafHash)
 	}
+	before := out.Out + out.Amount // what had left before this line
 	lo, hi := before+off, before+off+n
-	for i := 0; lo < hi; i++ {
-		ln, ok, err := t.line(l, i)
+	for lo < hi {
+		_, ln, err := t.inflowHolding(payer, lo, outLine)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return fmt.Errorf("corrupt state: account %s paid out more than it received", payer)
-		}
-		start, end := l.in[i], l.in[i]+ln.Amount
-		if ln.Amount <= 0 || end <= lo {
-			continue
-		}
-		// Inflows are contiguous, so this one holds unit lo: start <= lo.
-		part := min(end, hi) - lo
+		start := ln.In - ln.Amount
+		part := min(ln.In, hi) - lo
 		if len(t.hops) >= MaxTraceHops {
 			return fmt.Errorf("%w: the path of %s has more than %d movements; it cannot be traced in one query", rule.ErrQueryTooLarge, t.ref, MaxTraceHops)
 		}
@@ -529,30 +524,13 @@ func (t *tracer) fund(h int, payer string, off, n int64) error {
 		// A line without a counterparty is an allocation: money from the
 		// treasury, where the path begins.
 		if ln.Counterparty != "" {
-			if err := t.fund(len(t.hops)-1, ln.Counterparty, lo-start, part); err != nil {
+			if err := t.fund(len(t.hops)-1, ln.Counterparty, ln.CounterLine, lo-start, part); err != nil {
 				return err
 			}
 		}
 		lo += part
 	}
 	return nil
-}
-
-// outflow returns the money that had left l before the line where the
-// movement of entry leaf paid amount to payee.
-func (t *tracer) outflow(l *ledger, leaf, payee string, amount int64) (int64, error) {
-	for i := 0; ; i++ {
-		ln, ok, err := t.line(l, i)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			return 0, fmt.Errorf("corrupt state: account %s has no ledger line paying %d to %s in entry %s", l.id, amount, payee, leaf)
-		}
-		if ln.LeafHash == leaf && ln.Counterparty == payee && ln.Amount == -amount {
-			return l.out[i], nil
-		}
-	}
 }
 
 // movement returns the movement of an inflow line of account.
@@ -571,7 +549,7 @@ func (t *tracer) movement(ln LedgerLine, account string) (Movement, error) {
 	}
 	// A release: only worker accounts receive them, and those never pay
 	// out, so no path goes through one; built from the line all the same.
-	m := Movement{Kind: ln.Kind, LeafHash: ln.LeafHash, From: ln.Counterparty, To: account, Amount: ln.Amount}
+	m := Movement{Kind: ln.Kind, LeafHash: ln.LeafHash, From: ln.Counterparty, FromLine: ln.CounterLine, To: account, Amount: ln.Amount}
 	if rest, ok := strings.CutPrefix(ln.Ref, "period/"); ok {
 		m.Contract, m.Period, _ = strings.Cut(rest, "/")
 	}

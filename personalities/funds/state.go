@@ -23,6 +23,10 @@ type AccountRecord struct {
 	// Lines is how many ledger lines the account has; the n-th (from 1) is
 	// at LedgerKey(id, n).
 	Lines int64 `json:"lines"`
+	// In and Out are all the money that ever came in and went out:
+	// Balance = In - Out.
+	In  int64 `json:"in"`
+	Out int64 `json:"out"`
 	// Contract, for an escrow account, is the labour contract whose
 	// guarantee it holds, from the first lodging on; no other contract's
 	// may be lodged in it.
@@ -42,10 +46,18 @@ type LedgerLine struct {
 	// Counterparty is the other account; empty for an allocation, whose
 	// money comes from outside the log.
 	Counterparty string `json:"counterparty,omitempty"`
+	// CounterLine is the number of the same movement's line in the
+	// Counterparty's ledger.
+	CounterLine int64 `json:"counter_line,omitempty"`
 	// Amount is positive for money in, negative for money out.
 	Amount int64 `json:"amount"`
 	// Balance is the account's balance after this line.
 	Balance int64 `json:"balance"`
+	// In and Out are the account's In and Out after this line: a
+	// first-in-first-out trace finds, by binary search on In, the inflow
+	// that holds any given unit of the money that came in.
+	In  int64 `json:"in"`
+	Out int64 `json:"out"`
 }
 
 // MovementKind says which statement moved money.
@@ -70,10 +82,12 @@ type Movement struct {
 	LeafHash string       `json:"leaf_hash"`
 	// Agency signed the statement.
 	Agency string `json:"agency"`
-	// From is empty for an allocation.
-	From   string `json:"from,omitempty"`
-	To     string `json:"to"`
-	Amount int64  `json:"amount"`
+	// From is empty for an allocation. FromLine is the number of the
+	// movement's line in From's ledger.
+	From     string `json:"from,omitempty"`
+	FromLine int64  `json:"from_line,omitempty"`
+	To       string `json:"to"`
+	Amount   int64  `json:"amount"`
 
 	Contract    string `json:"contract,omitempty"`
 	Period      string `json:"period,omitempty"`
@@ -145,8 +159,11 @@ type WageRecord struct {
 	FromGuarantee int64 `json:"from_guarantee,omitempty"`
 	// Payment is the payment_id of the funds.wage.pay, if any.
 	Payment string `json:"payment,omitempty"`
-	// Release is the hex leaf hash of the release, if any.
-	Release string `json:"release,omitempty"`
+	// Release is the hex leaf hash of the release, if any, and
+	// ReleaseLine the number of its payment's line in the escrow's ledger
+	// (0 if it paid nothing).
+	Release     string `json:"release,omitempty"`
+	ReleaseLine int64  `json:"release_line,omitempty"`
 }
 
 // WorkerRecord maps a person's commitment to their one worker account, at
