@@ -193,8 +193,10 @@ type fakeLog struct {
 	maxBatch uint64
 	// served counts the entries served, by index.
 	served map[uint64]int
-	// failEntries, if set, fails every Entries call.
+	// failEntries, if set, fails every Entries call; failAt, if set, fails
+	// those asking for entries at or past it.
 	failEntries error
+	failAt      uint64
 	// swapped entries are served instead of the ones in the tree.
 	swapped map[uint64][]byte
 }
@@ -260,6 +262,9 @@ func (f *fakeLog) Entries(_ context.Context, _ string, start, count uint64) ([][
 	if f.failEntries != nil {
 		return nil, f.failEntries
 	}
+	if f.failAt > 0 && start+count > f.failAt {
+		return nil, errors.New("connection reset")
+	}
 	if start >= uint64(len(f.leaves)) {
 		return nil, errors.New("beyond the end")
 	}
@@ -302,11 +307,10 @@ type harness struct {
 	alerts []monitor.Alert
 }
 
-func newHarness(t testing.TB, w *testWorld, log *fakeLog, store *monitor.Store) *harness {
+func newHarness(t testing.TB, w *testWorld, log *fakeLog, store *monitor.Store, options ...func(*monitor.Options)) *harness {
 	t.Helper()
 	h := &harness{world: w, log: log, store: store}
-	var err error
-	h.mon, err = monitor.New(monitor.Options{
+	opts := monitor.Options{
 		Logs: []monitor.Log{{
 			Name: "disclosures", Origin: testOrigin, Policy: w.policy, Reader: log,
 			Domain: disclosures.New(), Registry: w.registry,
@@ -318,7 +322,12 @@ func newHarness(t testing.TB, w *testWorld, log *fakeLog, store *monitor.Store) 
 			defer h.mu.Unlock()
 			h.alerts = append(h.alerts, a)
 		},
-	})
+	}
+	for _, o := range options {
+		o(&opts)
+	}
+	var err error
+	h.mon, err = monitor.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,6 +110,13 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// BatchSize is how many entries are asked for at once; default 1000.
 	BatchSize uint64
+	// CommitEvery is how many entries a long pass replays between commits
+	// (default 100,000), each commit proved part of the checkpoint by a
+	// consistency proof, so a monitor stopped in its first pass over a
+	// big log resumes close to where it stopped. A log with watches is
+	// committed once per pass: its notifications carry bundles at the
+	// checkpoint, built from the pass's own leaves.
+	CommitEvery uint64
 	// Interval is the time between passes of Run; default 30s.
 	Interval time.Duration
 	// MaxCheckpointAge, if positive, raises KindStale when a log's
@@ -178,6 +185,9 @@ func New(opts Options) (*Monitor, error) {
 	}
 	if opts.BatchSize == 0 {
 		opts.BatchSize = 1000
+	}
+	if opts.CommitEvery == 0 {
+		opts.CommitEvery = 100_000
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = 30 * time.Second
@@ -320,52 +330,67 @@ func (m *Monitor) follow(ctx context.Context, l *Log) error {
 			Evidence: Evidence{Checkpoints: [][]byte{signed}, Error: err.Error()}.marshal()})
 	}
 
+	// The checkpoint verified before may be ahead of the entries replayed
+	// (prev.Size): a pass stopped between two of its commits.
 	switch {
-	case hadPrev && cp.Size < prev.Size:
+	case hadPrev && cp.Size < prevCP.Size:
 		// An older checkpoint (a lagging replica, or a rollback): fine if it
 		// is a prefix of the verified tree.
-		pf, err := l.Reader.ConsistencyProof(ctx, l.Name, cp.Size, prev.Size)
+		pf, err := l.Reader.ConsistencyProof(ctx, l.Name, cp.Size, prevCP.Size)
 		if err != nil {
-			return fmt.Errorf("couldn't fetch consistency proof %d to %d: %w", cp.Size, prev.Size, err)
+			return fmt.Errorf("couldn't fetch consistency proof %d to %d: %w", cp.Size, prevCP.Size, err)
 		}
-		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, cp.Size, prev.Size, pf, cp.Hash[:], prevCP.Hash[:]); err != nil {
+		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, cp.Size, prevCP.Size, pf, cp.Hash[:], prevCP.Hash[:]); err != nil {
 			return m.inconsistent(ctx, l, signed, prev.Checkpoint, pf,
-				fmt.Errorf("consistency proof from %d to %d does not verify: %w", cp.Size, prev.Size, err))
+				fmt.Errorf("consistency proof from %d to %d does not verify: %w", cp.Size, prevCP.Size, err))
 		}
-		m.logger.Debug("log served an older checkpoint", "log", l.Origin, "size", cp.Size, "verified", prev.Size)
+		m.logger.Debug("log served an older checkpoint", "log", l.Origin, "size", cp.Size, "verified", prevCP.Size)
 		return nil
-	case hadPrev && cp.Size == prev.Size:
+	case hadPrev && cp.Size == prevCP.Size:
 		if cp.Hash != prevCP.Hash {
 			return m.inconsistent(ctx, l, prev.Checkpoint, signed, nil, errors.New("same tree size, different root"))
 		}
-		if bytes.Equal(signed, prev.Checkpoint) {
+		if bytes.Equal(signed, prev.Checkpoint) && prev.Size == cp.Size {
 			return m.checkStale(ctx, l, prev)
 		}
-	case hadPrev && prev.Size > 0:
-		pf, err := l.Reader.ConsistencyProof(ctx, l.Name, prev.Size, cp.Size)
+	case hadPrev && prevCP.Size > 0:
+		pf, err := l.Reader.ConsistencyProof(ctx, l.Name, prevCP.Size, cp.Size)
 		if err != nil {
-			return fmt.Errorf("couldn't fetch consistency proof %d to %d: %w", prev.Size, cp.Size, err)
+			return fmt.Errorf("couldn't fetch consistency proof %d to %d: %w", prevCP.Size, cp.Size, err)
 		}
 		// SPEC: tlog-checkpoint: a client MUST verify that a checkpoint is
 		// consistent with the one it verified before.
-		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, prev.Size, cp.Size, pf, prevCP.Hash[:], cp.Hash[:]); err != nil {
+		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, prevCP.Size, cp.Size, pf, prevCP.Hash[:], cp.Hash[:]); err != nil {
 			return m.inconsistent(ctx, l, prev.Checkpoint, signed, pf,
-				fmt.Errorf("consistency proof from %d to %d does not verify: %w", prev.Size, cp.Size, err))
+				fmt.Errorf("consistency proof from %d to %d does not verify: %w", prevCP.Size, cp.Size, err))
 		}
 	}
-	return m.advance(ctx, l, prev, hadPrev, signed, cp)
+	for {
+		end := cp.Size
+		if len(m.watching[l.Origin]) == 0 && cp.Size-prev.Size > m.opts.CommitEvery {
+			end = prev.Size + m.opts.CommitEvery
+		}
+		stored, err := m.advance(ctx, l, prev, hadPrev, signed, cp, end)
+		if err != nil || stored.Checkpoint == nil || stored.Size == cp.Size {
+			return err // nil Checkpoint: an alert stopped the pass
+		}
+		prev, hadPrev = stored, true
+	}
 }
 
-// advance downloads, hashes and replays the entries from the verified size
-// to cp's, and stores cp as verified if the root matches.
-func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bool, signed []byte, cp govlog.Checkpoint) error {
+// advance downloads, hashes and replays the entries from the replayed size
+// to end, at most cp's size, and stores them as verified under cp if they
+// are cp's: at cp's size, if they hash to its root; before it, if the log
+// proves the tree they make consistent with cp's. It returns what it stored
+// (the zero Verified when an alert stopped it).
+func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bool, signed []byte, cp govlog.Checkpoint, end uint64) (Verified, error) {
 	rng, err := m.factory.NewRange(0, prev.Size, prev.Range)
 	if err != nil {
-		return fmt.Errorf("corrupt compact range in store: %w", err)
+		return Verified{}, fmt.Errorf("corrupt compact range in store: %w", err)
 	}
 	tx, err := m.opts.Store.begin(ctx, l.Origin)
 	if err != nil {
-		return err
+		return Verified{}, err
 	}
 	defer tx.rollback()
 	// Entry alerts wait for the root check: until then nothing says the
@@ -380,19 +405,19 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	defer stopFetching()
 	budget := semaphore.NewWeighted(m.aheadBytes)
 	next := prev.Size
-	for f := range m.fetchAhead(fetchCtx, l, prev.Size, cp.Size, budget) {
+	for f := range m.fetchAhead(fetchCtx, l, prev.Size, end, budget) {
 		<-f.ready
 		if f.err != nil {
-			return f.err
+			return Verified{}, f.err
 		}
 		for i, leaf := range f.leaves {
 			leafHash := f.hashes[i]
 			if err := tx.putLeaf(ctx, leafHash, next); err != nil {
-				return err
+				return Verified{}, err
 			}
 			agency, refusal, err := m.replay(ctx, l, tx, f.parsed[i], leafHash)
 			if err != nil {
-				return fmt.Errorf("couldn't replay entry %d: %w", next, err)
+				return Verified{}, fmt.Errorf("couldn't replay entry %d: %w", next, err)
 			}
 			if len(watches) > 0 {
 				passLeaves = append(passLeaves, leafHash[:])
@@ -404,7 +429,7 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 				}
 			}
 			if err := rng.Append(leafHash[:], nil); err != nil {
-				return fmt.Errorf("couldn't hash entry %d: %w", next, err)
+				return Verified{}, fmt.Errorf("couldn't hash entry %d: %w", next, err)
 			}
 			if refusal != nil {
 				index := next
@@ -416,42 +441,58 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 		}
 		budget.Release(f.weight)
 	}
-	if next != cp.Size {
+	if next != end {
 		// The fetcher stopped early: ctx was cancelled.
-		return fmt.Errorf("pass interrupted at entry %d of %d: %w", next, cp.Size, context.Cause(ctx))
+		return Verified{}, fmt.Errorf("pass interrupted at entry %d of %d: %w", next, end, context.Cause(ctx))
 	}
 	root, err := rng.GetRootHash(nil)
 	if err != nil {
-		return fmt.Errorf("couldn't compute the root: %w", err)
+		return Verified{}, fmt.Errorf("couldn't compute the root: %w", err)
 	}
-	if cp.Size == 0 {
+	if end == 0 {
 		root = rfc6962.DefaultHasher.EmptyRoot()
 	}
-	if !bytes.Equal(root, cp.Hash[:]) {
+	var cps [][]byte
+	if hadPrev {
+		cps = append(cps, prev.Checkpoint)
+	}
+	if end == cp.Size && !bytes.Equal(root, cp.Hash[:]) {
 		tx.rollback()
-		var cps [][]byte
-		if hadPrev {
-			cps = append(cps, prev.Checkpoint)
-		}
-		return m.raise(ctx, Alert{Kind: KindRootMismatch, Log: l.Origin,
+		return Verified{}, m.raise(ctx, Alert{Kind: KindRootMismatch, Log: l.Origin,
 			Message: fmt.Sprintf("entries %d to %d hash to root %s, not the checkpoint's %s",
 				prev.Size, cp.Size, base64.StdEncoding.EncodeToString(root), base64.StdEncoding.EncodeToString(cp.Hash[:])),
 			Evidence: Evidence{Checkpoints: append(cps, signed), ComputedRoot: root}.marshal()})
 	}
+	if end < cp.Size {
+		// Part of a long pass: the entries so far are cp's if the log proves
+		// the tree they make consistent with cp.
+		pf, err := l.Reader.ConsistencyProof(ctx, l.Name, end, cp.Size)
+		if err != nil {
+			return Verified{}, fmt.Errorf("couldn't fetch consistency proof %d to %d: %w", end, cp.Size, err)
+		}
+		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, end, cp.Size, pf, root, cp.Hash[:]); err != nil {
+			tx.rollback()
+			return Verified{}, m.raise(ctx, Alert{Kind: KindRootMismatch, Log: l.Origin,
+				Message: fmt.Sprintf("entries %d to %d hash to root %s, which the log does not prove part of its checkpoint: %v",
+					prev.Size, end, base64.StdEncoding.EncodeToString(root), firstLine(err.Error())),
+				Evidence: Evidence{Checkpoints: append(cps, signed), ComputedRoot: root, Proof: pf, Error: err.Error()}.marshal()})
+		}
+	}
 	notes, err := m.recordMatches(ctx, l, tx, matched, passLeaves, prev.Size, signed, cp)
 	if err != nil {
-		return err
+		return Verified{}, err
 	}
 	seen := m.opts.Now()
 	if hadPrev && bytes.Equal(signed, prev.Checkpoint) {
 		seen = prev.Seen
 	}
-	if err := tx.commit(ctx, prev, hadPrev, Verified{Checkpoint: signed, Size: cp.Size, Range: rng.Hashes(), Seen: seen}); err != nil {
-		return err
+	stored := Verified{Checkpoint: signed, Size: end, Range: rng.Hashes(), Seen: seen}
+	if err := tx.commit(ctx, prev, hadPrev, stored); err != nil {
+		return Verified{}, err
 	}
-	m.size.WithLabelValues(l.Origin).Set(float64(cp.Size))
-	m.entries.WithLabelValues(l.Origin).Add(float64(cp.Size - prev.Size))
-	m.logger.Info("verified checkpoint", "log", l.Origin, "size", cp.Size, "new_entries", cp.Size-prev.Size, "refused", len(refused))
+	m.size.WithLabelValues(l.Origin).Set(float64(end))
+	m.entries.WithLabelValues(l.Origin).Add(float64(end - prev.Size))
+	m.logger.Info("verified entries", "log", l.Origin, "size", end, "checkpoint_size", cp.Size, "new_entries", end-prev.Size, "refused", len(refused))
 	for _, n := range notes {
 		m.notify(n)
 	}
@@ -459,7 +500,7 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	for _, a := range refused {
 		errs = append(errs, m.raise(ctx, a))
 	}
-	return errors.Join(errs...)
+	return stored, errors.Join(errs...)
 }
 
 // parsedEntry is an entry whose signatures were checked.
@@ -629,6 +670,14 @@ func (m *Monitor) raise(ctx context.Context, a Alert) error {
 	}
 	m.hooks.send(a)
 	return err
+}
+
+// caughtUp reports whether every entry of v's checkpoint was replayed: a
+// pass stopped between two commits leaves fewer, and what is missing must
+// not be judged (a promise, a release) on them.
+func caughtUp(v Verified) bool {
+	cp, err := parseSigned(v.Checkpoint)
+	return err == nil && cp.Size == v.Size
 }
 
 // parseSigned parses the text of a signed checkpoint stored after it was

@@ -34,7 +34,7 @@ func (m *Monitor) checkOverdue(ctx context.Context, l *Log) error {
 		return nil
 	}
 	v, ok, err := m.opts.Store.Verified(ctx, l.Origin)
-	if err != nil || !ok {
+	if err != nil || !ok || !caughtUp(v) {
 		return err
 	}
 	asOf := fetched.Add(-m.opts.OverdueAfter).UTC().Truncate(time.Second)

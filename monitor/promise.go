@@ -131,7 +131,7 @@ func (m *Monitor) checkPromises(ctx context.Context, l *Log) error {
 		return err
 	}
 	v, ok, err := store.Verified(ctx, l.Origin)
-	if err != nil || !ok {
+	if err != nil || !ok || !caughtUp(v) {
 		return err
 	}
 	now := m.opts.Now()
