@@ -94,3 +94,38 @@ func TestLongPassForgedEntry(t *testing.T) {
 	}
 	checkState(t, h, leaves[:20])
 }
+
+// TestLongPassOlderCheckpoint: a pass stopped partway goes on towards the
+// checkpoint it was verifying even when the log then serves only an older
+// checkpoint, so serving old checkpoints cannot hold a monitor back (and
+// keep it from judging promises).
+func TestLongPassOlderCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	leaves := w.statements(t, 95)
+	older := newFakeLog(w.logSigner)
+	older.append(t, leaves[:30]...)
+	old, _ := older.Checkpoint(ctx, "disclosures")
+
+	log := newFakeLog(w.logSigner)
+	log.append(t, leaves...)
+	store := openStore(t, monitor.Memory)
+	log.failAt = 50
+	h := newHarness(t, w, log, store, commitEvery(20))
+	if err := h.mon.Follow(ctx); err == nil {
+		t.Fatal("Follow succeeded with a connection that breaks")
+	}
+	log.failAt = 0
+	log.setCheckpoint(old)
+	h = newHarness(t, w, log, store, commitEvery(20))
+	if err := h.mon.Follow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := h.takeAlerts(); len(a) != 0 {
+		t.Fatalf("alerts on an honest log: %+v", a)
+	}
+	if v, _, _ := store.Verified(ctx, testOrigin); v.Size != 95 {
+		t.Errorf("verified %d entries, want the 95 of the checkpoint being verified", v.Size)
+	}
+	checkState(t, h, leaves)
+}

@@ -209,15 +209,18 @@ type (
 		Origin, Name string
 		Verified     bool
 		Size         uint64
-		Root         string
-		Seen         time.Time
-		Witnesses    []witnessView
-		LastPass     time.Time
-		LastError    string
-		AlertCount   int
-		Promises     map[string]int
-		Disclosures  *disclosuresView
-		Funds        *fundsView
+		// CheckpointSize is the verified checkpoint's size: more than
+		// Size while a long pass is partway.
+		CheckpointSize uint64
+		Root           string
+		Seen           time.Time
+		Witnesses      []witnessView
+		LastPass       time.Time
+		LastError      string
+		AlertCount     int
+		Promises       map[string]int
+		Disclosures    *disclosuresView
+		Funds          *fundsView
 	}
 	witnessView struct {
 		Name     string
@@ -301,7 +304,7 @@ func (m *Monitor) dashboard(ctx context.Context) (*dashboard, error) {
 			if err != nil {
 				return nil, err
 			}
-			v.Verified, v.Size, v.Seen = true, ver.Size, ver.Seen
+			v.Verified, v.Size, v.CheckpointSize, v.Seen = true, ver.Size, cp.Size, ver.Seen
 			v.Root = base64.StdEncoding.EncodeToString(cp.Hash[:])
 			v.Witnesses = cosigners(l.Policy, ver.Checkpoint)
 		}

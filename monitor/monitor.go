@@ -25,10 +25,13 @@
 // Anything wrong is an [Alert] with its evidence, recorded once in the
 // [Store], logged, counted in Prometheus and handed to Options.OnAlert.
 //
-// A pass moves a log from one verified checkpoint to the next in a single
-// SQLite transaction holding the replayed state, the new checkpoint and its
-// compact range: a crash or a root that does not match leaves the store at
-// the previous checkpoint, and a restart resumes from there.
+// A pass moves a log from one verified checkpoint to the next in SQLite
+// transactions holding the replayed state, the new checkpoint and the
+// compact range of the entries replayed: one per pass, or one every
+// Options.CommitEvery entries of a long pass, each proved part of the new
+// checkpoint by the log's consistency proof. A crash or a root that does
+// not match leaves the store at the last commit, and a restart resumes
+// from there.
 //
 // Keys and roles are checked at the statement's signed time, so a key
 // retired since, or a role given up since, still covers the entries of
@@ -317,6 +320,9 @@ func (m *Monitor) follow(ctx context.Context, l *Log) error {
 		if prevCP, err = parseSigned(prev.Checkpoint); err != nil {
 			return fmt.Errorf("corrupt verified checkpoint in store: %w", err)
 		}
+		if prev.Size > prevCP.Size {
+			return fmt.Errorf("corrupt store: %d entries replayed under a checkpoint of %d", prev.Size, prevCP.Size)
+		}
 		m.size.WithLabelValues(l.Origin).Set(float64(prev.Size))
 	}
 
@@ -335,7 +341,9 @@ func (m *Monitor) follow(ctx context.Context, l *Log) error {
 	switch {
 	case hadPrev && cp.Size < prevCP.Size:
 		// An older checkpoint (a lagging replica, or a rollback): fine if it
-		// is a prefix of the verified tree.
+		// is a prefix of the verified tree. A pass stopped partway goes on
+		// towards the checkpoint it was verifying, so that serving old
+		// checkpoints cannot hold the monitor back.
 		pf, err := l.Reader.ConsistencyProof(ctx, l.Name, cp.Size, prevCP.Size)
 		if err != nil {
 			return fmt.Errorf("couldn't fetch consistency proof %d to %d: %w", cp.Size, prevCP.Size, err)
@@ -345,7 +353,10 @@ func (m *Monitor) follow(ctx context.Context, l *Log) error {
 				fmt.Errorf("consistency proof from %d to %d does not verify: %w", cp.Size, prevCP.Size, err))
 		}
 		m.logger.Debug("log served an older checkpoint", "log", l.Origin, "size", cp.Size, "verified", prevCP.Size)
-		return nil
+		if prev.Size == prevCP.Size {
+			return nil
+		}
+		signed, cp = prev.Checkpoint, prevCP
 	case hadPrev && cp.Size == prevCP.Size:
 		if cp.Hash != prevCP.Hash {
 			return m.inconsistent(ctx, l, prev.Checkpoint, signed, nil, errors.New("same tree size, different root"))
@@ -384,6 +395,9 @@ func (m *Monitor) follow(ctx context.Context, l *Log) error {
 // proves the tree they make consistent with cp's. It returns what it stored
 // (the zero Verified when an alert stopped it).
 func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bool, signed []byte, cp govlog.Checkpoint, end uint64) (Verified, error) {
+	if end < prev.Size || end > cp.Size {
+		return Verified{}, fmt.Errorf("entries %d to %d are outside checkpoint size %d", prev.Size, end, cp.Size)
+	}
 	rng, err := m.factory.NewRange(0, prev.Size, prev.Range)
 	if err != nil {
 		return Verified{}, fmt.Errorf("corrupt compact range in store: %w", err)

@@ -145,7 +145,9 @@ func (s *Store) Close() error {
 type Verified struct {
 	// Checkpoint is the signed checkpoint as the log served it.
 	Checkpoint []byte
-	// Size is its tree size: every entry below it was replayed.
+	// Size is how many entries were replayed: the checkpoint's tree size,
+	// or fewer while a long pass is partway (the entries below it proved
+	// part of the checkpoint's tree).
 	Size uint64
 	// Range holds the roots of the perfect subtrees covering [0, Size),
 	// left to right: the compact range new entries are hashed onto.
