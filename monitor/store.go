@@ -8,13 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
+	"github.com/govlog/govlog/internal/sqlitefile"
 	"github.com/govlog/govlog/personalities/rule"
 )
 
@@ -35,9 +33,6 @@ var schemaPromises string
 
 // SQL, beside the schema it runs on.
 const (
-	countSchemaSQL    = "SELECT COUNT(*) FROM monitor_schema"
-	insertSchemaSQL   = "INSERT INTO monitor_schema (version) VALUES (?)"
-	readSchemaSQL     = "SELECT version FROM monitor_schema"
 	selectVerifiedSQL = "SELECT size, checkpoint, range, seen_nanos FROM monitor_logs WHERE origin = ?"
 	insertVerifiedSQL = "INSERT INTO monitor_logs (origin, size, checkpoint, range, seen_nanos) VALUES (?, ?, ?, ?, ?) ON CONFLICT (origin) DO NOTHING"
 	swapVerifiedSQL   = "UPDATE monitor_logs SET size = ?, checkpoint = ?, range = ?, seen_nanos = ? WHERE origin = ? AND size = ? AND checkpoint = ?"
@@ -55,7 +50,7 @@ const (
 var ErrConcurrentUpdate = errors.New("verified checkpoint changed during the pass")
 
 // Memory is the path of a private in-memory database, lost on Close.
-const Memory = ":memory:"
+const Memory = sqlitefile.Memory
 
 // Store is the monitor's SQLite file: per log, the last verified checkpoint
 // with its compact range and the replayed domain state; and the alerts.
@@ -71,66 +66,23 @@ type Store struct {
 // OpenStore opens (creating if needed) the monitor database at path, or a
 // private in-memory one for Memory, and creates or checks its schema.
 func OpenStore(ctx context.Context, path string) (*Store, error) {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	if path != Memory {
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(FULL)")
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitefile.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
+		return nil, err
 	}
-	// One connection: SQLite has one writer anyway, and an in-memory
-	// database exists only inside its connection.
-	db.SetMaxOpenConns(1)
-	if err := ensureSchema(ctx, db); err != nil {
+	if err := sqlitefile.EnsureSchema(ctx, db, "monitor", schemaVersion, schema, schemaPromises, schemaWatches); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if path == Memory {
 		return &Store{db: db, read: db}, nil
 	}
-	r := url.Values{}
-	r.Add("mode", "ro")
-	r.Add("_pragma", "busy_timeout(10000)")
-	r.Add("_pragma", "query_only(1)")
-	read, err := sql.Open("sqlite", "file:"+path+"?"+r.Encode())
+	read, err := sqlitefile.OpenReader(path, 4)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("couldn't open %s for reading: %w", path, err)
+		return nil, err
 	}
-	read.SetMaxOpenConns(4)
 	return &Store{db: db, read: read}, nil
-}
-
-func ensureSchema(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("couldn't create the monitor schema: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, schemaPromises); err != nil {
-		return fmt.Errorf("couldn't create the monitor schema: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, schemaWatches); err != nil {
-		return fmt.Errorf("couldn't create the monitor schema: %w", err)
-	}
-	var n int
-	if err := db.QueryRowContext(ctx, countSchemaSQL).Scan(&n); err != nil {
-		return fmt.Errorf("couldn't read the schema version: %w", err)
-	}
-	if n == 0 {
-		if _, err := db.ExecContext(ctx, insertSchemaSQL, schemaVersion); err != nil {
-			return fmt.Errorf("couldn't write the schema version: %w", err)
-		}
-	}
-	var v int
-	if err := db.QueryRowContext(ctx, readSchemaSQL).Scan(&v); err != nil {
-		return fmt.Errorf("couldn't read the schema version: %w", err)
-	}
-	if v != schemaVersion {
-		return fmt.Errorf("monitor schema version %d, this govlog knows %d", v, schemaVersion)
-	}
-	return nil
 }
 
 // Close closes the database.

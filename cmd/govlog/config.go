@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 )
 
@@ -61,4 +63,13 @@ func serveHTTP(ctx context.Context, lis net.Listener, h http.Handler, name strin
 		return fmt.Errorf("%s HTTP server: %w", name, err)
 	}
 	return nil
+}
+
+// newLogger logs to the command's stderr from level up, or from debug with
+// --verbose.
+func newLogger(cmd *cobra.Command, level slog.Level, verbose bool) *slog.Logger {
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 }

@@ -48,11 +48,7 @@ survive restarts.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			quietTrillian(verbose)
-			level := slog.LevelWarn
-			if verbose {
-				level = slog.LevelDebug
-			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			logger := newLogger(cmd, slog.LevelWarn, verbose)
 			out := cmd.OutOrStdout()
 			if seqInterval <= 0 || mmd <= 0 || scheduleInterval <= 0 {
 				return errors.New("--sequencer-interval, --mmd and --schedule-interval must be positive")

@@ -262,11 +262,7 @@ It resumes where it stopped.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: OK, %d logs\n", configPath, len(cfg.logs))
 				return nil
 			}
-			level := slog.LevelInfo
-			if verbose {
-				level = slog.LevelDebug
-			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			logger := newLogger(cmd, slog.LevelInfo, verbose)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runMonitor(ctx, cfg, logger)

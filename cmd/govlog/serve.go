@@ -186,11 +186,7 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			quietTrillian(verbose)
-			level := slog.LevelInfo
-			if verbose {
-				level = slog.LevelDebug
-			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			logger := newLogger(cmd, slog.LevelInfo, verbose)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runNode(ctx, cfg, logger, func(addr string) {

@@ -190,11 +190,7 @@ more for that log; check the evidence with govlog check-evidence.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: OK, witness %s of %d logs\n", configPath, cfg.cosigner.Name(), len(cfg.Logs))
 				return nil
 			}
-			level := slog.LevelInfo
-			if verbose {
-				level = slog.LevelDebug
-			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			logger := newLogger(cmd, slog.LevelInfo, verbose)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runWitness(ctx, cfg, logger)

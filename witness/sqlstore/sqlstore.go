@@ -17,11 +17,9 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
+	"github.com/govlog/govlog/internal/sqlitefile"
 	"github.com/govlog/govlog/witness"
 )
 
@@ -32,19 +30,15 @@ var schema string
 
 // SQL, beside the schema it runs on.
 const (
-	countSchemaSQL     = "SELECT COUNT(*) FROM witness_schema"
-	insertSchemaSQL    = "INSERT INTO witness_schema (version) VALUES (?)"
-	readSchemaSQL      = "SELECT version FROM witness_schema"
-	latestSQL          = "SELECT checkpoint FROM witness_checkpoints WHERE origin = ?"
-	insertLatestSQL    = "INSERT INTO witness_checkpoints (origin, checkpoint) VALUES (?, ?) ON CONFLICT (origin) DO NOTHING"
-	swapLatestSQL      = "UPDATE witness_checkpoints SET checkpoint = ? WHERE origin = ? AND checkpoint = ?"
-	insertEvidenceSQL  = "INSERT INTO witness_evidence (id, origin, kind, found_nanos, file) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
-	selectEvidenceSQL  = "SELECT id, origin, kind, found_nanos, file FROM witness_evidence ORDER BY found_nanos, id"
-	defaultBusyTimeout = 10 * time.Second
+	latestSQL         = "SELECT checkpoint FROM witness_checkpoints WHERE origin = ?"
+	insertLatestSQL   = "INSERT INTO witness_checkpoints (origin, checkpoint) VALUES (?, ?) ON CONFLICT (origin) DO NOTHING"
+	swapLatestSQL     = "UPDATE witness_checkpoints SET checkpoint = ? WHERE origin = ? AND checkpoint = ?"
+	insertEvidenceSQL = "INSERT INTO witness_evidence (id, origin, kind, found_nanos, file) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+	selectEvidenceSQL = "SELECT id, origin, kind, found_nanos, file FROM witness_evidence ORDER BY found_nanos, id"
 )
 
 // Memory is the path of a private in-memory database, lost on Close.
-const Memory = ":memory:"
+const Memory = sqlitefile.Memory
 
 // Store is a witness.Store in a SQLite database.
 type Store struct {
@@ -56,47 +50,15 @@ var _ witness.Store = (*Store)(nil)
 // Open opens (creating if needed) the witness database at path, or a
 // private in-memory one for Memory, and creates or checks its schema.
 func Open(ctx context.Context, path string) (*Store, error) {
-	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", defaultBusyTimeout.Milliseconds()))
-	if path != Memory {
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(FULL)")
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitefile.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
+		return nil, err
 	}
-	// One connection: SQLite has one writer anyway, and an in-memory
-	// database exists only inside its connection.
-	db.SetMaxOpenConns(1)
-	if err := ensureSchema(ctx, db); err != nil {
+	if err := sqlitefile.EnsureSchema(ctx, db, "witness", schemaVersion, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &Store{db: db}, nil
-}
-
-func ensureSchema(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("couldn't create the witness schema: %w", err)
-	}
-	var n int
-	if err := db.QueryRowContext(ctx, countSchemaSQL).Scan(&n); err != nil {
-		return fmt.Errorf("couldn't read the schema version: %w", err)
-	}
-	if n == 0 {
-		if _, err := db.ExecContext(ctx, insertSchemaSQL, schemaVersion); err != nil {
-			return fmt.Errorf("couldn't write the schema version: %w", err)
-		}
-	}
-	var v int
-	if err := db.QueryRowContext(ctx, readSchemaSQL).Scan(&v); err != nil {
-		return fmt.Errorf("couldn't read the schema version: %w", err)
-	}
-	if v != schemaVersion {
-		return fmt.Errorf("witness schema version %d, this govlog knows %d", v, schemaVersion)
-	}
-	return nil
 }
 
 // Close closes the database.
