@@ -121,16 +121,6 @@ func New() *Rules { return &Rules{} }
 // Log returns [LogName].
 func (*Rules) Log() string { return LogName }
 
-// RequiredRole returns [RoleDiscloser] for the three statement types of this
-// log and an error wrapping [rule.ErrUnknownType] for any other.
-func (*Rules) RequiredRole(statementType string) (string, error) {
-	switch statementType {
-	case TypePublish, TypeCorrect, TypeRetract:
-		return RoleDiscloser, nil
-	}
-	return "", fmt.Errorf("%w: %q is not a statement type of the %s log", rule.ErrUnknownType, statementType, LogName)
-}
-
 // Apply checks e against the rules in the package doc and records its effect
 // in st. A refused statement gets an error wrapping [rule.ErrUnknownType],
 // [rule.ErrInvalidBody], [rule.ErrRuleViolation] or [rule.ErrAlreadyExists],

@@ -368,18 +368,6 @@ const (
 	RoleRuleEngine  = "rule-engine"
 )
 
-var requiredRoles = map[string]string{
-	TypeAccountOpen:         RoleFundManager,
-	TypeAllocate:            RoleTreasury,
-	TypeContractRegister:    RoleFundManager,
-	TypeTransfer:            RoleFundManager,
-	TypeWagePay:             RolePayroll,
-	TypeGuaranteeLodge:      RoleFundManager,
-	TypeGuaranteeRelease:    RoleRuleEngine,
-	TypeAidGrade:            RoleAidOfficer,
-	TypeBeneficiaryRegister: RoleAidOfficer,
-	TypeAidPay:              RoleAidOfficer,
-}
 
 // Refusals a caller may want to tell apart. Each wraps
 // [rule.ErrRuleViolation], so errors.Is matches both.
@@ -416,15 +404,6 @@ func New() *Rules { return &Rules{} }
 
 // Log returns [LogName].
 func (*Rules) Log() string { return LogName }
-
-// RequiredRole returns the role of the statement type (see the package
-// doc), or an error wrapping [rule.ErrUnknownType].
-func (*Rules) RequiredRole(statementType string) (string, error) {
-	if role, ok := requiredRoles[statementType]; ok {
-		return role, nil
-	}
-	return "", fmt.Errorf("%w: %q is not a statement type of the %s log", rule.ErrUnknownType, statementType, LogName)
-}
 
 // Apply checks e against the rules in the package doc and records its
 // effects in st. A refused statement gets an error wrapping one of the

@@ -5,8 +5,14 @@
 // replays the whole log from an empty state and must reach the same state;
 // and, for a domain that is a Querier, the public read API over that state.
 //
-// A domain package imports only this package and the standard library, so the
-// very code that admitted a statement re-checks it on replay.
+// A domain package imports only this package, its kit (rule/body for
+// statement bodies, rule/ruletest for tests) and the standard library, so
+// the very code that admitted a statement re-checks it on replay. Everything
+// the centre needs to know of a domain (its log, statement types and roles,
+// what the log writes itself, its queries, its dashboard summary and watch
+// kinds) it asks of the domain through this package, as plain data: the
+// centre never names a domain, and adding one is its folder plus one line of
+// registration (cmd/govlog/domains.go).
 package rule
 
 import (
@@ -42,19 +48,45 @@ type Entry struct {
 	Time time.Time
 	// Body is the statement's body, canonical JSON (RFC 8785).
 	Body json.RawMessage
-	// Agency is the registry ID of the agency whose key signed the statement.
+	// Agency is the registry ID of the agency whose key signed the
+	// statement; empty for a statement of a type the domain authenticates
+	// itself (see Authenticator).
 	Agency string
+	// Signer is who signed a statement of a type the domain authenticates
+	// itself, as its Authenticator named them; empty for an agency's.
+	Signer string
+	// Text is the signed note's text, what its signatures cover, and
+	// Signatures are its signature lines, unverified: an Authenticator
+	// checks them with keys it takes from its state or the body.
+	Text       []byte
+	Signatures []Signature
 	// LeafHash is the RFC 6962 leaf hash of the signed statement, so state
 	// can point back at the entry that created it.
 	LeafHash [32]byte
+}
+
+// Signature is one signature line of a signed note (c2sp.org/signed-note).
+type Signature struct {
+	// Name is the key name on the line.
+	Name string
+	// KeyHash is the key hash, the first 4 bytes of the line's signature.
+	KeyHash uint32
+	// Sig is the rest: for an Ed25519 key, the 64-byte signature of Text.
+	Sig []byte
 }
 
 // Domain is one personality's rules.
 type Domain interface {
 	// Log is the name of the log the domain admits into ("disclosures").
 	Log() string
+	// Types describes every statement type the log accepts. The centre
+	// derives from it the roles the domain uses, which of them the log
+	// holds itself, dev's demo, and `govlog domains`.
+	Types() []TypeInfo
 	// RequiredRole returns the registry role a signer needs for the
-	// statement type, or an error wrapping ErrUnknownType.
+	// statement type (SelfSigned for a type the domain authenticates
+	// itself), or an error wrapping ErrUnknownType. RoleOf(d.Types(), t)
+	// is a fine implementation.
 	RequiredRole(statementType string) (string, error)
 	// Apply checks the entry against the domain rules and the current state
 	// and records its effects in state. The error wraps one of the sentinels
@@ -144,7 +176,8 @@ var (
 // the sentinels below) rather than a failure of the state.
 func IsRefusal(err error) bool {
 	return errors.Is(err, ErrUnknownType) || errors.Is(err, ErrInvalidBody) ||
-		errors.Is(err, ErrRuleViolation) || errors.Is(err, ErrAlreadyExists)
+		errors.Is(err, ErrRuleViolation) || errors.Is(err, ErrAlreadyExists) ||
+		errors.Is(err, ErrNotAuthorized)
 }
 
 // Sentinels a Domain's Apply and RequiredRole wrap, so callers can map them
@@ -159,4 +192,9 @@ var (
 	ErrRuleViolation = errors.New("rule violation")
 	// ErrAlreadyExists: the business ID in the body was used before.
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrNotAuthorized: the signer may not make this statement: the
+	// registry refused its key or role, or, for a self-signed type, the
+	// domain's Authenticator found no valid signature by a key it trusts.
+	// Admit wraps the registry's own error with it.
+	ErrNotAuthorized = errors.New("not authorized")
 )
