@@ -260,11 +260,8 @@ func (s *Statement) Sign(signers ...note.Signer) ([]byte, error) {
 // returns it with the signatures that verified. The size is checked before
 // anything is parsed; the text is read only after a signature verified.
 func ParseStatement(signed []byte, wantOrigin string, verifiers note.Verifiers) (*Statement, []note.Signature, error) {
-	if len(signed) > MaxStatementSize {
-		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrStatementTooLarge, len(signed), MaxStatementSize)
-	}
-	if err := checkSignatureLines(signed); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrMalformedStatement, err)
+	if err := checkStatementNote(signed); err != nil {
+		return nil, nil, err
 	}
 	n, err := note.Open(signed, verifiers)
 	if err != nil {
@@ -276,34 +273,79 @@ func ParseStatement(signed []byte, wantOrigin string, verifiers note.Verifiers) 
 	if len(n.UnverifiedSigs) > 0 {
 		return nil, nil, fmt.Errorf("%w: it also carries a signature by %s+%08x, which is not a known key; submit it without that signature", ErrUnknownSigner, n.UnverifiedSigs[0].Name, n.UnverifiedSigs[0].Hash)
 	}
-	// note.Open skips a repeated line by a key it already verified without
-	// checking it, so a copied or garbage repeat would make new leaf bytes
-	// for the same statement; and the lines' order is free. One encoding
-	// only: each key once, lines sorted by key name and ID.
-	if lines := bytes.Count(signed[bytes.LastIndex(signed, []byte("\n\n")):], []byte("\n— ")); lines != len(n.Sigs) {
-		return nil, nil, fmt.Errorf("%w: %d signature lines for %d signing keys: each key signs once", ErrMalformedStatement, lines, len(n.Sigs))
-	}
-	for i := 1; i < len(n.Sigs); i++ {
-		a, b := n.Sigs[i-1], n.Sigs[i]
-		if cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.Hash, b.Hash)) >= 0 {
-			return nil, nil, fmt.Errorf("%w: signature lines must be sorted by key name and key ID", ErrMalformedStatement)
-		}
-	}
-	lines, ok := splitNoteLines(n.Text)
-	if !ok || len(lines) != 3 {
-		return nil, nil, fmt.Errorf("%w: want 3 lines of text", ErrMalformedStatement)
-	}
-	if lines[0] != StatementFormat {
-		return nil, nil, fmt.Errorf("%w: format line %.64q, want %q", ErrMalformedStatement, lines[0], StatementFormat)
-	}
-	if lines[1] != wantOrigin {
-		return nil, nil, fmt.Errorf("%w: origin %.256q, want %q", ErrWrongOrigin, lines[1], wantOrigin)
-	}
-	s, err := parseStatementJSON(lines[1], []byte(lines[2]))
+	s, err := parseStatementNote(signed, n.Text, n.Sigs, wantOrigin)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, n.Sigs, nil
+}
+
+// ReadStatement is ParseStatement for a statement whose signer the log's
+// rules authenticate themselves, with keys the registry does not list (a
+// voter's one-time key, a citizen's own): it makes every check but the
+// signatures' and returns the note's text, which the signatures cover, and
+// its signature lines, unverified. The caller must verify every one of
+// them: a line left unchecked would let anyone make new leaf bytes for the
+// same statement.
+func ReadStatement(signed []byte, wantOrigin string) (*Statement, []byte, []note.Signature, error) {
+	if err := checkStatementNote(signed); err != nil {
+		return nil, nil, nil, err
+	}
+	_, err := note.Open(signed, note.VerifierList())
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		if err == nil { // no verifier: note.Open cannot succeed
+			err = errors.New("a note verified by no key")
+		}
+		return nil, nil, nil, statementNoteError(err)
+	}
+	n := unverified.Note
+	s, err := parseStatementNote(signed, n.Text, n.UnverifiedSigs, wantOrigin)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return s, []byte(n.Text), n.UnverifiedSigs, nil
+}
+
+// checkStatementNote makes the checks of a signed statement that come
+// before note.Open: its size and the encoding of its signature lines.
+func checkStatementNote(signed []byte) error {
+	if len(signed) > MaxStatementSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrStatementTooLarge, len(signed), MaxStatementSize)
+	}
+	if err := checkSignatureLines(signed); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedStatement, err)
+	}
+	return nil
+}
+
+// parseStatementNote checks the signature lines note.Open read from
+// signed, sigs, and parses the note's text.
+func parseStatementNote(signed []byte, text string, sigs []note.Signature, wantOrigin string) (*Statement, error) {
+	// note.Open skips a repeated line by a key it already verified without
+	// checking it, so a copied or garbage repeat would make new leaf bytes
+	// for the same statement; and the lines' order is free. One encoding
+	// only: each key once, lines sorted by key name and ID.
+	if lines := bytes.Count(signed[bytes.LastIndex(signed, []byte("\n\n")):], []byte("\n— ")); lines != len(sigs) {
+		return nil, fmt.Errorf("%w: %d signature lines for %d signing keys: each key signs once", ErrMalformedStatement, lines, len(sigs))
+	}
+	for i := 1; i < len(sigs); i++ {
+		a, b := sigs[i-1], sigs[i]
+		if cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.Hash, b.Hash)) >= 0 {
+			return nil, fmt.Errorf("%w: signature lines must be sorted by key name and key ID", ErrMalformedStatement)
+		}
+	}
+	lines, ok := splitNoteLines(text)
+	if !ok || len(lines) != 3 {
+		return nil, fmt.Errorf("%w: want 3 lines of text", ErrMalformedStatement)
+	}
+	if lines[0] != StatementFormat {
+		return nil, fmt.Errorf("%w: format line %.64q, want %q", ErrMalformedStatement, lines[0], StatementFormat)
+	}
+	if lines[1] != wantOrigin {
+		return nil, fmt.Errorf("%w: origin %.256q, want %q", ErrWrongOrigin, lines[1], wantOrigin)
+	}
+	return parseStatementJSON(lines[1], []byte(lines[2]))
 }
 
 // statementNoteError maps note.Open's errors to this package's sentinels.

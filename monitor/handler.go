@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"maps"
@@ -19,8 +20,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govlog/govlog"
-	"github.com/govlog/govlog/personalities/disclosures"
-	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
 )
@@ -39,18 +38,18 @@ var (
 var dashboardHTML string
 
 var dashboardTemplate = template.Must(template.New("dashboard").Funcs(template.FuncMap{
-	"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"b64":   func(b []byte) string { return base64.StdEncoding.EncodeToString(b) },
-	"money": funds.FormatAmount,
+	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"b64":  func(b []byte) string { return base64.StdEncoding.EncodeToString(b) },
+	// numeric reports whether column i of t is right-aligned.
+	"numeric": func(t rule.Table, i int) bool { return i < len(t.Columns) && t.Columns[i].Numeric },
 }).Parse(dashboardHTML))
 
 // Handler serves the monitor's public pages:
 //
 //	GET /              the dashboard, HTML, refreshed every 10 seconds:
-//	                   per log, its verified checkpoint and alerts, and a
-//	                   summary of its replayed state a citizen can read
-//	                   (disclosures: documents per agency; funds: the total
-//	                   allocated and every account's balance in yuan)
+//	                   per log, its verified checkpoint and alerts, and the
+//	                   tables its domain makes of its replayed state for a
+//	                   citizen to read (rule.Summarizer)
 //	GET /alerts        every alert, newest first, as a JSON array
 //	GET /alerts/<id>   one alert with its evidence, as JSON
 //	GET /notifications every notification of a watched entry, newest
@@ -219,8 +218,8 @@ type (
 		LastError      string
 		AlertCount     int
 		Promises       map[string]int
-		Disclosures    *disclosuresView
-		Funds          *fundsView
+		// Summary is the domain's tables of the replayed state.
+		Summary []rule.Table
 	}
 	witnessView struct {
 		Name     string
@@ -229,31 +228,6 @@ type (
 	}
 	alertView struct {
 		AlertJSON
-	}
-	disclosuresView struct {
-		Agencies                                []agencyView
-		Published, Corrections, Retracted, Docs int
-	}
-	agencyView struct {
-		ID, Name                          string
-		Published, Corrections, Retracted int
-	}
-	fundsView struct {
-		// Allocated is the money that entered the log, in minor units;
-		// Balances is the sum of the accounts' balances, which the rules
-		// keep equal to it.
-		Allocated, Allocations, Balances int64
-		Accounts                         []accountView
-	}
-	accountView struct {
-		ID        string
-		Kind      funds.AccountKind
-		OwnerKind funds.OwnerKind
-		// Owner and Controller are as a citizen reads them: an agency's
-		// name and ID, a company's ID; Owner is empty for a person, whom
-		// the log knows only by a salted commitment.
-		Owner, Controller string
-		Balance           int64
 	}
 )
 
@@ -318,14 +292,10 @@ func (m *Monitor) dashboard(ctx context.Context) (*dashboard, error) {
 				v.Promises[string(s)] = n
 			}
 		}
-		if _, ok := l.Domain.(*disclosures.Rules); ok {
-			if v.Disclosures, err = m.disclosuresSummary(ctx, l); err != nil {
-				return nil, err
-			}
-		}
-		if _, ok := l.Domain.(*funds.Rules); ok {
-			if v.Funds, err = m.fundsSummary(ctx, l); err != nil {
-				return nil, err
+		if sum, ok := l.Domain.(rule.Summarizer); ok {
+			st := stateScanner{m.opts.Store, l.Origin}
+			if v.Summary, err = sum.Summary(ctx, st, func(id string) string { return agencyLabel(l.Registry, id) }); err != nil {
+				return nil, fmt.Errorf("couldn't summarize the state of %s: %w", l.Origin, err)
 			}
 		}
 		d.Logs = append(d.Logs, v)
@@ -367,49 +337,6 @@ func cosigners(p *govlog.Policy, signed []byte) []witnessView {
 	return out
 }
 
-// disclosuresSummary counts the documents of the replayed state by agency.
-func (m *Monitor) disclosuresSummary(ctx context.Context, l *Log) (*disclosuresView, error) {
-	state, err := m.opts.Store.StatePrefix(ctx, l.Origin, disclosures.DocumentKeyPrefix)
-	if err != nil {
-		return nil, err
-	}
-	byAgency := map[string]*agencyView{}
-	sum := &disclosuresView{}
-	for key, value := range state {
-		agency, _, ok := disclosures.ParseDocumentKey(key)
-		if !ok {
-			continue
-		}
-		var rec disclosures.Record
-		if err := json.Unmarshal(value, &rec); err != nil {
-			m.logger.Warn("unreadable document record in replayed state", "log", l.Origin, "key", key, "err", err)
-			continue
-		}
-		a := byAgency[agency]
-		if a == nil {
-			a = &agencyView{ID: agency, Name: agencyName(l.Registry, agency)}
-			byAgency[agency] = a
-		}
-		sum.Docs++
-		if rec.Corrects != "" {
-			a.Corrections++
-			sum.Corrections++
-		}
-		switch rec.Status {
-		case disclosures.StatusPublished:
-			a.Published++
-			sum.Published++
-		case disclosures.StatusRetracted:
-			a.Retracted++
-			sum.Retracted++
-		}
-	}
-	for _, id := range slices.Sorted(maps.Keys(byAgency)) {
-		sum.Agencies = append(sum.Agencies, *byAgency[id])
-	}
-	return sum, nil
-}
-
 // agencyName is the registry's name of an agency, or its ID.
 func agencyName(reg *registry.Registry, id string) string {
 	if a, ok := reg.Agency(id); ok {
@@ -427,66 +354,28 @@ func agencyLabel(reg *registry.Registry, id string) string {
 	return id
 }
 
-// fundsSummary lists the accounts of the replayed state with their
-// balances, and the money allocated, read with the funds package's own
-// readers.
-func (m *Monitor) fundsSummary(ctx context.Context, l *Log) (*fundsView, error) {
-	// The accounts and the supply record only: not the ledgers, which grow
-	// with every payment.
-	state, err := m.opts.Store.StatePrefix(ctx, l.Origin, funds.AccountKey(""))
-	if err != nil {
-		return nil, err
-	}
-	supply, err := m.opts.Store.StatePrefix(ctx, l.Origin, funds.SupplyKey)
-	if err != nil {
-		return nil, err
-	}
-	st := readOnlyState(state)
-	maps.Copy(st, supply)
-	sum := &fundsView{}
-	total, err := funds.TotalSupply(ctx, st)
-	if err != nil {
-		m.logger.Warn("unreadable supply record in replayed state", "log", l.Origin, "err", err)
-	}
-	sum.Allocated, sum.Allocations = total.Allocated, total.Allocations
-	prefix := funds.AccountKey("")
-	for _, key := range slices.Sorted(maps.Keys(state)) {
-		id, ok := strings.CutPrefix(key, prefix)
-		if !ok {
-			continue
-		}
-		a, ok, err := funds.Account(ctx, st, id)
-		if err != nil {
-			m.logger.Warn("unreadable account record in replayed state", "log", l.Origin, "key", key, "err", err)
-			continue
-		}
-		if !ok { // not an account ID: some other record under the prefix
-			continue
-		}
-		v := accountView{ID: id, Kind: a.Kind, OwnerKind: a.OwnerKind, Controller: agencyLabel(l.Registry, a.Controller), Balance: a.Balance}
-		switch a.OwnerKind {
-		case funds.OwnerAgency:
-			v.Owner = agencyLabel(l.Registry, a.Owner)
-		case funds.OwnerCompany:
-			v.Owner = a.Owner
-		}
-		sum.Accounts = append(sum.Accounts, v)
-		sum.Balances += a.Balance
-	}
-	return sum, nil
+// stateScanner is the replayed state of one log as a rule.Scanner, read
+// through the store's read-only connections.
+type stateScanner struct {
+	s      *Store
+	origin string
 }
 
-// readOnlyState is a replayed state as a rule.State, for the domains'
-// readers.
-type readOnlyState map[string][]byte
+var _ rule.Scanner = stateScanner{}
 
-var _ rule.State = readOnlyState(nil)
-
-func (s readOnlyState) Get(_ context.Context, key string) ([]byte, bool, error) {
-	v, ok := s[key]
-	return v, ok, nil
+func (v stateScanner) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	return v.s.getState(ctx, v.s.read, v.origin, key)
 }
 
-func (s readOnlyState) Put(context.Context, string, []byte) error {
-	return errors.New("the dashboard does not write state")
+func (v stateScanner) Scan(ctx context.Context, prefix string, fn func(key string, value []byte) error) error {
+	state, err := v.s.StatePrefix(ctx, v.origin, prefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(state)) {
+		if err := fn(k, state[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -509,13 +509,12 @@ func TestDashboardFunds(t *testing.T) {
 	_, page = get(t, d.srv.URL+"/")
 	for _, want := range []string{
 		`<td class="tree-size">7</td>`,
-		`<td class="num total-allocated">1,234,567.89 CNY</td>`,
-		`<tr><th scope="row">Allocations</th><td class="num">1</td></tr>`,
-		`<tr><td><code>cb:acme</code></td><td>company</td><td>company</td><td>91110000ACME00001X</td><td>City B Finance (city-b)</td><td class="num">1,000,000.00 CNY</td></tr>`,
-		`<tr><td><code>cb:budget</code></td><td>budget</td><td>agency</td><td>City B Finance (city-b)</td><td>City B Finance (city-b)</td><td class="num">234,567.89 CNY</td></tr>`,
-		`<tr><td><code>cb:w-1</code></td><td>worker</td><td>person</td><td>a person, not named in the log</td><td>City B Finance (city-b)</td><td class="num">0.00 CNY</td></tr>`,
-		`<tr><td><code>mof:reserve</code></td><td>budget</td><td>agency</td><td>mof</td><td>mof</td><td class="num">0.00 CNY</td></tr>`,
-		`<tfoot><tr><th scope="row" colspan="5">All accounts</th><td class="num">1,234,567.89 CNY</td></tr></tfoot>`,
+		`<tr><td class="num">1,234,567.89 CNY</td><td class="num">1</td></tr>`,
+				`<tr><td>cb:acme</td><td>company</td><td>company</td><td>91110000ACME00001X</td><td>City B Finance (city-b)</td><td class="num">1,000,000.00 CNY</td></tr>`,
+		`<tr><td>cb:budget</td><td>budget</td><td>agency</td><td>City B Finance (city-b)</td><td>City B Finance (city-b)</td><td class="num">234,567.89 CNY</td></tr>`,
+		`<tr><td>cb:w-1</td><td>worker</td><td>person</td><td>a person, not named in the log</td><td>City B Finance (city-b)</td><td class="num">0.00 CNY</td></tr>`,
+		`<tr><td>mof:reserve</td><td>budget</td><td>agency</td><td>mof</td><td>mof</td><td class="num">0.00 CNY</td></tr>`,
+		`<tfoot><tr><th scope="row">All accounts</th><td></td><td></td><td></td><td></td><td class="num">1,234,567.89 CNY</td></tr></tfoot>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
@@ -542,7 +541,7 @@ func TestDashboardFunds(t *testing.T) {
 		"balance too low",
 		`<td class="num">234,567.89 CNY</td>`,
 		`<td class="num">1,000,000.00 CNY</td>`,
-		`<td class="num total-allocated">1,234,567.89 CNY</td>`,
+		`<tr><td class="num">1,234,567.89 CNY</td><td class="num">1</td></tr>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page after a refused transfer lacks %s", want)
@@ -560,7 +559,7 @@ func TestDashboardFundsChromium(t *testing.T) {
 	dom := dumpDOM(t, browser, d.srv.URL+"/")
 	for _, want := range []string{
 		"Public money",
-		`<td class="num total-allocated">1,234,567.89 CNY</td>`,
+		`<tr><td class="num">1,234,567.89 CNY</td><td class="num">1</td></tr>`,
 		`<td class="num">234,567.89 CNY</td>`,
 		"a person, not named in the log",
 		"No alerts",

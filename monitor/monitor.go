@@ -59,7 +59,6 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
@@ -99,6 +98,9 @@ type Log struct {
 	Domain rule.Domain
 	// Registry holds the agencies' keys and roles.
 	Registry *registry.Registry
+
+	// kinds are Domain's watch kinds, by name.
+	kinds map[string][]string
 }
 
 // Options configure a Monitor.
@@ -213,6 +215,10 @@ func New(opts Options) (*Monitor, error) {
 			return nil, fmt.Errorf("monitor: log %s listed twice", l.Origin)
 		}
 		seen[l.Origin] = true
+	}
+	opts.Logs = slices.Clone(opts.Logs)
+	for i := range opts.Logs {
+		opts.Logs[i].kinds = watchKinds(opts.Logs[i].Domain)
 	}
 	watching, err := watchesByLog(opts.Watches, opts.Logs)
 	if err != nil {
@@ -429,15 +435,17 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 			if err := tx.putLeaf(ctx, leafHash, next); err != nil {
 				return Verified{}, err
 			}
-			agency, refusal, err := m.replay(ctx, l, tx, f.parsed[i], leafHash)
+			agency, refusal, err := m.replay(ctx, l, tx, f.parsed[i])
 			if err != nil {
 				return Verified{}, fmt.Errorf("couldn't replay entry %d: %w", next, err)
 			}
 			if len(watches) > 0 {
 				passLeaves = append(passLeaves, leafHash[:])
 				if refusal == nil {
-					if names := matchWatches(watches, l.Origin, agency, f.parsed[i].statement); len(names) > 0 {
-						matched = append(matched, watchMatch{watches: names, index: next, typ: f.parsed[i].statement.Type,
+					e := f.parsed[i].Entry
+					e.Agency = agency
+					if names := matchWatches(watches, l.kinds, e); len(names) > 0 {
+						matched = append(matched, watchMatch{watches: names, index: next, typ: e.Type,
 							agency: agency, entry: leaf, left: slices.Clone(rng.Hashes())})
 					}
 				}
@@ -517,11 +525,10 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	return stored, errors.Join(errs...)
 }
 
-// parsedEntry is an entry whose signatures were checked.
+// parsedEntry is an entry whose registry signatures were checked.
 type parsedEntry struct {
-	statement *govlog.Statement
-	sigs      []note.Signature
-	err       error
+	registry.Opened
+	err error
 }
 
 // fetched is one batch of entries on its way through a pass: downloaded,
@@ -602,7 +609,6 @@ const maxAheadBytes = 64 << 20
 func parseBatch(l *Log, batch [][]byte) ([][32]byte, []parsedEntry) {
 	hashes := make([][32]byte, len(batch))
 	out := make([]parsedEntry, len(batch))
-	verifiers := l.Registry.Verifiers()
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	const chunk = 64
@@ -610,7 +616,7 @@ func parseBatch(l *Log, batch [][]byte) ([][32]byte, []parsedEntry) {
 		g.Go(func() error {
 			for i := start; i < min(start+chunk, len(batch)); i++ {
 				hashes[i] = govlog.LeafHash(batch[i])
-				out[i].statement, out[i].sigs, out[i].err = govlog.ParseStatement(batch[i], l.Origin, verifiers)
+				out[i].Opened, out[i].err = l.Registry.Open(batch[i], l.Origin, l.Domain)
 			}
 			return nil
 		})
@@ -622,24 +628,15 @@ func parseBatch(l *Log, batch [][]byte) ([][32]byte, []parsedEntry) {
 // replay checks one entry as its admission server did and applies it to
 // st. agency is the signer the registry authorized; refusal is the entry's
 // fault; err is a failure of st.
-func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEntry, leafHash [32]byte) (agency string, refusal, err error) {
+func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEntry) (agency string, refusal, err error) {
 	if p.err != nil {
 		return "", p.err, nil
 	}
-	s := p.statement
-	role, err := l.Domain.RequiredRole(s.Type)
-	if err != nil {
-		return "", err, nil
-	}
-	agency, err = l.Registry.Authorize(p.sigs, role, s.Time)
-	if err != nil {
-		return "", err, nil
-	}
-	err = l.Domain.Apply(ctx, st, rule.Entry{Type: s.Type, Time: s.Time, Body: s.Body, Agency: agency, LeafHash: leafHash})
+	e, err := rule.Admit(ctx, l.Domain, st, p.Entry, l.Registry.Authorizer(p.Opened))
 	if err != nil && rule.IsRefusal(err) {
-		return agency, err, nil
+		return e.Agency, err, nil
 	}
-	return agency, nil, err
+	return e.Agency, nil, err
 }
 
 func (m *Monitor) inconsistent(ctx context.Context, l *Log, older, newer []byte, pf [][]byte, cause error) error {

@@ -71,13 +71,19 @@ type storeView struct {
 }
 
 func (v storeView) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	return v.s.getState(ctx, v.s.db, v.origin, key)
+}
+
+// getState reads one key of the replayed state of origin through db, one of
+// the store's pools.
+func (s *Store) getState(ctx context.Context, db *sql.DB, origin, key string) ([]byte, bool, error) {
 	var value []byte
-	err := v.s.db.QueryRowContext(ctx, getStateSQL, v.origin, key).Scan(&value)
+	err := db.QueryRowContext(ctx, getStateSQL, origin, key).Scan(&value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("couldn't read the state of %s: %w", v.origin, err)
+		return nil, false, fmt.Errorf("couldn't read the state of %s: %w", origin, err)
 	}
 	return value, true, nil
 }

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -17,27 +19,29 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/personalities/rule"
 )
 
 // A Watch asks to be told when an entry about something appears in a log:
-// an agency's statements, or those that mention a document, a contract or
-// an account.
+// an agency's statements, or those about a document, a contract, an
+// account: whatever kinds of ID the followed logs' domains declare
+// ([rule.Watcher]).
 //
-// An entry matches a watch if every criterion the watch sets holds (unset
-// criteria are ignored; a watch sets at least one besides Log):
+// An entry matches a watch if every criterion the watch sets holds (a watch
+// sets at least one besides Log):
 //
 //   - Log: the entry is in the log with this origin;
 //   - Agency: the entry is signed by this agency (the agency the registry
 //     authorized on replay);
-//   - Document, Contract, Account: the entry's body mentions the ID in one
-//     of the fields of [DocumentFields], [ContractFields] or
-//     [AccountFields] respectively.
+//   - About: for each kind named, the entry's body mentions the ID in one
+//     of the fields the log's domain lists for that kind; a log whose
+//     domain declares no such kind has no entry about it.
 //
 // A body mentions an ID in a field when the canonical JSON of the body, at
 // any depth (objects inside objects or arrays), has a string member with
 // that field name whose value is exactly the ID. The field sets are small
-// and fixed so that a watch on account "a-1" does not fire on a document
-// titled "a-1".
+// and fixed by each domain, so that a watch on account "a-1" does not fire
+// on a document titled "a-1".
 //
 // For "either this agency or that document", use two watches. Only entries
 // the monitor verified and replayed without fault are matched (an entry
@@ -50,49 +54,44 @@ type Watch struct {
 	Log string
 	// Agency, if set, is the registry ID of the signing agency.
 	Agency string
-	// Document, if set, is a document ID (disclosures: doc_id, corrects,
-	// retracts).
-	Document string
-	// Contract, if set, is a contract ID (funds: contract_id).
-	Contract string
-	// Account, if set, is an account ID (funds: account_id, account, from,
-	// to, payer, payee, escrow).
-	Account string
+	// About maps watch kinds ("document", "account") to the ID watched.
+	About map[string]string
 }
 
-// The body fields each kind of watched ID is looked for in.
-var (
-	DocumentFields = []string{"doc_id", "corrects", "retracts"}
-	ContractFields = []string{"contract_id"}
-	AccountFields  = []string{"account_id", "account", "from", "to", "payer", "payee", "escrow"}
-)
-
-func (w *Watch) check(followed map[string]bool) error {
-	switch {
-	case w.Name == "":
-		return errors.New("a watch has no name")
-	case w.Agency == "" && w.Document == "" && w.Contract == "" && w.Account == "":
-		return fmt.Errorf("watch %q: set at least one of agency, document, contract, account", w.Name)
-	case w.Log != "" && !followed[w.Log]:
-		return fmt.Errorf("watch %q: log %q is not followed", w.Name, w.Log)
+// watchKinds returns the watch kinds of a domain, by name.
+func watchKinds(d rule.Domain) map[string][]string {
+	out := map[string][]string{}
+	if w, ok := d.(rule.Watcher); ok {
+		for _, k := range w.WatchKinds() {
+			out[k.Name] = k.Fields
+		}
 	}
-	return nil
+	return out
 }
 
-// matches reports whether the entry of log origin, signed by agency with
-// body, matches w. body is decoded lazily, once, by the caller.
-func (w *Watch) matches(origin, agency string, body func() any) bool {
-	if w.Log != "" && w.Log != origin {
+// appliesTo reports whether w can match entries of l: it names l or no
+// log, and l's domain declares every kind it is about.
+func (w *Watch) appliesTo(l *Log, kinds map[string][]string) bool {
+	if w.Log != "" && w.Log != l.Origin {
 		return false
 	}
+	for kind := range w.About {
+		if _, ok := kinds[kind]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// matches reports whether an entry signed by agency with body matches w,
+// a watch that applies to the entry's log, whose domain has kinds. body is
+// decoded lazily, once, by the caller.
+func (w *Watch) matches(agency string, kinds map[string][]string, body func() any) bool {
 	if w.Agency != "" && w.Agency != agency {
 		return false
 	}
-	for _, c := range []struct {
-		id     string
-		fields []string
-	}{{w.Document, DocumentFields}, {w.Contract, ContractFields}, {w.Account, AccountFields}} {
-		if c.id != "" && !mentions(body(), c.fields, c.id) {
+	for kind, id := range w.About {
+		if !mentions(body(), kinds[kind], id) {
 			return false
 		}
 	}
@@ -194,9 +193,9 @@ type watchMatch struct {
 	left [][]byte
 }
 
-// matchWatches returns the names of l's watches the replayed entry
-// matches.
-func matchWatches(watches []Watch, origin, agency string, s *govlog.Statement) []string {
+// matchWatches returns the names of the watches of a log, whose domain
+// has kinds, that the replayed entry e matches.
+func matchWatches(watches []Watch, kinds map[string][]string, e rule.Entry) []string {
 	var decoded any
 	var parsed bool
 	body := func() any {
@@ -204,13 +203,13 @@ func matchWatches(watches []Watch, origin, agency string, s *govlog.Statement) [
 			parsed = true
 			// A body that is not JSON mentions nothing; replay accepted it,
 			// so it is canonical JSON.
-			json.Unmarshal(s.Body, &decoded)
+			json.Unmarshal(e.Body, &decoded)
 		}
 		return decoded
 	}
 	var out []string
 	for i := range watches {
-		if watches[i].matches(origin, agency, body) {
+		if watches[i].matches(e.Agency, kinds, body) {
 			out = append(out, watches[i].Name)
 		}
 	}
@@ -326,20 +325,51 @@ func watchesByLog(watches []Watch, logs []Log) (map[string][]Watch, error) {
 	out := map[string][]Watch{}
 	for i := range watches {
 		w := &watches[i]
-		if err := w.check(followed); err != nil {
-			return nil, fmt.Errorf("monitor: %w", err)
-		}
-		if names[w.Name] {
+		switch {
+		case w.Name == "":
+			return nil, errors.New("monitor: a watch has no name")
+		case names[w.Name]:
 			return nil, fmt.Errorf("monitor: watch %q listed twice", w.Name)
+		case w.Agency == "" && len(w.About) == 0:
+			return nil, fmt.Errorf("monitor: watch %q: set an agency or something it is about", w.Name)
+		case w.Log != "" && !followed[w.Log]:
+			return nil, fmt.Errorf("monitor: watch %q: log %q is not followed", w.Name, w.Log)
 		}
 		names[w.Name] = true
-		for _, l := range logs {
-			if w.Log == "" || w.Log == l.Origin {
-				out[l.Origin] = append(out[l.Origin], *w)
+		applies := false
+		for i := range logs {
+			if w.appliesTo(&logs[i], watchKinds(logs[i].Domain)) {
+				out[logs[i].Origin] = append(out[logs[i].Origin], *w)
+				applies = true
 			}
+		}
+		if !applies {
+			return nil, fmt.Errorf("monitor: watch %q: no followed log has entries about %s (kinds: %s)",
+				w.Name, strings.Join(slices.Sorted(maps.Keys(w.About)), " and "), strings.Join(KnownWatchKinds(logs), ", "))
 		}
 	}
 	return out, nil
+}
+
+// CheckWatches checks watches as New does, against the logs to follow:
+// names unique, logs followed, kinds known to their domains.
+func CheckWatches(watches []Watch, logs []Log) error {
+	_, err := watchesByLog(watches, logs)
+	return err
+}
+
+// KnownWatchKinds lists the watch kinds the domains of logs declare.
+func KnownWatchKinds(logs []Log) []string {
+	var out []string
+	for _, l := range logs {
+		for k := range watchKinds(l.Domain) {
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // recordMatches builds the bundles of the pass's watched entries under cp,

@@ -128,7 +128,7 @@ func TestWatches(t *testing.T) {
 	store := openStore(t, dbPath)
 	watches := []monitor.Watch{
 		{Name: "city", Agency: "city-a"},
-		{Name: "doc-2", Document: "doc-2"},
+		{Name: "doc-2", About: map[string]string{"document": "doc-2"}},
 		{Name: "nobody", Agency: "ministry-of-health"},
 	}
 	h := newWatchHarness(t, w, log, store, watches)
@@ -238,7 +238,7 @@ func TestWatchWebhook(t *testing.T) {
 	defer hook.Close()
 	w := watchWorld(t)
 	log := newFakeLog(w.logSigner)
-	h := newWatchHarness(t, w, log, openStore(t, monitor.Memory), []monitor.Watch{{Name: "doc-1", Log: testOrigin, Document: "doc-1"}}, hook.URL)
+	h := newWatchHarness(t, w, log, openStore(t, monitor.Memory), []monitor.Watch{{Name: "doc-1", Log: testOrigin, About: map[string]string{"document": "doc-1"}}}, hook.URL)
 	log.append(t, w.statements(t, 3)...)
 	notes := h.follow(t)
 	if len(notes) != 1 {
@@ -272,7 +272,7 @@ func TestNewRefusesBadWatches(t *testing.T) {
 		{"no name", []monitor.Watch{{Agency: "a"}}},
 		{"no criterion", []monitor.Watch{{Name: "w", Log: testOrigin}}},
 		{"unknown log", []monitor.Watch{{Name: "w", Log: "other.example/log", Agency: "a"}}},
-		{"duplicate", []monitor.Watch{{Name: "w", Agency: "a"}, {Name: "w", Account: "b"}}},
+		{"duplicate", []monitor.Watch{{Name: "w", Agency: "a"}, {Name: "w", About: map[string]string{"account": "b"}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := monitor.New(monitor.Options{

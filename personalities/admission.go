@@ -26,7 +26,9 @@ type Queue interface {
 type pending struct {
 	entry rule.Entry
 	leaf  []byte
-	done  chan admission
+	// authorize is the registry's verdict on entry's signers at admission.
+	authorize rule.Authorize
+	done      chan admission
 }
 
 // admission is the outcome of admitting one statement.
@@ -136,7 +138,7 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 				continue
 			}
 			st := &overlay{under: tx, puts: map[string][]byte{}}
-			if err := a.apply(ctx, st, p.entry); err != nil {
+			if err := a.admitEntry(ctx, st, p); err != nil {
 				if !rule.IsRefusal(err) {
 					return err
 				}
@@ -185,16 +187,18 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 	}
 }
 
-// apply runs the domain's rules on one statement. A panic in them (a bug)
-// refuses that statement alone instead of ending the process.
-func (a *admitter) apply(ctx context.Context, st rule.State, e rule.Entry) (err error) {
+// admitEntry judges one statement as a replay will (rule.Admit). A panic in
+// the domain's code (a bug) refuses that statement alone instead of ending
+// the process.
+func (a *admitter) admitEntry(ctx context.Context, st rule.State, p *pending) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			a.logger.Error("domain rules panicked; statement refused", "type", e.Type, "leaf_hash", fmt.Sprintf("%x", e.LeafHash), "panic", r)
+			a.logger.Error("domain rules panicked; statement refused", "type", p.entry.Type, "leaf_hash", fmt.Sprintf("%x", p.entry.LeafHash), "panic", r)
 			err = fmt.Errorf("%w: the rules could not judge this statement", rule.ErrRuleViolation)
 		}
 	}()
-	return a.domain.Apply(ctx, st, e)
+	_, err = rule.Admit(ctx, a.domain, st, p.entry, p.authorize)
+	return err
 }
 
 // queueLoop sends admitted leaves to Trillian and marks them queued, off the

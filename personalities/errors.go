@@ -61,7 +61,7 @@ func toStatus(log *slog.Logger, err error) error {
 		errors.Is(err, govlog.ErrBadSignature),
 		errors.Is(err, registry.ErrKeyRevoked):
 		code = codes.Unauthenticated
-	case errors.Is(err, registry.ErrRoleMissing):
+	case errors.Is(err, registry.ErrRoleMissing), errors.Is(err, rule.ErrNotAuthorized):
 		code = codes.PermissionDenied
 	case errors.Is(err, rule.ErrRuleViolation):
 		code = codes.FailedPrecondition

@@ -212,28 +212,33 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	if len(req.Statement) > govlog.MaxStatementSize {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", govlog.ErrStatementTooLarge, len(req.Statement), govlog.MaxStatementSize)
 	}
-	st, sigs, err := govlog.ParseStatement(req.Statement, l.Log.Origin(), s.opts.Registry.Verifiers())
+	opened, err := s.opts.Registry.Open(req.Statement, l.Log.Origin(), l.Domain)
 	if err != nil {
 		return nil, err
 	}
-	role, err := l.Domain.RequiredRole(st.Type)
+	role, err := l.Domain.RequiredRole(opened.Entry.Type)
 	if err != nil {
 		return nil, err
 	}
-	agency, err := s.opts.Registry.AuthorizeAdmission(sigs, role, st.Time, s.opts.Now())
-	if err != nil {
-		return nil, err
-	}
-	if ctx.Value(scheduledKey{}) == nil {
-		if err := s.quotas.take(agency, s.opts.Now()); err != nil {
+	authorize := s.opts.Registry.AdmissionAuthorizer(opened, s.opts.Now())
+	if role != rule.SelfSigned {
+		// Refused here, before it waits for a batch; rule.Admit asks again
+		// in the batch, where the one judgement shared with replay runs.
+		agency, err := authorize(role)
+		if err != nil {
 			return nil, err
+		}
+		// The quota is per agency; a self-signed statement (a ballot) has
+		// none, and its domain bounds what one signer may do.
+		if ctx.Value(scheduledKey{}) == nil {
+			if err := s.quotas.take(agency, s.opts.Now()); err != nil {
+				return nil, err
+			}
 		}
 	}
 	leaf := append([]byte(nil), req.Statement...)
-	hash := govlog.LeafHash(leaf)
-	res := l.admitter.admit(ctx, &pending{leaf: leaf, entry: rule.Entry{
-		Type: st.Type, Time: st.Time, Body: st.Body, Agency: agency, LeafHash: hash,
-	}})
+	hash := opened.Entry.LeafHash
+	res := l.admitter.admit(ctx, &pending{leaf: leaf, entry: opened.Entry, authorize: authorize})
 	if res.err != nil {
 		return nil, res.err
 	}

@@ -4,29 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/govlog/govlog/monitor"
-	"golang.org/x/sync/errgroup"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 
 	"github.com/govlog/govlog"
-	"github.com/govlog/govlog/personalities/disclosures"
-	"github.com/govlog/govlog/personalities/funds"
+	"github.com/govlog/govlog/monitor"
 	"github.com/govlog/govlog/personalities/registry"
 )
-
-// devLogs are the logs `govlog dev` runs: every domain that has rules.
-var devLogs = []string{"disclosures", "funds"}
 
 func newDevCmd() *cobra.Command {
 	var (
@@ -129,25 +125,39 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 	if err != nil {
 		return cfg, err
 	}
-	ruleVKey, err := devKey(filepath.Join(keys, "funds-rules"), "funds-rules")
-	if err != nil {
-		return cfg, err
+	// The demo agency holds every role an agency can hold, so one demo key
+	// can try every statement type; a log that writes statements itself
+	// signs them with its own rules key, under an agency of its own
+	// holding those roles only.
+	demo := registry.Agency{ID: "demo-agency", Name: "Demo Agency", Keys: []registry.Key{{VKey: agencyVKey}}}
+	var agencies []registry.Agency
+	for _, name := range domainNames() {
+		d, err := newDomain(name)
+		if err != nil {
+			return cfg, err
+		}
+		byLog, roles := logRoles(d)
+		for _, r := range roles {
+			if !slices.Contains(demo.Roles, r) {
+				demo.Roles = append(demo.Roles, r)
+			}
+		}
+		if len(byLog) == 0 {
+			continue
+		}
+		id := name + "-rules"
+		vkey, err := devKey(filepath.Join(keys, id), id)
+		if err != nil {
+			return cfg, err
+		}
+		agencies = append(agencies, registry.Agency{ID: id, Name: fmt.Sprintf("The %s log's own rules (%s)", name, strings.Join(byLogTypes(d), ", ")),
+			Roles: byLog, Keys: []registry.Key{{VKey: vkey}}})
 	}
+	agencies = append(agencies, demo)
 
 	regPath := filepath.Join(data, "registry.yaml")
 	if _, err := os.Stat(regPath); os.IsNotExist(err) {
-		reg := registry.File{Agencies: []registry.Agency{{
-			ID: "funds-rules", Name: "The funds log's own rules (guarantee releases)",
-			Roles: []string{funds.RoleRuleEngine},
-			Keys:  []registry.Key{{VKey: ruleVKey}},
-		}, {
-			ID: "demo-agency", Name: "Demo Agency",
-			// Every role but the funds log's own rule-engine, so one demo
-			// key can try every statement type.
-			Roles: []string{disclosures.RoleDiscloser, funds.RoleTreasury, funds.RoleFundManager, funds.RolePayroll, funds.RoleAidOfficer},
-			Keys:  []registry.Key{{VKey: agencyVKey}},
-		}}}
-		b, err := yaml.Marshal(reg)
+		b, err := yaml.Marshal(registry.File{Agencies: agencies})
 		if err != nil {
 			return cfg, err
 		}
@@ -161,7 +171,7 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 	}
 
 	var logVKeys []string
-	for _, name := range devLogs {
+	for _, name := range domainNames() {
 		prefix := filepath.Join(keys, "log-"+name)
 		origin := operator + "/" + name
 		if _, err := os.Stat(prefix + ".key"); os.IsNotExist(err) {
@@ -185,8 +195,8 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 		}
 		logVKeys = append(logVKeys, vkey)
 		nl := nodeLog{Name: name, Origin: origin, Signer: signer}
-		if name == "funds" {
-			if nl.RuleKey, err = loadSigner(filepath.Join(keys, "funds-rules.key")); err != nil {
+		if ruleKey := filepath.Join(keys, name+"-rules.key"); fileExists(ruleKey) {
+			if nl.RuleKey, err = loadSigner(ruleKey); err != nil {
 				return cfg, err
 			}
 		}
@@ -299,12 +309,21 @@ func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr string, cf
 	// integrated within the MMD: past that (and a minute more), it is late.
 	m.OverdueAfter = cfg.MMD + cfg.ScheduleInterval + time.Minute
 	for _, l := range cfg.Logs {
+		domain, err := newDomain(l.Name)
+		if err != nil {
+			return "", nil, err
+		}
 		m.Logs = append(m.Logs, monitorLogConfig{Origin: l.Origin, URL: logAddr, Name: l.Name})
 		m.logs = append(m.logs, monitor.Log{
 			Name: l.Name, Origin: l.Origin, Policy: cfg.Policy,
-			Domain: domains[l.Name](), Registry: cfg.Registry,
+			Domain: domain, Registry: cfg.Registry,
 		})
 	}
 	start := func() { g.Go(func() error { return runMonitor(ctx, m, logger.With("part", "monitor")) }) }
 	return "http://" + lis.Addr().String(), start, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

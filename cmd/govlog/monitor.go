@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
+	"gopkg.in/yaml.v3"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
@@ -74,24 +74,45 @@ type monitorConfig struct {
 	Watches []monitorWatchConfig `yaml:"watches"`
 }
 
-// monitorWatchConfig is one watch of a monitorConfig. An entry matches when
-// every field that is set holds; use several watches for "either".
+// monitorWatchConfig is one watch of a monitorConfig: a mapping with a
+// name, and any of log, agency and the watch kinds of the followed logs'
+// domains (`govlog domains` lists them: document, contract, account...),
+// each naming an ID. An entry matches when every field that is set holds;
+// use several watches for "either". For example:
+//
+//	- name: road-7
+//	  contract: road-7
+//	- name: finance-documents
+//	  agency: ministry-of-finance
+//	  document: 2026-001
 type monitorWatchConfig struct {
 	// Name names the watch in notifications; required, unique.
-	Name string `yaml:"name"`
+	Name string
 	// Log, if set, is the origin of the only followed log watched.
-	Log string `yaml:"log"`
+	Log string
 	// Agency, if set, is the registry ID of the agency that signs.
-	Agency string `yaml:"agency"`
-	// Document, if set, is a document ID the entry's body names (doc_id,
-	// corrects, retracts).
-	Document string `yaml:"document"`
-	// Contract, if set, is a contract ID the entry's body names
-	// (contract_id).
-	Contract string `yaml:"contract"`
-	// Account, if set, is an account ID the entry's body names (account_id,
-	// account, from, to, payer, payee, escrow).
-	Account string `yaml:"account"`
+	Agency string
+	// About maps the other keys, watch kinds, to the ID each names.
+	About map[string]string
+}
+
+// UnmarshalYAML reads a watch as a mapping of strings; which kinds exist is
+// checked against the followed logs' domains once they are known.
+func (w *monitorWatchConfig) UnmarshalYAML(n *yaml.Node) error {
+	var m map[string]string
+	if err := n.Decode(&m); err != nil {
+		return fmt.Errorf("line %d: a watch is a mapping of names to strings: %w", n.Line, err)
+	}
+	*w = monitorWatchConfig{Name: m["name"], Log: m["log"], Agency: m["agency"]}
+	for k, v := range m {
+		if k != "name" && k != "log" && k != "agency" {
+			if w.About == nil {
+				w.About = map[string]string{}
+			}
+			w.About[k] = v
+		}
+	}
+	return nil
 }
 
 // monitorLogConfig is one log of a monitorConfig.
@@ -106,7 +127,8 @@ type monitorLogConfig struct {
 	// Policy is the path of the C2SP tlog-policy file checkpoints must
 	// satisfy: the log's key and the witnesses the auditor trusts.
 	Policy string `yaml:"policy"`
-	// Personality names the rules entries are replayed with. Default: Name.
+	// Personality names the rules entries are replayed with (`govlog
+	// domains` lists them). Default: Name.
 	Personality string `yaml:"personality"`
 	// Registry overrides the top-level registry for this log.
 	Registry string `yaml:"registry"`
@@ -192,9 +214,9 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 		if l.Personality == "" {
 			l.Personality = l.Name
 		}
-		newDomain, ok := domains[l.Personality]
-		if !ok {
-			return fail("log %q: no personality %q (have: %v)", l.Origin, l.Personality, slices.Sorted(maps.Keys(domains)))
+		domain, err := newDomain(l.Personality)
+		if err != nil {
+			return fail("log %q: %v", l.Origin, err)
 		}
 		text, err := os.ReadFile(l.Policy)
 		if err != nil {
@@ -216,24 +238,17 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 			return fail("log %q: %v", l.Origin, err)
 		}
 		lm.logs = append(lm.logs, monitor.Log{
-			Name: l.Name, Origin: l.Origin, Policy: policy, Domain: newDomain(), Registry: reg,
+			Name: l.Name, Origin: l.Origin, Policy: policy, Domain: domain, Registry: reg,
 		})
 	}
-	names := map[string]bool{}
 	for i, w := range c.Watches {
-		switch {
-		case w.Name == "":
+		if w.Name == "" {
 			return fail("watches[%d]: name is required", i)
-		case names[w.Name]:
-			return fail("watch %q listed twice", w.Name)
-		case w.Agency == "" && w.Document == "" && w.Contract == "" && w.Account == "":
-			return fail("watch %q: set at least one of agency, document, contract, account", w.Name)
-		case w.Log != "" && !seen[w.Log]:
-			return fail("watch %q: log %q is not one of the logs followed", w.Name, w.Log)
 		}
-		names[w.Name] = true
-		lm.watches = append(lm.watches, monitor.Watch{Name: w.Name, Log: w.Log, Agency: w.Agency,
-			Document: w.Document, Contract: w.Contract, Account: w.Account})
+		lm.watches = append(lm.watches, monitor.Watch{Name: w.Name, Log: w.Log, Agency: w.Agency, About: w.About})
+	}
+	if err := monitor.CheckWatches(lm.watches, lm.logs); err != nil {
+		return fail("%v", err)
 	}
 	return lm, nil
 }

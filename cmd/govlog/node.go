@@ -17,20 +17,11 @@ import (
 	"github.com/govlog/govlog/api"
 	logserver "github.com/govlog/govlog/log-server"
 	"github.com/govlog/govlog/personalities"
-	"github.com/govlog/govlog/personalities/disclosures"
-	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
-	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/storage"
 	"github.com/govlog/govlog/storage/mysql"
 	"github.com/govlog/govlog/storage/sqlite"
 )
-
-// domains lists every personality govlog can run, by log name.
-var domains = map[string]func() rule.Domain{
-	"disclosures": func() rule.Domain { return disclosures.New() },
-	"funds":       func() rule.Domain { return funds.New() },
-}
 
 // nodeConfig is what dev and serve both run: Trillian, the logs and their
 // personalities behind one gRPC address.
@@ -43,8 +34,8 @@ type nodeConfig struct {
 	Logs              []nodeLog
 	SequencerInterval time.Duration
 	MMD               time.Duration
-	// ScheduleInterval is how often the logs' due statements (the funds
-	// log's guarantee releases) are looked for; 0: the default, 5s.
+	// ScheduleInterval is how often the statements the logs write
+	// themselves are looked for once due; 0: the default, 5s.
 	ScheduleInterval time.Duration
 	// AgencyQuota limits each agency's statements; zero: no limit.
 	AgencyQuota personalities.Quota
@@ -63,8 +54,8 @@ type nodeLog struct {
 	Name   string
 	Origin string
 	Signer note.Signer
-	// RuleKey signs the statements the log writes itself (funds: the
-	// guarantee releases); nil if none.
+	// RuleKey signs the statements the log writes itself
+	// (rule.TypeInfo.ByLog); nil if none.
 	RuleKey note.Signer
 }
 
@@ -118,16 +109,16 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	ps := map[string]personalities.Personality{}
 	var logs []*logserver.Log
 	for _, lc := range cfg.Logs {
-		newDomain, ok := domains[lc.Name]
-		if !ok {
-			return fmt.Errorf("log %q: no such personality (have: disclosures, funds)", lc.Name)
+		domain, err := newDomain(lc.Name)
+		if err != nil {
+			return fmt.Errorf("log %q: %w", lc.Name, err)
 		}
 		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Checkpoints: checkpoints, Logger: logger})
 		if err != nil {
 			return err
 		}
 		logs = append(logs, l)
-		ps[lc.Name] = personalities.Personality{Domain: newDomain(), Log: l, RuleKey: lc.RuleKey}
+		ps[lc.Name] = personalities.Personality{Domain: domain, Log: l, RuleKey: lc.RuleKey}
 	}
 	srv, err := personalities.NewServer(personalities.Options{
 		Store: store, Registry: cfg.Registry, Personalities: ps, Logger: logger,

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -73,10 +74,11 @@ type serveConfig struct {
 		Origin string `yaml:"origin"`
 		// Key is the path of the log's signing key; its name must be Origin.
 		Key string `yaml:"key"`
-		// RuleKey is the path of the key the log signs its own statements
-		// with (funds: guarantee releases when a pay deadline passes). The
-		// registry must list it, named after an agency with the rule-engine
-		// role. Optional; without it nothing is written automatically.
+		// RuleKey is the path of the key the log signs the statements it
+		// writes itself with (funds: guarantee releases when a pay deadline
+		// passes; `govlog domains` marks them "written by the log"). The
+		// registry must list it under an agency holding their role.
+		// Required for a log that writes statements itself.
 		RuleKey string `yaml:"rule_key"`
 	} `yaml:"logs"`
 }
@@ -115,8 +117,12 @@ func parseServeConfig(path string) (serveConfig, error) {
 	}
 	seen := map[string]bool{}
 	for i, l := range c.Logs {
-		if _, ok := domains[l.Name]; !ok {
-			return c, fmt.Errorf("%s: logs[%d]: no personality %q", path, i, l.Name)
+		d, err := newDomain(l.Name)
+		if err != nil {
+			return c, fmt.Errorf("%s: logs[%d]: %w", path, i, err)
+		}
+		if own := byLogTypes(d); len(own) > 0 && l.RuleKey == "" {
+			return c, fmt.Errorf("%s: log %q: rule_key is required: the log writes %s itself, signed by that key", path, l.Name, strings.Join(own, ", "))
 		}
 		if seen[l.Name] {
 			return c, fmt.Errorf("%s: log %q listed twice", path, l.Name)

@@ -123,6 +123,8 @@ type Table struct {
 	Total []string
 	// Empty is shown instead of a table without rows.
 	Empty string
+	// Note is a paragraph shown below the table: how to read it.
+	Note string
 }
 
 // Column is one column of a Table.
