@@ -510,7 +510,7 @@ func TestDashboardFunds(t *testing.T) {
 	for _, want := range []string{
 		`<td class="tree-size">7</td>`,
 		`<tr><td class="num">1,234,567.89 CNY</td><td class="num">1</td></tr>`,
-				`<tr><td>cb:acme</td><td>company</td><td>company</td><td>91110000ACME00001X</td><td>City B Finance (city-b)</td><td class="num">1,000,000.00 CNY</td></tr>`,
+		`<tr><td>cb:acme</td><td>company</td><td>company</td><td>91110000ACME00001X</td><td>City B Finance (city-b)</td><td class="num">1,000,000.00 CNY</td></tr>`,
 		`<tr><td>cb:budget</td><td>budget</td><td>agency</td><td>City B Finance (city-b)</td><td>City B Finance (city-b)</td><td class="num">234,567.89 CNY</td></tr>`,
 		`<tr><td>cb:w-1</td><td>worker</td><td>person</td><td>a person, not named in the log</td><td>City B Finance (city-b)</td><td class="num">0.00 CNY</td></tr>`,
 		`<tr><td>mof:reserve</td><td>budget</td><td>agency</td><td>mof</td><td>mof</td><td class="num">0.00 CNY</td></tr>`,

@@ -80,11 +80,11 @@ type monitorConfig struct {
 // each naming an ID. An entry matches when every field that is set holds;
 // use several watches for "either". For example:
 //
-//	- name: road-7
-//	  contract: road-7
-//	- name: finance-documents
-//	  agency: ministry-of-finance
-//	  document: 2026-001
+//   - name: road-7
+//     contract: road-7
+//   - name: finance-documents
+//     agency: ministry-of-finance
+//     document: 2026-001
 type monitorWatchConfig struct {
 	// Name names the watch in notifications; required, unique.
 	Name string

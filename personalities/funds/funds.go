@@ -368,7 +368,6 @@ const (
 	RoleRuleEngine  = "rule-engine"
 )
 
-
 // Refusals a caller may want to tell apart. Each wraps
 // [rule.ErrRuleViolation], so errors.Is matches both.
 var (
