@@ -10,6 +10,7 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/api"
+	"github.com/govlog/govlog/personalities/rule"
 )
 
 // Answer is a verified answer to a query.
@@ -21,6 +22,9 @@ type Answer struct {
 	Bundles [][]byte
 	// Entries are the verified bundles, in the same order.
 	Entries []*govlog.VerifiedBundle
+	// Proved are the same entries read as statements of the log that
+	// proved them, as a domain's rule.QueryClient checks an answer.
+	Proved []rule.ProvedEntry
 	// Checkpoint is the one checkpoint every bundle was verified at, and
 	// Witnesses those of the policy that cosigned it. Zero and nil when
 	// the answer cites no entry.
@@ -37,8 +41,8 @@ type Answer struct {
 // member is one of them. What the answer says about those entries (a
 // balance, how a payment was funded) is the server's reading of the state
 // they built; the entries themselves are proved, and the domain's package
-// checks that reading against them (funds.CheckAnswer, which govlog funds
-// runs on Answer.Result and Answer.Entries).
+// checks that reading against them (its rule.QueryClient's CheckAnswer,
+// which govlog query runs on Answer.Result and Answer.Proved).
 func (c *Client) Query(ctx context.Context, policy *govlog.Policy, log, name string, args map[string]string) (*Answer, error) {
 	if policy == nil {
 		return nil, errors.New("a policy is required to verify the answer")
@@ -71,6 +75,10 @@ func VerifyAnswer(policy *govlog.Policy, result []byte, bundles [][]byte) (*Answ
 		proved[hex.EncodeToString(h[:])] = true
 		a.Entries = append(a.Entries, vb)
 	}
+	var err error
+	if a.Proved, err = ProvedEntries(a.Entries); err != nil {
+		return nil, err
+	}
 	var doc any
 	if err := json.Unmarshal(result, &doc); err != nil {
 		return nil, fmt.Errorf("the answer is not JSON: %w", err)
@@ -84,6 +92,29 @@ func VerifyAnswer(policy *govlog.Policy, result []byte, bundles [][]byte) (*Answ
 		}
 	}
 	return a, nil
+}
+
+// ProvedEntries reads the entries of verified bundles as statements of the
+// logs that proved them. It does not verify their signatures (the log did
+// when it admitted them, and monitors do again): Signers are the key names
+// on their signature lines. An entry that is not a statement of its log is
+// an error: a log proves only what it holds, but a client must not trust
+// it to be well formed.
+func ProvedEntries(vbs []*govlog.VerifiedBundle) ([]rule.ProvedEntry, error) {
+	out := make([]rule.ProvedEntry, 0, len(vbs))
+	for _, vb := range vbs {
+		h := govlog.LeafHash(vb.Entry)
+		st, _, sigs, err := govlog.ReadStatement(vb.Entry, vb.Checkpoint.Origin)
+		if err != nil {
+			return nil, fmt.Errorf("entry %x (index %d) is not a statement of %s: %w", h, vb.Index, vb.Checkpoint.Origin, err)
+		}
+		e := rule.ProvedEntry{LeafHash: h, Index: vb.Index, Type: st.Type, Time: st.Time, Body: st.Body}
+		for _, s := range sigs {
+			e.Signers = append(e.Signers, s.Name)
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // leafHashesIn returns the values of every "leaf_hash" member in a JSON

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/funds"
@@ -65,4 +70,102 @@ func byLogTypes(d rule.Domain) []string {
 		}
 	}
 	return out
+}
+
+func newDomainsCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "domains [LOG...]",
+		Short: "Print each log's statement types, the role each needs and an example body",
+		Long: `domains prints what each log of govlog accepts, as its domain package
+declares it: every statement type with the registry role its signer needs (or
+"self-signed" for a type the domain authenticates itself, and "written by the
+log" for a type the log writes with its own rules key), what it records, and
+example bodies the rules accept, in order; then the log's queries and the
+kinds of ID a monitor can watch for. With --json, the same as JSON.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names := args
+			if len(names) == 0 {
+				names = domainNames()
+			}
+			var docs []domainDoc
+			for _, name := range names {
+				d, err := newDomain(name)
+				if err != nil {
+					return err
+				}
+				docs = append(docs, describeDomain(d))
+			}
+			w := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				return enc.Encode(docs)
+			}
+			for i, d := range docs {
+				if i > 0 {
+					fmt.Fprintln(w)
+				}
+				printDomainDoc(w, d)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}
+
+// domainDoc is what `govlog domains` says of one domain.
+type domainDoc struct {
+	Log     string           `json:"log"`
+	Types   []typeDoc        `json:"types"`
+	Queries []rule.QueryInfo `json:"queries,omitempty"`
+	Watch   []rule.WatchKind `json:"watch_kinds,omitempty"`
+}
+
+type typeDoc struct {
+	Type     string            `json:"type"`
+	Role     string            `json:"role"`
+	ByLog    bool              `json:"written_by_log,omitempty"`
+	Summary  string            `json:"summary"`
+	Examples []json.RawMessage `json:"examples,omitempty"`
+}
+
+func describeDomain(d rule.Domain) domainDoc {
+	doc := domainDoc{Log: d.Log()}
+	for _, t := range d.Types() {
+		role := t.Role
+		if role == rule.SelfSigned {
+			role = "self-signed"
+		}
+		doc.Types = append(doc.Types, typeDoc{Type: t.Type, Role: role, ByLog: t.ByLog, Summary: t.Summary, Examples: t.Examples})
+	}
+	if qc, ok := d.(rule.QueryClient); ok {
+		doc.Queries = qc.Queries()
+	}
+	if w, ok := d.(rule.Watcher); ok {
+		doc.Watch = w.WatchKinds()
+	}
+	return doc
+}
+
+func printDomainDoc(w io.Writer, d domainDoc) {
+	fmt.Fprintf(w, "log %s\n", d.Log)
+	for _, t := range d.Types {
+		who := "role " + t.Role
+		if t.ByLog {
+			who += ", written by the log"
+		}
+		fmt.Fprintf(w, "  %s (%s): %s\n", t.Type, who, t.Summary)
+		for _, ex := range t.Examples {
+			fmt.Fprintf(w, "    --body '%s'\n", ex)
+		}
+	}
+	for _, q := range d.Queries {
+		fmt.Fprintf(w, "  query %s: govlog %s %s %s: %s\n", q.Name, d.Log, cmp.Or(q.Verb, q.Name), q.ArgName, q.Summary)
+	}
+	for _, k := range d.Watch {
+		fmt.Fprintf(w, "  watch %s: %s\n", k.Name, k.Doc)
+	}
 }

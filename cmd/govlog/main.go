@@ -1,6 +1,6 @@
 // Command govlog is every role of govlog in one binary: the servers (dev,
 // serve) and the client verbs agencies, journalists and auditors type
-// (keygen, submit, get, prove, verify, checkpoint, funds). It is the only place
+// (keygen, submit, get, prove, verify, checkpoint, query, and a query verb per domain). It is the only place
 // that reads flags and files and picks implementations.
 package main
 
@@ -39,11 +39,13 @@ Verify a bundle offline:            govlog verify --policy policy.txt entry.bund
 		newProveCmd(),
 		newVerifyCmd(),
 		newCheckpointCmd(),
-		newFundsCmd(),
+		newQueryCmd(),
+		newDomainsCmd(),
 		newBenchCmd(),
 		newWitnessCmd(),
 		newCheckEvidenceCmd(),
 		newMonitorCmd(),
 	)
+	root.AddCommand(newDomainQueryCmds()...)
 	return root
 }

@@ -11,9 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/rule"
 )
 
@@ -24,38 +21,59 @@ import (
 var ErrAnswerMismatch = errors.New("the answer does not match its entries")
 
 // CheckAnswer checks the answer result to the query name with args against
-// entries, the proved entries it cites (client.Query returns them
-// verified), as far as those entries alone can tell; see "Checking an
-// answer" in the package doc. It trusts the entries' proofs, which it does
-// not check again, and reads who signed an entry from its signature lines'
-// key names, which it does not verify: the log checked them when it
-// admitted the entry, and a monitor checks them again. A false answer is
-// [ErrAnswerMismatch]; a query this package does not answer
-// [rule.ErrUnknownQuery], and a from or limit Query would refuse
-// [rule.ErrInvalidQuery].
-func CheckAnswer(name string, args map[string]string, result []byte, entries []*govlog.VerifiedBundle) error {
+// entries, the proved entries it cites (client.Query returns them read from
+// verified bundles), as far as those entries alone can tell; see "Checking
+// an answer" in the package doc. It trusts the entries' proofs, which it
+// does not check again, and reads who signed an entry from its signature
+// lines' key names, which it does not verify: the log checked them when it
+// admitted the entry, and a monitor checks them again. It returns what it
+// established. A false answer is [ErrAnswerMismatch]; a query this package
+// does not answer [rule.ErrUnknownQuery], and a from or limit Query would
+// refuse [rule.ErrInvalidQuery].
+func CheckAnswer(name string, args map[string]string, result []byte, entries []rule.ProvedEntry) (checked string, err error) {
 	proved := provedEntries{}
-	for _, vb := range entries {
-		h := govlog.LeafHash(vb.Entry)
-		if _, ok := proved[h]; !ok {
-			proved[h] = &provedEntry{index: vb.Index, leaf: vb.Entry, origin: vb.Checkpoint.Origin}
+	for _, e := range entries {
+		if _, ok := proved[e.LeafHash]; !ok {
+			proved[e.LeafHash] = &provedEntry{index: e.Index, typ: e.Type, body: e.Body, signers: e.Signers}
 		}
 	}
 	switch name {
 	case QueryAccount:
 		var v AccountView
 		if err := decodeAnswer(result, &v); err != nil {
-			return err
+			return "", err
 		}
-		return checkAccountView(&v, args, proved)
+		if err := checkAccountView(&v, args, proved); err != nil {
+			return "", err
+		}
+		return accountChecked(&v), nil
 	case QueryPayment:
 		var p PaymentTrace
 		if err := decodeAnswer(result, &p); err != nil {
-			return err
+			return "", err
 		}
-		return checkPaymentTrace(&p, args, proved)
+		if err := checkPaymentTrace(&p, paymentArgs(args), proved); err != nil {
+			return "", err
+		}
+		return "every hop and contract matches its entry, and what funds each hop adds up to it " +
+			"(which inflows first in, first out takes is the server's reading of the payers' ledgers)", nil
 	}
-	return fmt.Errorf("%w %q: the %s log answers %q and %q", rule.ErrUnknownQuery, name, LogName, QueryAccount, QueryPayment)
+	return "", fmt.Errorf("%w %q: the %s log answers %q and %q", rule.ErrUnknownQuery, name, LogName, QueryAccount, QueryPayment)
+}
+
+// accountChecked says what CheckAnswer established about an account page:
+// balances add up from 0 only on a page from line 1.
+func accountChecked(v *AccountView) string {
+	switch {
+	case len(v.Lines) == 0:
+		return "the account matches its entry"
+	case v.Lines[0].N > 1:
+		return fmt.Sprintf("the account and every line match their entries, balances add up within the page "+
+			"(the balance before line %d is the server's word)", v.Lines[0].N)
+	case v.Next == 0:
+		return "the account and every line match their entries, balances add up from 0 to the account's balance"
+	}
+	return "the account and every line match their entries, balances add up from 0"
 }
 
 // decodeAnswer reads an answer strictly: a member this package does not
@@ -76,17 +94,11 @@ func mismatch(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrAnswerMismatch, fmt.Sprintf(format, args...))
 }
 
-// provedEntries are an answer's proved entries by leaf hash, read from
-// their leaves when first cited.
+// provedEntries are an answer's proved entries by leaf hash.
 type provedEntries map[[32]byte]*provedEntry
 
 type provedEntry struct {
-	index  uint64
-	leaf   []byte
-	origin string // of the checkpoint that proves it
-
-	read    bool
-	err     error
+	index   uint64
 	typ     string
 	body    []byte
 	signers []string
@@ -104,14 +116,7 @@ func (p provedEntries) get(leafHex string) (*provedEntry, error) {
 	if e == nil {
 		return nil, fmt.Errorf("entry %.64q is not among the proved entries", leafHex)
 	}
-	if !e.read {
-		e.read = true
-		e.typ, e.body, e.signers, e.err = readStatement(e.leaf, e.origin)
-		if e.err != nil {
-			e.err = fmt.Errorf("entry %s is not a statement: %v", leafHex, e.err)
-		}
-	}
-	return e, e.err
+	return e, nil
 }
 
 // signedBy reports whether agency signed e. Registry keys are named after
@@ -119,41 +124,6 @@ func (p provedEntries) get(leafHex string) (*provedEntry, error) {
 // agencies that signed it; which one the registry authorized needs the
 // registry.
 func (e *provedEntry) signedBy(agency string) bool { return slices.Contains(e.signers, agency) }
-
-// readStatement returns the type and body of a signed statement and the key
-// names of its signatures, which it does not verify.
-func readStatement(leaf []byte, origin string) (typ string, body []byte, signers []string, err error) {
-	_, err = note.Open(leaf, note.VerifierList())
-	var unverified *note.UnverifiedNoteError
-	if !errors.As(err, &unverified) {
-		if err == nil {
-			err = errors.New("a note verified by no key") // unreachable
-		}
-		return "", nil, nil, err
-	}
-	n := unverified.Note
-	for _, s := range n.UnverifiedSigs {
-		signers = append(signers, s.Name)
-	}
-	lines := strings.Split(n.Text, "\n")
-	if len(lines) != 4 || lines[0] != govlog.StatementFormat || lines[3] != "" {
-		return "", nil, nil, fmt.Errorf("not a %s note", govlog.StatementFormat)
-	}
-	if lines[1] != origin {
-		return "", nil, nil, fmt.Errorf("a statement for log %.64q, in log %s", lines[1], origin)
-	}
-	var s struct {
-		Body json.RawMessage `json:"body"`
-		Time string          `json:"time"`
-		Type string          `json:"type"`
-	}
-	dec := json.NewDecoder(strings.NewReader(lines[2]))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return "", nil, nil, err
-	}
-	return s.Type, s.Body, signers, nil
-}
 
 // movement is a money movement an entry records, with the ref of its
 // record (a release's is the period's: it records one per worker paid).

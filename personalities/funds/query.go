@@ -2,6 +2,7 @@ package funds
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -113,6 +114,7 @@ func (r *Rules) Query(ctx context.Context, v rule.View, name string, args map[st
 		cited, err := a.cited()
 		return a, cited, err
 	case QueryPayment:
+		args = paymentArgs(args)
 		if err := checkArgs(args, nil, "ref", "leaf_hash", "to"); err != nil {
 			return nil, nil, err
 		}
@@ -574,4 +576,25 @@ func FormatAmount(minor int64) string {
 	}
 	fmt.Fprintf(&b, ".%02d %s", u%100, Currency)
 	return b.String()
+}
+
+// paymentArgs reads a payment's ref that is a leaf hash, in hex or in
+// base64 as submit prints it, as its leaf_hash (in hex). A ref is neither:
+// it has a "/", which hex has not, and no "=", which ends the base64 of 32
+// bytes.
+func paymentArgs(args map[string]string) map[string]string {
+	ref := args["ref"]
+	if ref == "" || args["leaf_hash"] != "" {
+		return args
+	}
+	b, err := hex.DecodeString(ref)
+	if err != nil || len(b) != 32 {
+		if b, err = base64.StdEncoding.DecodeString(ref); err != nil || len(b) != 32 {
+			return args
+		}
+	}
+	out := maps.Clone(args)
+	delete(out, "ref")
+	out["leaf_hash"] = hex.EncodeToString(b)
+	return out
 }

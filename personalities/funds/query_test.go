@@ -63,7 +63,7 @@ func checkHonest(t testing.TB, v memView, name string, args map[string]string, r
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := funds.CheckAnswer(name, args, b, v.bundles(cited)); err != nil {
+	if err := checkAnswer(name, args, b, v.bundles(cited)); err != nil {
 		t.Errorf("CheckAnswer of an honest answer: %v", err)
 	}
 }

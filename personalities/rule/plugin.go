@@ -154,7 +154,9 @@ type WatchKind struct {
 // QueryClient checks an answer against it.
 type ProvedEntry struct {
 	LeafHash [32]byte
-	Type     string
+	// Index is the entry's index in the log.
+	Index uint64
+	Type  string
 	Time     time.Time
 	Body     json.RawMessage
 	// Signers are the key names on its signature lines, unverified: the
@@ -180,8 +182,10 @@ type QueryClient interface {
 
 // QueryInfo describes one query for the command line.
 type QueryInfo struct {
-	// Name is the query's name, and the CLI verb's.
+	// Name is the query's name.
 	Name string
+	// Verb is the CLI verb `govlog <log> <verb>`; default Name.
+	Verb string
 	// Summary is one line; Doc, paragraphs.
 	Summary, Doc string
 	// Arg names the query argument the CLI verb's one positional argument
