@@ -30,7 +30,6 @@ import (
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
 	logserver "github.com/govlog/govlog/log-server"
-	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/storage/mysql"
 	"github.com/govlog/govlog/storage/sqlite"
@@ -402,8 +401,14 @@ func (b *bench) govlogSubmit(ctx context.Context, st benchStore, wait bool, n in
 		return runResult{}, err
 	}
 	agency, _ := note.NewSigner(skey)
+	// The workload: disclosures' publications, each of a new document.
+	domain, err := newDomain("disclosures")
+	if err != nil {
+		return runResult{}, err
+	}
+	publish := domain.Types()[0]
 	reg, err := registry.New(registry.File{Agencies: []registry.Agency{{
-		ID: "bench-agency", Roles: []string{disclosures.RoleDiscloser}, Keys: []registry.Key{{VKey: vkey}},
+		ID: "bench-agency", Roles: []string{publish.Role}, Keys: []registry.Key{{VKey: vkey}},
 	}}})
 	if err != nil {
 		return runResult{}, err
@@ -420,7 +425,7 @@ func (b *bench) govlogSubmit(ctx context.Context, st benchStore, wait bool, n in
 	now := time.Now().UTC().Truncate(time.Second)
 	for i := range statements {
 		body := fmt.Sprintf(`{"doc_id":"bench-%d","title":"Benchmark document %d","sha256":"%064x","category":"budget","decision_date":"2026-11-01","official":"Bench Official"}`, i, i, i)
-		st, err := govlog.NewStatement("bench.example/disclosures", disclosures.TypePublish, now, []byte(body))
+		st, err := govlog.NewStatement("bench.example/disclosures", publish.Type, now, []byte(body))
 		if err != nil {
 			return runResult{}, err
 		}

@@ -157,8 +157,8 @@ type ProvedEntry struct {
 	// Index is the entry's index in the log.
 	Index uint64
 	Type  string
-	Time     time.Time
-	Body     json.RawMessage
+	Time  time.Time
+	Body  json.RawMessage
 	// Signers are the key names on its signature lines, unverified: the
 	// inclusion proof says the log admitted the entry, whose admission
 	// checked them against the registry.
