@@ -58,6 +58,9 @@ survive restarts.`,
 			cfg.CheckpointDir = filepath.Join(data, "checkpoints")
 			cfg.SequencerInterval, cfg.MMD, cfg.ScheduleInterval = seqInterval, mmd, scheduleInterval
 			fmt.Fprintf(out, "govlog dev: keys, registry and policy in %s\n", data)
+			for _, w := range cfg.warnings {
+				fmt.Fprintln(out, "warning: "+w)
+			}
 			if mysqlDSN == "" {
 				fmt.Fprintf(out, "storage: SQLite file %s (entries survive restarts)\n", cfg.SQLitePath)
 			} else {
@@ -101,16 +104,19 @@ survive restarts.`,
 }
 
 func printDevNextSteps(out interface{ Write([]byte) (int, error) }, data, addr string) {
+	// The first example of the first domain; govlog domains lists them all.
+	d := domainList[0]()
+	t := d.Types()[0]
 	fmt.Fprintf(out, `
-Try it (in another terminal):
-  govlog submit --server %[2]s --log disclosures --key %[1]s/keys/demo-agency.key \
-      --type disclosure.publish \
-      --body '{"doc_id":"2026-001","title":"Budget 2027","sha256":"<64 hex>","category":"budget","decision_date":"2026-11-01","official":"Li Wei"}' \
+Try it (in another terminal; govlog domains lists every log's statement types):
+  govlog submit --server %[2]s --log %[3]s --key %[1]s/keys/demo-agency.key \
+      --type %[4]s \
+      --body '%[5]s' \
       --out entry.bundle
   govlog verify --policy %[1]s/policy.txt entry.bundle
-  govlog get --server %[2]s --log disclosures --index 0
-  govlog checkpoint --server %[2]s --log disclosures --policy %[1]s/policy.txt
-`, data, addr)
+  govlog get --server %[2]s --log %[3]s --index 0
+  govlog checkpoint --server %[2]s --log %[3]s --policy %[1]s/policy.txt
+`, data, addr, d.Log(), t.Type, t.Examples[0])
 }
 
 // prepareDevData creates what dev needs in data on first start and loads it
@@ -168,6 +174,14 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 	}
 	if cfg.Registry, err = registry.Load(regPath); err != nil {
 		return cfg, err
+	}
+	// A folder made before a domain was added: its demo agency lacks the
+	// new roles, and would be refused.
+	if held, ok := cfg.Registry.Agency(demo.ID); ok {
+		if missing := slices.DeleteFunc(slices.Clone(demo.Roles), func(r string) bool { return slices.Contains(held.Roles, r) }); len(missing) > 0 {
+			cfg.warnings = append(cfg.warnings, fmt.Sprintf("%s gives %s no role %s: add them to try every log, or start with a new --data",
+				regPath, demo.ID, strings.Join(missing, ", ")))
+		}
 	}
 
 	var logVKeys []string

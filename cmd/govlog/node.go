@@ -48,6 +48,8 @@ type nodeConfig struct {
 	CheckpointDir string
 	// logVKeys are the logs' verifier keys, in Logs' order (dev only).
 	logVKeys []string
+	// warnings are what dev found odd in its data folder.
+	warnings []string
 }
 
 type nodeLog struct {
