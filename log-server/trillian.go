@@ -2,6 +2,7 @@ package logserver
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/trillian"
+	"github.com/google/trillian/client"
 	"github.com/google/trillian/extension"
 	tlog "github.com/google/trillian/log"
 	"github.com/google/trillian/monitoring"
@@ -20,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // TrillianOptions configures the in-process Trillian.
@@ -119,5 +122,34 @@ func (t *Trillian) Close() error {
 	<-t.seqDone
 	err := t.conn.Close()
 	t.grpc.Stop()
+	return err
+}
+
+// PlainLog is a Trillian LOG tree, whose own sequencer orders what
+// QueueLeaf queues: Trillian as used without a personality that orders its
+// leaves. govlog's logs are pre-ordered trees; `govlog bench` measures this
+// one beside them as the peer of admission.
+type PlainLog struct {
+	t  *Trillian
+	id int64
+}
+
+// CreatePlainLog creates and initializes a LOG tree named name.
+func (t *Trillian) CreatePlainLog(ctx context.Context, name string) (*PlainLog, error) {
+	tree, err := client.CreateAndInitTree(ctx, &trillian.CreateTreeRequest{Tree: &trillian.Tree{
+		TreeState: trillian.TreeState_ACTIVE, TreeType: trillian.TreeType_LOG,
+		DisplayName: name, MaxRootDuration: durationpb.New(0),
+	}}, t.Admin, t.Log)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't create tree %q: %w", name, err)
+	}
+	return &PlainLog{t: t, id: tree.TreeId}, nil
+}
+
+// QueueLeaf queues leaf through Trillian's QueueLeaf RPC, identified by its
+// SHA-256.
+func (p *PlainLog) QueueLeaf(ctx context.Context, leaf []byte) error {
+	h := sha256.Sum256(leaf)
+	_, err := p.t.Log.QueueLeaf(ctx, &trillian.QueueLeafRequest{LogId: p.id, Leaf: &trillian.LogLeaf{LeafValue: leaf, LeafIdentityHash: h[:]}})
 	return err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"fmt"
@@ -20,12 +19,8 @@ import (
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
-	"github.com/google/trillian"
-	tclient "github.com/google/trillian/client"
-	tstorage "github.com/google/trillian/storage"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
@@ -95,7 +90,7 @@ type benchStore struct {
 	name string
 	// trillian opens a fresh store and returns Trillian's storage on it;
 	// prepared asks MySQL for its driver's default prepared statements.
-	trillian func(ctx context.Context, prepared bool) (tstorage.AdminStorage, tstorage.LogStorage, func(), error)
+	trillian func(ctx context.Context, prepared bool) (logserver.TrillianOptions, func(), error)
 	// node fills in cfg's storage with a fresh store.
 	node func(ctx context.Context, cfg *nodeConfig) (func(), error)
 }
@@ -171,18 +166,19 @@ func (b *bench) sqliteStore() benchStore {
 	}
 	return benchStore{
 		name: "sqlite",
-		trillian: func(ctx context.Context, _ bool) (tstorage.AdminStorage, tstorage.LogStorage, func(), error) {
+		trillian: func(ctx context.Context, _ bool) (logserver.TrillianOptions, func(), error) {
+			var opts logserver.TrillianOptions
 			path, drop, err := fresh(ctx)
 			if err != nil {
-				return nil, nil, nil, err
+				return opts, nil, err
 			}
 			db, err := sqlite.Open(ctx, path)
 			if err != nil {
 				drop()
-				return nil, nil, nil, err
+				return opts, nil, err
 			}
-			admin, ls := sqlite.TrillianStorage(db)
-			return admin, ls, func() { db.Close(); drop() }, nil
+			opts.AdminStorage, opts.LogStorage = sqlite.TrillianStorage(db)
+			return opts, func() { db.Close(); drop() }, nil
 		},
 		node: func(ctx context.Context, cfg *nodeConfig) (func(), error) {
 			path, drop, err := fresh(ctx)
@@ -195,18 +191,19 @@ func (b *bench) sqliteStore() benchStore {
 func (b *bench) mysqlStore() benchStore {
 	return benchStore{
 		name: "mysql",
-		trillian: func(ctx context.Context, prepared bool) (tstorage.AdminStorage, tstorage.LogStorage, func(), error) {
+		trillian: func(ctx context.Context, prepared bool) (logserver.TrillianOptions, func(), error) {
+			var opts logserver.TrillianOptions
 			dsn, drop, err := b.freshDB(ctx, "trillian")
 			if err != nil {
-				return nil, nil, nil, err
+				return opts, nil, err
 			}
 			db, err := mysql.Open(ctx, dsn, mysql.Options{ServerSidePrepare: prepared})
 			if err != nil {
 				drop()
-				return nil, nil, nil, err
+				return opts, nil, err
 			}
-			admin, ls := mysql.TrillianStorage(db)
-			return admin, ls, func() { db.Close(); drop() }, nil
+			opts.AdminStorage, opts.LogStorage = mysql.TrillianStorage(db)
+			return opts, func() { db.Close(); drop() }, nil
 		},
 		node: func(ctx context.Context, cfg *nodeConfig) (func(), error) {
 			dsn, drop, err := b.freshDB(ctx, "govlog")
@@ -359,22 +356,18 @@ func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runRe
 // (on MySQL, with the database driver's default server-side prepared
 // statements or, as govlog runs, client-side interpolation).
 func (b *bench) trillianQueueLeaf(ctx context.Context, st benchStore, prepared bool) (runResult, error) {
-	admin, ls, closeStore, err := st.trillian(ctx, prepared)
+	opts, closeStore, err := st.trillian(ctx, prepared)
 	if err != nil {
 		return runResult{}, err
 	}
 	defer closeStore()
-	trill, err := logserver.StartTrillian(logserver.TrillianOptions{AdminStorage: admin, LogStorage: ls, SequencerInterval: b.seq})
+	opts.SequencerInterval = b.seq
+	trill, err := logserver.StartTrillian(opts)
 	if err != nil {
 		return runResult{}, err
 	}
 	defer trill.Close()
-	// A plain LOG tree, whose sequencer orders what QueueLeaf queues: the
-	// way Trillian is used without a personality that orders leaves.
-	tree, err := tclient.CreateAndInitTree(ctx, &trillian.CreateTreeRequest{Tree: &trillian.Tree{
-		TreeState: trillian.TreeState_ACTIVE, TreeType: trillian.TreeType_LOG,
-		DisplayName: "bench", MaxRootDuration: durationpb.New(0),
-	}}, trill.Admin, trill.Log)
+	plain, err := trill.CreatePlainLog(ctx, "bench")
 	if err != nil {
 		return runResult{}, err
 	}
@@ -383,9 +376,7 @@ func (b *bench) trillianQueueLeaf(ctx context.Context, st benchStore, prepared b
 		// Leaves the size of a typical statement.
 		leaf := make([]byte, 600)
 		binary.BigEndian.PutUint64(leaf, uint64(i))
-		h := sha256.Sum256(leaf)
-		_, err := trill.Log.QueueLeaf(ctx, &trillian.QueueLeafRequest{LogId: tree.TreeId, Leaf: &trillian.LogLeaf{LeafValue: leaf, LeafIdentityHash: h[:]}})
-		return err
+		return plain.QueueLeaf(ctx, leaf)
 	})
 }
 

@@ -8,7 +8,6 @@ import (
 	"net"
 	"time"
 
-	tstorage "github.com/google/trillian/storage"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -65,9 +64,8 @@ type nodeLog struct {
 // once every log is open and the server listens.
 func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready func(addr string)) error {
 	var (
-		admin    tstorage.AdminStorage
-		logStore tstorage.LogStorage
-		store    storage.AdmissionStore
+		topts logserver.TrillianOptions
+		store storage.AdmissionStore
 	)
 	if cfg.MySQL != "" {
 		db, err := mysql.Open(ctx, cfg.MySQL, mysql.Options{MaxOpenConns: cfg.MySQLMaxConns})
@@ -75,7 +73,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			return err
 		}
 		defer db.Close()
-		admin, logStore = mysql.TrillianStorage(db)
+		topts.AdminStorage, topts.LogStorage = mysql.TrillianStorage(db)
 		store = mysql.NewAdmissionStore(db)
 	} else {
 		db, err := sqlite.Open(ctx, cfg.SQLitePath)
@@ -91,14 +89,12 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			return err
 		}
 		defer reader.Close()
-		admin, logStore = sqlite.TrillianStorage(db)
+		topts.AdminStorage, topts.LogStorage = sqlite.TrillianStorage(db)
 		store = sqlite.NewAdmissionStore(db, reader)
 	}
 
-	trill, err := logserver.StartTrillian(logserver.TrillianOptions{
-		AdminStorage: admin, LogStorage: logStore,
-		SequencerInterval: cfg.SequencerInterval, Logger: logger,
-	})
+	topts.SequencerInterval, topts.Logger = cfg.SequencerInterval, logger
+	trill, err := logserver.StartTrillian(topts)
 	if err != nil {
 		return err
 	}
