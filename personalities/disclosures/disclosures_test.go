@@ -197,21 +197,10 @@ func TestApply(t *testing.T) {
 	r := disclosures.New()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// CheckApply runs the last entry through a per-statement overlay,
-			// as admission does, and once more on the plain state: a refusal
+			// The last entry runs through a per-statement overlay, as
+			// admission does, and once more on the plain state: a refusal
 			// must leave both alone.
-			st := ruletest.State{}
-			ruletest.Apply(t, r, st, tt.entries[:len(tt.entries)-1]...)
-			ov, err := ruletest.CheckApply(t, r, st, tt.entries[len(tt.entries)-1])
-			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
-				t.Fatalf("Apply = %v, want %v", err, tt.wantErr)
-			}
-			if tt.wantMsg != "" && !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Errorf("Apply = %q, want it to contain %q", err, tt.wantMsg)
-			}
-			if err == nil && ov.Puts() == 0 {
-				t.Errorf("admitted statement wrote nothing")
-			}
+			ruletest.CheckEntries(t, r, ruletest.State{}, tt.entries, tt.wantErr, tt.wantMsg)
 		})
 	}
 }

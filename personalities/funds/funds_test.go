@@ -362,23 +362,12 @@ func TestApply(t *testing.T) {
 	r := funds.New()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// CheckApply runs the last entry through a per-statement overlay,
-			// as admission does, and once more on the plain state: a refusal
+			// The last entry runs through a per-statement overlay, as
+			// admission does, and once more on the plain state: a refusal
 			// must leave both alone.
 			st := ruletest.State{}
-			applyAll(t, st, tt.entries[:len(tt.entries)-1])
-			ov, err := ruletest.CheckApply(t, r, st, tt.entries[len(tt.entries)-1])
-			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
-				t.Fatalf("Apply = %v, want %v", err, tt.wantErr)
-			}
-			if tt.wantMsg != "" && !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Errorf("Apply = %q, want it to contain %q", err, tt.wantMsg)
-			}
-			if err != nil {
+			if err := ruletest.CheckEntries(t, r, st, tt.entries, tt.wantErr, tt.wantMsg); err != nil {
 				return
-			}
-			if ov.Puts() == 0 {
-				t.Errorf("admitted statement wrote nothing")
 			}
 			supply, err := funds.TotalSupply(ctx, st)
 			if err != nil {
@@ -561,10 +550,9 @@ func TestExamples(t *testing.T) {
 }
 
 func TestStorageFailure(t *testing.T) {
-	ctx := context.Background()
 	r := funds.New()
-	setupState := ruletest.State{}
-	applyAll(t, setupState, base())
+	setup := ruletest.State{}
+	applyAll(t, setup, base())
 	for _, e := range []rule.Entry{
 		xfer(bureau, "t-2", "budget-1", "co-1", 100, "c-works"),
 		wage("p-1", "c-lab", alice, "2026-03", 5_000, "co-1", "w-alice"),
@@ -572,23 +560,7 @@ func TestStorageFailure(t *testing.T) {
 		aid(civil, "p-aid-1", "ben-dave", "dibao", "2026-03", "budget-aid", "b-dave", 1_200),
 		labour(bureau, "c-new", "co-1", 5_000, 5_000, []string{alice}, funds.PayPeriod{Period: "2026-04", PayDeadline: "2026-05-01"}),
 	} {
-		// Count the Gets and Puts of a clean run, then fail each in turn.
-		clean := &ruletest.Probe{State: setupState.Clone()}
-		if err := r.Apply(ctx, clean, e); err != nil {
-			t.Fatal(err)
-		}
-		for i := 1; i <= clean.Gets+clean.Puts; i++ {
-			st := &ruletest.Probe{State: setupState.Clone()}
-			if i <= clean.Gets {
-				st.FailGet = i
-			} else {
-				st.FailPut = i - clean.Gets
-			}
-			err := r.Apply(ctx, st, e)
-			if !errors.Is(err, ruletest.ErrInjected) || wrapsSentinel(err) {
-				t.Errorf("%s, failing access %d: Apply = %v, want the storage error and no rule sentinel", e.Type, i, err)
-			}
-		}
+		ruletest.CheckStorageFailures(t, r, setup, e)
 	}
 }
 

@@ -10,13 +10,17 @@
 //   - [Admit] and [Apply] judge entries as admission does, through
 //     [rule.Admit] and an Overlay; [CheckApply] also checks what must hold
 //     of any entry, admitted or refused, and is what a fuzz test of the
-//     rules calls on each input.
+//     rules calls on each input; [CheckEntries] runs one case of a table
+//     test with it, and [CheckStorageFailures] fails each call an entry
+//     makes to the state in turn.
 //   - [ReplayEqualsState] checks what the monitor relies on: replaying the
 //     log of admitted entries from an empty state gives the state admission
 //     built.
 //   - [CheckExamples] checks a domain's description of its statement types
 //     and applies their examples, as `govlog domains` and dev's demo show
-//     them.
+//     them. It skips the examples of self-signed types, which need a
+//     signature it cannot make; [CheckSignedExamples] takes a [SignFunc]
+//     that makes it.
 //   - [SplitNote] turns a signed note into the Text and Signatures of a
 //     [rule.Entry], for the tests of a self-signed statement type.
 //
@@ -27,8 +31,10 @@ package ruletest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"testing"
 
 	"github.com/govlog/govlog/personalities/rule"
@@ -116,6 +122,57 @@ func CheckApply(t testing.TB, d rule.Domain, st State, e rule.Entry) (*Overlay, 
 		t.Errorf("%s has another effect on the state itself than through an overlay:\n%s", e.Type, Diff(st, direct))
 	}
 	return ov, nil
+}
+
+// CheckEntries is the body of a table test of a domain's rules: it admits
+// entries but the last into st with [Apply], judges the last with
+// [CheckApply], and checks its outcome: an error wrapping wantErr, whose
+// text contains wantMsg; or, if wantErr is nil, admission, with some write.
+// It returns CheckApply's error, so a test can check more of an admitted
+// entry's effect on st.
+func CheckEntries(t testing.TB, d rule.Domain, st State, entries []rule.Entry, wantErr error, wantMsg string) error {
+	t.Helper()
+	if len(entries) == 0 {
+		t.Fatal("ruletest: CheckEntries without entries")
+	}
+	Apply(t, d, st, entries[:len(entries)-1]...)
+	ov, err := CheckApply(t, d, st, entries[len(entries)-1])
+	if !errors.Is(err, wantErr) || (err == nil) != (wantErr == nil) {
+		t.Fatalf("Apply = %v, want %v", err, wantErr)
+	}
+	if wantMsg != "" && !strings.Contains(err.Error(), wantMsg) {
+		t.Errorf("Apply = %q, want it to contain %q", err, wantMsg)
+	}
+	if err == nil && ov.Puts() == 0 {
+		t.Errorf("admitted statement wrote nothing")
+	}
+	return err
+}
+
+// CheckStorageFailures checks that the rules return a failure of the state
+// as such: it admits e into a clone of st through a [Probe], counting the
+// state's calls, then fails each call in turn, on a fresh clone, and checks
+// that [rule.Admit] returns the injected error, wrapping no rule sentinel.
+// e must be admitted when nothing fails.
+func CheckStorageFailures(t testing.TB, d rule.Domain, st State, e rule.Entry) {
+	t.Helper()
+	ctx := t.Context()
+	authorize := AsAgency(e.Agency)
+	clean := &Probe{State: st.Clone()}
+	if _, err := rule.Admit(ctx, d, clean, e, authorize); err != nil {
+		t.Fatalf("%s: %v", entryString(e), err)
+	}
+	for i := 1; i <= clean.Gets+clean.Puts; i++ {
+		p := &Probe{State: st.Clone()}
+		if i <= clean.Gets {
+			p.FailGet = i
+		} else {
+			p.FailPut = i - clean.Gets
+		}
+		if _, err := rule.Admit(ctx, d, p, e, authorize); !errors.Is(err, ErrInjected) || rule.IsRefusal(err) {
+			t.Errorf("%s, failing access %d of %d: Admit = %v, want the storage error and no rule sentinel", e.Type, i, clean.Gets+clean.Puts, err)
+		}
+	}
 }
 
 // admitNoPanic runs rule.Admit and turns a panic of the rules into a test

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/govlog/govlog/personalities/rule"
@@ -124,6 +126,68 @@ func (d readsBackToy) Apply(ctx context.Context, st rule.State, e rule.Entry) er
 		return st.Put(ctx, "overlay", []byte("seen"))
 	}
 	return nil
+}
+
+func TestCheckEntries(t *testing.T) {
+	of := func(typ string, e rule.Entry) rule.Entry { e.Type = typ; return e }
+	tests := []struct {
+		name    string
+		entries []rule.Entry
+		wantErr error
+		wantMsg string
+		report  string // a substring of what CheckEntries reports; "": nothing
+	}{
+		{name: "admitted", entries: []rule.Entry{set("a", "k1", "v"), set("a", "k2", "v")}},
+		{name: "refused as expected", entries: []rule.Entry{set("a", "k1", "v"), set("a", "k1", "v")}, wantErr: rule.ErrAlreadyExists, wantMsg: "key k1"},
+		{name: "refused unexpectedly", entries: []rule.Entry{set("a", "k1", "v"), set("a", "k1", "v")},
+			report: "Apply = already exists: key k1, want <nil>"},
+		{name: "admitted unexpectedly", entries: []rule.Entry{set("a", "k1", "v")}, wantErr: rule.ErrAlreadyExists,
+			report: "Apply = <nil>, want already exists"},
+		{name: "another refusal", entries: []rule.Entry{set("a", "k1", "v"), set("a", "k1", "v")}, wantErr: rule.ErrRuleViolation,
+			report: "Apply = already exists: key k1, want rule violation"},
+		{name: "another message", entries: []rule.Entry{set("a", "k1", "v"), set("a", "k1", "v")}, wantErr: rule.ErrAlreadyExists, wantMsg: "key k2",
+			report: `Apply = "already exists: key k1", want it to contain "key k2"`},
+		{name: "admitted without a write", entries: []rule.Entry{of("toy.noop", set("a", "k1", "v"))}, report: "admitted statement wrote nothing"},
+		{name: "setup refused", entries: []rule.Entry{set("a", "k1", "v"), set("a", "k1", "v"), set("a", "k2", "v")}, report: "entry 1 (toy.set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeT(t).run(func(ft testing.TB) {
+				ruletest.CheckEntries(ft, newToy(), ruletest.State{}, tt.entries, tt.wantErr, tt.wantMsg)
+			})
+			wantFailure(t, f, tt.report)
+		})
+	}
+}
+
+// masksFailures reports a failure of the state as a refusal.
+type masksFailures struct{ *toy }
+
+func (d masksFailures) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
+	err := d.toy.Apply(ctx, st, e)
+	if err != nil && !rule.IsRefusal(err) {
+		return fmt.Errorf("%w: %v", rule.ErrRuleViolation, err)
+	}
+	return err
+}
+
+func TestCheckStorageFailures(t *testing.T) {
+	st := ruletest.State{}
+	ruletest.Apply(t, newToy(), st, set("a", "k1", "v"))
+	f := newFakeT(t).run(func(ft testing.TB) { ruletest.CheckStorageFailures(ft, newToy(), st, set("a", "k2", "v")) })
+	wantFailure(t, f, "")
+	f = newFakeT(t).run(func(ft testing.TB) {
+		ruletest.CheckStorageFailures(ft, masksFailures{newToy()}, st, set("a", "k2", "v"))
+	})
+	wantFailure(t, f, "toy.set, failing access 1 of 3: Admit = rule violation: couldn't read")
+	if n := strings.Count(f.failed(), "failing access"); n != 3 {
+		t.Errorf("%d failures reported, want one per access:\n%s", n, f.failed())
+	}
+	f = newFakeT(t).run(func(ft testing.TB) { ruletest.CheckStorageFailures(ft, newToy(), st, set("a", "k1", "v")) })
+	wantFailure(t, f, "already exists")
+	if len(st) != 2 {
+		t.Errorf("CheckStorageFailures changed the state: %q", st)
+	}
 }
 
 func TestReplayEqualsState(t *testing.T) {

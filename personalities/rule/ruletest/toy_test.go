@@ -15,7 +15,7 @@ import (
 
 // toy is a domain to test the kit with. "toy.set" stores a value under a
 // new key; "toy.sloppy" writes, then refuses; "toy.panic" panics;
-// "toy.self" is self-signed, by a signature line named "ok".
+// "toy.noop" is admitted and writes nothing; "toy.self" is self-signed, by a signature line named "ok".
 type toy struct {
 	types []rule.TypeInfo
 }
@@ -28,6 +28,7 @@ func newToy() *toy {
 			Examples: []json.RawMessage{json.RawMessage(`{"key":"c","value":"3"}`)}},
 		{Type: "toy.sloppy", Role: "setter", Summary: "write, then refuse", ByLog: true},
 		{Type: "toy.panic", Role: "setter", Summary: "panic", ByLog: true},
+		{Type: "toy.noop", Role: "setter", Summary: "admitted, writes nothing", ByLog: true},
 	}}
 }
 
@@ -56,6 +57,8 @@ func (d *toy) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 		return fmt.Errorf("%w: %v", rule.ErrInvalidBody, err)
 	}
 	switch e.Type {
+	case "toy.noop":
+		return nil
 	case "toy.panic":
 		panic("toy panic")
 	case "toy.sloppy":
