@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 var sentinels = []error{rule.ErrUnknownType, rule.ErrInvalidBody, rule.ErrRuleViolation, rule.ErrAlreadyExists}
@@ -194,46 +194,13 @@ func TestApply(t *testing.T) {
 		{name: "agency not a registry ID", entries: []rule.Entry{pub("city-a/x", "d1")}, wantErr: rule.ErrRuleViolation},
 		{name: "empty agency", entries: []rule.Entry{pub("", "d1")}, wantErr: rule.ErrRuleViolation},
 	}
-	ctx := context.Background()
 	r := disclosures.New()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// Run once on a plain map and once through a per-statement
-			// overlay, as admission does: a refusal must leave both alone.
-			st := memState{}
-			for i, e := range tt.entries[:len(tt.entries)-1] {
-				if err := r.Apply(ctx, st, e); err != nil {
-					t.Fatalf("setup entry %d (%s): %v", i, e.Type, err)
-				}
-			}
-			last := tt.entries[len(tt.entries)-1]
-			before := st.clone()
-			ov := newOverlay(st)
-			err := r.Apply(ctx, ov, last)
-			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
-				t.Fatalf("Apply = %v, want %v", err, tt.wantErr)
-			}
-			if tt.wantMsg != "" && !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Errorf("Apply = %q, want it to contain %q", err, tt.wantMsg)
-			}
-			if err != nil {
-				if ov.puts != 0 {
-					t.Errorf("refused statement made %d Puts", ov.puts)
-				}
-				if err2 := r.Apply(ctx, st, last); err2 == nil || err2.Error() != err.Error() {
-					t.Errorf("Apply on plain state = %v, want %v", err2, err)
-				}
-				if !reflect.DeepEqual(st, before) {
-					t.Errorf("refused statement changed the state")
-				}
-			} else {
-				if ov.puts == 0 {
-					t.Errorf("admitted statement wrote nothing")
-				}
-				if err := ov.commit(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
+			// The last entry runs through a per-statement overlay, as
+			// admission does, and once more on the plain state: a refusal
+			// must leave both alone.
+			ruletest.CheckEntries(t, r, ruletest.State{}, tt.entries, tt.wantErr, tt.wantMsg)
 		})
 	}
 }
@@ -241,13 +208,9 @@ func TestApply(t *testing.T) {
 func TestHistory(t *testing.T) {
 	ctx := context.Background()
 	r := disclosures.New()
-	st := memState{}
+	st := ruletest.State{}
 	entries := []rule.Entry{pub(cityA, "2026/001"), cor(cityA, "2026/001", "2026/001-r1"), cor(cityA, "2026/001-r1", "2026/001-r2"), ret(cityA, "2026/001-r2")}
-	for _, e := range entries {
-		if err := r.Apply(ctx, st, e); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ruletest.Apply(t, r, st, entries...)
 	leaf := func(i int) string { return hex.EncodeToString(entries[i].LeafHash[:]) }
 	want := map[string]disclosures.Record{
 		"2026/001":    {LeafHash: leaf(0), SHA256: hashOf("2026/001"), Status: disclosures.StatusSuperseded, SupersededBy: "2026/001-r1"},
@@ -278,20 +241,23 @@ func TestHistory(t *testing.T) {
 	}
 }
 
-// TestReplay checks what monitors rely on: the same log gives the same state,
-// byte for byte.
+// TestReplay checks what monitors rely on: replaying the log of the entries
+// admitted gives the state admission built, byte for byte, every time.
 func TestReplay(t *testing.T) {
 	ctx := context.Background()
-	entries := []rule.Entry{pub(cityA, "d1"), pub(cityB, "d1"), cor(cityA, "d1", "d2"), ret(cityB, "d1"), pub(cityA, "d1"), cor(cityA, "d1", "d3")}
-	var states [2]memState
-	for i := range states {
-		states[i] = memState{}
-		for _, e := range entries {
-			_ = disclosures.New().Apply(ctx, states[i], e)
+	r := disclosures.New()
+	st := ruletest.State{}
+	var log []rule.Entry
+	for _, e := range []rule.Entry{pub(cityA, "d1"), pub(cityB, "d1"), cor(cityA, "d1", "d2"), ret(cityB, "d1"), pub(cityA, "d1"), cor(cityA, "d1", "d3")} {
+		if e, err := ruletest.Admit(ctx, r, st, e, nil); err == nil {
+			log = append(log, e)
 		}
 	}
-	if !reflect.DeepEqual(states[0], states[1]) {
-		t.Errorf("two replays differ:\n%v\n%v", states[0], states[1])
+	if len(log) != 4 {
+		t.Fatalf("admitted %d entries, want 4", len(log))
+	}
+	for range 2 {
+		ruletest.ReplayEqualsState(t, r, log, st)
 	}
 }
 
@@ -310,6 +276,10 @@ func TestRequiredRole(t *testing.T) {
 			t.Errorf("RequiredRole(%q) = %v, want ErrUnknownType", typ, err)
 		}
 	}
+}
+
+func TestExamples(t *testing.T) {
+	ruletest.CheckExamples(t, disclosures.New())
 }
 
 func TestDocumentKey(t *testing.T) {
@@ -340,10 +310,8 @@ func TestDocumentKey(t *testing.T) {
 // be steered to another agency's key.
 func TestDocumentMalformedIDs(t *testing.T) {
 	ctx := context.Background()
-	st := memState{}
-	if err := disclosures.New().Apply(ctx, st, pub(cityA, "x/y")); err != nil {
-		t.Fatal(err)
-	}
+	st := ruletest.State{}
+	ruletest.Apply(t, disclosures.New(), st, pub(cityA, "x/y"))
 	if _, ok, err := disclosures.Document(ctx, st, "city-a/x", "y"); ok || err != nil {
 		t.Errorf("Document(city-a/x, y) = %v, %v; want not found", ok, err)
 	}
@@ -366,13 +334,14 @@ func TestStorageFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := &failingState{memState: memState{}}
-			if err := r.Apply(ctx, st, pub(cityA, "d1")); err != nil {
-				t.Fatal(err)
+			st := ruletest.State{}
+			ruletest.Apply(t, r, st, pub(cityA, "d1"))
+			probe := &ruletest.Probe{State: st, FailPut: tt.failPutAt}
+			if tt.failGet {
+				probe.FailGet = 1
 			}
-			st.failGet, st.failPutAt, st.puts = tt.failGet, tt.failPutAt, 0
-			err := r.Apply(ctx, st, tt.e)
-			if !errors.Is(err, errInjected) || wrapsSentinel(err) {
+			err := r.Apply(ctx, probe, tt.e)
+			if !errors.Is(err, ruletest.ErrInjected) || wrapsSentinel(err) {
 				t.Errorf("Apply = %v, want the storage error and no rule sentinel", err)
 			}
 		})
@@ -384,16 +353,16 @@ func TestCorruptState(t *testing.T) {
 	r := disclosures.New()
 	tests := []struct {
 		name  string
-		state memState
+		state ruletest.State
 		e     rule.Entry
 	}{
-		{name: "not JSON", state: memState{"doc/city-a/d1": []byte("{")}, e: ret(cityA, "d1")},
-		{name: "unknown status", state: memState{"doc/city-a/d1": []byte(`{"status":"lost"}`)}, e: ret(cityA, "d1")},
-		{name: "cycle", state: memState{
+		{name: "not JSON", state: ruletest.State{"doc/city-a/d1": []byte("{")}, e: ret(cityA, "d1")},
+		{name: "unknown status", state: ruletest.State{"doc/city-a/d1": []byte(`{"status":"lost"}`)}, e: ret(cityA, "d1")},
+		{name: "cycle", state: ruletest.State{
 			"doc/city-a/d1": []byte(`{"status":"superseded","superseded_by":"d2"}`),
 			"doc/city-a/d2": []byte(`{"status":"superseded","superseded_by":"d1"}`),
 		}, e: ret(cityA, "d1")},
-		{name: "dangling", state: memState{"doc/city-a/d1": []byte(`{"status":"superseded","superseded_by":"d2"}`)}, e: cor(cityA, "d1", "d3")},
+		{name: "dangling", state: ruletest.State{"doc/city-a/d1": []byte(`{"status":"superseded","superseded_by":"d2"}`)}, e: cor(cityA, "d1", "d3")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,12 +9,13 @@ import (
 
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 func Example() {
 	ctx := context.Background()
 	rules := disclosures.New()
-	st := memState{} // any rule.State; the admission server's is SQL
+	st := ruletest.State{} // any rule.State; the admission server's is SQL
 
 	doc := sha256.Sum256([]byte("the minutes of the council meeting"))
 	first := disclosures.PublishBody{

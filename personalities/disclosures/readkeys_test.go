@@ -7,31 +7,15 @@ import (
 
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
-
-// recordingState notes every key read, over a plain map.
-type recordingState struct {
-	m    map[string][]byte
-	read []string
-}
-
-func (s *recordingState) Get(_ context.Context, k string) ([]byte, bool, error) {
-	s.read = append(s.read, k)
-	v, ok := s.m[k]
-	return v, ok, nil
-}
-
-func (s *recordingState) Put(_ context.Context, k string, v []byte) error {
-	s.m[k] = v
-	return nil
-}
 
 // TestReadKeysCoverAdmittedEntries: on every path that admits an entry,
 // Apply reads no key that ReadKeys did not name, so the batch prefetch
 // serves every read of the hot path.
 func TestReadKeysCoverAdmittedEntries(t *testing.T) {
 	ctx := context.Background()
-	st := &recordingState{m: map[string][]byte{}}
+	st := &ruletest.Probe{State: ruletest.State{}}
 	r := disclosures.New()
 	for _, e := range []rule.Entry{
 		pub("agency-a", "d1"),
@@ -41,12 +25,12 @@ func TestReadKeysCoverAdmittedEntries(t *testing.T) {
 		ret("agency-a", "d2"),
 		ret("agency-a", "d1c"),
 	} {
-		st.read = nil
+		st.Read = nil
 		keys := r.ReadKeys(e)
 		if err := r.Apply(ctx, st, e); err != nil {
 			t.Fatalf("%s: %v", e.Type, err)
 		}
-		for _, k := range st.read {
+		for _, k := range st.Read {
 			if !slices.Contains(keys, k) {
 				t.Errorf("%s read %q, not among ReadKeys %q", e.Type, k, keys)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 func dueReleases(t *testing.T, st rule.State, now time.Time) []funds.ReleaseBody {
@@ -21,7 +22,7 @@ func dueReleases(t *testing.T, st rule.State, now time.Time) []funds.ReleaseBody
 	return got
 }
 
-func duePeriods(t *testing.T, st memState) []string {
+func duePeriods(t *testing.T, st ruletest.State) []string {
 	t.Helper()
 	var ps []string
 	if v, ok := st[funds.DuePeriodsKey]; ok {
@@ -38,7 +39,7 @@ func duePeriods(t *testing.T, st memState) []string {
 func TestGuaranteeRelease(t *testing.T) {
 	ctx := context.Background()
 	r := funds.New()
-	st := memState{}
+	st := ruletest.State{}
 	applyAll(t, st, base())
 
 	if got := dueReleases(t, st, t0); len(got) != 0 {
@@ -60,7 +61,7 @@ func TestGuaranteeRelease(t *testing.T) {
 	// Alice is paid late; the release computed before that is now refused,
 	// and the new one pays Bob in full, since the deposit covers him.
 	applyAll(t, st, []rule.Entry{wageAt(afterMarch, "p-1", "c-lab", alice, "2026-03", 5_000, "co-1", "w-alice")})
-	err := r.Apply(ctx, newOverlay(st), release(afterMarch, bothShort))
+	err := r.Apply(ctx, ruletest.NewOverlay(st), release(afterMarch, bothShort))
 	if !errors.Is(err, rule.ErrRuleViolation) {
 		t.Errorf("stale release = %v, want ErrRuleViolation", err)
 	}
@@ -69,7 +70,7 @@ func TestGuaranteeRelease(t *testing.T) {
 		t.Fatalf("DueReleases after Alice's late wage = %+v, want %+v", due, bobOnly)
 	}
 	applyAll(t, st, []rule.Entry{release(afterMarch, due[0])})
-	if err := r.Apply(ctx, newOverlay(st), release(afterMarch.Add(time.Minute), due[0])); !errors.Is(err, rule.ErrAlreadyExists) {
+	if err := r.Apply(ctx, ruletest.NewOverlay(st), release(afterMarch.Add(time.Minute), due[0])); !errors.Is(err, rule.ErrAlreadyExists) {
 		t.Errorf("release written twice = %v, want ErrAlreadyExists", err)
 	}
 	if got := dueReleases(t, st, afterMarch); len(got) != 0 {
@@ -113,7 +114,7 @@ func TestGuaranteeRelease(t *testing.T) {
 // deadline, a later period's contract can fall due first, and a contract
 // without deposit gets a release of zero shares.
 func TestDueReleasesOrder(t *testing.T) {
-	st := memState{}
+	st := ruletest.State{}
 	applyAll(t, st, after(
 		labour(bureau, "c-early", "co-1", 1_000, 1_000, []string{carol}, funds.PayPeriod{Period: "2026-04", PayDeadline: "2026-04-05T00:00:00Z"}),
 		labour(bureau, "c-late", "co-2", 1_000, 1_000, []string{carol}, funds.PayPeriod{Period: "2026-03", PayDeadline: "2026-04-20"}),
@@ -140,16 +141,18 @@ func TestDueReleasesOrder(t *testing.T) {
 }
 
 func TestDueReleasesCorruptState(t *testing.T) {
-	for name, corrupt := range map[string]func(memState){
-		"periods not JSON":     func(m memState) { m[funds.DuePeriodsKey] = []byte("[") },
-		"period malformed":     func(m memState) { m[funds.DuePeriodsKey] = []byte(`["2026-13"]`) },
-		"deadline malformed":   func(m memState) { m["due/2026-03"] = []byte(`[{"contract":"c-lab","deadline":"x"}]`) },
-		"contract missing":     func(m memState) { delete(m, "contract/c-lab") },
-		"unpaid count off":     func(m memState) { m["period/c-lab/2026-03"] = []byte(`{"deadline":"2026-04-10T23:59:59Z","unpaid":1}`) },
-		"worker index missing": func(m memState) { delete(m, funds.WorkerKey(bob)) },
+	for name, corrupt := range map[string]func(ruletest.State){
+		"periods not JSON":   func(m ruletest.State) { m[funds.DuePeriodsKey] = []byte("[") },
+		"period malformed":   func(m ruletest.State) { m[funds.DuePeriodsKey] = []byte(`["2026-13"]`) },
+		"deadline malformed": func(m ruletest.State) { m["due/2026-03"] = []byte(`[{"contract":"c-lab","deadline":"x"}]`) },
+		"contract missing":   func(m ruletest.State) { delete(m, "contract/c-lab") },
+		"unpaid count off": func(m ruletest.State) {
+			m["period/c-lab/2026-03"] = []byte(`{"deadline":"2026-04-10T23:59:59Z","unpaid":1}`)
+		},
+		"worker index missing": func(m ruletest.State) { delete(m, funds.WorkerKey(bob)) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			st := memState{}
+			st := ruletest.State{}
 			applyAll(t, st, base())
 			corrupt(st)
 			if got, err := funds.DueReleases(context.Background(), st, afterMarch); err == nil || wrapsSentinel(err) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 // A road builder employs two workers under a labour contract with a
@@ -19,7 +20,7 @@ import (
 func Example() {
 	ctx := context.Background()
 	rules := funds.New()
-	st := memState{} // any rule.State; the admission server's is SQL
+	st := ruletest.State{} // any rule.State; the admission server's is SQL
 
 	// A person is a salted commitment, never a name.
 	commit := func(s string) string {

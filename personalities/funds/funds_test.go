@@ -15,6 +15,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 // fields turns a body struct into a map, to break it with with.
@@ -361,37 +362,12 @@ func TestApply(t *testing.T) {
 	r := funds.New()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// Run once on a plain map and once through a per-statement
-			// overlay, as admission does: a refusal must leave both alone.
-			st := memState{}
-			applyAll(t, st, tt.entries[:len(tt.entries)-1])
-			last := tt.entries[len(tt.entries)-1]
-			before := st.clone()
-			ov := newOverlay(st)
-			err := r.Apply(ctx, ov, last)
-			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
-				t.Fatalf("Apply = %v, want %v", err, tt.wantErr)
-			}
-			if tt.wantMsg != "" && !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Errorf("Apply = %q, want it to contain %q", err, tt.wantMsg)
-			}
-			if err != nil {
-				if ov.puts != 0 {
-					t.Errorf("refused statement made %d Puts", ov.puts)
-				}
-				if err2 := r.Apply(ctx, st, last); err2 == nil || err2.Error() != err.Error() {
-					t.Errorf("Apply on plain state = %v, want %v", err2, err)
-				}
-				if !reflect.DeepEqual(st, before) {
-					t.Errorf("refused statement changed the state")
-				}
+			// The last entry runs through a per-statement overlay, as
+			// admission does, and once more on the plain state: a refusal
+			// must leave both alone.
+			st := ruletest.State{}
+			if err := ruletest.CheckEntries(t, r, st, tt.entries, tt.wantErr, tt.wantMsg); err != nil {
 				return
-			}
-			if ov.puts == 0 {
-				t.Errorf("admitted statement wrote nothing")
-			}
-			if err := ov.commit(ctx); err != nil {
-				t.Fatal(err)
 			}
 			supply, err := funds.TotalSupply(ctx, st)
 			if err != nil {
@@ -420,7 +396,7 @@ func overflowing() []rule.Entry {
 // hand.
 func TestReceiverOverflow(t *testing.T) {
 	ctx := context.Background()
-	st := memState{}
+	st := ruletest.State{}
 	applyAll(t, st, base())
 	a, _, err := funds.Account(ctx, st, "co-1")
 	if err != nil {
@@ -428,10 +404,10 @@ func TestReceiverOverflow(t *testing.T) {
 	}
 	a.Balance = math.MaxInt64 - 100
 	st["account/co-1"] = mustJSON(a)
-	ov := newOverlay(st)
+	ov := ruletest.NewOverlay(st)
 	err = funds.New().Apply(ctx, ov, xfer(bureau, "t-2", "budget-1", "co-1", 101, "c-works"))
-	if !errors.Is(err, funds.ErrOverflow) || !errors.Is(err, rule.ErrRuleViolation) || ov.puts != 0 {
-		t.Errorf("Apply = %v with %d puts, want ErrOverflow and none", err, ov.puts)
+	if !errors.Is(err, funds.ErrOverflow) || !errors.Is(err, rule.ErrRuleViolation) || ov.Puts() != 0 {
+		t.Errorf("Apply = %v with %d puts, want ErrOverflow and none", err, ov.Puts())
 	}
 	if err := funds.New().Apply(ctx, ov, xfer(bureau, "t-2", "budget-1", "co-1", 100, "c-works")); err != nil {
 		t.Errorf("Apply up to MaxInt64 = %v", err)
@@ -441,7 +417,7 @@ func TestReceiverOverflow(t *testing.T) {
 // TestDoubleEntry follows money through the ledgers.
 func TestDoubleEntry(t *testing.T) {
 	ctx := context.Background()
-	st := memState{}
+	st := ruletest.State{}
 	applyAll(t, st, after(
 		wage("p-1", "c-lab", alice, "2026-03", 5_000, "co-1", "w-alice"),
 		aid(civil, "p-aid-1", "ben-dave", "dibao", "2026-03", "budget-aid", "b-dave", 1_200),
@@ -518,7 +494,7 @@ func TestDoubleEntry(t *testing.T) {
 // steered to another key.
 func TestReadHelpersMalformedIDs(t *testing.T) {
 	ctx := context.Background()
-	st := memState{}
+	st := ruletest.State{}
 	applyAll(t, st, base())
 	if _, ok, err := funds.Account(ctx, st, "co-1/../co-2"); ok || err != nil {
 		t.Errorf("Account = %v, %v", ok, err)
@@ -569,10 +545,14 @@ func TestRequiredRole(t *testing.T) {
 	}
 }
 
+func TestExamples(t *testing.T) {
+	ruletest.CheckExamples(t, funds.New())
+}
+
 func TestStorageFailure(t *testing.T) {
-	ctx := context.Background()
 	r := funds.New()
-	setup := base()
+	setup := ruletest.State{}
+	applyAll(t, setup, base())
 	for _, e := range []rule.Entry{
 		xfer(bureau, "t-2", "budget-1", "co-1", 100, "c-works"),
 		wage("p-1", "c-lab", alice, "2026-03", 5_000, "co-1", "w-alice"),
@@ -580,25 +560,7 @@ func TestStorageFailure(t *testing.T) {
 		aid(civil, "p-aid-1", "ben-dave", "dibao", "2026-03", "budget-aid", "b-dave", 1_200),
 		labour(bureau, "c-new", "co-1", 5_000, 5_000, []string{alice}, funds.PayPeriod{Period: "2026-04", PayDeadline: "2026-05-01"}),
 	} {
-		// Count the Gets and Puts of a clean run, then fail each in turn.
-		clean := &failingState{memState: memState{}}
-		applyAll(t, clean.memState, setup)
-		if err := r.Apply(ctx, clean, e); err != nil {
-			t.Fatal(err)
-		}
-		for i := 1; i <= clean.gets+clean.puts; i++ {
-			st := &failingState{memState: memState{}}
-			applyAll(t, st.memState, setup)
-			if i <= clean.gets {
-				st.failGetAt = i
-			} else {
-				st.failPutAt = i - clean.gets
-			}
-			err := r.Apply(ctx, st, e)
-			if !errors.Is(err, errInjected) || wrapsSentinel(err) {
-				t.Errorf("%s, failing access %d: Apply = %v, want the storage error and no rule sentinel", e.Type, i, err)
-			}
-		}
+		ruletest.CheckStorageFailures(t, r, setup, e)
 	}
 }
 
@@ -607,24 +569,24 @@ func TestCorruptState(t *testing.T) {
 	r := funds.New()
 	tests := []struct {
 		name    string
-		corrupt func(memState)
+		corrupt func(ruletest.State)
 		e       rule.Entry
 	}{
-		{"account not JSON", func(m memState) { m["account/co-1"] = []byte("{") }, xfer(bureau, "t-2", "budget-1", "co-1", 1, "c-works")},
-		{"progress missing", func(m memState) { delete(m, "contract/c-works/progress") }, xfer(bureau, "t-2", "budget-1", "co-1", 1, "c-works")},
-		{"period missing", func(m memState) { delete(m, "period/c-lab/2026-03") }, wage("p-1", "c-lab", alice, "2026-03", 5_000, "co-1", "w-alice")},
-		{"due list missing the contract", func(m memState) { m["due/2026-03"] = []byte("[]") },
+		{"account not JSON", func(m ruletest.State) { m["account/co-1"] = []byte("{") }, xfer(bureau, "t-2", "budget-1", "co-1", 1, "c-works")},
+		{"progress missing", func(m ruletest.State) { delete(m, "contract/c-works/progress") }, xfer(bureau, "t-2", "budget-1", "co-1", 1, "c-works")},
+		{"period missing", func(m ruletest.State) { delete(m, "period/c-lab/2026-03") }, wage("p-1", "c-lab", alice, "2026-03", 5_000, "co-1", "w-alice")},
+		{"due list missing the contract", func(m ruletest.State) { m["due/2026-03"] = []byte("[]") },
 			release(afterMarch, bothShort)},
-		{"grade missing", func(m memState) { delete(m, "grade/guiyang-ca/dibao") },
+		{"grade missing", func(m ruletest.State) { delete(m, "grade/guiyang-ca/dibao") },
 			aid(civil, "p-aid-1", "ben-dave", "dibao", "2026-03", "budget-aid", "b-dave", 1_200)},
-		{"bad deadline", func(m memState) { m["period/c-lab/2026-03"] = []byte(`{"deadline":"soon","unpaid":2}`) }, release(afterMarch, bothShort)},
+		{"bad deadline", func(m ruletest.State) { m["period/c-lab/2026-03"] = []byte(`{"deadline":"soon","unpaid":2}`) }, release(afterMarch, bothShort)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := memState{}
+			st := ruletest.State{}
 			applyAll(t, st, base())
 			tt.corrupt(st)
-			err := r.Apply(ctx, newOverlay(st), tt.e)
+			err := r.Apply(ctx, ruletest.NewOverlay(st), tt.e)
 			if err == nil || wrapsSentinel(err) {
 				t.Errorf("Apply = %v, want a state error wrapping no rule sentinel", err)
 			}

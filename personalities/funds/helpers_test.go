@@ -12,6 +12,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 var sentinels = []error{rule.ErrUnknownType, rule.ErrInvalidBody, rule.ErrRuleViolation, rule.ErrAlreadyExists}
@@ -161,16 +162,11 @@ func base() []rule.Entry {
 
 func applyAll(t testing.TB, st rule.State, entries []rule.Entry) {
 	t.Helper()
-	r := funds.New()
-	for i, e := range entries {
-		if err := r.Apply(context.Background(), st, e); err != nil {
-			t.Fatalf("entry %d (%s %s): %v", i, e.Type, e.Body, err)
-		}
-	}
+	ruletest.Apply(t, funds.New(), st, entries...)
 }
 
 // sumBalances adds up every account in st, checking each one's ledger.
-func sumBalances(t testing.TB, st memState) int64 {
+func sumBalances(t testing.TB, st ruletest.State) int64 {
 	t.Helper()
 	ctx := context.Background()
 	var sum int64

@@ -13,12 +13,13 @@ import (
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
-// memView is a rule.View over a memState and the entries applied to it,
+// memView is a rule.View over a ruletest.State and the entries applied to it,
 // with their leaves as the log would prove them.
 type memView struct {
-	memState
+	ruletest.State
 	entries map[[32]byte]rule.Entry
 	proved  map[[32]byte]*govlog.VerifiedBundle
 }
@@ -35,7 +36,7 @@ func (v memView) Entry(_ context.Context, h [32]byte) (rule.Entry, bool, error) 
 // at log indexes 0, 1, ...
 func viewOf(t testing.TB, entries []rule.Entry) memView {
 	t.Helper()
-	v := memView{memState{}, map[[32]byte]rule.Entry{}, map[[32]byte]*govlog.VerifiedBundle{}}
+	v := memView{ruletest.State{}, map[[32]byte]rule.Entry{}, map[[32]byte]*govlog.VerifiedBundle{}}
 	var logged []rule.Entry
 	for i, e := range entries {
 		e, leaf := signed(t, e)
@@ -43,7 +44,7 @@ func viewOf(t testing.TB, entries []rule.Entry) memView {
 		v.entries[e.LeafHash] = e
 		v.proved[e.LeafHash] = &govlog.VerifiedBundle{Index: uint64(i), Entry: leaf, Checkpoint: govlog.Checkpoint{Origin: testOrigin}}
 	}
-	applyAll(t, v.memState, logged)
+	applyAll(t, v.State, logged)
 	return v
 }
 
@@ -406,7 +407,7 @@ func TestQueryAccount(t *testing.T) {
 }
 
 func getLine(v memView, account string, n int64, l *funds.LedgerLine) (bool, error) {
-	b, ok := v.memState[funds.LedgerKey(account, n)]
+	b, ok := v.State[funds.LedgerKey(account, n)]
 	if !ok {
 		return false, nil
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 // TestReadKeysCoverAdmittedEntries: on every path that admits an entry,
@@ -14,7 +15,7 @@ import (
 // serves every read of the hot path.
 func TestReadKeysCoverAdmittedEntries(t *testing.T) {
 	ctx := context.Background()
-	st := &recordingState{memState: memState{}}
+	st := &ruletest.Probe{State: ruletest.State{}}
 	r := funds.New()
 	entries := after(
 		// A wage that is not the last of its period, then the last one,
@@ -39,13 +40,13 @@ func TestReadKeysCoverAdmittedEntries(t *testing.T) {
 	)
 	types := map[string]bool{}
 	for _, e := range entries {
-		st.read = nil
+		st.Read = nil
 		keys := r.ReadKeys(e)
 		if err := r.Apply(ctx, st, e); err != nil {
 			t.Fatalf("%s %s: %v", e.Type, e.Body, err)
 		}
 		types[e.Type] = true
-		for _, k := range st.read {
+		for _, k := range st.Read {
 			if !slices.Contains(keys, k) {
 				t.Errorf("%s read %q, not among ReadKeys %q", e.Type, k, keys)
 			}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math/rand/v2"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 // world drives random statements at the rules, as agencies and the release
@@ -22,7 +21,7 @@ type world struct {
 	t        *testing.T
 	rng      *rand.Rand
 	r        *funds.Rules
-	st       memState
+	st       ruletest.State
 	now      time.Time
 	log      []rule.Entry
 	refused  int
@@ -44,18 +43,18 @@ var (
 func (w *world) submit(e rule.Entry) bool {
 	w.t.Helper()
 	ctx := context.Background()
-	ov := newOverlay(w.st)
+	ov := ruletest.NewOverlay(w.st)
 	if err := w.r.Apply(ctx, ov, e); err != nil {
 		if !wrapsSentinel(err) {
 			w.t.Fatalf("%s %s: %v, which wraps no rule sentinel", e.Type, e.Body, err)
 		}
-		if ov.puts != 0 {
-			w.t.Fatalf("%s refused (%v) after %d Puts", e.Type, err, ov.puts)
+		if ov.Puts() != 0 {
+			w.t.Fatalf("%s refused (%v) after %d Puts", e.Type, err, ov.Puts())
 		}
 		w.refused++
 		return false
 	}
-	if err := ov.commit(ctx); err != nil {
+	if err := ov.Commit(ctx); err != nil {
 		w.t.Fatal(err)
 	}
 	w.log = append(w.log, e)
@@ -206,7 +205,7 @@ func TestReplay(t *testing.T) {
 	ctx := context.Background()
 	for seed := range uint64(16) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			w := &world{t: t, rng: rand.New(rand.NewPCG(seed, 0x5eed)), r: funds.New(), st: memState{}, now: t0}
+			w := &world{t: t, rng: rand.New(rand.NewPCG(seed, 0x5eed)), r: funds.New(), st: ruletest.State{}, now: t0}
 			w.setup()
 			for range 400 {
 				w.step()
@@ -226,21 +225,9 @@ func TestReplay(t *testing.T) {
 			checkContracts(t, w.st)
 			checkDueIndex(t, w.st)
 
-			for i := range 2 {
-				replayed := memState{}
-				for j, e := range w.log {
-					if err := funds.New().Apply(ctx, replayed, e); err != nil {
-						t.Fatalf("replay %d, entry %d (%s): %v", i, j, e.Type, err)
-					}
-				}
-				if !reflect.DeepEqual(replayed, w.st) {
-					for _, k := range slices.Sorted(maps.Keys(w.st)) {
-						if string(replayed[k]) != string(w.st[k]) {
-							t.Errorf("replay %d differs at %s:\n%s\n%s", i, k, replayed[k], w.st[k])
-							break
-						}
-					}
-					t.Fatalf("replay %d: %d keys, admission %d keys", i, len(replayed), len(w.st))
+			for range 2 {
+				if !ruletest.ReplayEqualsState(t, funds.New(), w.log, w.st) {
+					t.FailNow()
 				}
 			}
 		})
@@ -249,7 +236,7 @@ func TestReplay(t *testing.T) {
 
 // checkContracts: no contract pays past its ceiling, deposits add up, and
 // each escrow account holds exactly the deposits of its contracts.
-func checkContracts(t *testing.T, st memState) {
+func checkContracts(t *testing.T, st ruletest.State) {
 	t.Helper()
 	ctx := context.Background()
 	held := map[string]int64{}
@@ -277,7 +264,7 @@ func checkContracts(t *testing.T, st memState) {
 
 // checkDueIndex: a labour-contract period is on the due lists exactly when
 // it has unpaid workers and no release, and the lists of periods match.
-func checkDueIndex(t *testing.T, st memState) {
+func checkDueIndex(t *testing.T, st ruletest.State) {
 	t.Helper()
 	listed := map[string]bool{}
 	var nonEmpty []string
