@@ -43,9 +43,11 @@ type monitorConfig struct {
 	// domain state; and every alert with its evidence. Losing it costs a
 	// full re-download, and forgets which checkpoint the log must extend.
 	Database string `yaml:"database"`
-	// PollInterval is the time between passes over the logs. Default 30s.
+	// PollInterval is the time between passes over the logs. Default 30s
+	// (monitor.DefaultInterval).
 	PollInterval time.Duration `yaml:"poll_interval"`
-	// BatchSize is how many entries are asked for at once. Default 1000.
+	// BatchSize is how many entries are asked for at once. Default 1000
+	// (monitor.DefaultBatchSize).
 	BatchSize uint64 `yaml:"batch_size"`
 	// MaxCheckpointAge, if set, raises an alert when a log's checkpoint has
 	// not changed for longer (a log that stopped, or hides its new
@@ -55,7 +57,7 @@ type monitorConfig struct {
 	// OverdueAfter is how long after it falls due a statement a log's
 	// rules make it write itself (the funds log's guarantee releases) may
 	// be missing before it is an alert. Set it above the log's schedule
-	// interval plus its MMD. Default 15m.
+	// interval plus its MMD. Default 15m (monitor.DefaultOverdueAfter).
 	OverdueAfter time.Duration `yaml:"overdue_after"`
 	// Registry is the path of the registry file (agencies, keys, roles)
 	// that entries are authorized against, unless a log names its own.
@@ -159,13 +161,13 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 		c.Listen = "127.0.0.1:7390"
 	}
 	if c.PollInterval == 0 {
-		c.PollInterval = 30 * time.Second
+		c.PollInterval = monitor.DefaultInterval
 	}
 	if c.BatchSize == 0 {
-		c.BatchSize = 1000
+		c.BatchSize = monitor.DefaultBatchSize
 	}
 	if c.OverdueAfter == 0 {
-		c.OverdueAfter = 15 * time.Minute
+		c.OverdueAfter = monitor.DefaultOverdueAfter
 	}
 	switch {
 	case c.Database == "":

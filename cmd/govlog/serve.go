@@ -45,13 +45,14 @@ type serveConfig struct {
 	// it checkpoints are signed by the log alone.
 	Policy string `yaml:"policy"`
 	// SequencerInterval is how often queued statements are integrated.
-	// Default 100ms.
+	// Default 100ms (logserver.DefaultSequencerInterval).
 	SequencerInterval time.Duration `yaml:"sequencer_interval"`
 	// MMD is the maximum merge delay promised to callers that do not wait.
-	// Default 5m.
+	// Default 5m (logserver.DefaultMMD).
 	MMD time.Duration `yaml:"mmd"`
 	// ScheduleInterval is how often due statements (the funds log's
-	// guarantee releases) are looked for and written. Default 5s.
+	// guarantee releases) are looked for and written. Default 5s
+	// (personalities.DefaultScheduleInterval).
 	ScheduleInterval time.Duration `yaml:"schedule_interval"`
 	// AgencyQuota limits the statements each agency may submit, across
 	// all logs: per_second, in bursts of burst (default per_second). Over
@@ -84,7 +85,8 @@ type serveConfig struct {
 }
 
 // parseServeConfig reads the config strictly (unknown fields are errors),
-// fills in defaults and checks what can be checked without other files.
+// fills in the listen address and checks what can be checked without other
+// files. Zero durations are left to the libraries' defaults.
 func parseServeConfig(path string) (serveConfig, error) {
 	var c serveConfig
 	if err := readConfig(path, &c); err != nil {
@@ -92,12 +94,6 @@ func parseServeConfig(path string) (serveConfig, error) {
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:7000"
-	}
-	if c.SequencerInterval == 0 {
-		c.SequencerInterval = 100 * time.Millisecond
-	}
-	if c.MMD == 0 {
-		c.MMD = 5 * time.Minute
 	}
 	switch {
 	case c.Storage != "mysql" && c.Storage != "sqlite":
