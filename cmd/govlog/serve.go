@@ -1,12 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -176,27 +175,28 @@ func loadServeConfig(path string) (nodeConfig, error) {
 }
 
 func newServeCmd() *cobra.Command {
-	var configPath string
-	var verbose bool
-	cmd := &cobra.Command{
-		Use:   "serve -c CONFIG",
-		Short: "Run the log server and personalities from a config file (MySQL/MariaDB or SQLite)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadServeConfig(configPath)
-			if err != nil {
-				return err
+	return newDaemonCmd(daemon[nodeConfig]{
+		name:       "serve",
+		short:      "Run the log server and personalities from a config file (MySQL/MariaDB or SQLite)",
+		configFile: "govlog.yaml",
+		load:       loadServeConfig,
+		summary: func(cfg nodeConfig) string {
+			storage := "sqlite " + cfg.SQLitePath
+			if cfg.MySQL != "" {
+				storage = "mysql"
 			}
-			quietTrillian(verbose)
-			logger := newLogger(cmd, slog.LevelInfo, verbose)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			var names []string
+			for _, l := range cfg.Logs {
+				names = append(names, l.Name)
+			}
+			return fmt.Sprintf("%d logs (%s) on %s", len(cfg.Logs), strings.Join(names, ", "), storage)
+		},
+		run: func(ctx context.Context, cfg nodeConfig, logger *slog.Logger) error {
+			// Trillian's klog is as verbose as the logger: --verbose.
+			quietTrillian(logger.Enabled(ctx, slog.LevelDebug))
 			return runNode(ctx, cfg, logger, func(addr string) {
 				logger.Info("serving", "grpc", addr, "logs", len(cfg.Logs))
 			})
 		},
-	}
-	cmd.Flags().StringVarP(&configPath, "config", "c", "govlog.yaml", "YAML config file")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
-	return cmd
+	})
 }
