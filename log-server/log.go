@@ -26,6 +26,9 @@ import (
 // MaxEntriesPerRequest caps one Entries call, like CT's get-entries.
 const MaxEntriesPerRequest = 1000
 
+// DefaultMMD is LogOptions.MMD when unset.
+const DefaultMMD = 5 * time.Minute
+
 // LogOptions configures one log.
 type LogOptions struct {
 	// Origin is the log's identity, "<operator>/<log>".
@@ -33,6 +36,7 @@ type LogOptions struct {
 	// Signer is the log's note key; its name must equal Origin.
 	Signer note.Signer
 	// MMD is the maximum merge delay promised to callers that do not wait.
+	// Default [DefaultMMD].
 	MMD time.Duration
 	// PollInterval is how often the log looks for a grown tree to sign.
 	// Default 25ms: a fraction of the sequencer interval, so a Submit that
@@ -96,6 +100,9 @@ func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
 	}
 	if len(opts.Origin) > 200 {
 		return nil, fmt.Errorf("log %q: origin longer than 200 bytes", opts.Origin)
+	}
+	if opts.MMD <= 0 {
+		opts.MMD = DefaultMMD
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 25 * time.Millisecond

@@ -25,6 +25,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
+// DefaultSequencerInterval is TrillianOptions.SequencerInterval when unset.
+const DefaultSequencerInterval = 100 * time.Millisecond
+
 // TrillianOptions configures the in-process Trillian.
 type TrillianOptions struct {
 	// AdminStorage and LogStorage are Trillian's storage (storage/mysql,
@@ -32,7 +35,7 @@ type TrillianOptions struct {
 	AdminStorage storage.AdminStorage
 	LogStorage   storage.LogStorage
 	// SequencerInterval is how often the sequencer integrates queued
-	// leaves into the trees. Default 100ms.
+	// leaves into the trees. Default [DefaultSequencerInterval].
 	SequencerInterval time.Duration
 	// SequencerBatchSize caps the leaves integrated per tree per pass.
 	// Default 2000.
@@ -61,7 +64,7 @@ func StartTrillian(opts TrillianOptions) (*Trillian, error) {
 		return nil, errors.New("trillian: storage is required")
 	}
 	if opts.SequencerInterval <= 0 {
-		opts.SequencerInterval = 100 * time.Millisecond
+		opts.SequencerInterval = DefaultSequencerInterval
 	}
 	if opts.SequencerBatchSize <= 0 {
 		opts.SequencerBatchSize = 2000

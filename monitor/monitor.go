@@ -103,6 +103,15 @@ type Log struct {
 	kinds map[string][]string
 }
 
+// Defaults of Options. OverdueAfter has none, as zero turns KindOverdue off;
+// DefaultOverdueAfter is the value for a config that sets none: above a
+// govlog log's default schedule interval plus its default MMD.
+const (
+	DefaultBatchSize    = 1000
+	DefaultInterval     = 30 * time.Second
+	DefaultOverdueAfter = 15 * time.Minute
+)
+
 // Options configure a Monitor.
 type Options struct {
 	// Logs are the logs to follow; origins must be unique.
@@ -113,7 +122,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, registers the monitor's Prometheus metrics.
 	Metrics prometheus.Registerer
-	// BatchSize is how many entries are asked for at once; default 1000.
+	// BatchSize is how many entries are asked for at once; default
+	// [DefaultBatchSize].
 	BatchSize uint64
 	// CommitEvery is how many entries a long pass replays between commits
 	// (default 100,000), each commit proved part of the checkpoint by a
@@ -122,7 +132,7 @@ type Options struct {
 	// committed once per pass: its notifications carry bundles at the
 	// checkpoint, built from the pass's own leaves.
 	CommitEvery uint64
-	// Interval is the time between passes of Run; default 30s.
+	// Interval is the time between passes of Run; default [DefaultInterval].
 	Interval time.Duration
 	// MaxCheckpointAge, if positive, raises KindStale when a log's
 	// checkpoint has not changed for longer.
@@ -189,13 +199,13 @@ func New(opts Options) (*Monitor, error) {
 		return nil, errors.New("monitor: no store")
 	}
 	if opts.BatchSize == 0 {
-		opts.BatchSize = 1000
+		opts.BatchSize = DefaultBatchSize
 	}
 	if opts.CommitEvery == 0 {
 		opts.CommitEvery = 100_000
 	}
 	if opts.Interval <= 0 {
-		opts.Interval = 30 * time.Second
+		opts.Interval = DefaultInterval
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

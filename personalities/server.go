@@ -75,6 +75,9 @@ type Personality struct {
 	RuleKey note.Signer
 }
 
+// DefaultScheduleInterval is Options.ScheduleInterval when unset.
+const DefaultScheduleInterval = 5 * time.Second
+
 // Options configures a Server.
 type Options struct {
 	// Store keeps domain state and the outbox.
@@ -89,9 +92,9 @@ type Options struct {
 	// Defaults 5 minutes and 24 hours.
 	MaxClockSkew, MaxAge time.Duration
 	// ScheduleInterval is how often the scheduled statements of a
-	// rule.Scheduler domain are looked for and written. Default 5s: a
-	// statement is written at most this long after it is due (plus one
-	// admission), also after a restart.
+	// rule.Scheduler domain are looked for and written. Default
+	// [DefaultScheduleInterval]: a statement is written at most this long
+	// after it is due (plus one admission), also after a restart.
 	ScheduleInterval time.Duration
 	// WaitTimeout caps how long Submit with wait=true waits for inclusion
 	// when the caller set no deadline. Default 1 minute.
@@ -137,7 +140,7 @@ func NewServer(opts Options) (*Server, error) {
 		opts.MaxAge = 24 * time.Hour
 	}
 	if opts.ScheduleInterval <= 0 {
-		opts.ScheduleInterval = 5 * time.Second
+		opts.ScheduleInterval = DefaultScheduleInterval
 	}
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = time.Minute

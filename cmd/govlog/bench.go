@@ -71,7 +71,7 @@ backend. The stores are removed afterwards.`,
 	cmd.Flags().IntVar(&latencyN, "latency-n", 400, "statements in the wait=true latency run")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 32, "concurrent clients")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run here")
-	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", 100*time.Millisecond, "sequencer interval")
+	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", logserver.DefaultSequencerInterval, "sequencer interval")
 	return cmd
 }
 

@@ -20,7 +20,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/govlog/govlog"
+	logserver "github.com/govlog/govlog/log-server"
 	"github.com/govlog/govlog/monitor"
+	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/registry"
 )
 
@@ -96,9 +98,9 @@ survive restarts.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "gRPC listen address")
 	cmd.Flags().StringVar(&mysqlDSN, "mysql", "", "MySQL/MariaDB DSN (go-sql-driver format, e.g. root@tcp(127.0.0.1:3306)/govlog); default: SQLite in --data")
 	cmd.Flags().StringVar(&operator, "operator", "gov.example", "operator name: each log's origin is <operator>/<log>")
-	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", 100*time.Millisecond, "how often queued statements are integrated")
-	cmd.Flags().DurationVar(&mmd, "mmd", 5*time.Minute, "maximum merge delay promised with wait=false")
-	cmd.Flags().DurationVar(&scheduleInterval, "schedule-interval", 5*time.Second, "how often due statements (guarantee releases) are looked for")
+	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", logserver.DefaultSequencerInterval, "how often queued statements are integrated")
+	cmd.Flags().DurationVar(&mmd, "mmd", logserver.DefaultMMD, "maximum merge delay promised with wait=false")
+	cmd.Flags().DurationVar(&scheduleInterval, "schedule-interval", personalities.DefaultScheduleInterval, "how often due statements (guarantee releases) are looked for")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
 }
@@ -318,7 +320,7 @@ func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr string, cf
 	m := &loadedMonitor{listener: lis}
 	m.Database = filepath.Join(data, "monitor.db")
 	m.PollInterval = 2 * time.Second
-	m.BatchSize = 1000
+	m.BatchSize = monitor.DefaultBatchSize
 	// A release is admitted within a schedule interval of its deadline and
 	// integrated within the MMD: past that (and a minute more), it is late.
 	m.OverdueAfter = cfg.MMD + cfg.ScheduleInterval + time.Minute

@@ -6,20 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"path"
 	"slices"
-	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 
 	"github.com/govlog/govlog"
@@ -43,9 +36,11 @@ type monitorConfig struct {
 	// domain state; and every alert with its evidence. Losing it costs a
 	// full re-download, and forgets which checkpoint the log must extend.
 	Database string `yaml:"database"`
-	// PollInterval is the time between passes over the logs. Default 30s.
+	// PollInterval is the time between passes over the logs. Default 30s
+	// (monitor.DefaultInterval).
 	PollInterval time.Duration `yaml:"poll_interval"`
-	// BatchSize is how many entries are asked for at once. Default 1000.
+	// BatchSize is how many entries are asked for at once. Default 1000
+	// (monitor.DefaultBatchSize).
 	BatchSize uint64 `yaml:"batch_size"`
 	// MaxCheckpointAge, if set, raises an alert when a log's checkpoint has
 	// not changed for longer (a log that stopped, or hides its new
@@ -55,7 +50,7 @@ type monitorConfig struct {
 	// OverdueAfter is how long after it falls due a statement a log's
 	// rules make it write itself (the funds log's guarantee releases) may
 	// be missing before it is an alert. Set it above the log's schedule
-	// interval plus its MMD. Default 15m.
+	// interval plus its MMD. Default 15m (monitor.DefaultOverdueAfter).
 	OverdueAfter time.Duration `yaml:"overdue_after"`
 	// Registry is the path of the registry file (agencies, keys, roles)
 	// that entries are authorized against, unless a log names its own.
@@ -159,13 +154,13 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 		c.Listen = "127.0.0.1:7390"
 	}
 	if c.PollInterval == 0 {
-		c.PollInterval = 30 * time.Second
+		c.PollInterval = monitor.DefaultInterval
 	}
 	if c.BatchSize == 0 {
-		c.BatchSize = 1000
+		c.BatchSize = monitor.DefaultBatchSize
 	}
 	if c.OverdueAfter == 0 {
-		c.OverdueAfter = 15 * time.Minute
+		c.OverdueAfter = monitor.DefaultOverdueAfter
 	}
 	switch {
 	case c.Database == "":
@@ -254,12 +249,10 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 }
 
 func newMonitorCmd() *cobra.Command {
-	var configPath string
-	var verbose, check bool
-	cmd := &cobra.Command{
-		Use:   "monitor -c CONFIG",
-		Short: "Follow logs as an auditor: verify every checkpoint, entry and rule, and alert",
-		Long: `monitor follows the logs in a YAML config. For each it verifies the latest
+	return newDaemonCmd(daemon[*loadedMonitor]{
+		name:  "monitor",
+		short: "Follow logs as an auditor: verify every checkpoint, entry and rule, and alert",
+		long: `monitor follows the logs in a YAML config. For each it verifies the latest
 checkpoint against the auditor's witness policy, proves it consistent with the
 last one verified, downloads the new entries, recomputes the root from them,
 and replays every statement: its signature, its key and role in the registry,
@@ -267,26 +260,11 @@ and the domain rules, with the same code the log's admission server ran.
 Anything wrong is an alert, with its evidence, in the log output (level ERROR,
 "ALERT"), in GET /metrics (govlog_monitor_alerts_total) and in the database.
 It resumes where it stopped.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadMonitorConfig(configPath)
-			if err != nil {
-				return err
-			}
-			if check {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: OK, %d logs\n", configPath, len(cfg.logs))
-				return nil
-			}
-			logger := newLogger(cmd, slog.LevelInfo, verbose)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runMonitor(ctx, cfg, logger)
-		},
-	}
-	cmd.Flags().StringVarP(&configPath, "config", "c", "monitor.yaml", "YAML config file")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
-	cmd.Flags().BoolVar(&check, "check", false, "check the config and its files, then exit")
-	return cmd
+		configFile: "monitor.yaml",
+		load:       loadMonitorConfig,
+		summary:    func(cfg *loadedMonitor) string { return fmt.Sprintf("%d logs", len(cfg.logs)) },
+		run:        runMonitor,
+	})
 }
 
 // runMonitor follows the logs until ctx is done, then shuts down gracefully.
@@ -314,8 +292,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 		}
 		logs[i].Reader = c
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg, mux := newMetrics()
 	mon, err := monitor.New(monitor.Options{
 		Logs: logs, Store: store, Logger: logger, Metrics: reg,
 		BatchSize: cfg.BatchSize, Interval: cfg.PollInterval, MaxCheckpointAge: cfg.MaxCheckpointAge, OverdueAfter: cfg.OverdueAfter,
@@ -325,8 +302,6 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 		return err
 	}
 
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// The dashboard (GET /), alerts (GET /alerts) and POST /promises.
 	mux.Handle("/", mon.Handler())
 	lis, err := listenOr(cfg.listener, cfg.Listen)
@@ -336,10 +311,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	logger.Info("monitor running", "dashboard", "http://"+lis.Addr().String()+"/",
 		"logs", len(logs), "watches", len(cfg.watches), "database", cfg.Database, "poll_interval", cfg.PollInterval)
 
-	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() error { return serveHTTP(ctx, lis, mux, "monitor") })
-	eg.Go(func() error { return mon.Run(ctx) })
-	err = eg.Wait()
+	err = serveHTTPWhile(ctx, lis, mux, "monitor", mon.Run)
 	mon.WaitWebhooks()
 	logger.Info("monitor stopped")
 	return err

@@ -25,17 +25,18 @@ import (
 // nodeConfig is what dev and serve both run: Trillian, the logs and their
 // personalities behind one gRPC address.
 type nodeConfig struct {
-	Listen            string
-	MySQL             string // MySQL/MariaDB DSN; empty: SQLite at SQLitePath
-	MySQLMaxConns     int
-	SQLitePath        string
-	Registry          *registry.Registry
-	Logs              []nodeLog
+	Listen        string
+	MySQL         string // MySQL/MariaDB DSN; empty: SQLite at SQLitePath
+	MySQLMaxConns int
+	SQLitePath    string
+	Registry      *registry.Registry
+	Logs          []nodeLog
+	// SequencerInterval, MMD and ScheduleInterval (how often the
+	// statements the logs write themselves are looked for once due) are
+	// left, when zero, to the defaults of logserver and personalities.
 	SequencerInterval time.Duration
 	MMD               time.Duration
-	// ScheduleInterval is how often the statements the logs write
-	// themselves are looked for once due; 0: the default, 5s.
-	ScheduleInterval time.Duration
+	ScheduleInterval  time.Duration
 	// AgencyQuota limits each agency's statements; zero: no limit.
 	AgencyQuota personalities.Quota
 	// Policy, if set, is every log's witness policy: checkpoints are

@@ -1,12 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,13 +44,14 @@ type serveConfig struct {
 	// it checkpoints are signed by the log alone.
 	Policy string `yaml:"policy"`
 	// SequencerInterval is how often queued statements are integrated.
-	// Default 100ms.
+	// Default 100ms (logserver.DefaultSequencerInterval).
 	SequencerInterval time.Duration `yaml:"sequencer_interval"`
 	// MMD is the maximum merge delay promised to callers that do not wait.
-	// Default 5m.
+	// Default 5m (logserver.DefaultMMD).
 	MMD time.Duration `yaml:"mmd"`
 	// ScheduleInterval is how often due statements (the funds log's
-	// guarantee releases) are looked for and written. Default 5s.
+	// guarantee releases) are looked for and written. Default 5s
+	// (personalities.DefaultScheduleInterval).
 	ScheduleInterval time.Duration `yaml:"schedule_interval"`
 	// AgencyQuota limits the statements each agency may submit, across
 	// all logs: per_second, in bursts of burst (default per_second). Over
@@ -84,7 +84,8 @@ type serveConfig struct {
 }
 
 // parseServeConfig reads the config strictly (unknown fields are errors),
-// fills in defaults and checks what can be checked without other files.
+// fills in the listen address and checks what can be checked without other
+// files. Zero durations are left to the libraries' defaults.
 func parseServeConfig(path string) (serveConfig, error) {
 	var c serveConfig
 	if err := readConfig(path, &c); err != nil {
@@ -92,12 +93,6 @@ func parseServeConfig(path string) (serveConfig, error) {
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:7000"
-	}
-	if c.SequencerInterval == 0 {
-		c.SequencerInterval = 100 * time.Millisecond
-	}
-	if c.MMD == 0 {
-		c.MMD = 5 * time.Minute
 	}
 	switch {
 	case c.Storage != "mysql" && c.Storage != "sqlite":
@@ -180,27 +175,28 @@ func loadServeConfig(path string) (nodeConfig, error) {
 }
 
 func newServeCmd() *cobra.Command {
-	var configPath string
-	var verbose bool
-	cmd := &cobra.Command{
-		Use:   "serve -c CONFIG",
-		Short: "Run the log server and personalities from a config file (MySQL/MariaDB or SQLite)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadServeConfig(configPath)
-			if err != nil {
-				return err
+	return newDaemonCmd(daemon[nodeConfig]{
+		name:       "serve",
+		short:      "Run the log server and personalities from a config file (MySQL/MariaDB or SQLite)",
+		configFile: "govlog.yaml",
+		load:       loadServeConfig,
+		summary: func(cfg nodeConfig) string {
+			storage := "sqlite " + cfg.SQLitePath
+			if cfg.MySQL != "" {
+				storage = "mysql"
 			}
-			quietTrillian(verbose)
-			logger := newLogger(cmd, slog.LevelInfo, verbose)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			var names []string
+			for _, l := range cfg.Logs {
+				names = append(names, l.Name)
+			}
+			return fmt.Sprintf("%d logs (%s) on %s", len(cfg.Logs), strings.Join(names, ", "), storage)
+		},
+		run: func(ctx context.Context, cfg nodeConfig, logger *slog.Logger) error {
+			// Trillian's klog is as verbose as the logger: --verbose.
+			quietTrillian(logger.Enabled(ctx, slog.LevelDebug))
 			return runNode(ctx, cfg, logger, func(addr string) {
 				logger.Info("serving", "grpc", addr, "logs", len(cfg.Logs))
 			})
 		},
-	}
-	cmd.Flags().StringVarP(&configPath, "config", "c", "govlog.yaml", "YAML config file")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
-	return cmd
+	})
 }

@@ -8,21 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"path"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
@@ -170,36 +163,22 @@ func vkeyOrFile(s string) (string, error) {
 }
 
 func newWitnessCmd() *cobra.Command {
-	var configPath string
-	var verbose, check bool
-	cmd := &cobra.Command{
-		Use:   "witness -c CONFIG",
-		Short: "Run a C2SP tlog-witness: cosign consistent checkpoints, gossip with peers, keep evidence",
-		Long: `witness runs a witness server (C2SP tlog-witness) from a YAML config: it
+	return newDaemonCmd(daemon[*loadedWitness]{
+		name:  "witness",
+		short: "Run a C2SP tlog-witness: cosign consistent checkpoints, gossip with peers, keep evidence",
+		long: `witness runs a witness server (C2SP tlog-witness) from a YAML config: it
 cosigns a log's checkpoints only when they are consistent with the last one it
 cosigned, gossips with peer witnesses and the logs, and keeps evidence when a
 log signs two checkpoints that cannot both be true. It then cosigns nothing
 more for that log; check the evidence with govlog check-evidence.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadWitnessConfig(configPath)
-			if err != nil {
-				return err
-			}
-			if check {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: OK, witness %s of %d logs\n", configPath, cfg.cosigner.Name(), len(cfg.Logs))
-				return nil
-			}
-			logger := newLogger(cmd, slog.LevelInfo, verbose)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runWitness(ctx, cfg, logger)
+		configFile:  "witness.yaml",
+		verboseHelp: "log debug messages, including refused requests",
+		load:        loadWitnessConfig,
+		summary: func(cfg *loadedWitness) string {
+			return fmt.Sprintf("witness %s of %d logs", cfg.cosigner.Name(), len(cfg.Logs))
 		},
-	}
-	cmd.Flags().StringVarP(&configPath, "config", "c", "witness.yaml", "YAML config file")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages, including refused requests")
-	cmd.Flags().BoolVar(&check, "check", false, "check the config and its files, then exit")
-	return cmd
+		run: runWitness,
+	})
 }
 
 // runWitness serves the witness until ctx is done, then shuts down
@@ -210,8 +189,7 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 		return err
 	}
 	defer store.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg, mux := newMetrics()
 	w, err := witness.New(ctx, witness.Options{
 		Cosigner: cfg.cosigner, Logs: cfg.logKeys, Store: store, Logger: logger, Metrics: reg,
 	})
@@ -236,8 +214,6 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 		return err
 	}
 
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", witness.NewHandler(w))
 	lis, err := listenOr(cfg.listener, cfg.Listen)
 	if err != nil {
@@ -246,10 +222,7 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 	logger.Info("witness serving", "addr", "http://"+lis.Addr().String(), "name", w.Name(),
 		"logs", len(cfg.Logs), "peers", len(cfg.Peers), "database", cfg.Database)
 
-	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() error { return serveHTTP(ctx, lis, mux, "witness") })
-	eg.Go(func() error { return g.Run(ctx) })
-	err = eg.Wait()
+	err = serveHTTPWhile(ctx, lis, mux, "witness", g.Run)
 	logger.Info("witness stopped")
 	return err
 }
