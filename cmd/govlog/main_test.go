@@ -11,10 +11,21 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/govlog/govlog/personalities/petitions"
+	"github.com/govlog/govlog/personalities/rule"
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"govlog": main})
+	testscript.Main(m, map[string]func(){
+		"govlog": main,
+		// govlog with one more domain, registered as a domain author
+		// would: its folder (personalities/petitions) and this one line.
+		"govlog-petitions": func() {
+			domainList = append(domainList, func() rule.Domain { return petitions.New() })
+			main()
+		},
+	})
 }
 
 // TestScripts types the CLI as a user would: testdata/script/*.txtar, each
