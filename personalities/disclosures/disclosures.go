@@ -91,6 +91,7 @@ import (
 	"fmt"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 const (
@@ -129,7 +130,7 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 	if _, err := r.RequiredRole(e.Type); err != nil {
 		return err
 	}
-	if !validAgency(e.Agency) {
+	if !body.ValidAgencyID(e.Agency) {
 		return fmt.Errorf("%w: agency ID %q is not a registry ID ([a-z0-9-]+)", rule.ErrRuleViolation, e.Agency)
 	}
 	leaf := hex.EncodeToString(e.LeafHash[:])

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 // Status is where a document version stands.
@@ -64,32 +65,17 @@ func ParseDocumentKey(key string) (agency, docID string, ok bool) {
 		return "", "", false
 	}
 	agency, docID, ok = strings.Cut(rest, "/")
-	if !ok || !validAgency(agency) || !validDocID(docID) {
+	if !ok || !body.ValidAgencyID(agency) || !docIDSyntax.Valid(docID) {
 		return "", "", false
 	}
 	return agency, docID, true
-}
-
-// validAgency reports whether s has the form of a registry agency ID.
-// It is checked, not assumed, because key uniqueness depends on it.
-func validAgency(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // Document returns the record of one document version. ok is false if the
 // agency never used docID (or either ID is malformed, so nothing can exist
 // under it). A non-nil error is a failure of st or a corrupt record.
 func Document(ctx context.Context, st rule.State, agency, docID string) (rec Record, ok bool, err error) {
-	if !validAgency(agency) || !validDocID(docID) {
+	if !body.ValidAgencyID(agency) || !docIDSyntax.Valid(docID) {
 		// Also keeps a malformed agency from reading another agency's key.
 		return Record{}, false, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 func (c *change) accountOpen(b AccountOpenBody) error {
@@ -463,7 +464,7 @@ func (c *change) aidPay(b AidPayBody) error {
 	case ben.Account != b.To:
 		return fmt.Errorf("%w: beneficiary %s is paid to account %s, not %s", rule.ErrRuleViolation, b.BeneficiaryID, ben.Account, b.To)
 	}
-	if now := c.e.Time.UTC().Format(periodLayout); b.Period > now {
+	if now := c.e.Time.UTC().Format(body.PeriodLayout); b.Period > now {
 		return fmt.Errorf("%w: aid for %s cannot be paid in advance, in %s", rule.ErrRuleViolation, b.Period, now)
 	}
 	aidKey := AidKey(b.BeneficiaryID, b.Period)

@@ -1,13 +1,11 @@
 package funds
 
 import (
-	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 // Limits of body fields.
@@ -203,72 +201,72 @@ type AidPayBody struct {
 // ParseAccountOpenBody parses and validates a funds.account.open body. Any
 // error wraps [rule.ErrInvalidBody] and names the offending field; so for
 // every Parse function below.
-func ParseAccountOpenBody(body []byte) (AccountOpenBody, error) {
-	o, err := parseObject(body, []string{"account_id", "owner_kind", "owner", "kind"}, nil)
+func ParseAccountOpenBody(data []byte) (AccountOpenBody, error) {
+	o, err := body.Parse(data, []string{"account_id", "owner_kind", "owner", "kind"}, nil)
 	if err != nil {
 		return AccountOpenBody{}, err
 	}
 	var b AccountOpenBody
 	var ownerKind, kind string
-	if b.AccountID, err = o.id("account_id"); err != nil {
+	if b.AccountID, err = o.ID("account_id", body.ID); err != nil {
 		return AccountOpenBody{}, err
 	}
-	if ownerKind, err = o.str("owner_kind"); err != nil {
+	if ownerKind, err = o.Str("owner_kind"); err != nil {
 		return AccountOpenBody{}, err
 	}
-	if b.Owner, err = o.str("owner"); err != nil {
+	if b.Owner, err = o.Str("owner"); err != nil {
 		return AccountOpenBody{}, err
 	}
-	if kind, err = o.str("kind"); err != nil {
+	if kind, err = o.Str("kind"); err != nil {
 		return AccountOpenBody{}, err
 	}
 	b.OwnerKind, b.Kind = OwnerKind(ownerKind), AccountKind(kind)
 	allowed, ok := ownerKindsOf[b.Kind]
 	if !ok {
-		return AccountOpenBody{}, invalidBody("field \"kind\": %q is not budget, company, escrow, worker or beneficiary", kind)
+		return AccountOpenBody{}, body.Errorf("field \"kind\": %q is not budget, company, escrow, worker or beneficiary", kind)
 	}
 	switch b.OwnerKind {
 	case OwnerAgency:
-		if !validAgency(b.Owner) {
-			return AccountOpenBody{}, invalidBody("field \"owner\": %q is not an agency ID ([a-z0-9][a-z0-9-]{0,63})", b.Owner)
+		if err := body.CheckAgencyID("owner", b.Owner); err != nil {
+			return AccountOpenBody{}, err
 		}
 	case OwnerCompany:
-		if err := checkID("owner", b.Owner); err != nil {
+		if err := body.ID.Check("owner", b.Owner); err != nil {
 			return AccountOpenBody{}, err
 		}
 	case OwnerPerson:
-		if err := checkCommitment("owner", b.Owner); err != nil {
+		if err := body.CheckCommitment("owner", b.Owner); err != nil {
 			return AccountOpenBody{}, err
 		}
 	default:
-		return AccountOpenBody{}, invalidBody("field \"owner_kind\": %q is not agency, company or person", ownerKind)
+		return AccountOpenBody{}, body.Errorf("field \"owner_kind\": %q is not agency, company or person", ownerKind)
 	}
 	if !slices.Contains(allowed, b.OwnerKind) {
-		return AccountOpenBody{}, invalidBody("an account of kind %s cannot have owner_kind %s", b.Kind, b.OwnerKind)
+		return AccountOpenBody{}, body.Errorf("an account of kind %s cannot have owner_kind %s", b.Kind, b.OwnerKind)
 	}
 	return b, nil
 }
 
 // ParseAllocateBody parses and validates a funds.allocate body.
-func ParseAllocateBody(body []byte) (AllocateBody, error) {
-	o, err := parseObject(body, []string{"allocation_id", "to", "amount", "budget_line"}, nil)
+func ParseAllocateBody(data []byte) (AllocateBody, error) {
+	o, err := body.Parse(data, []string{"allocation_id", "to", "amount", "budget_line"}, nil)
 	if err != nil {
 		return AllocateBody{}, err
 	}
 	var b AllocateBody
-	if b.AllocationID, err = o.id("allocation_id"); err != nil {
+	if b.AllocationID, err = o.ID("allocation_id", body.ID); err != nil {
 		return AllocateBody{}, err
 	}
-	if b.To, err = o.id("to"); err != nil {
+	if b.To, err = o.ID("to", body.ID); err != nil {
 		return AllocateBody{}, err
 	}
-	if b.Amount, err = o.amount("amount", 1); err != nil {
+	if b.Amount, err = o.Amount("amount", 1); err != nil {
 		return AllocateBody{}, err
 	}
-	if b.BudgetLine, err = o.str("budget_line"); err != nil {
+	if b.BudgetLine, err = o.Str("budget_line"); err != nil {
 		return AllocateBody{}, err
 	}
-	if err := checkText("budget_line", b.BudgetLine, maxTextLen); err != nil {
+	if err := body.CheckText("budget_line", b.BudgetLine, maxTextLen); err != nil {
 		return AllocateBody{}, err
 	}
 	return b, nil
@@ -277,102 +275,102 @@ func ParseAllocateBody(body []byte) (AllocateBody, error) {
 // ParseContractRegisterBody parses and validates a funds.contract.register
 // body, including that a labour contract's ceiling covers its whole wage
 // bill (so the ceiling never blocks a wage that is due).
-func ParseContractRegisterBody(body []byte) (ContractRegisterBody, error) {
-	o, err := parseObject(body, []string{"contract_id", "kind", "payer", "ceiling"},
+func ParseContractRegisterBody(data []byte) (ContractRegisterBody, error) {
+	o, err := body.Parse(data, []string{"contract_id", "kind", "payer", "ceiling"},
 		[]string{"payee", "workers", "wage_per_period", "schedule"})
 	if err != nil {
 		return ContractRegisterBody{}, err
 	}
 	var b ContractRegisterBody
 	var kind string
-	if b.ContractID, err = o.id("contract_id"); err != nil {
+	if b.ContractID, err = o.ID("contract_id", body.ID); err != nil {
 		return ContractRegisterBody{}, err
 	}
-	if kind, err = o.str("kind"); err != nil {
+	if kind, err = o.Str("kind"); err != nil {
 		return ContractRegisterBody{}, err
 	}
 	b.Kind = ContractKind(kind)
-	if b.Payer, err = o.id("payer"); err != nil {
+	if b.Payer, err = o.ID("payer", body.ID); err != nil {
 		return ContractRegisterBody{}, err
 	}
-	if b.Ceiling, err = o.amount("ceiling", 1); err != nil {
+	if b.Ceiling, err = o.Amount("ceiling", 1); err != nil {
 		return ContractRegisterBody{}, err
 	}
 	switch b.Kind {
 	case ContractWorks, ContractSupply:
 		for _, f := range []string{"workers", "wage_per_period", "schedule"} {
-			if o.has(f) {
-				return ContractRegisterBody{}, invalidBody("field %q is only for labour contracts", f)
+			if o.Has(f) {
+				return ContractRegisterBody{}, body.Errorf("field %q is only for labour contracts", f)
 			}
 		}
-		if !o.has("payee") {
-			return ContractRegisterBody{}, invalidBody("missing field \"payee\"")
+		if !o.Has("payee") {
+			return ContractRegisterBody{}, body.Errorf("missing field \"payee\"")
 		}
-		if b.Payee, err = o.id("payee"); err != nil {
+		if b.Payee, err = o.ID("payee", body.ID); err != nil {
 			return ContractRegisterBody{}, err
 		}
 		if b.Payee == b.Payer {
-			return ContractRegisterBody{}, invalidBody("payer and payee are the same account")
+			return ContractRegisterBody{}, body.Errorf("payer and payee are the same account")
 		}
 		return b, nil
 	case ContractLabour:
 	default:
-		return ContractRegisterBody{}, invalidBody("field \"kind\": %q is not works, supply or labour", kind)
+		return ContractRegisterBody{}, body.Errorf("field \"kind\": %q is not works, supply or labour", kind)
 	}
-	if o.has("payee") {
-		return ContractRegisterBody{}, invalidBody("field \"payee\" is not for labour contracts: the workers are paid")
+	if o.Has("payee") {
+		return ContractRegisterBody{}, body.Errorf("field \"payee\" is not for labour contracts: the workers are paid")
 	}
 	for _, f := range []string{"workers", "wage_per_period", "schedule"} {
-		if !o.has(f) {
-			return ContractRegisterBody{}, invalidBody("missing field %q", f)
+		if !o.Has(f) {
+			return ContractRegisterBody{}, body.Errorf("missing field %q", f)
 		}
 	}
-	workers, err := o.array("workers", 1, MaxWorkers)
+	workers, err := o.Array("workers", 1, MaxWorkers)
 	if err != nil {
 		return ContractRegisterBody{}, err
 	}
-	for i, w := range workers {
-		field := fmt.Sprintf("workers[%d]", i)
-		s, ok := w.(string)
-		if !ok {
-			return ContractRegisterBody{}, invalidBody("field %q must be a string, not %s", field, jsonKind(w))
+	for i := range workers.Len() {
+		field := workers.Field(i)
+		s, err := workers.Str(i)
+		if err != nil {
+			return ContractRegisterBody{}, err
 		}
-		if err := checkCommitment(field, s); err != nil {
+		if err := body.CheckCommitment(field, s); err != nil {
 			return ContractRegisterBody{}, err
 		}
 		if slices.Contains(b.Workers, s) {
-			return ContractRegisterBody{}, invalidBody("field %q repeats worker %s", field, s)
+			return ContractRegisterBody{}, body.Errorf("field %q repeats worker %s", field, s)
 		}
 		b.Workers = append(b.Workers, s)
 	}
-	if b.WagePerPeriod, err = o.amount("wage_per_period", 1); err != nil {
+	if b.WagePerPeriod, err = o.Amount("wage_per_period", 1); err != nil {
 		return ContractRegisterBody{}, err
 	}
-	schedule, err := o.array("schedule", 1, MaxSchedule)
+	schedule, err := o.Array("schedule", 1, MaxSchedule)
 	if err != nil {
 		return ContractRegisterBody{}, err
 	}
-	for i, v := range schedule {
-		p, err := asObject(v, fmt.Sprintf("schedule[%d]", i), []string{"period", "pay_deadline"}, nil)
+	for i := range schedule.Len() {
+		p, err := schedule.Object(i, []string{"period", "pay_deadline"}, nil)
 		if err != nil {
 			return ContractRegisterBody{}, err
 		}
 		var pp PayPeriod
-		if pp.Period, err = p.period("period"); err != nil {
+		if pp.Period, err = p.Period("period"); err != nil {
 			return ContractRegisterBody{}, err
 		}
-		if pp.PayDeadline, err = p.str("pay_deadline"); err != nil {
+		if pp.PayDeadline, err = p.Str("pay_deadline"); err != nil {
 			return ContractRegisterBody{}, err
 		}
-		deadline, err := parseDeadline(p.field("pay_deadline"), pp.PayDeadline)
+		deadline, err := parseDeadline(p.Field("pay_deadline"), pp.PayDeadline)
 		if err != nil {
 			return ContractRegisterBody{}, err
 		}
 		if !deadline.After(periodStart(pp.Period)) {
-			return ContractRegisterBody{}, invalidBody("field %q: the deadline %s is not after the start of period %s", p.field("pay_deadline"), pp.PayDeadline, pp.Period)
+			return ContractRegisterBody{}, body.Errorf("field %q: the deadline %s is not after the start of period %s", p.Field("pay_deadline"), pp.PayDeadline, pp.Period)
 		}
 		if i > 0 && pp.Period <= b.Schedule[i-1].Period {
-			return ContractRegisterBody{}, invalidBody("field %q: periods must be in increasing order without repeats", p.field("period"))
+			return ContractRegisterBody{}, body.Errorf("field %q: periods must be in increasing order without repeats", p.Field("period"))
 		}
 		b.Schedule = append(b.Schedule, pp)
 	}
@@ -387,144 +385,144 @@ func ParseContractRegisterBody(body []byte) (ContractRegisterBody, error) {
 		bill *= n
 	}
 	if b.Ceiling < bill {
-		return ContractRegisterBody{}, invalidBody("ceiling %d is less than the wage bill, %d per period × %d workers × %d periods", b.Ceiling, b.WagePerPeriod, len(b.Workers), len(b.Schedule))
+		return ContractRegisterBody{}, body.Errorf("ceiling %d is less than the wage bill, %d per period × %d workers × %d periods", b.Ceiling, b.WagePerPeriod, len(b.Workers), len(b.Schedule))
 	}
 	return b, nil
 }
 
 // ParseTransferBody parses and validates a funds.transfer body.
-func ParseTransferBody(body []byte) (TransferBody, error) {
-	o, err := parseObject(body, []string{"transfer_id", "from", "to", "amount", "contract_id"}, nil)
+func ParseTransferBody(data []byte) (TransferBody, error) {
+	o, err := body.Parse(data, []string{"transfer_id", "from", "to", "amount", "contract_id"}, nil)
 	if err != nil {
 		return TransferBody{}, err
 	}
 	var b TransferBody
-	if b.TransferID, err = o.id("transfer_id"); err != nil {
+	if b.TransferID, err = o.ID("transfer_id", body.ID); err != nil {
 		return TransferBody{}, err
 	}
-	if b.From, err = o.id("from"); err != nil {
+	if b.From, err = o.ID("from", body.ID); err != nil {
 		return TransferBody{}, err
 	}
-	if b.To, err = o.id("to"); err != nil {
+	if b.To, err = o.ID("to", body.ID); err != nil {
 		return TransferBody{}, err
 	}
-	if b.Amount, err = o.amount("amount", 1); err != nil {
+	if b.Amount, err = o.Amount("amount", 1); err != nil {
 		return TransferBody{}, err
 	}
-	if b.ContractID, err = o.id("contract_id"); err != nil {
+	if b.ContractID, err = o.ID("contract_id", body.ID); err != nil {
 		return TransferBody{}, err
 	}
 	if b.From == b.To {
-		return TransferBody{}, invalidBody("from and to are the same account")
+		return TransferBody{}, body.Errorf("from and to are the same account")
 	}
 	return b, nil
 }
 
 // ParseWagePayBody parses and validates a funds.wage.pay body.
-func ParseWagePayBody(body []byte) (WagePayBody, error) {
-	o, err := parseObject(body, []string{"payment_id", "contract_id", "worker", "period", "amount", "from", "to"}, nil)
+func ParseWagePayBody(data []byte) (WagePayBody, error) {
+	o, err := body.Parse(data, []string{"payment_id", "contract_id", "worker", "period", "amount", "from", "to"}, nil)
 	if err != nil {
 		return WagePayBody{}, err
 	}
 	var b WagePayBody
-	if b.PaymentID, err = o.id("payment_id"); err != nil {
+	if b.PaymentID, err = o.ID("payment_id", body.ID); err != nil {
 		return WagePayBody{}, err
 	}
-	if b.ContractID, err = o.id("contract_id"); err != nil {
+	if b.ContractID, err = o.ID("contract_id", body.ID); err != nil {
 		return WagePayBody{}, err
 	}
-	if b.Worker, err = o.commitment("worker"); err != nil {
+	if b.Worker, err = o.Commitment("worker"); err != nil {
 		return WagePayBody{}, err
 	}
-	if b.Period, err = o.period("period"); err != nil {
+	if b.Period, err = o.Period("period"); err != nil {
 		return WagePayBody{}, err
 	}
-	if b.Amount, err = o.amount("amount", 1); err != nil {
+	if b.Amount, err = o.Amount("amount", 1); err != nil {
 		return WagePayBody{}, err
 	}
-	if b.From, err = o.id("from"); err != nil {
+	if b.From, err = o.ID("from", body.ID); err != nil {
 		return WagePayBody{}, err
 	}
-	if b.To, err = o.id("to"); err != nil {
+	if b.To, err = o.ID("to", body.ID); err != nil {
 		return WagePayBody{}, err
 	}
 	if b.From == b.To {
-		return WagePayBody{}, invalidBody("from and to are the same account")
+		return WagePayBody{}, body.Errorf("from and to are the same account")
 	}
 	return b, nil
 }
 
 // ParseGuaranteeLodgeBody parses and validates a funds.guarantee.lodge body.
-func ParseGuaranteeLodgeBody(body []byte) (GuaranteeLodgeBody, error) {
-	o, err := parseObject(body, []string{"guarantee_id", "contract_id", "from", "escrow", "amount"}, nil)
+func ParseGuaranteeLodgeBody(data []byte) (GuaranteeLodgeBody, error) {
+	o, err := body.Parse(data, []string{"guarantee_id", "contract_id", "from", "escrow", "amount"}, nil)
 	if err != nil {
 		return GuaranteeLodgeBody{}, err
 	}
 	var b GuaranteeLodgeBody
-	if b.GuaranteeID, err = o.id("guarantee_id"); err != nil {
+	if b.GuaranteeID, err = o.ID("guarantee_id", body.ID); err != nil {
 		return GuaranteeLodgeBody{}, err
 	}
-	if b.ContractID, err = o.id("contract_id"); err != nil {
+	if b.ContractID, err = o.ID("contract_id", body.ID); err != nil {
 		return GuaranteeLodgeBody{}, err
 	}
-	if b.From, err = o.id("from"); err != nil {
+	if b.From, err = o.ID("from", body.ID); err != nil {
 		return GuaranteeLodgeBody{}, err
 	}
-	if b.Escrow, err = o.id("escrow"); err != nil {
+	if b.Escrow, err = o.ID("escrow", body.ID); err != nil {
 		return GuaranteeLodgeBody{}, err
 	}
-	if b.Amount, err = o.amount("amount", 1); err != nil {
+	if b.Amount, err = o.Amount("amount", 1); err != nil {
 		return GuaranteeLodgeBody{}, err
 	}
 	if b.From == b.Escrow {
-		return GuaranteeLodgeBody{}, invalidBody("from and escrow are the same account")
+		return GuaranteeLodgeBody{}, body.Errorf("from and escrow are the same account")
 	}
 	return b, nil
 }
 
 // ParseReleaseBody parses and validates a funds.guarantee.release body.
-func ParseReleaseBody(body []byte) (ReleaseBody, error) {
-	o, err := parseObject(body, []string{"contract_id", "period", "payments"}, []string{"escrow"})
+func ParseReleaseBody(data []byte) (ReleaseBody, error) {
+	o, err := body.Parse(data, []string{"contract_id", "period", "payments"}, []string{"escrow"})
 	if err != nil {
 		return ReleaseBody{}, err
 	}
 	var b ReleaseBody
-	if b.ContractID, err = o.id("contract_id"); err != nil {
+	if b.ContractID, err = o.ID("contract_id", body.ID); err != nil {
 		return ReleaseBody{}, err
 	}
-	if b.Period, err = o.period("period"); err != nil {
+	if b.Period, err = o.Period("period"); err != nil {
 		return ReleaseBody{}, err
 	}
-	if o.has("escrow") {
-		if b.Escrow, err = o.id("escrow"); err != nil {
+	if o.Has("escrow") {
+		if b.Escrow, err = o.ID("escrow", body.ID); err != nil {
 			return ReleaseBody{}, err
 		}
 	}
-	payments, err := o.array("payments", 1, MaxWorkers)
+	payments, err := o.Array("payments", 1, MaxWorkers)
 	if err != nil {
 		return ReleaseBody{}, err
 	}
-	for i, v := range payments {
-		p, err := asObject(v, fmt.Sprintf("payments[%d]", i), []string{"worker", "to", "amount"}, nil)
+	for i := range payments.Len() {
+		p, err := payments.Object(i, []string{"worker", "to", "amount"}, nil)
 		if err != nil {
 			return ReleaseBody{}, err
 		}
 		var rp ReleasePayment
-		if rp.Worker, err = p.commitment("worker"); err != nil {
+		if rp.Worker, err = p.Commitment("worker"); err != nil {
 			return ReleaseBody{}, err
 		}
-		if rp.To, err = p.id("to"); err != nil {
+		if rp.To, err = p.ID("to", body.ID); err != nil {
 			return ReleaseBody{}, err
 		}
-		if rp.Amount, err = p.amount("amount", 0); err != nil {
+		if rp.Amount, err = p.Amount("amount", 0); err != nil {
 			return ReleaseBody{}, err
 		}
 		if rp.To == b.Escrow {
-			return ReleaseBody{}, invalidBody("field %q is the escrow account itself", p.field("to"))
+			return ReleaseBody{}, body.Errorf("field %q is the escrow account itself", p.Field("to"))
 		}
 		for _, q := range b.Payments {
 			if q.Worker == rp.Worker {
-				return ReleaseBody{}, invalidBody("field %q repeats worker %s", p.field("worker"), rp.Worker)
+				return ReleaseBody{}, body.Errorf("field %q repeats worker %s", p.Field("worker"), rp.Worker)
 			}
 		}
 		b.Payments = append(b.Payments, rp)
@@ -533,16 +531,16 @@ func ParseReleaseBody(body []byte) (ReleaseBody, error) {
 }
 
 // ParseAidGradeBody parses and validates a funds.aid.grade body.
-func ParseAidGradeBody(body []byte) (AidGradeBody, error) {
-	o, err := parseObject(body, []string{"grade", "amount_per_period"}, nil)
+func ParseAidGradeBody(data []byte) (AidGradeBody, error) {
+	o, err := body.Parse(data, []string{"grade", "amount_per_period"}, nil)
 	if err != nil {
 		return AidGradeBody{}, err
 	}
 	var b AidGradeBody
-	if b.Grade, err = o.id("grade"); err != nil {
+	if b.Grade, err = o.ID("grade", body.ID); err != nil {
 		return AidGradeBody{}, err
 	}
-	if b.AmountPerPeriod, err = o.amount("amount_per_period", 1); err != nil {
+	if b.AmountPerPeriod, err = o.Amount("amount_per_period", 1); err != nil {
 		return AidGradeBody{}, err
 	}
 	return b, nil
@@ -550,139 +548,64 @@ func ParseAidGradeBody(body []byte) (AidGradeBody, error) {
 
 // ParseBeneficiaryRegisterBody parses and validates a
 // funds.aid.beneficiary.register body.
-func ParseBeneficiaryRegisterBody(body []byte) (BeneficiaryRegisterBody, error) {
-	o, err := parseObject(body, []string{"beneficiary_id", "credential", "grade", "account"}, nil)
+func ParseBeneficiaryRegisterBody(data []byte) (BeneficiaryRegisterBody, error) {
+	o, err := body.Parse(data, []string{"beneficiary_id", "credential", "grade", "account"}, nil)
 	if err != nil {
 		return BeneficiaryRegisterBody{}, err
 	}
 	var b BeneficiaryRegisterBody
-	if b.BeneficiaryID, err = o.id("beneficiary_id"); err != nil {
+	if b.BeneficiaryID, err = o.ID("beneficiary_id", body.ID); err != nil {
 		return BeneficiaryRegisterBody{}, err
 	}
-	if b.Credential, err = o.commitment("credential"); err != nil {
+	if b.Credential, err = o.Commitment("credential"); err != nil {
 		return BeneficiaryRegisterBody{}, err
 	}
-	if b.Grade, err = o.id("grade"); err != nil {
+	if b.Grade, err = o.ID("grade", body.ID); err != nil {
 		return BeneficiaryRegisterBody{}, err
 	}
-	if b.Account, err = o.id("account"); err != nil {
+	if b.Account, err = o.ID("account", body.ID); err != nil {
 		return BeneficiaryRegisterBody{}, err
 	}
 	return b, nil
 }
 
 // ParseAidPayBody parses and validates a funds.aid.pay body.
-func ParseAidPayBody(body []byte) (AidPayBody, error) {
-	o, err := parseObject(body, []string{"payment_id", "beneficiary_id", "grade", "period", "from", "to", "amount"}, nil)
+func ParseAidPayBody(data []byte) (AidPayBody, error) {
+	o, err := body.Parse(data, []string{"payment_id", "beneficiary_id", "grade", "period", "from", "to", "amount"}, nil)
 	if err != nil {
 		return AidPayBody{}, err
 	}
 	var b AidPayBody
-	if b.PaymentID, err = o.id("payment_id"); err != nil {
+	if b.PaymentID, err = o.ID("payment_id", body.ID); err != nil {
 		return AidPayBody{}, err
 	}
-	if b.BeneficiaryID, err = o.id("beneficiary_id"); err != nil {
+	if b.BeneficiaryID, err = o.ID("beneficiary_id", body.ID); err != nil {
 		return AidPayBody{}, err
 	}
-	if b.Grade, err = o.id("grade"); err != nil {
+	if b.Grade, err = o.ID("grade", body.ID); err != nil {
 		return AidPayBody{}, err
 	}
-	if b.Period, err = o.period("period"); err != nil {
+	if b.Period, err = o.Period("period"); err != nil {
 		return AidPayBody{}, err
 	}
-	if b.From, err = o.id("from"); err != nil {
+	if b.From, err = o.ID("from", body.ID); err != nil {
 		return AidPayBody{}, err
 	}
-	if b.To, err = o.id("to"); err != nil {
+	if b.To, err = o.ID("to", body.ID); err != nil {
 		return AidPayBody{}, err
 	}
-	if b.Amount, err = o.amount("amount", 1); err != nil {
+	if b.Amount, err = o.Amount("amount", 1); err != nil {
 		return AidPayBody{}, err
 	}
 	if b.From == b.To {
-		return AidPayBody{}, invalidBody("from and to are the same account")
+		return AidPayBody{}, body.Errorf("from and to are the same account")
 	}
 	return b, nil
 }
 
-// validID reports whether s is 1 to 64 of [A-Za-z0-9._:-]. IDs never hold
-// "/", so state keys built from them need no escaping and cannot alias.
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > maxIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.', c == '_', c == ':', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func checkID(field, s string) error {
-	if !validID(s) {
-		return invalidBody("field %q: %q is not an ID (1 to %d of A-Z a-z 0-9 . _ : -)", field, s, maxIDLen)
-	}
-	return nil
-}
-
-// validAgency reports whether s has the form of a registry agency ID.
-func validAgency(s string) bool {
-	if s == "" || len(s) > 64 || s[0] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// validCommitment reports whether s is a salted commitment: 64 lowercase
-// hex digits (a SHA-256), so that no name can be written where a person is
-// meant.
-func validCommitment(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-func checkCommitment(field, s string) error {
-	if !validCommitment(s) {
-		return invalidBody("field %q must be a salted commitment in 64 lowercase hex digits, never a name", field)
-	}
-	return nil
-}
-
-const periodLayout = "2006-01"
-
-func validPeriod(s string) bool {
-	t, err := time.Parse(periodLayout, s)
-	return err == nil && t.Format(periodLayout) == s
-}
-
-func checkPeriod(field, s string) error {
-	if !validPeriod(s) {
-		return invalidBody("field %q: %q is not a period in the form YYYY-MM", field, s)
-	}
-	return nil
-}
-
 // periodStart is the first instant of a valid period, in UTC.
 func periodStart(p string) time.Time {
-	t, _ := time.Parse(periodLayout, p)
+	t, _ := time.Parse(body.PeriodLayout, p)
 	return t
 }
 
@@ -695,24 +618,9 @@ func parseDeadline(field, s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil || t.Format(time.RFC3339) != s {
-		return time.Time{}, invalidBody("field %q: %q is neither a date (YYYY-MM-DD) nor an RFC 3339 date-time in whole seconds", field, s)
+		return time.Time{}, body.Errorf("field %q: %q is neither a date (YYYY-MM-DD) nor an RFC 3339 date-time in whole seconds", field, s)
 	}
 	return t.UTC(), nil
 }
 
 const stateTimeLayout = "2006-01-02T15:04:05Z"
-
-func checkText(field, s string, maxLen int) error {
-	if strings.TrimSpace(s) == "" {
-		return invalidBody("field %q must not be empty", field)
-	}
-	if n := utf8.RuneCountInString(s); n > maxLen {
-		return invalidBody("field %q is %d characters long, more than %d", field, n, maxLen)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return invalidBody("field %q contains the control character %U", field, r)
-		}
-	}
-	return nil
-}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 // DueReleases returns the guarantee releases that are due at now: for each
@@ -55,7 +56,7 @@ func dueReleases(ctx context.Context, st rule.Reader, now time.Time) ([]dueRelea
 	type due = dueRelease
 	var found []due
 	for _, p := range periods {
-		if !validPeriod(p) {
+		if !body.ValidPeriod(p) {
 			return nil, fmt.Errorf("corrupt state: %s lists %q", DuePeriodsKey, p)
 		}
 		// Every deadline is after the start of its period, and periods

@@ -335,6 +335,7 @@ import (
 	"fmt"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 const (
@@ -412,7 +413,7 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 	if _, err := r.RequiredRole(e.Type); err != nil {
 		return err
 	}
-	if !validAgency(e.Agency) {
+	if !body.ValidAgencyID(e.Agency) {
 		return fmt.Errorf("%w: agency ID %q is not a registry ID ([a-z0-9][a-z0-9-]{0,63})", rule.ErrRuleViolation, e.Agency)
 	}
 	c := newChange(ctx, st, e)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 // Queries of the public read API; see "Queries" in the package doc.
@@ -178,7 +179,7 @@ func intArg(args map[string]string, k string, def, lo, hi int64) (int64, error) 
 // line number from (the first is 1). An unknown account is
 // [rule.ErrNotFound]; a malformed ID [rule.ErrInvalidQuery].
 func ReadAccount(ctx context.Context, st rule.Reader, id string, from int64, limit int) (*AccountView, error) {
-	if !validID(id) {
+	if !body.ID.Valid(id) {
 		return nil, fmt.Errorf("%w: account ID %.80q is not an ID", rule.ErrInvalidQuery, id)
 	}
 	a, ok, err := Account(ctx, st, id)
@@ -369,7 +370,7 @@ func paymentAt(ctx context.Context, st rule.Reader, ref, to string) (Movement, e
 	default:
 		return Movement{}, fmt.Errorf("%w: ref %.80q is not allocation/<id>, transfer/<id>, payment/<id>, guarantee/<id> or period/<contract>/<period>", rule.ErrInvalidQuery, ref)
 	}
-	if !validID(id) {
+	if !body.ID.Valid(id) {
 		return Movement{}, fmt.Errorf("%w: ref %.80q: %.80q is not an ID", rule.ErrInvalidQuery, ref, id)
 	}
 	m, ok, err := read[Movement](ctx, st, true, key(id))
@@ -386,13 +387,13 @@ func paymentAt(ctx context.Context, st rule.Reader, ref, to string) (Movement, e
 // release keeps no record per worker: the worker's wage record for the
 // period names it.
 func releaseTo(ctx context.Context, st rule.Reader, contract, period, to string) (Movement, error) {
-	if !validID(contract) || !validPeriod(period) {
+	if !body.ID.Valid(contract) || !body.ValidPeriod(period) {
 		return Movement{}, fmt.Errorf("%w: a release's ref is period/<contract>/<period>, with a YYYY-MM period", rule.ErrInvalidQuery)
 	}
 	if to == "" {
 		return Movement{}, fmt.Errorf("%w: a release pays each unpaid worker of the period: name the worker account with argument to", rule.ErrInvalidQuery)
 	}
-	if !validID(to) {
+	if !body.ID.Valid(to) {
 		return Movement{}, fmt.Errorf("%w: to %.80q is not an account ID", rule.ErrInvalidQuery, to)
 	}
 	p, ok, err := Period(ctx, st, contract, period)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 // AccountRecord is an account, at [AccountKey].
@@ -317,7 +318,7 @@ func read[T any](ctx context.Context, st rule.Reader, valid bool, key string) (T
 
 // Account returns an account. ok is false if there is none.
 func Account(ctx context.Context, st rule.Reader, id string) (AccountRecord, bool, error) {
-	return read[AccountRecord](ctx, st, validID(id), AccountKey(id))
+	return read[AccountRecord](ctx, st, body.ID.Valid(id), AccountKey(id))
 }
 
 // Balance returns an account's balance in minor units of [Currency].
@@ -352,74 +353,74 @@ func History(ctx context.Context, st rule.Reader, account string, from int64, li
 
 // Contract returns a contract's terms.
 func Contract(ctx context.Context, st rule.Reader, id string) (ContractRecord, bool, error) {
-	return read[ContractRecord](ctx, st, validID(id), ContractKey(id))
+	return read[ContractRecord](ctx, st, body.ID.Valid(id), ContractKey(id))
 }
 
 // Progress returns what has been paid and lodged under a contract.
 func Progress(ctx context.Context, st rule.Reader, contract string) (ContractProgress, bool, error) {
-	return read[ContractProgress](ctx, st, validID(contract), ProgressKey(contract))
+	return read[ContractProgress](ctx, st, body.ID.Valid(contract), ProgressKey(contract))
 }
 
 // Period returns a pay period of a labour contract, with its release if
 // there was one.
 func Period(ctx context.Context, st rule.Reader, contract, period string) (PeriodRecord, bool, error) {
-	return read[PeriodRecord](ctx, st, validID(contract) && validPeriod(period), PeriodKey(contract, period))
+	return read[PeriodRecord](ctx, st, body.ID.Valid(contract) && body.ValidPeriod(period), PeriodKey(contract, period))
 }
 
 // Wage returns what a worker got for a period of a labour contract. ok is
 // false while the worker is unpaid.
 func Wage(ctx context.Context, st rule.Reader, contract, period, worker string) (WageRecord, bool, error) {
-	return read[WageRecord](ctx, st, validID(contract) && validPeriod(period) && validCommitment(worker),
+	return read[WageRecord](ctx, st, body.ID.Valid(contract) && body.ValidPeriod(period) && body.ValidCommitment(worker),
 		WageKey(contract, period, worker))
 }
 
 // WorkerAccount returns the worker account of a person.
 func WorkerAccount(ctx context.Context, st rule.Reader, commitment string) (string, bool, error) {
-	w, ok, err := read[WorkerRecord](ctx, st, validCommitment(commitment), WorkerKey(commitment))
+	w, ok, err := read[WorkerRecord](ctx, st, body.ValidCommitment(commitment), WorkerKey(commitment))
 	return w.Account, ok, err
 }
 
 // Allocation returns the allocation with this ID.
 func Allocation(ctx context.Context, st rule.Reader, id string) (Movement, bool, error) {
-	return read[Movement](ctx, st, validID(id), AllocationKey(id))
+	return read[Movement](ctx, st, body.ID.Valid(id), AllocationKey(id))
 }
 
 // Transfer returns the transfer with this ID.
 func Transfer(ctx context.Context, st rule.Reader, id string) (Movement, bool, error) {
-	return read[Movement](ctx, st, validID(id), TransferKey(id))
+	return read[Movement](ctx, st, body.ID.Valid(id), TransferKey(id))
 }
 
 // Payment returns the wage or aid payment with this ID.
 func Payment(ctx context.Context, st rule.Reader, id string) (Movement, bool, error) {
-	return read[Movement](ctx, st, validID(id), PaymentKey(id))
+	return read[Movement](ctx, st, body.ID.Valid(id), PaymentKey(id))
 }
 
 // Guarantee returns the guarantee lodging with this ID.
 func Guarantee(ctx context.Context, st rule.Reader, id string) (Movement, bool, error) {
-	return read[Movement](ctx, st, validID(id), GuaranteeKey(id))
+	return read[Movement](ctx, st, body.ID.Valid(id), GuaranteeKey(id))
 }
 
 // Grade returns a grade of an agency's aid table.
 func Grade(ctx context.Context, st rule.Reader, agency, grade string) (GradeRecord, bool, error) {
-	return read[GradeRecord](ctx, st, validAgency(agency) && validID(grade), GradeKey(agency, grade))
+	return read[GradeRecord](ctx, st, body.ValidAgencyID(agency) && body.ID.Valid(grade), GradeKey(agency, grade))
 }
 
 // Beneficiary returns a registered beneficiary.
 func Beneficiary(ctx context.Context, st rule.Reader, id string) (BeneficiaryRecord, bool, error) {
-	return read[BeneficiaryRecord](ctx, st, validID(id), BeneficiaryKey(id))
+	return read[BeneficiaryRecord](ctx, st, body.ID.Valid(id), BeneficiaryKey(id))
 }
 
 // BeneficiaryByCredential returns the ID of the beneficiary registered with
 // a credential.
 func BeneficiaryByCredential(ctx context.Context, st rule.Reader, credential string) (string, bool, error) {
-	c, ok, err := read[CredentialRecord](ctx, st, validCommitment(credential), CredentialKey(credential))
+	c, ok, err := read[CredentialRecord](ctx, st, body.ValidCommitment(credential), CredentialKey(credential))
 	return c.Beneficiary, ok, err
 }
 
 // Aid returns the aid a beneficiary got for a period. ok is false if they
 // were not paid for it.
 func Aid(ctx context.Context, st rule.Reader, beneficiary, period string) (AidRecord, bool, error) {
-	return read[AidRecord](ctx, st, validID(beneficiary) && validPeriod(period), AidKey(beneficiary, period))
+	return read[AidRecord](ctx, st, body.ID.Valid(beneficiary) && body.ValidPeriod(period), AidKey(beneficiary, period))
 }
 
 // TotalSupply returns the money that entered the log; zero before the

@@ -59,6 +59,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"gopkg.in/yaml.v3"
+
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 // Errors of Authorize; the admission server maps them to gRPC codes.
@@ -122,7 +124,7 @@ type Registry struct {
 	verifiers note.Verifiers
 }
 
-var agencyIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+var agencyIDPattern = regexp.MustCompile("^" + body.AgencyIDPattern + "$")
 
 // Load reads and parses the registry file at path.
 func Load(path string) (*Registry, error) {
