@@ -65,6 +65,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 	"github.com/govlog/govlog/personalities/rule/notesig"
 )
 
@@ -148,7 +149,7 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 }
 
 func applyOpen(ctx context.Context, st rule.State, agency string, at time.Time, leaf string, b OpenBody) error {
-	if !validAgency(agency) {
+	if !body.ValidAgencyID(agency) {
 		return fmt.Errorf("%w: agency ID %.64q is not a registry ID ([a-z0-9-]+)", rule.ErrRuleViolation, agency)
 	}
 	closes, _ := closingTime(b.Closes) // checked by ParseOpenBody

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 // QueryPetition is the name of the one query of the log.
@@ -51,7 +52,7 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 	if len(args) != 1 || !ok {
 		return nil, nil, fmt.Errorf("%w: the %s query takes one argument, id (have %q)", rule.ErrInvalidQuery, QueryPetition, slices.Sorted(maps.Keys(args)))
 	}
-	if !validID(id) {
+	if !body.ID.Valid(id) {
 		return nil, nil, fmt.Errorf("%w: %.80q is not a petition ID", rule.ErrInvalidQuery, id)
 	}
 	rec, ok, err := Petition(ctx, v, id)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 // Record is a petition, the JSON value of its [PetitionKey].
@@ -71,7 +72,7 @@ func SignedKey(id, vkey string) string {
 // petition ID).
 func Petition(ctx context.Context, st rule.Reader, id string) (Record, bool, error) {
 	var r Record
-	if !validID(id) {
+	if !body.ID.Valid(id) {
 		return r, false, nil
 	}
 	ok, err := getJSON(ctx, st, PetitionKey(id), &r)
@@ -82,7 +83,7 @@ func Petition(ctx context.Context, st rule.Reader, id string) (Record, bool, err
 // is none.
 func Signature(ctx context.Context, st rule.Reader, id string, n int64) (SignatureRecord, bool, error) {
 	var s SignatureRecord
-	if !validID(id) {
+	if !body.ID.Valid(id) {
 		return s, false, nil
 	}
 	ok, err := getJSON(ctx, st, SignatureKey(id, n), &s)
