@@ -50,7 +50,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -59,7 +58,6 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/govlog/govlog"
@@ -392,6 +390,13 @@ func (m *Monitor) follow(ctx context.Context, l *Log) error {
 				fmt.Errorf("consistency proof from %d to %d does not verify: %w", prevCP.Size, cp.Size, err))
 		}
 	}
+	return m.catchUp(ctx, l, prev, hadPrev, signed, cp)
+}
+
+// catchUp replays the entries from prev.Size up to cp, a verified
+// checkpoint, in commits of at most CommitEvery entries (one for a log with
+// watches).
+func (m *Monitor) catchUp(ctx context.Context, l *Log, prev Verified, hadPrev bool, signed []byte, cp govlog.Checkpoint) error {
 	for {
 		end := cp.Size
 		if len(m.watching[l.Origin]) == 0 && cp.Size-prev.Size > m.opts.CommitEvery {
@@ -414,23 +419,56 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	if end < prev.Size || end > cp.Size {
 		return Verified{}, fmt.Errorf("entries %d to %d are outside checkpoint size %d", prev.Size, end, cp.Size)
 	}
-	rng, err := m.factory.NewRange(0, prev.Size, prev.Range)
-	if err != nil {
-		return Verified{}, fmt.Errorf("corrupt compact range in store: %w", err)
-	}
 	tx, err := m.opts.Store.begin(ctx, l.Origin)
 	if err != nil {
 		return Verified{}, err
 	}
 	defer tx.rollback()
-	// Entry alerts wait for the root check: until then nothing says the
-	// log committed to these entries.
-	var refused []Alert
-	// Watched entries wait for it too; their inclusion proofs are built
-	// from the pass's leaf hashes and the compact range below each.
+	r, err := m.replayRange(ctx, l, tx, prev, signed, end)
+	if err != nil {
+		return Verified{}, err
+	}
+	var cps [][]byte
+	if hadPrev {
+		cps = append(cps, prev.Checkpoint)
+	}
+	alert, err := m.checkRoot(ctx, l, append(cps, signed), cp, prev.Size, end, r.rng)
+	if err != nil {
+		return Verified{}, err
+	}
+	if alert != nil {
+		// The store has one writer: let go of it before recording the alert.
+		tx.rollback()
+		return Verified{}, m.raise(ctx, *alert)
+	}
+	return m.commitPass(ctx, l, tx, prev, hadPrev, signed, cp, end, r)
+}
+
+// replayed is what replaying a range of entries leaves for the root check
+// and the commit.
+type replayed struct {
+	// rng is the compact range of the tree up to the range's end.
+	rng *compact.Range
+	// refused are the entries' alerts, which wait for the root check:
+	// until then nothing says the log committed to these entries.
+	refused []Alert
+	// matched are the watched entries, which wait for it too; their
+	// inclusion proofs are built from passLeaves, the range's leaf hashes,
+	// and the compact range below each.
+	matched    []watchMatch
+	passLeaves [][]byte
+}
+
+// replayRange downloads the entries from prev.Size to end and replays them
+// in log order into tx, hashing each onto the compact range of the
+// verified tree. signed is the checkpoint the pass verifies, for evidence.
+func (m *Monitor) replayRange(ctx context.Context, l *Log, tx *advance, prev Verified, signed []byte, end uint64) (*replayed, error) {
+	rng, err := m.factory.NewRange(0, prev.Size, prev.Range)
+	if err != nil {
+		return nil, fmt.Errorf("corrupt compact range in store: %w", err)
+	}
+	r := &replayed{rng: rng}
 	watches := m.watching[l.Origin]
-	var matched []watchMatch
-	var passLeaves [][]byte
 	fetchCtx, stopFetching := context.WithCancel(ctx)
 	defer stopFetching()
 	budget := semaphore.NewWeighted(m.aheadBytes)
@@ -438,34 +476,34 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	for f := range m.fetchAhead(fetchCtx, l, prev.Size, end, budget) {
 		<-f.ready
 		if f.err != nil {
-			return Verified{}, f.err
+			return nil, f.err
 		}
 		for i, leaf := range f.leaves {
 			leafHash := f.hashes[i]
 			if err := tx.putLeaf(ctx, leafHash, next); err != nil {
-				return Verified{}, err
+				return nil, err
 			}
 			agency, refusal, err := m.replay(ctx, l, tx, f.parsed[i])
 			if err != nil {
-				return Verified{}, fmt.Errorf("couldn't replay entry %d: %w", next, err)
+				return nil, fmt.Errorf("couldn't replay entry %d: %w", next, err)
 			}
 			if len(watches) > 0 {
-				passLeaves = append(passLeaves, leafHash[:])
+				r.passLeaves = append(r.passLeaves, leafHash[:])
 				if refusal == nil {
 					e := f.parsed[i].Entry
 					e.Agency = agency
 					if names := matchWatches(watches, l.kinds, e); len(names) > 0 {
-						matched = append(matched, watchMatch{watches: names, index: next, typ: e.Type,
+						r.matched = append(r.matched, watchMatch{watches: names, index: next, typ: e.Type,
 							agency: agency, entry: leaf, left: slices.Clone(rng.Hashes())})
 					}
 				}
 			}
 			if err := rng.Append(leafHash[:], nil); err != nil {
-				return Verified{}, fmt.Errorf("couldn't hash entry %d: %w", next, err)
+				return nil, fmt.Errorf("couldn't hash entry %d: %w", next, err)
 			}
 			if refusal != nil {
 				index := next
-				refused = append(refused, Alert{Kind: KindEntry, Log: l.Origin, Index: &index,
+				r.refused = append(r.refused, Alert{Kind: KindEntry, Log: l.Origin, Index: &index,
 					Message:  fmt.Sprintf("entry %d refused on replay: %v", index, refusal),
 					Evidence: Evidence{Checkpoints: [][]byte{signed}, Entry: leaf, Error: refusal.Error()}.marshal()})
 			}
@@ -475,42 +513,53 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	}
 	if next != end {
 		// The fetcher stopped early: ctx was cancelled.
-		return Verified{}, fmt.Errorf("pass interrupted at entry %d of %d: %w", next, end, context.Cause(ctx))
+		return nil, fmt.Errorf("pass interrupted at entry %d of %d: %w", next, end, context.Cause(ctx))
 	}
+	return r, nil
+}
+
+// checkRoot checks that the entries from begin to end, which hash to rng,
+// are those of cp, the last of cps (the checkpoints the alert's evidence
+// needs): at cp's size, by its root; before it, by the log's consistency
+// proof. It returns the alert to raise if they are not; an error is a
+// failure to check.
+func (m *Monitor) checkRoot(ctx context.Context, l *Log, cps [][]byte, cp govlog.Checkpoint, begin, end uint64, rng *compact.Range) (*Alert, error) {
 	root, err := rng.GetRootHash(nil)
 	if err != nil {
-		return Verified{}, fmt.Errorf("couldn't compute the root: %w", err)
+		return nil, fmt.Errorf("couldn't compute the root: %w", err)
 	}
 	if end == 0 {
 		root = rfc6962.DefaultHasher.EmptyRoot()
 	}
-	var cps [][]byte
-	if hadPrev {
-		cps = append(cps, prev.Checkpoint)
-	}
-	if end == cp.Size && !bytes.Equal(root, cp.Hash[:]) {
-		tx.rollback()
-		return Verified{}, m.raise(ctx, Alert{Kind: KindRootMismatch, Log: l.Origin,
+	if end == cp.Size {
+		if bytes.Equal(root, cp.Hash[:]) {
+			return nil, nil
+		}
+		return &Alert{Kind: KindRootMismatch, Log: l.Origin,
 			Message: fmt.Sprintf("entries %d to %d hash to root %s, not the checkpoint's %s",
-				prev.Size, cp.Size, base64.StdEncoding.EncodeToString(root), base64.StdEncoding.EncodeToString(cp.Hash[:])),
-			Evidence: Evidence{Checkpoints: append(cps, signed), ComputedRoot: root}.marshal()})
+				begin, cp.Size, base64.StdEncoding.EncodeToString(root), base64.StdEncoding.EncodeToString(cp.Hash[:])),
+			Evidence: Evidence{Checkpoints: cps, ComputedRoot: root}.marshal()}, nil
 	}
-	if end < cp.Size {
-		// Part of a long pass: the entries so far are cp's if the log proves
-		// the tree they make consistent with cp.
-		pf, err := l.Reader.ConsistencyProof(ctx, l.Name, end, cp.Size)
-		if err != nil {
-			return Verified{}, fmt.Errorf("couldn't fetch consistency proof %d to %d: %w", end, cp.Size, err)
-		}
-		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, end, cp.Size, pf, root, cp.Hash[:]); err != nil {
-			tx.rollback()
-			return Verified{}, m.raise(ctx, Alert{Kind: KindRootMismatch, Log: l.Origin,
-				Message: fmt.Sprintf("entries %d to %d hash to root %s, which the log does not prove part of its checkpoint: %v",
-					prev.Size, end, base64.StdEncoding.EncodeToString(root), firstLine(err.Error())),
-				Evidence: Evidence{Checkpoints: append(cps, signed), ComputedRoot: root, Proof: pf, Error: err.Error()}.marshal()})
-		}
+	// Part of a long pass: the entries so far are cp's if the log proves
+	// the tree they make consistent with cp.
+	pf, err := l.Reader.ConsistencyProof(ctx, l.Name, end, cp.Size)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't fetch consistency proof %d to %d: %w", end, cp.Size, err)
 	}
-	notes, err := m.recordMatches(ctx, l, tx, matched, passLeaves, prev.Size, signed, cp)
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, end, cp.Size, pf, root, cp.Hash[:]); err != nil {
+		return &Alert{Kind: KindRootMismatch, Log: l.Origin,
+			Message: fmt.Sprintf("entries %d to %d hash to root %s, which the log does not prove part of its checkpoint: %v",
+				begin, end, base64.StdEncoding.EncodeToString(root), firstLine(err.Error())),
+			Evidence: Evidence{Checkpoints: cps, ComputedRoot: root, Proof: pf, Error: err.Error()}.marshal()}, nil
+	}
+	return nil, nil
+}
+
+// commitPass records the watched entries' notifications and commits tx
+// with the entries from prev.Size to end verified under signed; then, and
+// only then, it delivers the notifications and raises the entries' alerts.
+func (m *Monitor) commitPass(ctx context.Context, l *Log, tx *advance, prev Verified, hadPrev bool, signed []byte, cp govlog.Checkpoint, end uint64, r *replayed) (Verified, error) {
+	notes, err := m.recordMatches(ctx, l, tx, r.matched, r.passLeaves, prev.Size, signed, cp)
 	if err != nil {
 		return Verified{}, err
 	}
@@ -518,121 +567,21 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	if hadPrev && bytes.Equal(signed, prev.Checkpoint) {
 		seen = prev.Seen
 	}
-	stored := Verified{Checkpoint: signed, Size: end, Range: rng.Hashes(), Seen: seen}
+	stored := Verified{Checkpoint: signed, Size: end, Range: r.rng.Hashes(), Seen: seen}
 	if err := tx.commit(ctx, prev, hadPrev, stored); err != nil {
 		return Verified{}, err
 	}
 	m.size.WithLabelValues(l.Origin).Set(float64(end))
 	m.entries.WithLabelValues(l.Origin).Add(float64(end - prev.Size))
-	m.logger.Info("verified entries", "log", l.Origin, "size", end, "checkpoint_size", cp.Size, "new_entries", end-prev.Size, "refused", len(refused))
+	m.logger.Info("verified entries", "log", l.Origin, "size", end, "checkpoint_size", cp.Size, "new_entries", end-prev.Size, "refused", len(r.refused))
 	for _, n := range notes {
 		m.notify(n)
 	}
 	var errs []error
-	for _, a := range refused {
+	for _, a := range r.refused {
 		errs = append(errs, m.raise(ctx, a))
 	}
 	return stored, errors.Join(errs...)
-}
-
-// parsedEntry is an entry whose registry signatures were checked.
-type parsedEntry struct {
-	registry.Opened
-	err error
-}
-
-// fetched is one batch of entries on its way through a pass: downloaded,
-// then hashed and parsed (signatures checked) in parallel while earlier
-// batches are replayed. The fields are set before ready is closed.
-type fetched struct {
-	leaves [][]byte
-	hashes [][32]byte
-	parsed []parsedEntry
-	err    error
-	ready  chan struct{}
-	weight int64 // held in the pass's byte budget
-}
-
-// fetchAhead downloads the entries from start to end in batches and checks
-// each as it arrives, ahead of the caller by at most fetchDepth batches and
-// maxAheadBytes of entries (plus one batch): a server sending huge batches
-// cannot make a monitor hold many of them. Each batch's weight is acquired
-// from budget; the caller releases it once done with the batch. Batches come
-// in log order; a failed download is the last batch sent, with err set.
-// Cancelling ctx stops it.
-func (m *Monitor) fetchAhead(ctx context.Context, l *Log, start, end uint64, budget *semaphore.Weighted) <-chan *fetched {
-	out := make(chan *fetched, fetchDepth)
-	go func() {
-		defer close(out)
-		for next := start; next < end; {
-			count := min(m.opts.BatchSize, end-next)
-			f := &fetched{ready: make(chan struct{})}
-			f.leaves, f.err = l.Reader.Entries(ctx, l.Name, next, count)
-			switch {
-			case f.err != nil:
-				f.err = fmt.Errorf("couldn't fetch entries %d to %d: %w", next, next+count, f.err)
-			case len(f.leaves) == 0 || uint64(len(f.leaves)) > count:
-				f.err = fmt.Errorf("asked for %d entries from %d, got %d", count, next, len(f.leaves))
-			}
-			if f.err != nil {
-				close(f.ready)
-			} else {
-				for _, leaf := range f.leaves {
-					f.weight += int64(len(leaf))
-				}
-				f.weight = min(f.weight, m.aheadBytes)
-				if err := budget.Acquire(ctx, f.weight); err != nil {
-					f.weight = 0
-					return
-				}
-				go func() {
-					f.hashes, f.parsed = parseBatch(l, f.leaves)
-					close(f.ready)
-				}()
-			}
-			select {
-			case out <- f:
-			case <-ctx.Done():
-				return
-			}
-			if f.err != nil {
-				return
-			}
-			next += uint64(len(f.leaves))
-		}
-	}()
-	return out
-}
-
-// fetchDepth is how many batches are downloaded ahead of the replay: enough
-// to keep every core checking signatures while the replay (one goroutine)
-// and the server catch up.
-const fetchDepth = 4
-
-// maxAheadBytes bounds the entries downloaded but not yet replayed
-// (Monitor.aheadBytes, which tests lower).
-const maxAheadBytes = 64 << 20
-
-// parseBatch hashes the entries and verifies the statements' signatures in
-// parallel: they depend on nothing but the entry and the registry, and are
-// most of the cost of a pass. Rules are applied in log order afterwards.
-func parseBatch(l *Log, batch [][]byte) ([][32]byte, []parsedEntry) {
-	hashes := make([][32]byte, len(batch))
-	out := make([]parsedEntry, len(batch))
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	const chunk = 64
-	for start := 0; start < len(batch); start += chunk {
-		g.Go(func() error {
-			for i := start; i < min(start+chunk, len(batch)); i++ {
-				hashes[i] = govlog.LeafHash(batch[i])
-				out[i].Opened, out[i].err = l.Registry.Open(batch[i], l.Origin, l.Domain)
-			}
-			return nil
-		})
-	}
-	g.Wait()
-	return hashes, out
 }
 
 // replay checks one entry as its admission server did and applies it to

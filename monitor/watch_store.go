@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 )
@@ -64,31 +63,4 @@ func (m *Monitor) newestNotifications(ctx context.Context) ([]NotificationJSON, 
 		out = append(out, newNotificationJSON(n))
 	}
 	return out, nil
-}
-
-func (m *Monitor) serveNotifications(w http.ResponseWriter, r *http.Request) {
-	ns, err := m.newestNotifications(r.Context())
-	if err != nil {
-		m.serverError(w, err)
-		return
-	}
-	writeJSON(w, ns)
-}
-
-func (m *Monitor) serveNotificationBundle(w http.ResponseWriter, r *http.Request) {
-	ns, err := m.newestNotifications(r.Context())
-	if err != nil {
-		m.serverError(w, err)
-		return
-	}
-	id := r.PathValue("id")
-	for _, n := range ns {
-		if n.ID == id {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", fmt.Sprintf("entry-%d.tlog-proof", n.Index)))
-			w.Write(n.Bundle)
-			return
-		}
-	}
-	http.Error(w, "no such notification", http.StatusNotFound)
 }

@@ -103,30 +103,17 @@ func (m *Monitor) WaitWebhooks() {
 	}
 }
 
-// passStatuses is the outcome of the last pass over each log, for the
-// dashboard, which reads it while Run writes it.
-type passStatuses struct {
-	mu sync.Mutex
-	m  map[string]passStatus
-}
-
-type passStatus struct {
-	At  time.Time
-	Err error
-}
-
-func (s *passStatuses) record(origin string, at time.Time, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]passStatus{}
+// sendNotification POSTs n to every URL in the background, like an alert.
+func (w *webhooks) sendNotification(n Notification) {
+	if w == nil {
+		return
 	}
-	s.m[origin] = passStatus{At: at.UTC(), Err: err}
-}
-
-func (s *passStatuses) get(origin string) (passStatus, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.m[origin]
-	return st, ok
+	body, err := json.Marshal(newNotificationJSON(n))
+	if err != nil {
+		w.logger.Error("couldn't encode notification for webhooks", "notification_id", n.ID(), "err", err)
+		return
+	}
+	for _, u := range w.urls {
+		w.wg.Go(func() { w.deliver(u, n.ID(), body) })
+	}
 }

@@ -1,0 +1,112 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/personalities/registry"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
+)
+
+// parsedEntry is an entry whose registry signatures were checked.
+type parsedEntry struct {
+	registry.Opened
+	err error
+}
+
+// fetched is one batch of entries on its way through a pass: downloaded,
+// then hashed and parsed (signatures checked) in parallel while earlier
+// batches are replayed. The fields are set before ready is closed.
+type fetched struct {
+	leaves [][]byte
+	hashes [][32]byte
+	parsed []parsedEntry
+	err    error
+	ready  chan struct{}
+	weight int64 // held in the pass's byte budget
+}
+
+// fetchAhead downloads the entries from start to end in batches and checks
+// each as it arrives, ahead of the caller by at most fetchDepth batches and
+// maxAheadBytes of entries (plus one batch): a server sending huge batches
+// cannot make a monitor hold many of them. Each batch's weight is acquired
+// from budget; the caller releases it once done with the batch. Batches come
+// in log order; a failed download is the last batch sent, with err set.
+// Cancelling ctx stops it.
+func (m *Monitor) fetchAhead(ctx context.Context, l *Log, start, end uint64, budget *semaphore.Weighted) <-chan *fetched {
+	out := make(chan *fetched, fetchDepth)
+	go func() {
+		defer close(out)
+		for next := start; next < end; {
+			count := min(m.opts.BatchSize, end-next)
+			f := &fetched{ready: make(chan struct{})}
+			f.leaves, f.err = l.Reader.Entries(ctx, l.Name, next, count)
+			switch {
+			case f.err != nil:
+				f.err = fmt.Errorf("couldn't fetch entries %d to %d: %w", next, next+count, f.err)
+			case len(f.leaves) == 0 || uint64(len(f.leaves)) > count:
+				f.err = fmt.Errorf("asked for %d entries from %d, got %d", count, next, len(f.leaves))
+			}
+			if f.err != nil {
+				close(f.ready)
+			} else {
+				for _, leaf := range f.leaves {
+					f.weight += int64(len(leaf))
+				}
+				f.weight = min(f.weight, m.aheadBytes)
+				if err := budget.Acquire(ctx, f.weight); err != nil {
+					f.weight = 0
+					return
+				}
+				go func() {
+					f.hashes, f.parsed = parseBatch(l, f.leaves)
+					close(f.ready)
+				}()
+			}
+			select {
+			case out <- f:
+			case <-ctx.Done():
+				return
+			}
+			if f.err != nil {
+				return
+			}
+			next += uint64(len(f.leaves))
+		}
+	}()
+	return out
+}
+
+// fetchDepth is how many batches are downloaded ahead of the replay: enough
+// to keep every core checking signatures while the replay (one goroutine)
+// and the server catch up.
+const fetchDepth = 4
+
+// maxAheadBytes bounds the entries downloaded but not yet replayed
+// (Monitor.aheadBytes, which tests lower).
+const maxAheadBytes = 64 << 20
+
+// parseBatch hashes the entries and verifies the statements' signatures in
+// parallel: they depend on nothing but the entry and the registry, and are
+// most of the cost of a pass. Rules are applied in log order afterwards.
+func parseBatch(l *Log, batch [][]byte) ([][32]byte, []parsedEntry) {
+	hashes := make([][32]byte, len(batch))
+	out := make([]parsedEntry, len(batch))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	const chunk = 64
+	for start := 0; start < len(batch); start += chunk {
+		g.Go(func() error {
+			for i := start; i < min(start+chunk, len(batch)); i++ {
+				hashes[i] = govlog.LeafHash(batch[i])
+				out[i].Opened, out[i].err = l.Registry.Open(batch[i], l.Origin, l.Domain)
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	return hashes, out
+}
