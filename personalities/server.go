@@ -231,6 +231,9 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 		if err != nil {
 			return nil, err
 		}
+		// Known before the batch, so the domain can name the keys it will
+		// read (rule.KeyReader) and the batch reads them in one query.
+		opened.Entry.Agency = agency
 		// The quota is per agency; a self-signed statement (a ballot) has
 		// none, and its domain bounds what one signer may do.
 		if ctx.Value(scheduledKey{}) == nil {
