@@ -36,6 +36,7 @@ import (
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/storage"
 )
 
@@ -66,6 +67,7 @@ type harness struct {
 	log     *logserver.Log
 	keys    keys
 	reg     *registry.Registry
+	domain  rule.Domain
 	policy  *govlog.Policy
 	store   *countingStore
 	srv     *personalities.Server
@@ -100,6 +102,8 @@ type harnessOptions struct {
 	wrapStore func(storage.AdmissionStore) storage.AdmissionStore
 	now       func() time.Time
 	backend   logtest.Options
+	// domain replaces the disclosures rules.
+	domain rule.Domain
 }
 
 // eachBackend runs f on SQLite and (if enabled) on MariaDB, each
@@ -154,6 +158,10 @@ func newHarness(t *testing.T, b *logtest.Backend, opts harnessOptions) *harness 
 		l = opts.wrapLog(h.log)
 	}
 	h.served = l
+	h.domain = opts.domain
+	if h.domain == nil {
+		h.domain = disclosures.New()
+	}
 	h.serve(l, opts.now)
 	return h
 }
@@ -167,7 +175,7 @@ func (h *harness) serve(l personalities.Log, now func() time.Time) {
 	srv, err := personalities.NewServer(personalities.Options{
 		Store:         h.store,
 		Registry:      h.reg,
-		Personalities: map[string]personalities.Personality{logName: {Domain: disclosures.New(), Log: l}},
+		Personalities: map[string]personalities.Personality{logName: {Domain: h.domain, Log: l}},
 		WaitTimeout:   20 * time.Second,
 		Now:           now,
 		Logger:        h.logger,
