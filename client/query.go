@@ -22,9 +22,6 @@ type Answer struct {
 	Bundles [][]byte
 	// Entries are the verified bundles, in the same order.
 	Entries []*govlog.VerifiedBundle
-	// Proved are the same entries read as statements of the log that
-	// proved them, as a domain's rule.QueryClient checks an answer.
-	Proved []rule.ProvedEntry
 	// Checkpoint is the one checkpoint every bundle was verified at, and
 	// Witnesses those of the policy that cosigned it. Zero and nil when
 	// the answer cites no entry.
@@ -42,7 +39,7 @@ type Answer struct {
 // balance, how a payment was funded) is the server's reading of the state
 // they built; the entries themselves are proved, and the domain's package
 // checks that reading against them (its rule.QueryClient's CheckAnswer,
-// which govlog query runs on Answer.Result and Answer.Proved).
+// which govlog query runs on Answer.Result and ProvedEntries(Answer.Entries)).
 func (c *Client) Query(ctx context.Context, policy *govlog.Policy, log, name string, args map[string]string) (*Answer, error) {
 	if policy == nil {
 		return nil, errors.New("a policy is required to verify the answer")
@@ -75,10 +72,7 @@ func VerifyAnswer(policy *govlog.Policy, result []byte, bundles [][]byte) (*Answ
 		proved[hex.EncodeToString(h[:])] = true
 		a.Entries = append(a.Entries, vb)
 	}
-	var err error
-	if a.Proved, err = ProvedEntries(a.Entries); err != nil {
-		return nil, err
-	}
+
 	var doc any
 	if err := json.Unmarshal(result, &doc); err != nil {
 		return nil, fmt.Errorf("the answer is not JSON: %w", err)

@@ -132,7 +132,11 @@ func (f *queryFlags) run(cmd *cobra.Command, qc rule.QueryClient, name string, a
 	if err != nil {
 		return err
 	}
-	checked, err := qc.CheckAnswer(name, args, a.Result, a.Proved)
+	proved, err := client.ProvedEntries(a.Entries)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	checked, err := qc.CheckAnswer(name, args, a.Result, proved)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
