@@ -31,6 +31,7 @@ import (
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 	"github.com/govlog/govlog/storage"
 )
 
@@ -138,7 +139,7 @@ func TestFollowFundsServer(t *testing.T) {
 	}
 	var sum int64
 	for _, id := range accounts {
-		got, _, err := funds.Balance(ctx, memState(replayed), id)
+		got, _, err := funds.Balance(ctx, ruletest.State(replayed), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +148,7 @@ func TestFollowFundsServer(t *testing.T) {
 		}
 		sum += got
 	}
-	supply, err := funds.TotalSupply(ctx, memState(replayed))
+	supply, err := funds.TotalSupply(ctx, ruletest.State(replayed))
 	if err != nil {
 		t.Fatal(err)
 	}

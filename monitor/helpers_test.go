@@ -20,6 +20,7 @@ import (
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 const testOrigin = "gov.example/disclosures"
@@ -150,7 +151,7 @@ func (w *testWorld) signAt(t testing.TB, signer note.Signer, at time.Time, typ s
 // have, into a map.
 func (w *testWorld) expectedState(t testing.TB, leaves [][]byte) map[string][]byte {
 	t.Helper()
-	st := memState{}
+	st := ruletest.State{}
 	rules := disclosures.New()
 	for i, leaf := range leaves {
 		s, sigs, err := govlog.ParseStatement(leaf, testOrigin, w.registry.Verifiers())
@@ -166,18 +167,6 @@ func (w *testWorld) expectedState(t testing.TB, leaves [][]byte) map[string][]by
 		}
 	}
 	return st
-}
-
-type memState map[string][]byte
-
-func (m memState) Get(_ context.Context, k string) ([]byte, bool, error) {
-	v, ok := m[k]
-	return v, ok, nil
-}
-
-func (m memState) Put(_ context.Context, k string, v []byte) error {
-	m[k] = v
-	return nil
 }
 
 // fakeLog is a log server under the test's control, honest or not: it

@@ -16,6 +16,7 @@ import (
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 // TestOverdueRelease: a funds log whose operator never writes the
@@ -147,7 +148,7 @@ func TestOverdueRelease(t *testing.T) {
 	}
 
 	// The log writes it at last: nothing more is due.
-	st := memState{}
+	st := ruletest.State{}
 	replayAll(t, reg, origin, leaves, st)
 	due, err := funds.New().Due(ctx, st, now)
 	if err != nil || len(due) != 1 {
@@ -161,7 +162,7 @@ func TestOverdueRelease(t *testing.T) {
 		t.Errorf("alerts after the release: %+v", alerts[1:])
 	}
 	// The release paid Zhao the 5,000 held.
-	st = memState{}
+	st = ruletest.State{}
 	replayAll(t, reg, origin, append(leaves, release), st)
 	if due, err := funds.New().Due(ctx, st, now); err != nil || len(due) != 0 {
 		t.Errorf("still due after the release: %v, %v", due, err)

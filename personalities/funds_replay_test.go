@@ -26,6 +26,7 @@ import (
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 	"github.com/govlog/govlog/storage"
 )
 
@@ -61,7 +62,7 @@ func TestFundsReplayMatchesAdmission(t *testing.T) {
 			entries = append(entries, resp.Entries...)
 		}
 
-		replayed := mapState{}
+		replayed := ruletest.State{}
 		rules := funds.New()
 		releases := 0
 		for i, leaf := range entries {

@@ -1,7 +1,6 @@
 package personalities_test
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -11,20 +10,8 @@ import (
 	"github.com/govlog/govlog/api"
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
-
-// mapState is a rule.State over a map, for replaying the log.
-type mapState map[string][]byte
-
-func (m mapState) Get(_ context.Context, k string) ([]byte, bool, error) {
-	v, ok := m[k]
-	return v, ok, nil
-}
-
-func (m mapState) Put(_ context.Context, k string, v []byte) error {
-	m[k] = append([]byte(nil), v...)
-	return nil
-}
 
 // TestReplayMatchesAdmission: the log holds statements in the order they
 // were admitted, so replaying it from an empty state through the same rules
@@ -58,7 +45,7 @@ func TestReplayMatchesAdmission(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		replayed := mapState{}
+		replayed := ruletest.State{}
 		rules := disclosures.New()
 		for i, leaf := range resp.Entries {
 			st, sigs, err := govlog.ParseStatement(leaf, h.log.Origin(), h.reg.Verifiers())

@@ -17,6 +17,7 @@ import (
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/ruletest"
 )
 
 // TestReleaseSurvivesKill: a labour contract's pay deadline passes with a
@@ -176,7 +177,7 @@ func replayFunds(ctx context.Context, t *testing.T, c *client.Client, registryPa
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, st := funds.New(), memState{}
+	rules, st := funds.New(), ruletest.State{}
 	for next := uint64(0); next < cp.Size; {
 		batch, err := c.Entries(ctx, funds.LogName, next, cp.Size-next)
 		if err != nil {
@@ -202,17 +203,4 @@ func replayFunds(ctx context.Context, t *testing.T, c *client.Client, registryPa
 			next++
 		}
 	}
-}
-
-// memState is a rule.State in memory.
-type memState map[string][]byte
-
-func (m memState) Get(_ context.Context, k string) ([]byte, bool, error) {
-	v, ok := m[k]
-	return v, ok, nil
-}
-
-func (m memState) Put(_ context.Context, k string, v []byte) error {
-	m[k] = append([]byte(nil), v...)
-	return nil
 }
