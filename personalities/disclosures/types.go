@@ -2,7 +2,6 @@ package disclosures
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/govlog/govlog/personalities/rule"
 )
@@ -33,9 +32,5 @@ func (*Rules) Types() []rule.TypeInfo { return types }
 // RequiredRole returns [RoleDiscloser] for the three statement types of this
 // log and an error wrapping [rule.ErrUnknownType] for any other.
 func (*Rules) RequiredRole(statementType string) (string, error) {
-	role, err := rule.RoleOf(types, statementType)
-	if err != nil {
-		return "", fmt.Errorf("%w: %q is not a statement type of the %s log", rule.ErrUnknownType, statementType, LogName)
-	}
-	return role, nil
+	return rule.RoleOf(LogName, types, statementType)
 }

@@ -2,7 +2,6 @@ package funds
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/govlog/govlog/personalities/rule"
 )
@@ -83,9 +82,5 @@ func (*Rules) Types() []rule.TypeInfo { return types }
 // RequiredRole returns the role of the statement type (see the package
 // doc), or an error wrapping [rule.ErrUnknownType].
 func (*Rules) RequiredRole(statementType string) (string, error) {
-	role, err := rule.RoleOf(types, statementType)
-	if err != nil {
-		return "", fmt.Errorf("%w: %q is not a statement type of the %s log", rule.ErrUnknownType, statementType, LogName)
-	}
-	return role, nil
+	return rule.RoleOf(LogName, types, statementType)
 }

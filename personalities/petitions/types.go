@@ -2,7 +2,6 @@ package petitions
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/govlog/govlog/personalities/rule"
 )
@@ -30,9 +29,5 @@ func (*Rules) Types() []rule.TypeInfo { return types }
 // petition.sign, and an error wrapping [rule.ErrUnknownType] for any other
 // type.
 func (*Rules) RequiredRole(statementType string) (string, error) {
-	role, err := rule.RoleOf(types, statementType)
-	if err != nil {
-		return "", fmt.Errorf("%w: %.64q is not a statement type of the %s log", rule.ErrUnknownType, statementType, LogName)
-	}
-	return role, nil
+	return rule.RoleOf(LogName, types, statementType)
 }

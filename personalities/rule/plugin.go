@@ -36,12 +36,12 @@ type TypeInfo struct {
 	Examples []json.RawMessage
 }
 
-// RoleOf returns the role of statementType in types, or an error wrapping
-// ErrUnknownType.
-func RoleOf(types []TypeInfo, statementType string) (string, error) {
+// RoleOf returns the role of statementType in types, the types of the log
+// called log, or an error wrapping ErrUnknownType that says so.
+func RoleOf(log string, types []TypeInfo, statementType string) (string, error) {
 	i := slices.IndexFunc(types, func(t TypeInfo) bool { return t.Type == statementType })
 	if i < 0 {
-		return "", fmt.Errorf("%w %.64q", ErrUnknownType, statementType)
+		return "", fmt.Errorf("%w: %.64q is not a statement type of the %s log", ErrUnknownType, statementType, log)
 	}
 	return types[i].Role, nil
 }

@@ -85,7 +85,7 @@ type Domain interface {
 	Types() []TypeInfo
 	// RequiredRole returns the registry role a signer needs for the
 	// statement type (SelfSigned for a type the domain authenticates
-	// itself), or an error wrapping ErrUnknownType. RoleOf(d.Types(), t)
+	// itself), or an error wrapping ErrUnknownType. RoleOf(d.Log(), d.Types(), t)
 	// is a fine implementation.
 	RequiredRole(statementType string) (string, error)
 	// Apply checks the entry against the domain rules and the current state

@@ -41,7 +41,7 @@ func (*toy) Log() string { return "toy" }
 
 func (d *toy) Types() []rule.TypeInfo { return d.types }
 
-func (d *toy) RequiredRole(typ string) (string, error) { return rule.RoleOf(d.types, typ) }
+func (d *toy) RequiredRole(typ string) (string, error) { return rule.RoleOf(d.Log(), d.types, typ) }
 
 type toyBody struct {
 	Key   string `json:"key"`
