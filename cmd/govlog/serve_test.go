@@ -35,6 +35,7 @@ func TestServeConfigErrors(t *testing.T) {
 		{"no sqlite path", "storage: sqlite\nregistry: r\n", "sqlite.path is required"},
 		{"no logs", "storage: mysql\nmysql: {dsn: x}\nregistry: r\n", "at least one log"},
 		{"unknown personality", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: lottery, origin: o, key: k}]\n", `no personality "lottery"`},
+		{"no rule key for a log that writes its own statements", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: funds, origin: o, key: k}]\n", "rule_key is required: the log writes funds.guarantee.release itself"},
 		{"duplicate log", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: disclosures, origin: o, key: k}, {name: disclosures, origin: o, key: k}]\n", "listed twice"},
 		{"negative quota", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nagency_quota: {per_second: -1}\nlogs: [{name: disclosures, origin: o, key: k}]\n", "agency_quota must be positive"},
 		{"bad duration", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nmmd: soon\nlogs: [{name: disclosures, origin: o, key: k}]\n", "line 4: cannot unmarshal"},
