@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule"
 )
 
 func newVerifyCmd() *cobra.Command {
@@ -24,7 +27,10 @@ func newVerifyCmd() *cobra.Command {
 		Long: `verify checks a c2sp.org/tlog-proof@v1 bundle with no server: the checkpoint
 is signed by a log of the policy and cosigned by its witness quorum, and the
 inclusion proof hashes the entry carried in the bundle up to the checkpoint's
-root. With --registry it also checks who signed the statement.
+root. With --registry it also checks who signed the statement: the signature
+verifies with a key the registry lists, and that key's agency held the role
+the statement's type needs at the statement's time (a key revoked, or retired
+before that time, does not count).
 It exits 0 and says what it proved, or non-zero with the reason.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,15 +63,7 @@ It exits 0 and says what it proved, or non-zero with the reason.`,
 			}
 			describeStatement(w, vb.Entry)
 			if registryPath != "" {
-				reg, err := registry.Load(registryPath)
-				if err != nil {
-					return err
-				}
-				_, sigs, err := govlog.ParseStatement(vb.Entry, vb.Checkpoint.Origin, reg.Verifiers())
-				if err != nil {
-					return fmt.Errorf("the entry is in the log, but its signature does NOT verify with %s: %w", registryPath, err)
-				}
-				fmt.Fprintf(w, "signature: valid, by %s\n", signerNames(sigs))
+				return checkSigner(w, vb, registryPath)
 			}
 			return nil
 		},
@@ -96,10 +94,51 @@ func describeStatement(w io.Writer, entry []byte) {
 	fmt.Fprintf(w, "statement: %s at %s\nbody: %s\n", st.Type, st.Time, st.Body)
 }
 
-func signerNames(sigs []note.Signature) string {
+// signerNames lists the key names of sigs, or of lines.
+func signerNames(sigs []note.Signature, lines []rule.Signature) string {
 	var names []string
 	for _, s := range sigs {
 		names = append(names, s.Name)
 	}
+	for _, l := range lines {
+		names = append(names, fmt.Sprintf("%s+%08x", l.Name, l.KeyHash))
+	}
 	return strings.Join(names, ", ")
+}
+
+// checkSigner checks, for verify --registry, that the registry authorizes
+// the signer of vb's entry as the log's admission server did: its key, not
+// revoked nor retired by the statement's time, and its agency's role then.
+func checkSigner(w io.Writer, vb *govlog.VerifiedBundle, registryPath string) error {
+	reg, err := registry.Load(registryPath)
+	if err != nil {
+		return err
+	}
+	origin := vb.Checkpoint.Origin
+	d, err := newDomain(path.Base(origin))
+	if err != nil {
+		return fmt.Errorf("the entry is in the log, but who may sign it is unknown: log %s: %w", origin, err)
+	}
+	opened, err := reg.Open(vb.Entry, origin, d)
+	if err != nil {
+		return fmt.Errorf("the entry is in the log, but its signature does NOT verify with %s: %w", registryPath, err)
+	}
+	e := opened.Entry
+	role, err := d.RequiredRole(e.Type)
+	if err != nil {
+		return fmt.Errorf("the entry is in the log, but %w", err)
+	}
+	if role == rule.SelfSigned {
+		fmt.Fprintf(w, "signature: by %s, a key of the signer's own that the %s rules check; the registry lists none\n",
+			signerNames(nil, e.Signatures), d.Log())
+		return nil
+	}
+	fmt.Fprintf(w, "signature: valid, by %s\n", signerNames(opened.Sigs, nil))
+	agency, err := reg.Authorize(opened.Sigs, role, e.Time)
+	if err != nil {
+		return fmt.Errorf("the entry is in the log, but %s does NOT authorize its signer for %s at %s: %w",
+			registryPath, e.Type, e.Time.UTC().Format(time.RFC3339), err)
+	}
+	fmt.Fprintf(w, "authorized: %s held the role %s at %s\n", agency, role, e.Time.UTC().Format(time.RFC3339))
+	return nil
 }
