@@ -21,8 +21,8 @@ import (
 var ErrAnswerMismatch = errors.New("the answer does not match its entries")
 
 // CheckAnswer checks the answer result to the query name with args against
-// entries, the proved entries it cites (client.Query returns them read from
-// verified bundles), as far as those entries alone can tell; see "Checking
+// entries, the proved entries it cites (client.ProvedEntries reads them
+// from the verified bundles of client.Query), as far as those entries alone can tell; see "Checking
 // an answer" in the package doc. It trusts the entries' proofs, which it
 // does not check again, and reads who signed an entry from its signature
 // lines' key names, which it does not verify: the log checked them when it

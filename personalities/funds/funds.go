@@ -289,7 +289,8 @@
 // state they built. [CheckAnswer] checks that reading against the entries
 // themselves, as far as they alone can tell, so that a server lying about
 // them is caught ([ErrAnswerMismatch]); `govlog funds` runs it on every
-// answer. It reads each entry's type and body from its leaf, and who
+// answer, through [rule.QueryClient]. It reads each entry's type and body
+// as the client read them from its leaf ([rule.ProvedEntry]), and who
 // signed it from its signature lines: registry keys are named after their
 // agency, and the log checked the signatures when it admitted the entry.
 //
