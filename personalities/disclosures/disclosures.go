@@ -75,7 +75,7 @@
 // # State
 //
 // One key per document version, "doc/<agency>/<doc_id>" ([DocumentKey]),
-// holding the JSON of a [Record]. Agency IDs are registry IDs, [a-z0-9-]+,
+// holding the JSON of a [Record]. Agency IDs are registry IDs (body.AgencyIDPattern),
 // which never contain "/", so the first "/" after "doc/" ends the agency and
 // everything after it is the doc_id, even when the doc_id contains "/" itself
 // ([ParseDocumentKey]). No escaping is needed, and keys stay readable.
@@ -131,7 +131,7 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 		return err
 	}
 	if !body.ValidAgencyID(e.Agency) {
-		return fmt.Errorf("%w: agency ID %q is not a registry ID ([a-z0-9-]+)", rule.ErrRuleViolation, e.Agency)
+		return fmt.Errorf("%w: agency ID %q is not a registry ID (%s)", rule.ErrRuleViolation, e.Agency, body.AgencyIDPattern)
 	}
 	leaf := hex.EncodeToString(e.LeafHash[:])
 	switch e.Type {

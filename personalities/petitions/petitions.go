@@ -150,7 +150,7 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 
 func applyOpen(ctx context.Context, st rule.State, agency string, at time.Time, leaf string, b OpenBody) error {
 	if !body.ValidAgencyID(agency) {
-		return fmt.Errorf("%w: agency ID %.64q is not a registry ID ([a-z0-9-]+)", rule.ErrRuleViolation, agency)
+		return fmt.Errorf("%w: agency ID %.64q is not a registry ID (%s)", rule.ErrRuleViolation, agency, body.AgencyIDPattern)
 	}
 	closes, _ := closingTime(b.Closes) // checked by ParseOpenBody
 	if !closes.After(at) {

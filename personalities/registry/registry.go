@@ -8,7 +8,7 @@
 // and no public key is listed twice.
 //
 //	agencies:
-//	  - id: ministry-of-finance          # [a-z0-9-]+, unique
+//	  - id: ministry-of-finance          # [a-z0-9][a-z0-9-]{0,63}, unique
 //	    name: Ministry of Finance
 //	    roles: [discloser]
 //	    retired_roles:                    # roles the agency no longer holds
