@@ -224,11 +224,11 @@ func (v *view) Entry(ctx context.Context, leafHash [32]byte) (rule.Entry, bool, 
 	if !ok {
 		return rule.Entry{}, false, nil
 	}
-	// The statement verified when it was admitted, and the registry keeps
-	// revoked keys. An entry that no longer parses (its key was removed
-	// from the registry) is a failure here, not the caller's fault: %v
-	// keeps the statement's sentinels out of the error.
-	st, _, err := govlog.ParseStatement(e.Leaf, v.origin, v.verifiers)
+	// The statement's signatures were checked when it was admitted (by the
+	// registry, or by its domain for a self-signed type), so it is only
+	// read here. An entry that no longer parses is a failure here, not the
+	// caller's fault: %v keeps the statement's sentinels out of the error.
+	st, _, _, err := govlog.ReadStatement(e.Leaf, v.origin)
 	if err != nil {
 		return rule.Entry{}, false, fmt.Errorf("couldn't read admitted entry %x: %v", leafHash, err)
 	}
