@@ -410,3 +410,45 @@ func parseStatementJSON(origin string, line []byte) (*Statement, error) {
 func LeafHash(leaf []byte) [32]byte {
 	return [32]byte(rfc6962.DefaultHasher.HashLeaf(leaf))
 }
+
+// AddSignature adds signer's signature to msg, a statement's text or a
+// signed statement, and returns the signed statement with its lines in the
+// one order ParseStatement accepts: what each holder of a quorum key runs,
+// on their own machine, to add theirs. Existing lines are kept as they are,
+// unverified; a line by the same key is replaced.
+func AddSignature(msg []byte, signer note.Signer) ([]byte, error) {
+	text := msg
+	var lines []note.Signature
+	if _, err := note.Open(msg, note.VerifierList()); err != nil {
+		var unverified *note.UnverifiedNoteError
+		if errors.As(err, &unverified) {
+			text, lines = []byte(unverified.Note.Text), unverified.Note.UnverifiedSigs
+		}
+	}
+	if !bytes.HasPrefix(text, []byte(StatementFormat+"\n")) || !bytes.HasSuffix(text, []byte("\n")) || bytes.Contains(text, []byte("\n\n")) {
+		return nil, fmt.Errorf("%w: not a statement's text nor a signed statement", ErrMalformedStatement)
+	}
+	signed, err := note.Sign(&note.Note{Text: string(text)}, signer)
+	if err != nil {
+		return nil, err
+	}
+	_, err = note.Open(signed, note.VerifierList())
+	var own *note.UnverifiedNoteError
+	if !errors.As(err, &own) || len(own.Note.UnverifiedSigs) != 1 {
+		return nil, fmt.Errorf("couldn't read back the signature: %v", err)
+	}
+	mine := own.Note.UnverifiedSigs[0]
+	lines = slices.DeleteFunc(lines, func(s note.Signature) bool { return s.Name == mine.Name && s.Hash == mine.Hash })
+	lines = append(lines, mine)
+	slices.SortFunc(lines, func(a, b note.Signature) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.Hash, b.Hash))
+	})
+	out := append(slices.Clone(text), '\n')
+	for _, s := range lines {
+		out = fmt.Appendf(out, "— %s %s\n", s.Name, s.Base64)
+	}
+	if len(out) > MaxStatementSize {
+		return nil, fmt.Errorf("%w: %d bytes signed, limit %d", ErrStatementTooLarge, len(out), MaxStatementSize)
+	}
+	return out, nil
+}

@@ -8,10 +8,13 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -148,4 +151,48 @@ func (c *Client) ConsistencyProof(ctx context.Context, log string, from, to uint
 		return nil, err
 	}
 	return resp.Hashes, nil
+}
+
+// AllEntries reads every entry of log up to its latest checkpoint and
+// checks them against it: the checkpoint must satisfy policy and the
+// entries must hash to its root. It is for small logs a client replays
+// whole (the registry log).
+func (c *Client) AllEntries(ctx context.Context, policy *govlog.Policy, log string) (govlog.Checkpoint, [][]byte, error) {
+	signed, err := c.Checkpoint(ctx, log)
+	if err != nil {
+		return govlog.Checkpoint{}, nil, err
+	}
+	cp, _, err := policy.Verify(signed)
+	if err != nil {
+		return govlog.Checkpoint{}, nil, fmt.Errorf("the %s log's checkpoint does not satisfy the policy: %w", log, err)
+	}
+	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	rng := rf.NewEmptyRange(0)
+	var entries [][]byte
+	for uint64(len(entries)) < cp.Size {
+		batch, err := c.Entries(ctx, log, uint64(len(entries)), min(1000, cp.Size-uint64(len(entries))))
+		if err != nil {
+			return govlog.Checkpoint{}, nil, err
+		}
+		if len(batch) == 0 {
+			return govlog.Checkpoint{}, nil, fmt.Errorf("the %s log served no entry at %d of %d", log, len(entries), cp.Size)
+		}
+		for _, e := range batch {
+			h := govlog.LeafHash(e)
+			if err := rng.Append(h[:], nil); err != nil {
+				return govlog.Checkpoint{}, nil, err
+			}
+		}
+		entries = append(entries, batch...)
+	}
+	root := rfc6962.DefaultHasher.EmptyRoot()
+	if cp.Size > 0 {
+		if root, err = rng.GetRootHash(nil); err != nil {
+			return govlog.Checkpoint{}, nil, err
+		}
+	}
+	if !bytes.Equal(root, cp.Hash[:]) || uint64(len(entries)) != cp.Size {
+		return govlog.Checkpoint{}, nil, fmt.Errorf("the %s log's entries do not hash to its checkpoint's root", log)
+	}
+	return cp, entries, nil
 }

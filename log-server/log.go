@@ -376,6 +376,12 @@ func (l *Log) checkStored(ctx context.Context, index uint64, leaf []byte) error 
 }
 
 // Promise signs a govlog/promise/v1 note: the leaf will be in the log by
+// SignStatement signs st with the log's key: the entries the log writes
+// about itself (personalities: the registry view it authorizes against).
+func (l *Log) SignStatement(st *govlog.Statement) ([]byte, error) {
+	return st.Sign(l.opts.Signer)
+}
+
 // queuedAt + MMD.
 func (l *Log) Promise(leafHash [32]byte, queuedAt time.Time) ([]byte, error) {
 	p := govlog.Promise{Origin: l.opts.Origin, LeafHash: leafHash, Deadline: queuedAt.Add(l.opts.MMD).Truncate(time.Second)}

@@ -32,6 +32,11 @@ const (
 	// KindStale: no new checkpoint for longer than Options.MaxCheckpointAge.
 	// Evidence: the last checkpoint.
 	KindStale Kind = "stale_checkpoint"
+	// KindCompromised: an entry admitted before the registry revoked its
+	// key for compromise, dated at or after the revocation's from time:
+	// the log did nothing wrong, but what the entry says may be a forger's.
+	// Evidence: the entry and the checkpoint that commits to it.
+	KindCompromised Kind = "compromised_key"
 )
 
 // An Alert is something wrong with a log that people must be told about.

@@ -128,7 +128,7 @@ func (m *Monitor) dashboard(ctx context.Context) (*dashboard, error) {
 		}
 		if sum, ok := l.Domain.(rule.Summarizer); ok {
 			st := stateScanner{m.opts.Store, l.Origin}
-			if v.Summary, err = sum.Summary(ctx, st, func(id string) string { return agencyLabel(l.Registry, id) }); err != nil {
+			if v.Summary, err = sum.Summary(ctx, st, func(id string) string { return agencyLabel(m.registryOf(l), id) }); err != nil {
 				return nil, fmt.Errorf("couldn't summarize the state of %s: %w", l.Origin, err)
 			}
 		}
@@ -173,8 +173,8 @@ func cosigners(p *govlog.Policy, signed []byte) []witnessView {
 
 // agencyName is the registry's name of an agency, or its ID.
 func agencyName(reg *registry.Registry, id string) string {
-	if a, ok := reg.Agency(id); ok {
-		return cmp.Or(a.Name, id)
+	if name, ok := reg.Name(id); ok {
+		return cmp.Or(name, id)
 	}
 	return id
 }

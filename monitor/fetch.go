@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -14,7 +15,9 @@ import (
 // parsedEntry is an entry whose registry signatures were checked.
 type parsedEntry struct {
 	registry.Opened
-	err error
+	// anchor is set for a registry view entry, signed by the log's key.
+	anchor *registry.Anchor
+	err    error
 }
 
 // fetched is one batch of entries on its way through a pass: downloaded,
@@ -38,6 +41,7 @@ type fetched struct {
 // Cancelling ctx stops it.
 func (m *Monitor) fetchAhead(ctx context.Context, l *Log, start, end uint64, budget *semaphore.Weighted) <-chan *fetched {
 	out := make(chan *fetched, fetchDepth)
+	reg := m.registryOf(l)
 	go func() {
 		defer close(out)
 		for next := start; next < end; {
@@ -62,7 +66,7 @@ func (m *Monitor) fetchAhead(ctx context.Context, l *Log, start, end uint64, bud
 					return
 				}
 				go func() {
-					f.hashes, f.parsed = parseBatch(l, f.leaves)
+					f.hashes, f.parsed = parseBatch(l, reg, f.leaves)
 					close(f.ready)
 				}()
 			}
@@ -92,7 +96,7 @@ const maxAheadBytes = 64 << 20
 // parseBatch hashes the entries and verifies the statements' signatures in
 // parallel: they depend on nothing but the entry and the registry, and are
 // most of the cost of a pass. Rules are applied in log order afterwards.
-func parseBatch(l *Log, batch [][]byte) ([][32]byte, []parsedEntry) {
+func parseBatch(l *Log, reg *registry.Registry, batch [][]byte) ([][32]byte, []parsedEntry) {
 	hashes := make([][32]byte, len(batch))
 	out := make([]parsedEntry, len(batch))
 	var g errgroup.Group
@@ -102,11 +106,31 @@ func parseBatch(l *Log, batch [][]byte) ([][32]byte, []parsedEntry) {
 		g.Go(func() error {
 			for i := start; i < min(start+chunk, len(batch)); i++ {
 				hashes[i] = govlog.LeafHash(batch[i])
-				out[i].Opened, out[i].err = l.Registry.Open(batch[i], l.Origin, l.Domain)
+				out[i] = parseEntry(l, reg, batch[i])
 			}
 			return nil
 		})
 	}
 	g.Wait()
 	return hashes, out
+}
+
+// parseEntry opens one entry of l: a statement by registry keys (or a
+// self-signed one), or, when a registry log authorizes l, a registry view
+// entry signed by l's own key.
+func parseEntry(l *Log, reg *registry.Registry, leaf []byte) parsedEntry {
+	var p parsedEntry
+	p.Opened, p.err = reg.Open(leaf, l.Origin, l.Domain)
+	if p.err == nil || l.Registry != nil || isRegistryLog(l) {
+		return p
+	}
+	a, err := registry.OpenAnchor(leaf, l.Origin, logKey(l))
+	if errors.Is(err, registry.ErrNotAnchor) {
+		return p
+	}
+	if err != nil {
+		p.err = err
+		return p
+	}
+	return parsedEntry{anchor: &a}
 }

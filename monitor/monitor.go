@@ -51,6 +51,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +59,7 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/govlog/govlog"
@@ -94,7 +96,12 @@ type Log struct {
 	Reader LogReader
 	// Domain is the log's rules, as its admission server runs them.
 	Domain rule.Domain
-	// Registry holds the agencies' keys and roles.
+	// Registry holds the agencies' keys and roles, when the monitor
+	// follows no registry log (tests): one fixed registry. When it follows
+	// one (a Log whose Domain is a *registry.Domain), leave it nil: the
+	// registry is then the one the monitor replays from that log, and
+	// each entry is checked against the registry as it stood when the
+	// entry was admitted (see personalities/registry).
 	Registry *registry.Registry
 
 	// kinds are Domain's watch kinds, by name.
@@ -187,9 +194,14 @@ type Monitor struct {
 	// fetched is when each log's latest checkpoint was fetched, for
 	// checkOverdue: the log vouched for its tree as of then.
 	fetched map[string]time.Time
+
+	// regLog is the registry log, if the monitor follows one (the first
+	// of opts.Logs), and reg the registry replayed from it.
+	regLog *Log
+	reg    *registry.Registry
 }
 
-var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken, KindOverdue}
+var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken, KindOverdue, KindCompromised}
 
 // New checks opts and returns a Monitor.
 func New(opts Options) (*Monitor, error) {
@@ -213,18 +225,40 @@ func New(opts Options) (*Monitor, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	seen := map[string]bool{}
+	// The registry log comes first: each pass replays it before the logs
+	// whose entries it authorizes.
+	opts.Logs = slices.Clone(opts.Logs)
+	slices.SortStableFunc(opts.Logs, func(a, b Log) int {
+		_, ar := a.Domain.(*registry.Domain)
+		_, br := b.Domain.(*registry.Domain)
+		switch {
+		case ar && !br:
+			return -1
+		case br && !ar:
+			return 1
+		}
+		return 0
+	})
+	hasRegistryLog := len(opts.Logs) > 0 && isRegistryLog(&opts.Logs[0])
 	for i, l := range opts.Logs {
 		switch {
 		case l.Name == "" || l.Origin == "":
 			return nil, fmt.Errorf("monitor: log %d: name and origin are required", i)
-		case l.Policy == nil || l.Reader == nil || l.Domain == nil || l.Registry == nil:
-			return nil, fmt.Errorf("monitor: log %s: policy, reader, domain and registry are required", l.Origin)
+		case l.Policy == nil || l.Reader == nil || l.Domain == nil:
+			return nil, fmt.Errorf("monitor: log %s: policy, reader and domain are required", l.Origin)
+		case i > 0 && isRegistryLog(&l):
+			return nil, fmt.Errorf("monitor: log %s: a second registry log", l.Origin)
+		case !hasRegistryLog && l.Registry == nil:
+			return nil, fmt.Errorf("monitor: log %s: a registry is required (or follow the registry log)", l.Origin)
+		case hasRegistryLog && l.Registry != nil:
+			return nil, fmt.Errorf("monitor: log %s: a fixed registry beside the registry log", l.Origin)
+		case hasRegistryLog && !isRegistryLog(&l) && logKey(&l) == nil:
+			return nil, fmt.Errorf("monitor: log %s: its policy names no key for it", l.Origin)
 		case seen[l.Origin]:
 			return nil, fmt.Errorf("monitor: log %s listed twice", l.Origin)
 		}
 		seen[l.Origin] = true
 	}
-	opts.Logs = slices.Clone(opts.Logs)
 	for i := range opts.Logs {
 		opts.Logs[i].kinds = watchKinds(opts.Logs[i].Domain)
 	}
@@ -261,6 +295,12 @@ func New(opts Options) (*Monitor, error) {
 		return nil, err
 	}
 	m.hooks = hooks
+	if hasRegistryLog {
+		m.regLog = &m.opts.Logs[0]
+		if err := m.loadRegistry(context.Background()); err != nil {
+			return nil, err
+		}
+	}
 	for _, l := range opts.Logs {
 		for _, k := range allKinds {
 			m.alerts.WithLabelValues(l.Origin, string(k))
@@ -304,6 +344,11 @@ func (m *Monitor) Follow(ctx context.Context) error {
 		l := &m.opts.Logs[i]
 		delete(m.faulted, l.Origin)
 		err := m.follow(ctx, l)
+		if l == m.regLog {
+			if err = errors.Join(err, m.loadRegistry(ctx)); err == nil {
+				err = m.rescanCompromised(ctx)
+			}
+		}
 		if err == nil && !m.faulted[l.Origin] {
 			err = errors.Join(m.checkPromises(ctx, l), m.checkOverdue(ctx, l))
 		}
@@ -406,6 +451,12 @@ func (m *Monitor) catchUp(ctx context.Context, l *Log, prev Verified, hadPrev bo
 		if err != nil || stored.Checkpoint == nil || stored.Size == cp.Size {
 			return err // nil Checkpoint: an alert stopped the pass
 		}
+		if stored.Size < end {
+			// Stopped at a registry view the registry log has not shown
+			// the monitor yet: the next pass goes on.
+			m.logger.Info("waiting for the registry log", "log", l.Origin, "at", stored.Size)
+			return nil
+		}
 		prev, hadPrev = stored, true
 	}
 }
@@ -427,6 +478,12 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	r, err := m.replayRange(ctx, l, tx, prev, signed, end)
 	if err != nil {
 		return Verified{}, err
+	}
+	if r.end < end {
+		if r.end == prev.Size {
+			return prev, nil // nothing replayed
+		}
+		end = r.end
 	}
 	var cps [][]byte
 	if hadPrev {
@@ -457,6 +514,10 @@ type replayed struct {
 	// and the compact range below each.
 	matched    []watchMatch
 	passLeaves [][]byte
+	// end is where the range ended: before its end if it reached a
+	// registry view entry naming more of the registry than the monitor
+	// has replayed.
+	end uint64
 }
 
 // replayRange downloads the entries from prev.Size to end and replays them
@@ -469,6 +530,10 @@ func (m *Monitor) replayRange(ctx context.Context, l *Log, tx *advance, prev Ver
 	}
 	r := &replayed{rng: rng}
 	watches := m.watching[l.Origin]
+	view, err := m.viewOf(ctx, l, tx)
+	if err != nil {
+		return nil, err
+	}
 	fetchCtx, stopFetching := context.WithCancel(ctx)
 	defer stopFetching()
 	budget := semaphore.NewWeighted(m.aheadBytes)
@@ -480,12 +545,24 @@ func (m *Monitor) replayRange(ctx context.Context, l *Log, tx *advance, prev Ver
 		}
 		for i, leaf := range f.leaves {
 			leafHash := f.hashes[i]
+			if a := f.parsed[i].anchor; a != nil && a.Size > m.reg.Size() {
+				r.end = next
+				return r, nil
+			}
 			if err := tx.putLeaf(ctx, leafHash, next); err != nil {
 				return nil, err
 			}
-			agency, refusal, err := m.replay(ctx, l, tx, f.parsed[i])
+			agency, refusal, err := m.replay(ctx, l, tx, f.parsed[i], &view)
 			if err != nil {
 				return nil, fmt.Errorf("couldn't replay entry %d: %w", next, err)
+			}
+			if refusal == nil && m.regLog != nil && l != m.regLog {
+				if keys := m.reg.Compromised(f.parsed[i].Sigs, f.parsed[i].Entry.Time); len(keys) > 0 {
+					index := next
+					r.refused = append(r.refused, Alert{Kind: KindCompromised, Log: l.Origin, Index: &index,
+						Message:  fmt.Sprintf("entry %d (%s by %s) is signed by a key revoked for compromise: %s", index, f.parsed[i].Entry.Type, agency, strings.Join(keys, "; ")),
+						Evidence: Evidence{Checkpoints: [][]byte{signed}, Entry: leaf, Error: "compromised key: " + strings.Join(keys, "; ")}.marshal()})
+				}
 			}
 			if len(watches) > 0 {
 				r.passLeaves = append(r.passLeaves, leafHash[:])
@@ -515,6 +592,7 @@ func (m *Monitor) replayRange(ctx context.Context, l *Log, tx *advance, prev Ver
 		// The fetcher stopped early: ctx was cancelled.
 		return nil, fmt.Errorf("pass interrupted at entry %d of %d: %w", next, end, context.Cause(ctx))
 	}
+	r.end = end
 	return r, nil
 }
 
@@ -585,17 +663,80 @@ func (m *Monitor) commitPass(ctx context.Context, l *Log, tx *advance, prev Veri
 }
 
 // replay checks one entry as its admission server did and applies it to
-// st. agency is the signer the registry authorized; refusal is the entry's
-// fault; err is a failure of st.
-func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEntry) (agency string, refusal, err error) {
+// st, with the registry as it stood after *view entries; a registry view
+// entry moves *view. agency is the signer the registry authorized;
+// refusal is the entry's fault; err is a failure of st.
+func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEntry, view *uint64) (agency string, refusal, err error) {
 	if p.err != nil {
 		return "", p.err, nil
 	}
-	e, err := rule.Admit(ctx, l.Domain, st, p.Entry, l.Registry.Authorizer(p.Opened))
+	reg := m.registryOf(l)
+	if p.anchor != nil {
+		if p.anchor.Size <= *view {
+			return "", fmt.Errorf("registry view entry names %s, but the log already authorized against size %d", p.anchor, *view), nil
+		}
+		if err := p.anchor.Check(reg); err != nil {
+			return "", fmt.Errorf("registry view entry %w", err), nil
+		}
+		*view = p.anchor.Size
+		return "", nil, st.Put(ctx, registry.ViewStateKey, []byte(strconv.FormatUint(*view, 10)))
+	}
+	n := *view
+	if l.Registry != nil {
+		n = l.Registry.Size() // a fixed registry: all of it, always
+	}
+	e, err := rule.Admit(ctx, l.Domain, st, p.Entry, reg.Authorizer(p.Opened, n))
 	if err != nil && rule.IsRefusal(err) {
 		return e.Agency, err, nil
 	}
 	return e.Agency, nil, err
+}
+
+// registryOf returns the registry that authorizes l's entries.
+func (m *Monitor) registryOf(l *Log) *registry.Registry {
+	if l.Registry != nil {
+		return l.Registry
+	}
+	return m.reg
+}
+
+// viewOf returns the registry size l's entries are authorized against
+// after the entries replayed into tx.
+func (m *Monitor) viewOf(ctx context.Context, l *Log, tx *advance) (uint64, error) {
+	v, ok, err := tx.Get(ctx, registry.ViewStateKey)
+	if err != nil || !ok {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(string(v), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("corrupt %s %q in store", registry.ViewStateKey, v)
+	}
+	return n, nil
+}
+
+// loadRegistry builds the registry from the registry log's replayed state.
+func (m *Monitor) loadRegistry(ctx context.Context) error {
+	r, err := registry.FromState(ctx, stateScanner{s: m.opts.Store, origin: m.regLog.Origin})
+	if err != nil {
+		return fmt.Errorf("couldn't read the replayed registry: %w", err)
+	}
+	m.reg = r
+	return nil
+}
+
+func isRegistryLog(l *Log) bool {
+	_, ok := l.Domain.(*registry.Domain)
+	return ok
+}
+
+// logKey returns the key l's policy names for l itself.
+func logKey(l *Log) note.Verifier {
+	for _, v := range l.Policy.Logs() {
+		if v.Name() == l.Origin {
+			return v
+		}
+	}
+	return nil
 }
 
 func (m *Monitor) inconsistent(ctx context.Context, l *Log, older, newer []byte, pf [][]byte, cause error) error {

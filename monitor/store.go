@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -380,3 +381,27 @@ func (a *advance) commit(ctx context.Context, prev Verified, hadPrev bool, next 
 }
 
 func (a *advance) rollback() { a.tx.Rollback() }
+
+// markOrigin is the pseudo-origin under which the store keeps the
+// monitor's own marks among the states (no log has it: it has no dot
+// followed by a slash).
+const markOrigin = "govlog-monitor:"
+
+// mark returns the monitor's mark called name; 0 if never set.
+func (s *Store) mark(ctx context.Context, name string) (uint64, error) {
+	var v []byte
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM monitor_state WHERE origin = ? AND key = ?", markOrigin, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(string(v), 10, 64)
+}
+
+// setMark sets the monitor's mark called name.
+func (s *Store) setMark(ctx context.Context, name string, v uint64) error {
+	_, err := s.db.ExecContext(ctx, putStateSQL, markOrigin, name, []byte(strconv.FormatUint(v, 10)))
+	return err
+}

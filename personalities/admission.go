@@ -2,14 +2,18 @@ package personalities
 
 import (
 	"cmp"
-	"golang.org/x/sync/errgroup"
-	"slices"
-
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/storage"
 )
@@ -26,9 +30,11 @@ type Queue interface {
 type pending struct {
 	entry rule.Entry
 	leaf  []byte
-	// authorize is the registry's verdict on entry's signers at admission.
-	authorize rule.Authorize
-	done      chan admission
+	// sigs are its signatures by registry keys, verified, and received
+	// when it arrived: the batch authorizes them with its registry.
+	sigs     []note.Signature
+	received time.Time
+	done     chan admission
 }
 
 // admission is the outcome of admitting one statement.
@@ -47,6 +53,17 @@ type admitter struct {
 	maxBatch  int
 	checkTime func(time.Time) error
 	logger    *slog.Logger
+	// registry returns the registry to authorize against.
+	registry func(context.Context) (*registry.Registry, error)
+	// views, set for every log but the registry log when there is one,
+	// writes the registry view entries (see adoptRegistry).
+	views interface {
+		Origin() string
+		SignStatement(*govlog.Statement) ([]byte, error)
+	}
+	// afterCommit, if set, runs after a batch that admitted something
+	// commits, before its callers hear of it.
+	afterCommit func()
 
 	in      chan *pending
 	queued  chan []storage.OutboxEntry
@@ -117,6 +134,16 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 		if err != nil {
 			return err
 		}
+		reg, err := a.registry(ctx)
+		if err != nil {
+			return err
+		}
+		if a.views != nil {
+			if admitted, err = a.adoptRegistry(ctx, tx, reg, admitted); err != nil {
+				return err
+			}
+		}
+		uses := map[string]time.Time{}
 		if kr, ok := a.domain.(rule.KeyReader); ok {
 			var keys []string
 			for _, p := range batch {
@@ -138,7 +165,7 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 				continue
 			}
 			st := &overlay{under: tx, puts: map[string][]byte{}}
-			if err := a.admitEntry(ctx, st, p); err != nil {
+			if err := a.admitEntry(ctx, st, p, reg); err != nil {
 				if !rule.IsRefusal(err) {
 					return err
 				}
@@ -164,9 +191,21 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 			seen[p.entry.LeafHash] = e
 			results[i].admittedAt = e.AdmittedAt
 			admitted = append(admitted, e)
+			for _, sig := range p.sigs {
+				id := fmt.Sprintf("%s+%08x", sig.Name, sig.Hash)
+				if t, ok := uses[id]; !ok || p.entry.Time.After(t) {
+					uses[id] = p.entry.Time
+				}
+			}
+		}
+		if a.views != nil {
+			return recordKeyUse(ctx, tx, uses)
 		}
 		return nil
 	})
+	if err == nil && len(admitted) > 0 && a.afterCommit != nil {
+		a.afterCommit()
+	}
 	for i, p := range batch {
 		r := results[i]
 		switch {
@@ -190,15 +229,90 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 // admitEntry judges one statement as a replay will (rule.Admit). A panic in
 // the domain's code (a bug) refuses that statement alone instead of ending
 // the process.
-func (a *admitter) admitEntry(ctx context.Context, st rule.State, p *pending) (err error) {
+func (a *admitter) admitEntry(ctx context.Context, st rule.State, p *pending, reg *registry.Registry) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.logger.Error("domain rules panicked; statement refused", "type", p.entry.Type, "leaf_hash", fmt.Sprintf("%x", p.entry.LeafHash), "panic", r)
 			err = fmt.Errorf("%w: the rules could not judge this statement", rule.ErrRuleViolation)
 		}
 	}()
-	_, err = rule.Admit(ctx, a.domain, st, p.entry, p.authorize)
+	opened := registry.Opened{Entry: p.entry, Sigs: p.sigs}
+	_, err = rule.Admit(ctx, a.domain, st, p.entry, reg.AdmissionAuthorizer(opened, p.received))
 	return err
+}
+
+// State keys the admission server keeps in each log's state beside the
+// domain's (which never begin with "govlog."):
+const (
+	viewKey = registry.ViewStateKey
+	// keyUsePrefix + "<name>+<hash>" holds the latest signed time
+	// (RFC 3339) of a statement by that key the log admitted, for the
+	// registry's rule on retirements; only admission servers keep it.
+	keyUsePrefix = "govlog.key-use/"
+)
+
+// adoptRegistry makes reg the registry the log authorizes against: if the
+// log last named a smaller registry, it admits, before anything else in
+// the batch, a registry view entry signed by the log's key naming reg's
+// size and last entry, and returns admitted with it.
+func (a *admitter) adoptRegistry(ctx context.Context, tx storage.AdmitTx, reg *registry.Registry, admitted []storage.OutboxEntry) ([]storage.OutboxEntry, error) {
+	if reg.Size() == 0 {
+		return admitted, nil
+	}
+	v, ok, err := tx.Get(ctx, viewKey)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		adopted, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("corrupt %s %q", viewKey, v)
+		}
+		if adopted >= reg.Size() {
+			return admitted, nil
+		}
+	}
+	st, err := registry.AnchorStatement(a.views.Origin(), reg, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := a.views.SignStatement(st)
+	if err != nil {
+		return nil, err
+	}
+	hash := govlog.LeafHash(leaf)
+	if err := tx.AddToOutbox(ctx, hash, leaf); err != nil {
+		return nil, err
+	}
+	if err := tx.Put(ctx, viewKey, []byte(strconv.FormatUint(reg.Size(), 10))); err != nil {
+		return nil, err
+	}
+	added, err := tx.LookupOutbox(ctx, [][32]byte{hash})
+	if err != nil {
+		return nil, err
+	}
+	a.logger.Info("the log now authorizes against a new registry", "registry_size", reg.Size(), "index", added[hash].Index)
+	return append(admitted, added[hash]), nil
+}
+
+// recordKeyUse raises each key's latest use in the log's state to the
+// time in uses.
+func recordKeyUse(ctx context.Context, tx storage.AdmitTx, uses map[string]time.Time) error {
+	for id, t := range uses {
+		v, ok, err := tx.Get(ctx, keyUsePrefix+id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if old, err := time.Parse(time.RFC3339Nano, string(v)); err == nil && !t.After(old) {
+				continue
+			}
+		}
+		if err := tx.Put(ctx, keyUsePrefix+id, []byte(t.UTC().Format(time.RFC3339Nano))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // queueLoop sends admitted leaves to Trillian and marks them queued, off the

@@ -58,10 +58,11 @@ func toStatus(log *slog.Logger, err error) error {
 	case errors.Is(err, rule.ErrQueryTooLarge):
 		code = codes.ResourceExhausted
 	case errors.Is(err, govlog.ErrUnknownSigner),
-		errors.Is(err, govlog.ErrBadSignature),
-		errors.Is(err, registry.ErrKeyRevoked):
+		errors.Is(err, govlog.ErrBadSignature):
 		code = codes.Unauthenticated
-	case errors.Is(err, registry.ErrRoleMissing), errors.Is(err, rule.ErrNotAuthorized):
+	// A revoked or retired key signed validly, and is known: it may no
+	// longer sign, as an agency without the role may not.
+	case errors.Is(err, registry.ErrKeyRevoked), errors.Is(err, registry.ErrRoleMissing), errors.Is(err, rule.ErrNotAuthorized):
 		code = codes.PermissionDenied
 	case errors.Is(err, rule.ErrRuleViolation):
 		code = codes.FailedPrecondition

@@ -67,9 +67,13 @@ func (s *Server) query(ctx context.Context, req *api.QueryRequest) (*api.QueryRe
 		result []byte
 		cited  []storage.OutboxEntry
 	)
+	reg, err := s.registry(ctx)
+	if err != nil {
+		return nil, err
+	}
 	err = s.inQueryTurn(ctx, func() error {
 		return s.opts.Store.Read(ctx, req.Log, func(ctx context.Context, tx storage.ReadTx) error {
-			v := &view{tx: tx, origin: l.Log.Origin(), verifiers: s.opts.Registry.Verifiers()}
+			v := &view{tx: tx, origin: l.Log.Origin(), verifiers: reg.Verifiers()}
 			res, hashes, err := q.Query(ctx, v, req.Query, req.Args)
 			if err != nil {
 				return err

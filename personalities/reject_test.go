@@ -155,7 +155,7 @@ func TestSubmitRejections(t *testing.T) {
 			req: signedBy("impostor", func(h *harness) note.Signer { return h.keys.impostor }),
 		},
 		{
-			name: "revoked key", want: codes.Unauthenticated, fix: ok("revoked"), doc: "revoked",
+			name: "revoked key", want: codes.PermissionDenied, fix: ok("revoked"), doc: "revoked",
 			req: signedBy("revoked", func(h *harness) note.Signer { return h.keys.aRevoked }),
 		},
 		{

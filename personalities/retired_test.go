@@ -55,12 +55,12 @@ func TestRetiredKey(t *testing.T) {
 		wantCode codes.Code
 	}{
 		{"before retirement", retired.Add(-2 * time.Minute), retired.Add(-3 * time.Minute), []note.Signer{rotated}, codes.OK},
-		{"dated after retirement, clock before", retired.Add(-2 * time.Minute), retired.Add(time.Minute), []note.Signer{rotated}, codes.Unauthenticated},
-		{"backdated after retirement", retired.Add(time.Hour), retired.Add(-time.Hour), []note.Signer{rotated}, codes.Unauthenticated},
+		{"dated after retirement, clock before", retired.Add(-2 * time.Minute), retired.Add(time.Minute), []note.Signer{rotated}, codes.PermissionDenied},
+		{"backdated after retirement", retired.Add(time.Hour), retired.Add(-time.Hour), []note.Signer{rotated}, codes.PermissionDenied},
 		{"current key after retirement", retired.Add(time.Hour), retired.Add(time.Hour), []note.Signer{current}, codes.OK},
 		// A replay would credit city-a (its signature counts at the
 		// statement's time), admission now only city-b: refused.
-		{"co-signer retired since", retired.Add(time.Minute), retired.Add(-time.Minute), []note.Signer{rotated, other}, codes.Unauthenticated},
+		{"co-signer retired since", retired.Add(time.Minute), retired.Add(-time.Minute), []note.Signer{rotated, other}, codes.PermissionDenied},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock.Store(tc.now.UnixNano())

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/govlog/govlog"
@@ -33,6 +35,9 @@ type Backend interface {
 	// Promise signs a promise that leafHash will be included by
 	// admittedAt plus the log's MMD.
 	Promise(leafHash [32]byte, admittedAt time.Time) ([]byte, error)
+	// SignStatement signs a statement with the log's key (the registry
+	// view entries the log writes about itself).
+	SignStatement(st *govlog.Statement) ([]byte, error)
 }
 
 // Reader is the read side of a log; log-server's *Log implements it. Its
@@ -82,8 +87,16 @@ const DefaultScheduleInterval = 5 * time.Second
 type Options struct {
 	// Store keeps domain state and the outbox.
 	Store storage.AdmissionStore
-	// Registry authenticates submitters.
+	// Registry authenticates submitters when no personality keeps the
+	// registry log (tests, benchmarks): one fixed registry, which no log
+	// records. With a registry personality (a *registry.Domain), the
+	// registry is the registry log's state, live, and each other log
+	// records the registry size it authorizes against (see
+	// personalities/registry).
 	Registry *registry.Registry
+	// Genesis are the registry log's first entries, signed by root keys:
+	// Run admits them, in order, if the registry log is empty.
+	Genesis [][]byte
 	// Personalities, one per log, keyed by the log's short name.
 	Personalities map[string]Personality
 	// MaxBatch caps statements per admission transaction. Default 1000.
@@ -116,6 +129,14 @@ type Server struct {
 	// see maxConcurrentQueries.
 	queryTurns chan struct{}
 	quotas     *quotas
+	// reg is the registry the logs authorize against now. With a registry
+	// log, regCommits counts the registry log's commits (from 1, so the
+	// first use reads it) and regRead how many of them reg holds.
+	reg                 atomic.Pointer[registry.Registry]
+	regCommits, regRead atomic.Uint64
+	regMu               sync.Mutex
+	// registryLog is the personality keeping the registry log, if any.
+	registryLog *servedLog
 }
 
 type servedLog struct {
@@ -127,8 +148,9 @@ var _ api.LogServer = (*Server)(nil)
 
 // NewServer validates opts and builds a Server. Call Run to start admitting.
 func NewServer(opts Options) (*Server, error) {
-	if opts.Store == nil || opts.Registry == nil || len(opts.Personalities) == 0 {
-		return nil, errors.New("personalities: store, registry and at least one personality are required")
+	_, hasRegistryLog := opts.Personalities[registry.LogName].Domain.(*registry.Domain)
+	if opts.Store == nil || (opts.Registry == nil) == !hasRegistryLog || len(opts.Personalities) == 0 {
+		return nil, errors.New("personalities: a store, at least one personality, and either a registry or a registry log personality are required")
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1000
@@ -160,26 +182,129 @@ func NewServer(opts Options) (*Server, error) {
 		if p.Domain.Log() != name {
 			return nil, fmt.Errorf("personality %q: its domain admits into %q", name, p.Domain.Log())
 		}
-		s.logs[name] = &servedLog{Personality: p, admitter: &admitter{
+		a := &admitter{
 			log: name, domain: p.Domain, store: opts.Store, queue: p.Log,
-			maxBatch: opts.MaxBatch, checkTime: s.checkTime,
+			maxBatch: opts.MaxBatch, checkTime: s.checkTime, registry: s.registry,
 			logger: opts.Logger.With("log", name),
 			in:     make(chan *pending, opts.MaxBatch), queued: make(chan []storage.OutboxEntry, 64), stopped: make(chan struct{}),
-		}}
+		}
+		l := &servedLog{Personality: p, admitter: a}
+		s.logs[name] = l
+		switch {
+		case !hasRegistryLog:
+		case name == registry.LogName:
+			s.registryLog = l
+			a.afterCommit = func() { s.regCommits.Add(1) }
+			// The registry's rules refuse a retirement that would disown
+			// a statement a log admitted.
+			p.Domain.(*registry.Domain).LastUse = s.lastUse
+		default:
+			a.views = p.Log
+		}
+	}
+	if hasRegistryLog {
+		s.regCommits.Store(1)
+		if _, err := s.registry(context.Background()); err != nil {
+			return nil, err
+		}
+	} else {
+		s.reg.Store(opts.Registry)
 	}
 	return s, nil
 }
 
-// Run admits statements until ctx is done.
+// registry returns the registry the logs authorize against now: with a
+// registry log, its state as of at least every registry commit that
+// happened before the call.
+func (s *Server) registry(ctx context.Context) (*registry.Registry, error) {
+	want := s.regCommits.Load()
+	if s.regRead.Load() >= want {
+		return s.reg.Load(), nil
+	}
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	if s.regRead.Load() >= want {
+		return s.reg.Load(), nil
+	}
+	// Read after want was: the state read holds every commit counted.
+	var r *registry.Registry
+	err := s.opts.Store.Read(ctx, registry.LogName, func(ctx context.Context, tx storage.ReadTx) error {
+		var err error
+		r, err = registry.FromState(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the registry: %w", err)
+	}
+	s.reg.Store(r)
+	s.regRead.Store(want)
+	return r, nil
+}
+
+// lastUse returns the signed time of the latest statement key signed that
+// any log admitted (the registry's LastUse).
+func (s *Server) lastUse(ctx context.Context, key string) (time.Time, bool, error) {
+	var last time.Time
+	found := false
+	for name := range s.logs {
+		if name == registry.LogName {
+			continue
+		}
+		err := s.opts.Store.Read(ctx, name, func(ctx context.Context, tx storage.ReadTx) error {
+			v, ok, err := tx.Get(ctx, keyUsePrefix+key)
+			if err != nil || !ok {
+				return err
+			}
+			t, err := time.Parse(time.RFC3339Nano, string(v))
+			if err != nil {
+				return fmt.Errorf("corrupt key use of %s in log %s: %w", key, name, err)
+			}
+			if !found || t.After(last) {
+				last, found = t, true
+			}
+			return nil
+		})
+		if err != nil {
+			return time.Time{}, false, err
+		}
+	}
+	return last, found, nil
+}
+
+// Run admits statements until ctx is done. With a registry log, it first
+// admits the genesis into it if it is empty.
 func (s *Server) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	for _, l := range s.logs {
+	if l := s.registryLog; l != nil {
 		g.Go(func() error { l.admitter.run(ctx); return nil })
+		if err := s.admitGenesis(ctx); err != nil {
+			return errors.Join(err, g.Wait())
+		}
+	}
+	for _, l := range s.logs {
+		if l != s.registryLog {
+			g.Go(func() error { l.admitter.run(ctx); return nil })
+		}
 		if sch, ok := l.Domain.(rule.Scheduler); ok && l.RuleKey != nil {
 			g.Go(func() error { s.runScheduler(ctx, l, sch); return nil })
 		}
 	}
 	return g.Wait()
+}
+
+// admitGenesis admits Options.Genesis into the empty registry log.
+func (s *Server) admitGenesis(ctx context.Context) error {
+	reg, err := s.registry(ctx)
+	if err != nil || reg.Size() > 0 || len(s.opts.Genesis) == 0 {
+		return err
+	}
+	for i, leaf := range s.opts.Genesis {
+		if _, err := s.submit(ctx, &api.SubmitRequest{Log: registry.LogName, Statement: leaf}); err != nil {
+			return fmt.Errorf("registry genesis entry %d of %d refused: %w", i+1, len(s.opts.Genesis), err)
+		}
+	}
+	s.opts.Logger.Info("wrote the registry genesis into the registry log", "entries", len(s.opts.Genesis))
+	return nil
 }
 
 func (s *Server) checkTime(t time.Time) error {
@@ -215,7 +340,11 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	if len(req.Statement) > govlog.MaxStatementSize {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", govlog.ErrStatementTooLarge, len(req.Statement), govlog.MaxStatementSize)
 	}
-	opened, err := s.opts.Registry.Open(req.Statement, l.Log.Origin(), l.Domain)
+	reg, err := s.registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opened, err := reg.Open(req.Statement, l.Log.Origin(), l.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -223,14 +352,16 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	if err != nil {
 		return nil, err
 	}
-	authorize := s.opts.Registry.AdmissionAuthorizer(opened, s.opts.Now())
+	received := s.opts.Now()
 	if role != rule.SelfSigned {
 		// Refused here, before it waits for a batch; rule.Admit asks again
-		// in the batch, where the one judgement shared with replay runs.
-		agency, err := authorize(role)
+		// in the batch, with the registry the batch authorizes against,
+		// where the one judgement shared with replay runs.
+		signers, err := reg.AdmissionAuthorizer(opened, received)(role)
 		if err != nil {
 			return nil, err
 		}
+		agency := signers.Agency
 		// Known before the batch, so the domain can name the keys it will
 		// read (rule.KeyReader) and the batch reads them in one query.
 		opened.Entry.Agency = agency
@@ -244,7 +375,7 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	}
 	leaf := append([]byte(nil), req.Statement...)
 	hash := opened.Entry.LeafHash
-	res := l.admitter.admit(ctx, &pending{leaf: leaf, entry: opened.Entry, authorize: authorize})
+	res := l.admitter.admit(ctx, &pending{leaf: leaf, entry: opened.Entry, sigs: opened.Sigs, received: received})
 	if res.err != nil {
 		return nil, res.err
 	}

@@ -62,6 +62,15 @@ type ReadTx interface {
 	// LookupOutbox returns the committed outbox entries that exist among
 	// leafHashes.
 	LookupOutbox(ctx context.Context, leafHashes [][32]byte) (map[[32]byte]OutboxEntry, error)
+	// Scan calls fn with every committed state key of the log that begins
+	// with prefix (not empty), in key order (bytewise), and its value,
+	// until fn returns an error, which Scan returns. An empty prefix is
+	// an error. The keys and values are read from the transaction's
+	// snapshot, a bounded number at a time, and fn is called with none
+	// of the database's results open, so fn may call the transaction's
+	// other methods (Get, LookupOutbox, Scan). fn may keep value; it is
+	// not reused.
+	Scan(ctx context.Context, prefix string, fn func(key string, value []byte) error) error
 }
 
 // AdmitTx is the transaction Admit hands to its function.

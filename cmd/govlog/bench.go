@@ -398,17 +398,34 @@ func (b *bench) govlogSubmit(ctx context.Context, st benchStore, wait bool, n in
 		return runResult{}, err
 	}
 	publish := domain.Types()[0]
-	reg, err := registry.New(registry.File{Agencies: []registry.Agency{{
+	// The registry is a log, as in production: its genesis names the
+	// bench agency, signed by two root keys.
+	genesis := registry.File{Agencies: []registry.Agency{{
 		ID: "bench-agency", Roles: []string{publish.Role}, Keys: []registry.Key{{VKey: vkey}},
-	}}})
+	}}}
+	var rootVKeys []string
+	var rootSigners []note.Signer
+	for _, name := range []string{"bench-root-1", "bench-root-2"} {
+		sk, vk, err := note.GenerateKey(nil, name)
+		if err != nil {
+			return runResult{}, err
+		}
+		signer, _ := note.NewSigner(sk)
+		rootVKeys, rootSigners = append(rootVKeys, vk), append(rootSigners, signer)
+	}
+	roots, err := registry.NewRoots(rootVKeys, 2)
 	if err != nil {
 		return runResult{}, err
 	}
-	lkey, _, err := note.GenerateKey(nil, "bench.example/disclosures")
-	if err != nil {
-		return runResult{}, err
+	var logSigners []note.Signer
+	for _, origin := range []string{"bench.example/disclosures", "bench.example/registry"} {
+		lkey, _, err := note.GenerateKey(nil, origin)
+		if err != nil {
+			return runResult{}, err
+		}
+		signer, _ := note.NewSigner(lkey)
+		logSigners = append(logSigners, signer)
 	}
-	logSigner, _ := note.NewSigner(lkey)
 
 	// Statements are signed before the clock starts: the client's signing
 	// is not the server's admission.
@@ -429,8 +446,11 @@ func (b *bench) govlogSubmit(ctx context.Context, st benchStore, wait bool, n in
 	addrc := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		cfg.Registry = reg
-		cfg.Logs = []nodeLog{{Name: "disclosures", Origin: "bench.example/disclosures", Signer: logSigner}}
+		cfg.Roots, cfg.Genesis, cfg.GenesisSigners = roots, genesis, rootSigners
+		cfg.Logs = []nodeLog{
+			{Name: "disclosures", Origin: "bench.example/disclosures", Signer: logSigners[0]},
+			{Name: registry.LogName, Origin: "bench.example/registry", Signer: logSigners[1]},
+		}
 		errc <- runNode(nodeCtx, cfg, slog.New(slog.DiscardHandler), func(addr string) { addrc <- addr })
 	}()
 	defer func() { stop(); <-errc }()

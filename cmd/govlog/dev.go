@@ -169,25 +169,48 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 		if err != nil {
 			return cfg, err
 		}
-		head := "# The agencies allowed to submit, their keys and roles. Edit and restart.\n"
+		head := "# The genesis of the registry log: the agencies allowed to submit, their\n# keys and roles, written into the registry log on the first start, signed by\n# keys/root-1 and keys/root-2. Afterwards the registry log is the truth:\n# change it with govlog registry (see the README), not here.\n"
 		if err := os.WriteFile(regPath, append([]byte(head), b...), 0o644); err != nil {
 			return cfg, err
 		}
 	}
-	if cfg.Registry, err = registry.Load(regPath); err != nil {
+	if cfg.Genesis, err = registry.ReadFile(regPath); err != nil {
 		return cfg, err
 	}
 	// A folder made before a domain was added: its demo agency lacks the
 	// new roles, and would be refused.
-	if held, ok := cfg.Registry.Agency(demo.ID); ok {
+	if i := slices.IndexFunc(cfg.Genesis.Agencies, func(a registry.Agency) bool { return a.ID == demo.ID }); i >= 0 {
+		held := cfg.Genesis.Agencies[i]
 		if missing := slices.DeleteFunc(slices.Clone(demo.Roles), func(r string) bool { return slices.Contains(held.Roles, r) }); len(missing) > 0 {
-			cfg.warnings = append(cfg.warnings, fmt.Sprintf("%s gives %s no role %s: add them to try every log, or start with a new --data",
+			cfg.warnings = append(cfg.warnings, fmt.Sprintf("%s gives %s no role %s: grant them through the registry log (govlog registry) to try every log, or start with a new --data",
 				regPath, demo.ID, strings.Join(missing, ", ")))
 		}
 	}
 
+	// The root keys that sign registry entries: dev holds all three and
+	// signs with two; in production each is on its holder's machine.
+	var rootVKeys []string
+	for i := 1; i <= devRoots; i++ {
+		name := fmt.Sprintf("root-%d", i)
+		vkey, err := devKey(filepath.Join(keys, name), name)
+		if err != nil {
+			return cfg, err
+		}
+		rootVKeys = append(rootVKeys, vkey)
+		if i <= devRootQuorum {
+			signer, err := loadSigner(filepath.Join(keys, name+".key"))
+			if err != nil {
+				return cfg, err
+			}
+			cfg.GenesisSigners = append(cfg.GenesisSigners, signer)
+		}
+	}
+	if cfg.Roots, err = registry.NewRoots(rootVKeys, devRootQuorum); err != nil {
+		return cfg, err
+	}
+
 	var logVKeys []string
-	for _, name := range domainNames() {
+	for _, name := range append([]string{registry.LogName}, domainNames()...) {
 		prefix := filepath.Join(keys, "log-"+name)
 		origin := operator + "/" + name
 		if _, err := os.Stat(prefix + ".key"); os.IsNotExist(err) {
@@ -232,6 +255,10 @@ func devKey(prefix, name string) (string, error) {
 	}
 	return readKeyFile(prefix + ".vkey")
 }
+
+// devRoots is how many registry root keys dev makes, and devRootQuorum
+// how many must sign a registry entry.
+const devRoots, devRootQuorum = 3, 2
 
 // devWitnesses is how many witnesses dev runs, and devQuorum how many must
 // cosign a checkpoint before it is published.
@@ -325,15 +352,12 @@ func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr string, cf
 	// integrated within the MMD: past that (and a minute more), it is late.
 	m.OverdueAfter = cfg.MMD + cfg.ScheduleInterval + time.Minute
 	for _, l := range cfg.Logs {
-		domain, err := newDomain(l.Name)
+		domain, err := domainFor(l.Name, cfg.Roots)
 		if err != nil {
 			return "", nil, err
 		}
 		m.Logs = append(m.Logs, monitorLogConfig{Origin: l.Origin, URL: logAddr, Name: l.Name})
-		m.logs = append(m.logs, monitor.Log{
-			Name: l.Name, Origin: l.Origin, Policy: cfg.Policy,
-			Domain: domain, Registry: cfg.Registry,
-		})
+		m.logs = append(m.logs, monitor.Log{Name: l.Name, Origin: l.Origin, Policy: cfg.Policy, Domain: domain})
 	}
 	start := func() { g.Go(func() error { return runMonitor(ctx, m, logger.With("part", "monitor")) }) }
 	return "http://" + lis.Addr().String(), start, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/funds"
+	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
 )
 
@@ -42,6 +44,46 @@ func newDomain(name string) (rule.Domain, error) {
 		}
 	}
 	return nil, fmt.Errorf("no personality %q (have: %s)", name, strings.Join(domainNames(), ", "))
+}
+
+// domainFor returns the rules of the log called name: the registry log's,
+// whose entries roots sign, or a domain's.
+func domainFor(name string, roots *registry.Roots) (rule.Domain, error) {
+	if name != registry.LogName {
+		return newDomain(name)
+	}
+	if roots == nil {
+		return nil, errors.New("the registry log needs its root keys (registry_roots)")
+	}
+	return registry.NewDomain(roots), nil
+}
+
+// rootsConfig names the registry's root keys in a config file.
+type rootsConfig struct {
+	// Quorum is how many root keys must sign each registry entry: at
+	// least 2.
+	Quorum int `yaml:"quorum"`
+	// Keys are the root verifier keys: vkey lines, or paths of .vkey files.
+	Keys []string `yaml:"keys"`
+}
+
+func (c rootsConfig) load() (*registry.Roots, error) {
+	var vkeys []string
+	for _, k := range c.Keys {
+		if strings.Contains(k, "/") || strings.HasSuffix(k, ".vkey") {
+			vk, err := readKeyFile(k)
+			if err != nil {
+				return nil, err
+			}
+			k = vk
+		}
+		vkeys = append(vkeys, k)
+	}
+	roots, err := registry.NewRoots(vkeys, c.Quorum)
+	if err != nil {
+		return nil, fmt.Errorf("registry_roots: %w", err)
+	}
+	return roots, nil
 }
 
 // logRoles returns the roles the log itself holds, for the statements it

@@ -45,6 +45,7 @@ Verify a bundle offline:            govlog verify --policy policy.txt entry.bund
 		newWitnessCmd(),
 		newCheckEvidenceCmd(),
 		newMonitorCmd(),
+		newRegistryCmd(),
 	)
 	root.AddCommand(newDomainQueryCmds()...)
 	return root

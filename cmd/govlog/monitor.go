@@ -52,9 +52,12 @@ type monitorConfig struct {
 	// be missing before it is an alert. Set it above the log's schedule
 	// interval plus its MMD. Default 15m (monitor.DefaultOverdueAfter).
 	OverdueAfter time.Duration `yaml:"overdue_after"`
-	// Registry is the path of the registry file (agencies, keys, roles)
-	// that entries are authorized against, unless a log names its own.
-	Registry string `yaml:"registry"`
+	// RegistryRoots are the root keys that sign the registry log's
+	// entries and their quorum, as the auditor trusts them. The registry
+	// log (personality registry) must be among the logs: it is replayed
+	// first, and every other log's entries are authorized against it as
+	// it stood when they were admitted.
+	RegistryRoots rootsConfig `yaml:"registry_roots"`
 	// Webhooks are URLs every new alert is POSTed to, as JSON (retried a
 	// few times, never holding up the monitor).
 	Webhooks []string `yaml:"webhooks"`
@@ -123,10 +126,8 @@ type monitorLogConfig struct {
 	// satisfy: the log's key and the witnesses the auditor trusts.
 	Policy string `yaml:"policy"`
 	// Personality names the rules entries are replayed with (`govlog
-	// domains` lists them). Default: Name.
+	// domains` lists them; registry for the registry log). Default: Name.
 	Personality string `yaml:"personality"`
-	// Registry overrides the top-level registry for this log.
-	Registry string `yaml:"registry"`
 }
 
 // loadedMonitor is a monitor config with its files read and checked.
@@ -177,17 +178,16 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fail("listen %q: %v", c.Listen, err)
 	}
-	registries := map[string]*registry.Registry{}
-	loadRegistry := func(p string) (*registry.Registry, error) {
-		if r, ok := registries[p]; ok {
-			return r, nil
+	var roots *registry.Roots
+	if slices.ContainsFunc(c.Logs, func(l monitorLogConfig) bool {
+		return cmp.Or(l.Personality, l.Name, path.Base(l.Origin)) == registry.LogName
+	}) {
+		var err error
+		if roots, err = c.RegistryRoots.load(); err != nil {
+			return fail("%v", err)
 		}
-		r, err := registry.Load(p)
-		if err != nil {
-			return nil, err
-		}
-		registries[p] = r
-		return r, nil
+	} else if len(c.Logs) > 0 {
+		return fail("the registry log (personality %s) must be among the logs: every other log's entries are authorized against it", registry.LogName)
 	}
 	lm := &loadedMonitor{monitorConfig: c}
 	seen := map[string]bool{}
@@ -209,7 +209,7 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 		if l.Personality == "" {
 			l.Personality = l.Name
 		}
-		domain, err := newDomain(l.Personality)
+		domain, err := domainFor(l.Personality, roots)
 		if err != nil {
 			return fail("log %q: %v", l.Origin, err)
 		}
@@ -224,17 +224,7 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 		if !slices.ContainsFunc(policy.Logs(), func(v note.Verifier) bool { return v.Name() == l.Origin }) {
 			return fail("log %q: policy %s lists no key for this origin", l.Origin, l.Policy)
 		}
-		regPath := cmp.Or(l.Registry, c.Registry)
-		if regPath == "" {
-			return fail("log %q: registry is required (top-level or per log)", l.Origin)
-		}
-		reg, err := loadRegistry(regPath)
-		if err != nil {
-			return fail("log %q: %v", l.Origin, err)
-		}
-		lm.logs = append(lm.logs, monitor.Log{
-			Name: l.Name, Origin: l.Origin, Policy: policy, Domain: domain, Registry: reg,
-		})
+		lm.logs = append(lm.logs, monitor.Log{Name: l.Name, Origin: l.Origin, Policy: policy, Domain: domain})
 	}
 	for i, w := range c.Watches {
 		if w.Name == "" {

@@ -29,8 +29,14 @@ type nodeConfig struct {
 	MySQL         string // MySQL/MariaDB DSN; empty: SQLite at SQLitePath
 	MySQLMaxConns int
 	SQLitePath    string
-	Registry      *registry.Registry
-	Logs          []nodeLog
+	// Roots are the registry log's root keys; Genesis is the registry the
+	// log starts from, signed by GenesisSigners (k root keys) if the
+	// registry log is empty.
+	Roots          *registry.Roots
+	Genesis        registry.File
+	GenesisSigners []note.Signer
+	// Logs are the logs, the registry log among them.
+	Logs []nodeLog
 	// SequencerInterval, MMD and ScheduleInterval (how often the
 	// statements the logs write themselves are looked for once due) are
 	// left, when zero, to the defaults of logserver and personalities.
@@ -107,8 +113,14 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	}
 	ps := map[string]personalities.Personality{}
 	var logs []*logserver.Log
+	var genesis [][]byte
 	for _, lc := range cfg.Logs {
-		domain, err := newDomain(lc.Name)
+		if lc.Name == registry.LogName && len(cfg.GenesisSigners) > 0 {
+			if genesis, err = registry.Genesis(cfg.Genesis, lc.Origin, time.Now(), cfg.GenesisSigners...); err != nil {
+				return fmt.Errorf("registry genesis: %w", err)
+			}
+		}
+		domain, err := domainFor(lc.Name, cfg.Roots)
 		if err != nil {
 			return fmt.Errorf("log %q: %w", lc.Name, err)
 		}
@@ -120,7 +132,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		ps[lc.Name] = personalities.Personality{Domain: domain, Log: l, RuleKey: lc.RuleKey}
 	}
 	srv, err := personalities.NewServer(personalities.Options{
-		Store: store, Registry: cfg.Registry, Personalities: ps, Logger: logger,
+		Store: store, Genesis: genesis, Personalities: ps, Logger: logger,
 		ScheduleInterval: cfg.ScheduleInterval, AgencyQuota: cfg.AgencyQuota,
 	})
 	if err != nil {

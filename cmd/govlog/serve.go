@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,8 +37,19 @@ type serveConfig struct {
 		// MaxOpenConns caps connections (MariaDB allows 151). Default 64.
 		MaxOpenConns int `yaml:"max_open_conns"`
 	} `yaml:"mysql"`
-	// Registry is the path of the registry file: agencies, keys, roles.
+	// Registry is the path of the registry's genesis file (agencies, keys,
+	// roles; see personalities/registry): on the first start, while the
+	// registry log is empty, it is written into it as entries signed by
+	// registry_genesis_keys. Afterwards the registry log is the only truth
+	// and the file is not read; change the registry with `govlog registry`.
 	Registry string `yaml:"registry"`
+	// RegistryRoots are the root keys that sign registry entries, and how
+	// many of them must sign each one.
+	RegistryRoots rootsConfig `yaml:"registry_roots"`
+	// RegistryGenesisKeys are paths of root signing keys (at least the
+	// quorum) that sign the genesis. Needed only for the first start: take
+	// them away afterwards.
+	RegistryGenesisKeys []string `yaml:"registry_genesis_keys"`
 	// Policy is the path of the C2SP tlog-policy file the logs publish
 	// under: every witness in it with a URL is sent each new checkpoint,
 	// which is published once the quorum has cosigned it. Optional; without
@@ -66,21 +78,26 @@ type serveConfig struct {
 	// backup, a lagging replica) stops it instead of making it fork. Keep it
 	// on the log server's own disk, not with the database. Recommended.
 	CheckpointDir string `yaml:"checkpoint_dir"`
-	// Logs are the logs this server runs.
-	Logs []struct {
-		// Name is the log's short name and personality: disclosures.
-		Name string `yaml:"name"`
-		// Origin is the log's identity, <operator>/<name>.
-		Origin string `yaml:"origin"`
-		// Key is the path of the log's signing key; its name must be Origin.
-		Key string `yaml:"key"`
-		// RuleKey is the path of the key the log signs the statements it
-		// writes itself with (funds: guarantee releases when a pay deadline
-		// passes; `govlog domains` marks them "written by the log"). The
-		// registry must list it under an agency holding their role.
-		// Required for a log that writes statements itself.
-		RuleKey string `yaml:"rule_key"`
-	} `yaml:"logs"`
+	// Logs are the logs this server runs, the registry log (name:
+	// registry) among them.
+	Logs []serveLogConfig `yaml:"logs"`
+}
+
+// serveLogConfig is one log of a serveConfig.
+type serveLogConfig struct {
+	// Name is the log's short name and personality: registry,
+	// disclosures.
+	Name string `yaml:"name"`
+	// Origin is the log's identity, <operator>/<name>.
+	Origin string `yaml:"origin"`
+	// Key is the path of the log's signing key; its name must be Origin.
+	Key string `yaml:"key"`
+	// RuleKey is the path of the key the log signs the statements it
+	// writes itself with (funds: guarantee releases when a pay deadline
+	// passes; `govlog domains` marks them "written by the log"). The
+	// registry must list it under an agency holding their role.
+	// Required for a log that writes statements itself.
+	RuleKey string `yaml:"rule_key"`
 }
 
 // parseServeConfig reads the config strictly (unknown fields are errors),
@@ -102,7 +119,9 @@ func parseServeConfig(path string) (serveConfig, error) {
 	case c.Storage == "sqlite" && c.SQLite.Path == "":
 		return c, fmt.Errorf("%s: sqlite.path is required with storage: sqlite", path)
 	case c.Registry == "":
-		return c, fmt.Errorf("%s: registry is required", path)
+		return c, fmt.Errorf("%s: registry (the genesis file) is required", path)
+	case !slices.ContainsFunc(c.Logs, func(l serveLogConfig) bool { return l.Name == registry.LogName }):
+		return c, fmt.Errorf("%s: a log named %q is required: the registry log that authorizes the others", path, registry.LogName)
 	case len(c.Logs) == 0:
 		return c, fmt.Errorf("%s: at least one log is required", path)
 	case c.SequencerInterval < 0 || c.MMD < 0 || c.ScheduleInterval < 0:
@@ -112,6 +131,13 @@ func parseServeConfig(path string) (serveConfig, error) {
 	}
 	seen := map[string]bool{}
 	for i, l := range c.Logs {
+		if l.Name == registry.LogName {
+			if seen[l.Name] {
+				return c, fmt.Errorf("%s: log %q listed twice", path, l.Name)
+			}
+			seen[l.Name] = true
+			continue
+		}
 		d, err := newDomain(l.Name)
 		if err != nil {
 			return c, fmt.Errorf("%s: logs[%d]: %w", path, i, err)
@@ -143,8 +169,18 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		SequencerInterval: c.SequencerInterval, MMD: c.MMD, ScheduleInterval: c.ScheduleInterval,
 		AgencyQuota: personalities.Quota{PerSecond: c.AgencyQuota.PerSecond, Burst: c.AgencyQuota.Burst},
 	}
-	if nc.Registry, err = registry.Load(c.Registry); err != nil {
+	if nc.Roots, err = c.RegistryRoots.load(); err != nil {
+		return nc, fmt.Errorf("%s: %w", path, err)
+	}
+	if nc.Genesis, err = registry.ReadFile(c.Registry); err != nil {
 		return nc, err
+	}
+	for _, p := range c.RegistryGenesisKeys {
+		signer, err := loadSigner(p)
+		if err != nil {
+			return nc, fmt.Errorf("%s: registry_genesis_keys: %w", path, err)
+		}
+		nc.GenesisSigners = append(nc.GenesisSigners, signer)
 	}
 	if c.Policy != "" {
 		text, err := os.ReadFile(c.Policy)

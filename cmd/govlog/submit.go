@@ -2,24 +2,26 @@ package main
 
 import (
 	"bytes"
-
+	"context"
 	"encoding/base64"
 	"fmt"
-	"github.com/govlog/govlog/client"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/client"
 )
 
 func newSubmitCmd() *cobra.Command {
 	var (
-		sf                           serverFlags
-		keyPath, typ, body, bodyFile string
-		origin, out, at, policyPath  string
-		wait                         bool
+		sf                          serverFlags
+		typ, body, bodyFile         string
+		keyPaths                    []string
+		origin, out, at, policyPath string
+		wait                        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "submit --log LOG --key KEY --type TYPE --body JSON",
@@ -31,9 +33,17 @@ the tlog-proof bundle to --out; with --wait=false it writes the log's signed
 promise instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			signer, err := loadSigner(keyPath)
-			if err != nil {
-				return err
+			var err error
+			if len(keyPaths) == 0 {
+				return fmt.Errorf("--key is required")
+			}
+			var signers []note.Signer
+			for _, p := range keyPaths {
+				signer, err := loadSigner(p)
+				if err != nil {
+					return err
+				}
+				signers = append(signers, signer)
 			}
 			if bodyFile != "" {
 				b, err := os.ReadFile(bodyFile)
@@ -65,50 +75,15 @@ promise instead.`,
 			if err != nil {
 				return err
 			}
-			signed, err := st.Sign(signer)
+			signed, err := st.Sign(signers...)
 			if err != nil {
 				return err
 			}
-			res, err := c.Submit(ctx, sf.log, signed, wait)
-			if err != nil {
-				return fmt.Errorf("submit: %w", err)
-			}
-			if policyPath != "" {
-				if err := checkSubmitted(policyPath, origin, signed, res, wait); err != nil {
-					return err
-				}
-			}
-			w := cmd.OutOrStdout()
-			what := "admitted"
-			if res.Duplicate {
-				what = "already in the log (same bytes submitted before)"
-			}
-			fmt.Fprintf(w, "%s: leaf hash %s\n", what, base64.StdEncoding.EncodeToString(res.LeafHash[:]))
-			if !wait {
-				if out != "" {
-					if err := os.WriteFile(out, res.Promise, 0o644); err != nil {
-						return err
-					}
-					fmt.Fprintf(w, "promise signed by the log written to %s\n", out)
-				} else {
-					w.Write(res.Promise)
-				}
-				return nil
-			}
-			fmt.Fprintf(w, "included: %s entry %d\n", origin, res.Index)
-			if out != "" {
-				if err := os.WriteFile(out, res.Bundle, 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "bundle written to %s (check it with: govlog verify --policy POLICY %s)\n", out, out)
-			} else {
-				w.Write(res.Bundle)
-			}
-			return nil
+			return submitSigned(cmd, c, ctx, sf.log, origin, signed, submitOutput{wait: wait, policyPath: policyPath, out: out})
 		},
 	}
 	sf.register(cmd)
-	cmd.Flags().StringVar(&keyPath, "key", "", "the agency's signing key file (from keygen)")
+	cmd.Flags().StringArrayVar(&keyPaths, "key", nil, "the agency's signing key file (from keygen); again for a second signer, such as the responsible official's own key")
 	cmd.Flags().StringVar(&typ, "type", "", "statement type, e.g. disclosure.publish")
 	cmd.Flags().StringVar(&body, "body", "", "statement body, a JSON object")
 	cmd.Flags().StringVar(&bodyFile, "body-file", "", "read the body from this file")
@@ -158,4 +133,51 @@ func checkSubmitted(policyPath, origin string, signed []byte, res *client.Submit
 		return nil
 	}
 	return fmt.Errorf("the server's promise is NOT signed by a key of %s in %s", origin, policyPath)
+}
+
+// submitOutput says what to do with a submitted statement's answer.
+type submitOutput struct {
+	wait       bool
+	policyPath string // verify the answer against it, if set
+	out        string // write the bundle or promise here; empty: stdout
+}
+
+// submitSigned submits signed to log and reports the answer.
+func submitSigned(cmd *cobra.Command, c *client.Client, ctx context.Context, log, origin string, signed []byte, o submitOutput) error {
+	res, err := c.Submit(ctx, log, signed, o.wait)
+	if err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
+	if o.policyPath != "" {
+		if err := checkSubmitted(o.policyPath, origin, signed, res, o.wait); err != nil {
+			return err
+		}
+	}
+	w := cmd.OutOrStdout()
+	what := "admitted"
+	if res.Duplicate {
+		what = "already in the log (same bytes submitted before)"
+	}
+	fmt.Fprintf(w, "%s: leaf hash %s\n", what, base64.StdEncoding.EncodeToString(res.LeafHash[:]))
+	if !o.wait {
+		if o.out != "" {
+			if err := os.WriteFile(o.out, res.Promise, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "promise signed by the log written to %s\n", o.out)
+		} else {
+			w.Write(res.Promise)
+		}
+		return nil
+	}
+	fmt.Fprintf(w, "included: %s entry %d\n", origin, res.Index)
+	if o.out != "" {
+		if err := os.WriteFile(o.out, res.Bundle, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "bundle written to %s (check it with: govlog verify --policy POLICY %s)\n", o.out, o.out)
+	} else {
+		w.Write(res.Bundle)
+	}
+	return nil
 }

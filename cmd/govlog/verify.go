@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -15,12 +16,14 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/client"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
 )
 
 func newVerifyCmd() *cobra.Command {
-	var policyPath, registryPath string
+	var policyPath, registryPath, registryServer string
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "verify --policy POLICY BUNDLE",
 		Short: "Verify offline that a bundle's entry is in the log",
@@ -30,7 +33,11 @@ inclusion proof hashes the entry carried in the bundle up to the checkpoint's
 root. With --registry it also checks who signed the statement: the signature
 verifies with a key the registry lists, and that key's agency held the role
 the statement's type needs at the statement's time (a key revoked, or retired
-before that time, does not count).
+before that time, does not count). --registry takes a YAML registry file;
+--registry-server reads the registry log itself from a server instead, every
+entry checked against a checkpoint --policy accepts (the policy must list the
+registry log), and judges by the registry as it stands now: a key revoked for
+compromise after the entry was admitted refuses it too.
 It exits 0 and says what it proved, or non-zero with the reason.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -62,14 +69,30 @@ It exits 0 and says what it proved, or non-zero with the reason.`,
 				fmt.Fprintf(w, "witnesses: cosigned by %s\n", strings.Join(vb.Witnesses, ", "))
 			}
 			describeStatement(w, vb.Entry)
-			if registryPath != "" {
-				return checkSigner(w, vb, registryPath)
+			switch {
+			case registryPath != "" && registryServer != "":
+				return fmt.Errorf("give --registry or --registry-server, not both")
+			case registryPath != "":
+				reg, err := registry.Load(registryPath)
+				if err != nil {
+					return err
+				}
+				return checkSigner(w, vb, reg, registryPath)
+			case registryServer != "":
+				reg, where, err := readRegistryLog(cmd, registryServer, policy, timeout)
+				if err != nil {
+					return fmt.Errorf("the entry is in the log, but the registry could not be read: %w", err)
+				}
+				fmt.Fprintf(w, "registry: %s\n", where)
+				return checkSigner(w, vb, reg, where)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&policyPath, "policy", "", "C2SP tlog-policy file: trusted logs, witnesses, quorum")
 	cmd.Flags().StringVar(&registryPath, "registry", "", "registry file, to check who signed the statement too")
+	cmd.Flags().StringVar(&registryServer, "registry-server", "", "gRPC address of a server of the registry log, to check who signed against the registry log itself")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "how long to wait for --registry-server")
 	return cmd
 }
 
@@ -109,11 +132,7 @@ func signerNames(sigs []note.Signature, lines []rule.Signature) string {
 // checkSigner checks, for verify --registry, that the registry authorizes
 // the signer of vb's entry as the log's admission server did: its key, not
 // revoked nor retired by the statement's time, and its agency's role then.
-func checkSigner(w io.Writer, vb *govlog.VerifiedBundle, registryPath string) error {
-	reg, err := registry.Load(registryPath)
-	if err != nil {
-		return err
-	}
+func checkSigner(w io.Writer, vb *govlog.VerifiedBundle, reg *registry.Registry, registryPath string) error {
 	origin := vb.Checkpoint.Origin
 	d, err := newDomain(path.Base(origin))
 	if err != nil {
@@ -141,4 +160,25 @@ func checkSigner(w io.Writer, vb *govlog.VerifiedBundle, registryPath string) er
 	}
 	fmt.Fprintf(w, "authorized: %s held the role %s at %s\n", agency, role, e.Time.UTC().Format(time.RFC3339))
 	return nil
+}
+
+// readRegistryLog reads the registry log from server, checked against a
+// checkpoint policy accepts, and replays it.
+func readRegistryLog(cmd *cobra.Command, server string, policy *govlog.Policy, timeout time.Duration) (*registry.Registry, string, error) {
+	c, err := client.Dial(server)
+	if err != nil {
+		return nil, "", err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	cp, entries, err := c.AllEntries(ctx, policy, registry.LogName)
+	if err != nil {
+		return nil, "", err
+	}
+	reg, err := registry.Replay(cp.Origin, entries)
+	if err != nil {
+		return nil, "", err
+	}
+	return reg, fmt.Sprintf("the %s log, %d entries proved by its checkpoint", cp.Origin, cp.Size), nil
 }

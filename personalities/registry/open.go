@@ -67,13 +67,14 @@ func entryOf(st *govlog.Statement, signed []byte) rule.Entry {
 }
 
 // Authorizer returns the rule.Authorize of a replay: o's signatures at the
-// statement's own time (see [Registry.Authorize]).
-func (r *Registry) Authorizer(o Opened) rule.Authorize {
-	return func(role string) (string, error) { return r.Authorize(o.Sigs, role, o.Entry.Time) }
+// statement's own time, with the registry as it stood after n entries
+// (see [Registry.AuthorizeAt]).
+func (r *Registry) Authorizer(o Opened, n uint64) rule.Authorize {
+	return func(role string) (rule.Signers, error) { return r.AuthorizeAt(n, o.Sigs, role, o.Entry.Time) }
 }
 
 // AdmissionAuthorizer returns the rule.Authorize of an admission at now
 // (see [Registry.AuthorizeAdmission]).
 func (r *Registry) AdmissionAuthorizer(o Opened, now time.Time) rule.Authorize {
-	return func(role string) (string, error) { return r.AuthorizeAdmission(o.Sigs, role, o.Entry.Time, now) }
+	return func(role string) (rule.Signers, error) { return r.AuthorizeAdmission(o.Sigs, role, o.Entry.Time, now) }
 }

@@ -1,66 +1,67 @@
-// Package registry says which agencies may sign which statements: their
-// verifier keys (signed-note vkeys), whether a key is revoked or retired,
-// and the roles each agency holds. Until the registry log exists
-// (DESIGN.md: a log signed by a root authority), the registry is a YAML file
-// the operator keeps:
+// Package registry says which agencies may sign which statements, and is
+// the rules of the registry log that says so (DESIGN.md, Domains):
+// agencies, their officials (pseudonymous staff IDs with keys of their
+// own), their verifier keys (signed-note vkeys) and their roles, each
+// change an entry of the registry log signed by k of the n root keys that
+// the configuration names, so that no single operator key can add an
+// agency or a key.
 //
-// Each key is named after its agency's ID (keygen --name ministry-of-finance)
-// and no public key is listed twice.
+// # Genesis
 //
-//	agencies:
-//	  - id: ministry-of-finance          # [a-z0-9][a-z0-9-]{0,63}, unique
-//	    name: Ministry of Finance
-//	    roles: [discloser]
-//	    retired_roles:                    # roles the agency no longer holds
-//	      - role: payroll
-//	        until: 2026-10-01T00:00:00Z
-//	    keys:
-//	      - vkey: ministry-of-finance+1a2b3c4d+AX...
-//	      - vkey: ministry-of-finance+5e6f7a8b+AZ...
-//	        retired: 2026-09-01T00:00:00Z # rotated out: see below
-//	      - vkey: ministry-of-finance+9f8e7d6c+AY...
-//	        revoked: true                 # compromised: never trusted
+// The YAML file of before (see [File]) is the genesis: on first start the
+// server writes it into the empty registry log as entries ([Genesis]),
+// signed by k root keys; afterwards the log is the only truth. A change is
+// an entry submitted like any other statement (`govlog registry prepare`,
+// `sign` on each root holder's machine, `submit`).
 //
-// # Revoked and retired keys
+// # Positions
 //
-// A revoked key may be in other hands: no signature by it counts, ever, so
-// a monitor replaying the log also refuses the entries it signed before it
-// was revoked (and raises alerts on them: use revoked for a compromise).
+// Every change records the index of the registry entry that made it, so a
+// [Registry] built from the state answers as the registry stood after any
+// number n of entries ([Registry.AuthorizeAt]). Each other log records
+// which n it authorizes against: before it admits the first statement
+// under a registry that changed, the admission server writes into that log
+// an entry of type [ViewType], signed by the log's own key, naming n and
+// the leaf hash of registry entry n-1 ([Anchor]). A change therefore takes
+// effect on every log at a known position, with no restart, and a monitor
+// replaying a log checks each entry against the registry as it stood when
+// the entry was admitted.
 //
-// A retired key was rotated out in good order. It signs nothing dated at or
-// after its retirement, but the entries it signed before stay valid, so a
-// replay with today's registry still admits them. "Dated" is the statement's
-// own signed time: a replay authorizes at that time ([Registry.Authorize]);
-// the admission server at that time and at the later of it and its clock,
-// and requires both to credit the same agency
-// ([Registry.AuthorizeAdmission]), so whatever it admitted, a replay admits
-// too, credited to the same agency. A retired role works the same way: held
-// for statements dated before its until.
+// # Retired and revoked keys
 //
-// Times are RFC 3339 with their zone. Set a retirement no earlier than
-// when the file reaches both the admission server and the monitors: one
-// moved back in time refuses entries already admitted, and monitors raise
-// alerts on them.
+// A retired key was rotated out in good order: it signs nothing dated at
+// or after its retirement, and what it signed before stays valid. The
+// registry refuses a retirement dated before the latest statement the key
+// signed that a log admitted.
 //
-// The file keeps no more history than that (no key or role added at a
-// given time); that is what the registry log (DESIGN.md) will keep.
+// A revoked key was compromised: nothing it signed dated at or after the
+// revocation's from time counts (no from time: nothing at all). The
+// admission servers refuse its statements as soon as the revocation is in
+// the registry log; entries it signed that were admitted before (the
+// registry stood otherwise then) stay in the logs, and a monitor names
+// them in an alert.
+//
+// "Dated" is the statement's own signed time. The admission server
+// authorizes at that time and at the later of it and its clock, and
+// requires both to credit the same agency ([Registry.AuthorizeAdmission]),
+// so whatever it admitted, a replay at the statement's time admits too.
+//
+// A withdrawn role is held for statements dated before its withdrawal's at
+// time.
 package registry
 
 import (
-	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
-	"gopkg.in/yaml.v3"
 
-	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule"
 )
 
 // Errors of Authorize; the admission server maps them to gRPC codes.
@@ -72,261 +73,254 @@ var (
 	ErrRoleMissing = errors.New("agency lacks the role")
 )
 
-// File is the YAML document.
-type File struct {
-	Agencies []Agency `yaml:"agencies"`
-}
-
-// Agency is one agency entry.
-type Agency struct {
-	// ID identifies the agency in state and in the log ("ministry-of-finance").
-	ID string `yaml:"id"`
-	// Name is for people.
-	Name string `yaml:"name"`
-	// Roles the agency holds, e.g. "discloser".
-	Roles []string `yaml:"roles"`
-	// RetiredRoles are roles the agency held until a time.
-	RetiredRoles []RetiredRole `yaml:"retired_roles,omitempty"`
-	// Keys are the agency's signing keys.
-	Keys []Key `yaml:"keys"`
-}
-
-// RetiredRole is a role held for statements dated before Until.
-type RetiredRole struct {
-	Role  string    `yaml:"role"`
-	Until time.Time `yaml:"until"`
-}
-
-// Key is one verifier key of an agency.
-type Key struct {
-	VKey string `yaml:"vkey"`
-	// Revoked: no signature by the key counts, whatever its date.
-	Revoked bool `yaml:"revoked,omitempty"`
-	// Retired, if set: the key signs nothing dated at or after it.
-	Retired time.Time `yaml:"retired,omitempty"`
-}
-
 type keyID struct {
 	name string
 	hash uint32
 }
 
-type keyInfo struct {
-	agency  *Agency
-	revoked bool
-	retired time.Time // zero: not retired
+func (k keyID) String() string { return fmt.Sprintf("%s+%08x", k.name, k.hash) }
+
+// keyRef is where a key is in the state.
+type keyRef struct {
+	agency *agencyRecord
+	key    *keyRecord
+	// staff is the official the key is of; empty for an agency key.
+	staff string
 }
 
-// Registry is a parsed, validated registry.
+// Registry is the registry as it stands after Size entries, with the
+// history of every key and role, so it also answers as it stood after
+// fewer. It is immutable.
 type Registry struct {
-	agencies  map[string]*Agency
-	keys      map[keyID]keyInfo
+	size      uint64
+	leaves    [][32]byte
+	agencies  map[string]*agencyRecord
+	keys      map[keyID]keyRef
 	verifiers note.Verifiers
 }
 
-var agencyIDPattern = regexp.MustCompile("^" + body.AgencyIDPattern + "$")
-
-// Load reads and parses the registry file at path.
-func Load(path string) (*Registry, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("couldn't read registry: %w", err)
-	}
-	r, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("registry %s: %w", path, err)
-	}
-	return r, nil
-}
-
-// Parse parses a registry document, refusing unknown fields, duplicate
-// agencies, duplicate keys and malformed vkeys.
-func Parse(data []byte) (*Registry, error) {
-	var f File
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("bad YAML: %w", err)
-	}
-	if err := checkTimes(data); err != nil {
+// FromState builds the Registry the registry log's state describes.
+func FromState(ctx context.Context, st rule.Scanner) (*Registry, error) {
+	r := &Registry{agencies: map[string]*agencyRecord{}, keys: map[keyID]keyRef{}}
+	var err error
+	if r.size, err = readSize(ctx, st); err != nil {
 		return nil, err
 	}
-	return New(f)
-}
-
-// checkTimes requires every retired and until time to be RFC 3339 with its
-// zone: YAML would read "2026-09-01 10:00" as UTC, hours away from what an
-// operator in another zone meant, and a retirement moved back in time
-// refuses entries already admitted.
-func checkTimes(data []byte) error {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("bad YAML: %w", err)
-	}
-	var walk func(n *yaml.Node) error
-	walk = func(n *yaml.Node) error {
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				if k.Value != "retired" && k.Value != "until" {
-					continue
-				}
-				if _, err := time.Parse(time.RFC3339, v.Value); err != nil || v.Kind != yaml.ScalarNode {
-					return fmt.Errorf("line %d: %s %q: want an RFC 3339 time with its zone, e.g. 2026-09-01T00:00:00Z or 2026-09-01T08:00:00+08:00", v.Line, k.Value, v.Value)
-				}
-			}
+	err = st.Scan(ctx, leafPrefix, func(key string, value []byte) error {
+		h, err := parseHash(string(value))
+		if err != nil || key != leafKey(uint64(len(r.leaves))) {
+			return fmt.Errorf("corrupt registry state at %s", key)
 		}
-		for _, c := range n.Content {
-			if err := walk(c); err != nil {
-				return err
-			}
-		}
+		r.leaves = append(r.leaves, h)
 		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return walk(&doc)
-}
-
-// New validates f and builds a Registry from it.
-func New(f File) (*Registry, error) {
-	r := &Registry{agencies: map[string]*Agency{}, keys: map[keyID]keyInfo{}}
-	// A signature covers the text only, not the key name on its line: the
-	// same public key under two names would let anyone move a signature
-	// from one agency to the other by renaming the line.
-	owners := map[string]string{}
+	if uint64(len(r.leaves)) != r.size {
+		return nil, fmt.Errorf("corrupt registry state: %d leaf hashes for size %d", len(r.leaves), r.size)
+	}
 	var vs []note.Verifier
-	for i := range f.Agencies {
-		a := &f.Agencies[i]
-		if !agencyIDPattern.MatchString(a.ID) {
-			return nil, fmt.Errorf("agency %d: id %q must match %s", i+1, a.ID, agencyIDPattern)
-		}
-		if _, dup := r.agencies[a.ID]; dup {
-			return nil, fmt.Errorf("agency %q listed twice", a.ID)
+	err = st.Scan(ctx, agencyPrefix, func(key string, value []byte) error {
+		a := new(agencyRecord)
+		if err := json.Unmarshal(value, a); err != nil {
+			return fmt.Errorf("corrupt registry state: %s: %w", key, err)
 		}
 		r.agencies[a.ID] = a
-		for _, rr := range a.RetiredRoles {
-			switch {
-			case rr.Role == "" || rr.Until.IsZero():
-				return nil, fmt.Errorf("agency %q: a retired role needs a role and an until time", a.ID)
-			case slices.Contains(a.Roles, rr.Role):
-				return nil, fmt.Errorf("agency %q: role %q is both held and retired", a.ID, rr.Role)
-			}
-		}
-		for _, k := range a.Keys {
+		for i := range a.Keys {
+			k := &a.Keys[i]
 			v, err := note.NewVerifier(k.VKey)
 			if err != nil {
-				return nil, fmt.Errorf("agency %q: bad vkey %q: %w", a.ID, k.VKey, err)
+				return fmt.Errorf("corrupt registry state: %s: %w", key, err)
 			}
+			ref := keyRef{agency: a, key: k}
 			if v.Name() != a.ID {
-				return nil, fmt.Errorf("agency %q: key %s+%08x is named %q; an agency's keys are named after its ID", a.ID, v.Name(), v.KeyHash(), v.Name())
+				ref.staff = v.Name()
 			}
-			pub := publicKey(k.VKey)
-			if other, dup := owners[pub]; dup {
-				return nil, fmt.Errorf("agency %q: the public key of %s+%08x is already listed for %q", a.ID, v.Name(), v.KeyHash(), other)
-			}
-			owners[pub] = a.ID
-			id := keyID{v.Name(), v.KeyHash()}
-			if _, dup := r.keys[id]; dup {
-				return nil, fmt.Errorf("agency %q: key %s+%08x listed twice", a.ID, v.Name(), v.KeyHash())
-			}
-			if k.Revoked && !k.Retired.IsZero() {
-				return nil, fmt.Errorf("agency %q: key %s+%08x is both revoked and retired; a revoked key is never trusted", a.ID, v.Name(), v.KeyHash())
-			}
-			r.keys[id] = keyInfo{agency: a, revoked: k.Revoked, retired: k.Retired}
+			r.keys[keyID{v.Name(), v.KeyHash()}] = ref
 			vs = append(vs, v)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	r.verifiers = note.VerifierList(vs...)
 	return r, nil
 }
 
-// publicKey returns the key material of a vkey (name+hash+base64), which
-// note.NewVerifier has already checked.
-func publicKey(vkey string) string {
-	return vkey[strings.LastIndexByte(vkey, '+')+1:]
+// Size is how many registry entries the registry holds.
+func (r *Registry) Size() uint64 { return r.size }
+
+// LeafHash returns the leaf hash of registry entry index.
+func (r *Registry) LeafHash(index uint64) ([32]byte, bool) {
+	if index >= uint64(len(r.leaves)) {
+		return [32]byte{}, false
+	}
+	return r.leaves[index], true
 }
 
-// Verifiers returns every listed key, revoked ones included, so that a
-// signature by a revoked key is reported as revoked rather than unknown.
+// Verifiers returns every key ever listed, revoked ones included, so that
+// a signature by a revoked key is reported as revoked rather than unknown.
 func (r *Registry) Verifiers() note.Verifiers { return r.verifiers }
 
-// Agency returns the agency with this ID.
-func (r *Registry) Agency(id string) (Agency, bool) {
+// Name returns how the registry names the agency id.
+func (r *Registry) Name(id string) (string, bool) {
 	a, ok := r.agencies[id]
 	if !ok {
-		return Agency{}, false
+		return "", false
 	}
-	return *a, true
+	return a.Name, true
 }
 
-// Authorize returns the agency of the first verified signature whose key,
-// at time at, is neither revoked nor retired, and whose agency then holds
-// role. The admission server passes the later of its clock and the
-// statement's time; a replay, the statement's time (see the package doc).
+// Roles returns the roles agency id holds now.
+func (r *Registry) Roles(id string) []string {
+	a, ok := r.agencies[id]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, g := range a.Roles {
+		if g.Withdrawn == nil && !slices.Contains(out, g.Role) {
+			out = append(out, g.Role)
+		}
+	}
+	return out
+}
+
+// Authorize is AuthorizeAt with the registry as it stands now, naming the
+// agency only.
 func (r *Registry) Authorize(sigs []note.Signature, role string, at time.Time) (string, error) {
+	s, err := r.AuthorizeAt(r.size, sigs, role, at)
+	return s.Agency, err
+}
+
+// AuthorizeAt authorizes a statement dated at and signed with sigs (those
+// that verified) for role, with the registry as it stood after its first
+// n entries: it returns the agency of the first signature by an agency key
+// that was neither revoked nor retired at time at and whose agency then
+// held role, and the officials of that agency whose keys signed too and
+// were valid at time at.
+func (r *Registry) AuthorizeAt(n uint64, sigs []note.Signature, role string, at time.Time) (rule.Signers, error) {
 	var revoked, lacking []string
+	var agency *agencyRecord
 	for _, s := range sigs {
 		k, ok := r.keys[keyID{s.Name, s.Hash}]
-		if !ok {
+		if !ok || k.staff != "" || k.key.Added.Index >= n {
 			continue
 		}
-		if k.revoked {
-			revoked = append(revoked, s.Name)
+		if why := k.key.invalid(n, at); why != "" {
+			revoked = append(revoked, fmt.Sprintf("%s+%08x (%s)", s.Name, s.Hash, why))
 			continue
 		}
-		if !k.retired.IsZero() && !at.Before(k.retired) {
-			revoked = append(revoked, fmt.Sprintf("%s+%08x (retired %s)", s.Name, s.Hash, k.retired.UTC().Format(time.RFC3339)))
-			continue
-		}
-		if k.agency.holds(role, at) {
-			return k.agency.ID, nil
+		if k.agency.holds(n, role, at) {
+			agency = k.agency
+			break
 		}
 		lacking = append(lacking, k.agency.ID)
 	}
 	switch {
+	case agency != nil:
 	case len(lacking) > 0:
-		return "", fmt.Errorf("%v: %w %q", lacking, ErrRoleMissing, role)
+		return rule.Signers{}, fmt.Errorf("%v: %w %q", lacking, ErrRoleMissing, role)
 	case len(revoked) > 0:
-		return "", fmt.Errorf("key %v: %w", revoked, ErrKeyRevoked)
+		return rule.Signers{}, fmt.Errorf("key %s: %w", strings.Join(revoked, ", "), ErrKeyRevoked)
 	default:
-		return "", errors.New("no signature by a registered key")
+		return rule.Signers{}, errors.New("no signature by a registered agency key (an official's key signs only beside its agency's)")
 	}
+	out := rule.Signers{Agency: agency.ID}
+	for _, s := range sigs {
+		k, ok := r.keys[keyID{s.Name, s.Hash}]
+		if ok && k.staff != "" && k.agency == agency && k.key.Added.Index < n && k.key.invalid(n, at) == "" &&
+			!slices.Contains(out.Officials, k.staff) {
+			out.Officials = append(out.Officials, k.staff)
+		}
+	}
+	slices.Sort(out.Officials)
+	return out, nil
 }
 
 // AuthorizeAdmission is Authorize as the admission server must run it, for
 // a statement dated signed and received at now: a replay, which has only
 // the statement, authorizes at signed, so the statement is admitted only if
-// it is also authorized at the later of the two times, for the same agency.
-// (With several signers, a key retired in between would otherwise credit
-// one agency now and another on replay.)
-func (r *Registry) AuthorizeAdmission(sigs []note.Signature, role string, signed, now time.Time) (string, error) {
-	atSigning, err := r.Authorize(sigs, role, signed)
+// it is also authorized at the later of the two times, for the same agency
+// and officials. (With several signers, a key retired in between would
+// otherwise credit one agency now and another on replay.)
+func (r *Registry) AuthorizeAdmission(sigs []note.Signature, role string, signed, now time.Time) (rule.Signers, error) {
+	atSigning, err := r.AuthorizeAt(r.size, sigs, role, signed)
 	if err != nil {
-		return "", err
+		return rule.Signers{}, err
 	}
-	at := signed
-	if now.After(at) {
-		at = now
-	}
-	atAdmission, err := r.Authorize(sigs, role, at)
+	atAdmission, err := r.AuthorizeAt(r.size, sigs, role, later(signed, now))
 	if err != nil {
-		return "", err
+		return rule.Signers{}, err
 	}
-	if atAdmission != atSigning {
-		return "", fmt.Errorf("the signature of %q counted at the statement's time but no longer does (its key or role was retired since), and a replay would credit %q rather than %q: %w; sign again without it",
-			atSigning, atSigning, atAdmission, ErrKeyRevoked)
+	if atAdmission.Agency != atSigning.Agency || !slices.Equal(atAdmission.Officials, atSigning.Officials) {
+		return rule.Signers{}, fmt.Errorf("the signatures counted at the statement's time (%s) but not all do now (a key or role was retired since), and a replay would credit them: %w; sign again without the key",
+			atSigning, ErrKeyRevoked)
 	}
 	return atAdmission, nil
 }
 
-// holds reports whether a holds role at time at.
-func (a *Agency) holds(role string, at time.Time) bool {
-	if slices.Contains(a.Roles, role) {
-		return true
+func later(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
 	}
-	for _, rr := range a.RetiredRoles {
-		if rr.Role == role && at.Before(rr.Until) {
+	return a
+}
+
+// invalid says why k signs nothing dated at, with the registry as it stood
+// after n entries; "" if it may sign.
+func (k *keyRecord) invalid(n uint64, at time.Time) string {
+	if k.Revoked != nil && k.Revoked.Index < n && !at.Before(k.Revoked.At) {
+		if k.Revoked.At.IsZero() {
+			return "revoked"
+		}
+		return "revoked from " + k.Revoked.At.UTC().Format(time.RFC3339)
+	}
+	if k.Retired != nil && k.Retired.Index < n && !at.Before(k.Retired.At) {
+		return "retired " + k.Retired.At.UTC().Format(time.RFC3339)
+	}
+	return ""
+}
+
+// holds reports whether a held role for statements dated at, with the
+// registry as it stood after n entries.
+func (a *agencyRecord) holds(n uint64, role string, at time.Time) bool {
+	for _, g := range a.Roles {
+		if g.Role != role || g.Granted.Index >= n {
+			continue
+		}
+		if g.Withdrawn == nil || g.Withdrawn.Index >= n || at.Before(g.Withdrawn.At) {
 			return true
 		}
 	}
 	return false
+}
+
+// Compromised returns, for a statement dated at and signed with sigs, the
+// keys among them that the registry as it stands now revokes from a time
+// at or before at, each with its revocation: what a monitor names in an
+// alert for an entry admitted before the revocation.
+func (r *Registry) Compromised(sigs []note.Signature, at time.Time) []string {
+	var out []string
+	for _, s := range sigs {
+		k, ok := r.keys[keyID{s.Name, s.Hash}]
+		if ok && k.key.Revoked != nil && !at.Before(k.key.Revoked.At) {
+			out = append(out, fmt.Sprintf("%s+%08x (%s by registry entry %d)", s.Name, s.Hash, k.key.invalid(r.size, at), k.key.Revoked.Index))
+		}
+	}
+	return out
+}
+
+// Revoked returns the keys ("name+hash") the registry revoked in its
+// first n entries, each with the index of the registry entry that did.
+func (r *Registry) Revoked(n uint64) map[string]uint64 {
+	out := map[string]uint64{}
+	for id, k := range r.keys {
+		if k.key.Revoked != nil && k.key.Revoked.Index < n {
+			out[id.String()] = k.key.Revoked.Index
+		}
+	}
+	return out
 }

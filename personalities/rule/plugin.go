@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -57,9 +58,25 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, st Reader, e Entry) (signer string, err error)
 }
 
-// Authorize is the registry's verdict on an entry of an agency's type: the
-// ID of the agency whose key signed it, if that key may sign for role.
-type Authorize func(role string) (agency string, err error)
+// Authorize is the registry's verdict on an entry of an agency's type: who
+// signed it, if the agency's key may sign for role.
+type Authorize func(role string) (Signers, error)
+
+// Signers is who signed an agency's statement, as the registry knows them.
+type Signers struct {
+	// Agency is the ID of the agency whose key signed.
+	Agency string
+	// Officials are the staff IDs of the agency's officials whose own
+	// keys signed too (the responsible official's second signature).
+	Officials []string
+}
+
+func (s Signers) String() string {
+	if len(s.Officials) == 0 {
+		return s.Agency
+	}
+	return fmt.Sprintf("%s (officials %s)", s.Agency, strings.Join(s.Officials, ", "))
+}
 
 // Admit is the one judgement of an entry that the admission server and the
 // monitor's replay share: who signed it (authorize, for an agency's type;
@@ -78,7 +95,7 @@ func Admit(ctx context.Context, d Domain, st State, e Entry, authorize Authorize
 		if !ok {
 			return e, fmt.Errorf("%w: %s is self-signed, but the %s rules authenticate no signer", ErrNotAuthorized, e.Type, d.Log())
 		}
-		e.Agency = ""
+		e.Agency, e.Officials = "", nil
 		if e.Signer, err = a.Authenticate(ctx, st, e); err != nil {
 			return e, err
 		}
@@ -87,9 +104,11 @@ func Admit(ctx context.Context, d Domain, st State, e Entry, authorize Authorize
 		}
 	} else {
 		e.Signer = ""
-		if e.Agency, err = authorize(role); err != nil {
+		signers, err := authorize(role)
+		if err != nil {
 			return e, fmt.Errorf("%w: %w", ErrNotAuthorized, err)
 		}
+		e.Agency, e.Officials = signers.Agency, signers.Officials
 	}
 	return e, d.Apply(ctx, st, e)
 }

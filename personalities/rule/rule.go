@@ -52,6 +52,9 @@ type Entry struct {
 	// statement; empty for a statement of a type the domain authenticates
 	// itself (see Authenticator).
 	Agency string
+	// Officials are the staff IDs of the agency's officials who signed
+	// beside it with their own registered keys, sorted.
+	Officials []string
 	// Signer is who signed a statement of a type the domain authenticates
 	// itself, as its Authenticator named them; empty for an agency's.
 	Signer string

@@ -57,6 +57,12 @@ func TestAdmissionStore(t *testing.T, newStore func(t *testing.T) storage.Admiss
 		{"ReadSnapshot", testReadSnapshot},
 		{"ReadDoesNotBlockAdmit", testReadDoesNotBlockAdmit},
 		{"ReadError", testReadError},
+		{"Scan", testScan},
+		{"ScanAllFF", testScanAllFF},
+		{"ScanPages", testScanPages},
+		{"ScanSnapshot", testScanSnapshot},
+		{"ScanError", testScanError},
+		{"ScanEmptyPrefix", testScanEmptyPrefix},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1198,4 +1204,305 @@ func wantRead(ctx context.Context, t *testing.T, tx storage.ReadTx, key, want st
 		t.Errorf("Get(%q) = %q, %v; want %q", key, v, ok, want)
 	}
 	return nil
+}
+
+// scanned is one key and value Scan called its function with.
+type scanned struct {
+	key, value string
+}
+
+// scanAll returns what Scan of prefix calls its function with, in order.
+func scanAll(ctx context.Context, tx storage.ReadTx, prefix string) ([]scanned, error) {
+	var got []scanned
+	err := tx.Scan(ctx, prefix, func(key string, value []byte) error {
+		got = append(got, scanned{key, string(value)})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("Scan(%q): %w", prefix, err)
+	}
+	return got, nil
+}
+
+// wantScan checks that Scan of prefix yields want, the keys in want with
+// "value of " before each as their values, in the order of want.
+func wantScan(ctx context.Context, t *testing.T, tx storage.ReadTx, prefix string, want ...string) error {
+	t.Helper()
+	got, err := scanAll(ctx, tx, prefix)
+	if err != nil {
+		return err
+	}
+	wantRows := []scanned{}
+	for _, k := range want {
+		wantRows = append(wantRows, scanned{k, "value of " + k})
+	}
+	if !slices.Equal(got, wantRows) {
+		t.Errorf("Scan(%q) =\n  %q\nwant\n  %q", prefix, got, wantRows)
+	}
+	return nil
+}
+
+// putKeys is an admission that puts each key with "value of " before it
+// as its value.
+func putKeys(keys ...string) func(context.Context, storage.AdmitTx) error {
+	return func(ctx context.Context, tx storage.AdmitTx) error {
+		for _, k := range keys {
+			if err := tx.Put(ctx, k, []byte("value of "+k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// testScan: Scan yields exactly the committed keys that begin with the
+// prefix, in bytewise order, with their values: not the keys just outside
+// it (before it or after its last byte, incremented), nor another log's,
+// nor what an admission wrote and did not commit; and keys holding LIKE's
+// wildcards match only themselves.
+func testScan(t *testing.T, s storage.AdmissionStore) {
+	// Written in one admission, in no particular order.
+	keys := []string{
+		"a0", "a/x", "a.", "a/\xff", "a/", "a", "b", "a/\x00", "a/\xff\xff", "a/y/1",
+		"a/x0", "a/X", "A/x", "a/\x7f", "a/\x80", "a/é", "a/ü",
+		"p%/1", "p%/2", "pa/1", "p_/1", "pb/1", "p\\/1",
+	}
+	admit(t, s, testLog, putKeys(keys...))
+	admit(t, s, "example.org/other", putKeys("a/other", "a/x", "a/", "p%/other"))
+	err := s.Admit(t.Context(), testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		if err := putKeys("a/uncommitted")(ctx, tx); err != nil {
+			return err
+		}
+		return errInjected
+	})
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("failing Admit returned %v", err)
+	}
+
+	err = s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+		for _, c := range []struct {
+			prefix string
+			want   []string
+		}{
+			// "é" is c3 a9 and "ü" c3 bc: bytewise, after 0x80, before 0xff.
+			{"a/", []string{"a/", "a/\x00", "a/X", "a/x", "a/x0", "a/y/1", "a/\x7f", "a/\x80", "a/é", "a/ü", "a/\xff", "a/\xff\xff"}},
+			{"a/x", []string{"a/x", "a/x0"}},
+			{"a/\xff", []string{"a/\xff", "a/\xff\xff"}},
+			{"a/\x7f", []string{"a/\x7f"}},
+			{"a/\xc3", []string{"a/é", "a/ü"}},
+			{"a", []string{"a", "a.", "a/", "a/\x00", "a/X", "a/x", "a/x0", "a/y/1", "a/\x7f", "a/\x80", "a/é", "a/ü", "a/\xff", "a/\xff\xff", "a0"}},
+			{"A", []string{"A/x"}},
+			{"a/y/1", []string{"a/y/1"}},
+			{"a/y/1/", nil},
+			{"a/z", nil},
+			{"c", nil},
+			{"p%", []string{"p%/1", "p%/2"}},
+			{"p_", []string{"p_/1"}},
+			{"p\\", []string{"p\\/1"}},
+			{"p", []string{"p%/1", "p%/2", "p\\/1", "p_/1", "pa/1", "pb/1"}},
+		} {
+			if err := wantScan(ctx, t, tx, c.prefix, c.want...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	err = s.Read(t.Context(), "example.org/other", func(ctx context.Context, tx storage.ReadTx) error {
+		return wantScan(ctx, t, tx, "a/", "a/", "a/other", "a/x")
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	err = s.Read(t.Context(), "example.org/none", func(ctx context.Context, tx storage.ReadTx) error {
+		return wantScan(ctx, t, tx, "a/")
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+}
+
+// testScanAllFF: a prefix of only 0xff bytes has no key just above it; Scan
+// yields every key from it on, which all begin with it.
+func testScanAllFF(t *testing.T, s storage.AdmissionStore) {
+	admit(t, s, testLog, putKeys("\xfe", "\xfe\xff", "\xff", "\xff\x00", "\xff\xff", "\xff\xff\xff", "z"))
+	err := s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+		if err := wantScan(ctx, t, tx, "\xff", "\xff", "\xff\x00", "\xff\xff", "\xff\xff\xff"); err != nil {
+			return err
+		}
+		if err := wantScan(ctx, t, tx, "\xff\xff", "\xff\xff", "\xff\xff\xff"); err != nil {
+			return err
+		}
+		return wantScan(ctx, t, tx, "\xfe", "\xfe", "\xfe\xff")
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+}
+
+// testScanPages: Scan yields more keys than a store reads at once, each
+// once and in order, with empty and large values intact; and its function
+// may call the transaction's other methods meanwhile.
+func testScanPages(t *testing.T, s storage.AdmissionStore) {
+	const n = 1100
+	key := func(i int) string { return fmt.Sprintf("many/%05d", i) }
+	value := func(i int) []byte {
+		switch i % 100 {
+		case 7:
+			return []byte{}
+		case 8:
+			return bytes.Repeat([]byte{byte(i)}, 70_000)
+		}
+		return []byte(strconv.Itoa(i))
+	}
+	leaf := []byte("scan pages leaf")
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		// Put in reverse order, so that insertion order is not key order.
+		for i := n - 1; i >= 0; i-- {
+			if err := tx.Put(ctx, key(i), value(i)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Put(ctx, "many0", []byte("just after")); err != nil {
+			return err
+		}
+		return addLeaves([][]byte{leaf})(ctx, tx)
+	})
+	err := s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+		i := 0
+		err := tx.Scan(ctx, "many/", func(k string, v []byte) error {
+			if k != key(i) || !bytes.Equal(v, value(i)) {
+				return fmt.Errorf("row %d: %q = %s; want %q = %s", i, k, short(v), key(i), short(value(i)))
+			}
+			// The other methods, on the same transaction, mid-scan.
+			if i%97 == 0 {
+				got, ok, err := tx.Get(ctx, key(n-1-i))
+				if err != nil {
+					return fmt.Errorf("Get during Scan: %w", err)
+				}
+				if !ok || !bytes.Equal(got, value(n-1-i)) {
+					t.Errorf("Get(%q) during Scan = %s, %v", key(n-1-i), short(got), ok)
+				}
+				found, err := tx.LookupOutbox(ctx, [][32]byte{leafHash(leaf)})
+				if err != nil {
+					return fmt.Errorf("LookupOutbox during Scan: %w", err)
+				}
+				wantFound(t, found, leaf)
+				inner, err := scanAll(ctx, tx, key(i))
+				if err != nil {
+					return fmt.Errorf("during Scan: %w", err)
+				}
+				if want := []scanned{{key(i), string(value(i))}}; !slices.Equal(inner, want) {
+					t.Errorf("Scan(%q) during Scan = %q, want %q", key(i), inner, want)
+				}
+			}
+			i++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if i != n {
+			t.Errorf("Scan yielded %d keys, want %d", i, n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+}
+
+// testScanSnapshot: Scan reads the transaction's snapshot, also in its
+// later pages: keys that an admission committing while it runs adds,
+// changes or would have yielded are not seen.
+func testScanSnapshot(t *testing.T, s storage.AdmissionStore) {
+	const n = 600
+	key := func(i int) string { return fmt.Sprintf("snap/%04d", i) }
+	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		for i := range n {
+			if err := tx.Put(ctx, key(2*i), []byte("before")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+		i := 0
+		return tx.Scan(ctx, "snap/", func(k string, v []byte) error {
+			if k != key(2*i) || string(v) != "before" {
+				return fmt.Errorf("row %d: %q = %q; want %q = \"before\"", i, k, v, key(2*i))
+			}
+			if i == 1 {
+				admitCtx, cancel := context.WithTimeout(ctx, blockedAfter)
+				defer cancel()
+				err := s.Admit(admitCtx, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+					for j := range 2 * n {
+						if err := tx.Put(ctx, key(j), []byte("after")); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("Admit during Scan: %w", err)
+				}
+			}
+			i++
+			if i > n {
+				return fmt.Errorf("more than %d keys", n)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+}
+
+// testScanError: Scan stops at its function's first error and returns it.
+func testScanError(t *testing.T, s storage.AdmissionStore) {
+	admit(t, s, testLog, putKeys("e/1", "e/2", "e/3"))
+	errMine := errors.New("the function's own error")
+	err := s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+		var calls []string
+		err := tx.Scan(ctx, "e/", func(k string, v []byte) error {
+			calls = append(calls, k)
+			if k == "e/2" {
+				return errMine
+			}
+			return nil
+		})
+		if !errors.Is(err, errMine) {
+			t.Errorf("Scan returned %v, want the function's error", err)
+		}
+		if !slices.Equal(calls, []string{"e/1", "e/2"}) {
+			t.Errorf("Scan called its function with %q, want e/1 and e/2 only", calls)
+		}
+		// The transaction is still usable.
+		return wantScan(ctx, t, tx, "e/", "e/1", "e/2", "e/3")
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+}
+
+// testScanEmptyPrefix: Scan refuses an empty prefix, without calling its
+// function, and leaves the transaction usable.
+func testScanEmptyPrefix(t *testing.T, s storage.AdmissionStore) {
+	admit(t, s, testLog, putKeys("k"))
+	err := s.Read(t.Context(), testLog, func(ctx context.Context, tx storage.ReadTx) error {
+		err := tx.Scan(ctx, "", func(k string, v []byte) error {
+			t.Errorf("Scan with an empty prefix called its function with %q", k)
+			return nil
+		})
+		if err == nil {
+			t.Errorf("Scan with an empty prefix succeeded")
+		}
+		return wantScan(ctx, t, tx, "k", "k")
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
 }

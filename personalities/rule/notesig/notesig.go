@@ -87,3 +87,19 @@ func ParseVKey(vkey string) (name string, hash uint32, err error) {
 	}
 	return v.Name(), v.KeyHash(), nil
 }
+
+// VerifyLine checks that s, one signature line of e, is a valid signature
+// of e.Text by v. Its errors wrap [rule.ErrNotAuthorized].
+func VerifyLine(v note.Verifier, e rule.Entry, s rule.Signature) error {
+	if s.Name != v.Name() || s.KeyHash != v.KeyHash() {
+		return fmt.Errorf("%w: the line by %.80s is not by %s", rule.ErrNotAuthorized, keyID(s.Name, s.KeyHash), keyID(v.Name(), v.KeyHash()))
+	}
+	if _, err := note.Open(signedNote(e.Text, s), note.VerifierList(v)); err != nil {
+		var invalid *note.InvalidSignatureError
+		if errors.As(err, &invalid) {
+			return fmt.Errorf("%w: the signature by %s does not verify", rule.ErrNotAuthorized, keyID(s.Name, s.KeyHash))
+		}
+		return fmt.Errorf("%w: not a signed note: %v", rule.ErrNotAuthorized, err)
+	}
+	return nil
+}

@@ -43,7 +43,7 @@ import (
 // AsAgency returns the verdict of a registry by which agency holds every
 // role.
 func AsAgency(agency string) rule.Authorize {
-	return func(string) (string, error) { return agency, nil }
+	return func(string) (rule.Signers, error) { return rule.Signers{Agency: agency}, nil }
 }
 
 // Admit judges e as the admission server does: [rule.Admit] over an

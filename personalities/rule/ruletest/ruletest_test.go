@@ -33,7 +33,7 @@ func TestAdmit(t *testing.T) {
 	if _, err := ruletest.Admit(ctx, d, st, sloppy, nil); !errors.Is(err, rule.ErrRuleViolation) {
 		t.Errorf("Admit of sloppy = %v", err)
 	}
-	refuse := func(string) (string, error) { return "", errBroken }
+	refuse := func(string) (rule.Signers, error) { return rule.Signers{}, errBroken }
 	if _, err := ruletest.Admit(ctx, d, st, set("city-a", "k4", "v"), refuse); !errors.Is(err, rule.ErrNotAuthorized) || !errors.Is(err, errBroken) {
 		t.Errorf("Admit refused by the registry = %v", err)
 	}

@@ -348,6 +348,93 @@ func (t *readTx) LookupOutbox(ctx context.Context, hashes [][32]byte) (map[[32]b
 	return found, nil
 }
 
+// scanPage is how many rows Scan reads per query.
+const scanPage = 256
+
+// Scan reads the keys in pages of scanPage rows, one query each, and calls
+// fn only between queries, with no result set open: go-sql-driver/mysql
+// can't run a statement on a connection while another's rows are being
+// read, so fn could not call Get if it ran inside a result set. The pages
+// are all read in the transaction's one snapshot (REPEATABLE READ on
+// MySQL, one read transaction of the WAL on SQLite), so they fit together
+// as one read would. Keys are bound as strings: on SQLite a TEXT column
+// compares with text bytewise (the BINARY collation) but sorts every BLOB
+// after every text; on MySQL k is VARBINARY, compared byte for byte.
+func (t *readTx) Scan(ctx context.Context, prefix string, fn func(key string, value []byte) error) error {
+	if prefix == "" {
+		return errors.New("state scan with an empty prefix")
+	}
+	end, bounded := prefixEnd(prefix)
+	lower, from := ">=", prefix
+	for {
+		q := "SELECT k, v FROM govlog_state WHERE log = ? AND k " + lower + " ?"
+		args := []any{t.log, from}
+		if bounded {
+			q += " AND k < ?"
+			args = append(args, end)
+		}
+		q += " ORDER BY k LIMIT ?"
+		args = append(args, scanPage)
+		page, err := t.scanPage(ctx, q, args)
+		if err != nil {
+			return fmt.Errorf("couldn't scan state under %q: %w", prefix, err)
+		}
+		for _, r := range page {
+			if err := fn(r.k, r.v); err != nil {
+				return err
+			}
+		}
+		if len(page) < scanPage {
+			return nil
+		}
+		lower, from = ">", page[len(page)-1].k
+	}
+}
+
+type stateRow struct {
+	k string
+	v []byte
+}
+
+func (t *readTx) scanPage(ctx context.Context, q string, args []any) ([]stateRow, error) {
+	rows, err := t.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	page := make([]stateRow, 0, scanPage)
+	for rows.Next() {
+		var r stateRow
+		if err := rows.Scan(&r.k, &r.v); err != nil {
+			return nil, err
+		}
+		if r.v == nil {
+			r.v = []byte{} // an empty value, as Get returns it
+		}
+		page = append(page, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return page, rows.Close()
+}
+
+// prefixEnd returns the least key above every key that begins with
+// prefix: prefix without its trailing 0xff bytes, its last byte then
+// incremented. bounded=false when prefix is all 0xff bytes, so that every
+// key from prefix on begins with it.
+func prefixEnd(prefix string) (end string, bounded bool) {
+	b := []byte(prefix)
+	for len(b) > 0 && b[len(b)-1] == 0xff {
+		b = b[:len(b)-1]
+	}
+	if len(b) == 0 {
+		return "", false
+	}
+	b[len(b)-1]++
+	return string(b), true
+}
+
 // Unqueued implements storage.AdmissionStore.
 func (s *Store) Unqueued(ctx context.Context, log string, limit int) ([]storage.OutboxEntry, error) {
 	if limit <= 0 {
