@@ -36,6 +36,9 @@ func (a Anchor) String() string {
 
 // AnchorStatement is the statement by which the log origin adopts r.
 func AnchorStatement(origin string, r *Registry, at time.Time) (*govlog.Statement, error) {
+	if r.size == 0 {
+		return nil, errors.New("no registry view of an empty registry")
+	}
 	last, _ := r.LeafHash(r.size - 1)
 	b := fmt.Sprintf(`{"last":%q,"size":%d}`, hex.EncodeToString(last[:]), r.size)
 	return govlog.NewStatement(origin, ViewType, at, []byte(b))
@@ -69,7 +72,7 @@ func OpenAnchor(signed []byte, origin string, logKey note.Verifier) (Anchor, err
 	if a.Last, err = parseHash(last); err != nil {
 		return Anchor{}, err
 	}
-	n, err := b.Amount("size", 0)
+	n, err := b.Amount("size", 1)
 	if err != nil {
 		return Anchor{}, err
 	}

@@ -130,6 +130,9 @@ func (d *Domain) Authenticate(_ context.Context, _ rule.Reader, e rule.Entry) (s
 		if !ok {
 			return "", fmt.Errorf("%w: signed by %.80s, which is not a root key (%s)", rule.ErrNotAuthorized, id, strings.Join(d.roots.names, ", "))
 		}
+		if slices.Contains(signed, id.String()) {
+			return "", fmt.Errorf("%w: root key %s signed twice; each root key signs once", rule.ErrNotAuthorized, id)
+		}
 		if err := notesig.VerifyLine(v, e, s); err != nil {
 			return "", err
 		}
@@ -227,14 +230,22 @@ func applyOfficial(ctx context.Context, st rule.State, e rule.Entry, c Change) e
 	if err != nil {
 		return err
 	}
+	if owner, ok, err := st.Get(ctx, namePrefix+staff); err != nil {
+		return err
+	} else if ok {
+		return fmt.Errorf("%w: the name %q is taken (by %s)", rule.ErrAlreadyExists, staff, owner)
+	}
+	// Everything is checked before the first write: a replay applies
+	// straight to its state.
+	a.Officials = append(a.Officials, officialRecord{Staff: staff, Registered: c})
+	k, err := checkKey(ctx, st, a, b, staff, c)
+	if err != nil {
+		return err
+	}
 	if err := claimName(ctx, st, staff, a.ID); err != nil {
 		return err
 	}
-	a.Officials = append(a.Officials, officialRecord{Staff: staff, Registered: c})
-	if err := addKey(ctx, st, a, b, c); err != nil {
-		return err
-	}
-	return putJSON(ctx, st, agencyPrefix+a.ID, a)
+	return addKey(ctx, st, a, k)
 }
 
 func applyKeyAdd(ctx context.Context, st rule.State, e rule.Entry, c Change) error {
@@ -246,42 +257,60 @@ func applyKeyAdd(ctx context.Context, st rule.State, e rule.Entry, c Change) err
 	if err != nil {
 		return err
 	}
-	if err := addKey(ctx, st, a, b, c); err != nil {
-		return err
-	}
-	return putJSON(ctx, st, agencyPrefix+a.ID, a)
-}
-
-// addKey adds the key in b's "key" to a, whose ID or one of whose
-// officials' staff IDs must be its name. No key ID or public key is ever
-// listed twice: a signature covers the text only, not the name on its
-// line, so the same public key under two names would let anyone move a
-// signature from one signer to another.
-func addKey(ctx context.Context, st rule.State, a *agencyRecord, b body.Object, c Change) error {
-	vkey, err := b.Str("key")
+	k, err := checkKey(ctx, st, a, b, "", c)
 	if err != nil {
 		return err
+	}
+	return addKey(ctx, st, a, k)
+}
+
+// newKey is a key checked for addition, with the change that adds it.
+type newKey struct {
+	keyRecord
+	id keyID
+}
+
+// checkKey checks the key in b's "key" for a: named by a's ID or by one of
+// its officials' staff IDs (by staff, if set). No key ID or public key is
+// ever listed twice: a signature covers the text only, not the name on its
+// line, so the same public key under two names would let anyone move a
+// signature from one signer to another.
+func checkKey(ctx context.Context, st rule.Reader, a *agencyRecord, b body.Object, staff string, c Change) (newKey, error) {
+	vkey, err := b.Str("key")
+	if err != nil {
+		return newKey{}, err
 	}
 	name, hash, err := notesig.ParseVKey(vkey)
 	if err != nil {
-		return err
+		return newKey{}, err
 	}
-	if name != a.ID && !slices.ContainsFunc(a.Officials, func(o officialRecord) bool { return o.Staff == name }) {
-		return fmt.Errorf("%w: key %s is named %q; a key of agency %s is named by its ID or by one of its officials' staff IDs", rule.ErrInvalidBody, keyID{name, hash}, name, a.ID)
+	id := keyID{name, hash}
+	switch {
+	case staff != "" && name != staff:
+		return newKey{}, fmt.Errorf("%w: key %s is named %q; an official's key is named by their staff ID, %q", rule.ErrInvalidBody, id, name, staff)
+	case name != a.ID && !slices.ContainsFunc(a.Officials, func(o officialRecord) bool { return o.Staff == name }):
+		return newKey{}, fmt.Errorf("%w: key %s is named %q; a key of agency %s is named by its ID or by one of its officials' staff IDs", rule.ErrInvalidBody, id, name, a.ID)
 	}
-	pub := pubPrefix + publicKey(vkey)
-	if owner, ok, err := st.Get(ctx, pub); err != nil {
-		return err
+	if owner, ok, err := st.Get(ctx, pubPrefix+publicKey(vkey)); err != nil {
+		return newKey{}, err
 	} else if ok {
-		return fmt.Errorf("%w: the public key of %s is already listed, as %s", rule.ErrRuleViolation, keyID{name, hash}, owner)
+		return newKey{}, fmt.Errorf("%w: the public key of %s is already listed, as %s", rule.ErrRuleViolation, id, owner)
 	}
 	for _, k := range a.Keys {
 		if v, _ := note.NewVerifier(k.VKey); v != nil && v.Name() == name && v.KeyHash() == hash {
-			return fmt.Errorf("%w: key %s is already listed", rule.ErrRuleViolation, keyID{name, hash})
+			return newKey{}, fmt.Errorf("%w: key %s is already listed", rule.ErrRuleViolation, id)
 		}
 	}
-	a.Keys = append(a.Keys, keyRecord{VKey: vkey, Added: c})
-	return st.Put(ctx, pub, []byte(keyID{name, hash}.String()))
+	return newKey{keyRecord: keyRecord{VKey: vkey, Added: c}, id: id}, nil
+}
+
+// addKey writes k, checked, into a's record.
+func addKey(ctx context.Context, st rule.State, a *agencyRecord, k newKey) error {
+	a.Keys = append(a.Keys, k.keyRecord)
+	if err := st.Put(ctx, pubPrefix+publicKey(k.VKey), []byte(k.id.String())); err != nil {
+		return err
+	}
+	return putJSON(ctx, st, agencyPrefix+a.ID, a)
 }
 
 // parseKeyID parses "name+hash" (8 lowercase hex digits).

@@ -98,22 +98,28 @@ func (f File) Entries() ([]GenesisEntry, error) {
 		}
 		out = append(out, GenesisEntry{Type: t, Body: b})
 	}
+	// keyEnd adds the retirement or revocation of k, if any.
+	keyEnd := func(agency string, k Key) error {
+		v, err := note.NewVerifier(k.VKey)
+		if err != nil {
+			return fmt.Errorf("agency %q: bad vkey %.80q: %w", agency, k.VKey, err)
+		}
+		id := keyID{v.Name(), v.KeyHash()}.String()
+		switch {
+		case k.Revoked && !k.Retired.IsZero():
+			return fmt.Errorf("agency %q: key %s is both revoked and retired; a revoked key is never trusted", agency, id)
+		case k.Revoked:
+			add(TypeKeyRevoke, "key", id)
+		case !k.Retired.IsZero():
+			add(TypeKeyRetire, "key", id, "at", k.Retired.UTC().Format(time.RFC3339Nano))
+		}
+		return nil
+	}
 	keys := func(agency string, ks []Key) error {
 		for _, k := range ks {
-			v, err := note.NewVerifier(k.VKey)
-			if err != nil {
-				return fmt.Errorf("agency %q: bad vkey %.80q: %w", agency, k.VKey, err)
-			}
-			if k.Revoked && !k.Retired.IsZero() {
-				return fmt.Errorf("agency %q: key %s is both revoked and retired; a revoked key is never trusted", agency, keyID{v.Name(), v.KeyHash()})
-			}
 			add(TypeKeyAdd, "agency", agency, "key", k.VKey)
-			id := keyID{v.Name(), v.KeyHash()}.String()
-			switch {
-			case k.Revoked:
-				add(TypeKeyRevoke, "key", id)
-			case !k.Retired.IsZero():
-				add(TypeKeyRetire, "key", id, "at", k.Retired.UTC().Format(time.RFC3339))
+			if err := keyEnd(agency, k); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -125,6 +131,10 @@ func (f File) Entries() ([]GenesisEntry, error) {
 				return nil, fmt.Errorf("agency %q: official %q has no key", a.ID, o.Staff)
 			}
 			add(TypeOfficialRegister, "agency", a.ID, "staff", o.Staff, "key", o.Keys[0].VKey)
+			// The first key comes with the registration.
+			if err := keyEnd(a.ID, o.Keys[0]); err != nil {
+				return nil, err
+			}
 			if err := keys(a.ID, o.Keys[1:]); err != nil {
 				return nil, err
 			}
@@ -140,7 +150,7 @@ func (f File) Entries() ([]GenesisEntry, error) {
 				return nil, fmt.Errorf("agency %q: a retired role needs a role and an until time", a.ID)
 			}
 			add(TypeRoleGrant, "agency", a.ID, "role", r.Role)
-			add(TypeRoleWithdraw, "agency", a.ID, "role", r.Role, "at", r.Until.UTC().Format(time.RFC3339))
+			add(TypeRoleWithdraw, "agency", a.ID, "role", r.Role, "at", r.Until.UTC().Format(time.RFC3339Nano))
 		}
 	}
 	return out, nil

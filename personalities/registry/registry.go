@@ -68,7 +68,7 @@ import (
 var (
 	// ErrKeyRevoked: the only known keys that signed are revoked, or
 	// retired by the time of authorization.
-	ErrKeyRevoked = errors.New("signing key revoked")
+	ErrKeyRevoked = errors.New("signing key revoked or retired")
 	// ErrRoleMissing: a known key signed, but its agency lacks the role.
 	ErrRoleMissing = errors.New("agency lacks the role")
 )

@@ -90,8 +90,11 @@ agencies:
 			}
 		})
 	}
-	if a, ok := r.Agency("press-office"); !ok || a.Name != "Press Office" {
-		t.Errorf("Agency(press-office) = %+v, %v", a, ok)
+	if name, ok := r.Name("press-office"); !ok || name != "Press Office" {
+		t.Errorf("Name(press-office) = %q, %v", name, ok)
+	}
+	if roles := r.Roles("press-office"); len(roles) != 1 || roles[0] != "spokesperson" {
+		t.Errorf("Roles(press-office) = %q", roles)
 	}
 }
 
@@ -112,19 +115,19 @@ func TestParseErrors(t *testing.T) {
 	_, v := key(t, "a")
 	for _, tc := range []struct{ name, doc, want string }{
 		{"unknown field", "agencies:\n  - id: a\n    rol: [x]\n", "field rol not found"},
-		{"bad id", "agencies:\n  - id: A B\n", "id \"A B\""},
-		{"duplicate agency", "agencies:\n  - id: a\n  - id: a\n", "listed twice"},
+		{"bad id", "agencies:\n  - id: A B\n", `"A B" is not an agency ID`},
+		{"duplicate agency", "agencies:\n  - id: a\n  - id: a\n", `the name "a" is taken`},
 		{"bad vkey", "agencies:\n  - id: a\n    keys: [{vkey: nonsense}]\n", "bad vkey"},
 		{"duplicate key", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s}, {vkey: %s}]\n", v, v), "already listed"},
-		{"key named after another agency", fmt.Sprintf("agencies:\n  - id: a\n  - id: b\n    keys: [{vkey: %s}]\n", v), "named after its ID"},
-		{"same public key under another name", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s}]\n  - id: b\n    keys: [{vkey: %s}]\n", v, renamed(t, v, "b")), "already listed for \"a\""},
+		{"key named after another agency", fmt.Sprintf("agencies:\n  - id: a\n  - id: b\n    keys: [{vkey: %s}]\n", v), `is named "a"; a key of agency b is named by its ID`},
+		{"same public key under another name", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s}]\n  - id: b\n    keys: [{vkey: %s}]\n", v, renamed(t, v, "b")), "is already listed, as a+"},
 		{"not yaml", "agencies: [", "bad YAML"},
 		{"revoked and retired", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s, revoked: true, retired: 2026-01-01T00:00:00Z}]\n", v), "both revoked and retired"},
 		{"bad retired time", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s, retired: soon}]\n", v), "bad YAML"},
 		{"retired time without zone", fmt.Sprintf("agencies:\n  - id: a\n    keys: [{vkey: %s, retired: 2026-09-01 10:00:00}]\n", v), `line 3: retired "2026-09-01 10:00:00": want an RFC 3339 time with its zone`},
 		{"until as a date", "agencies:\n  - id: a\n    retired_roles:\n      - {role: x, until: 2026-09-01}\n", `line 4: until "2026-09-01"`},
 		{"retired role without until", "agencies:\n  - id: a\n    retired_roles: [{role: x}]\n", "needs a role and an until"},
-		{"role held and retired", "agencies:\n  - id: a\n    roles: [x]\n    retired_roles: [{role: x, until: 2026-01-01T00:00:00Z}]\n", "both held and retired"},
+		{"role held and retired", "agencies:\n  - id: a\n    roles: [x]\n    retired_roles: [{role: x, until: 2026-01-01T00:00:00Z}]\n", `holds the role "x"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := registry.Parse([]byte(tc.doc))
@@ -213,13 +216,13 @@ func TestAuthorizeAdmission(t *testing.T) {
 	if got, err := r.Authorize(sigs, "discloser", signed); err != nil || got != "city-a" {
 		t.Fatalf("replay credits %q, %v; want city-a", got, err)
 	}
-	if got, err := r.AuthorizeAdmission(sigs, "discloser", signed, retired.Add(-2*time.Minute)); err != nil || got != "city-a" {
+	if got, err := r.AuthorizeAdmission(sigs, "discloser", signed, retired.Add(-2*time.Minute)); err != nil || got.Agency != "city-a" {
 		t.Errorf("admitted before the retirement: %q, %v; want city-a", got, err)
 	}
 	if got, err := r.AuthorizeAdmission(sigs, "discloser", signed, retired.Add(time.Minute)); !errors.Is(err, registry.ErrKeyRevoked) {
 		t.Errorf("admitted after the retirement: %q, %v; want ErrKeyRevoked", got, err)
 	}
-	if got, err := r.AuthorizeAdmission(sigsOf(t, r, b), "discloser", signed, retired.Add(time.Minute)); err != nil || got != "city-b" {
+	if got, err := r.AuthorizeAdmission(sigsOf(t, r, b), "discloser", signed, retired.Add(time.Minute)); err != nil || got.Agency != "city-b" {
 		t.Errorf("city-b alone: %q, %v", got, err)
 	}
 }
