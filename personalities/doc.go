@@ -8,7 +8,8 @@
 //     and Submit refuses statements over govlog.MaxStatementSize.
 //  2. The note is parsed: format line, origin of this log, canonical JSON.
 //  3. The signature must verify with a registry key of an agency holding
-//     the role the statement type needs (personalities/registry).
+//     the role the statement type needs (personalities/registry), as the
+//     registry log stands when the statement's batch is admitted.
 //  4. The domain's rules (personalities/<domain>, a rule.Domain) check the
 //     body against the domain state.
 //  5. State change and leaf are written to the outbox in ONE transaction.
@@ -32,12 +33,31 @@
 // the bundle of every entry it cites, all at one checkpoint (see
 // Server.Query).
 //
+// The registry: with a registry personality (a *registry.Domain), the
+// registry is the registry log's state, read again after each registry
+// commit before the next batch of any log authorizes against it, so a
+// revocation admitted refuses the revoked key's next statement on every
+// log, with no restart. Before the first statement it admits under a
+// registry it has not named yet, each other log writes, first in that
+// batch, a registry view entry signed by its own key (registry.ViewType:
+// the registry size and last entry), so replays know which registry each
+// entry was admitted under. Each log also keeps, beside the domain state,
+// the latest signed time of each key's admitted statements
+// ("govlog.key-use/<key>"), for the registry's rule on retirements. On an
+// empty registry log, Run first admits Options.Genesis. Without one,
+// Options.Registry is a fixed registry that no log records (tests,
+// benchmarks).
+//
 // Decisions where DESIGN.md is silent:
 //   - Submitting bytes already admitted returns the same entry (the leaf
 //     hash is the identity), without re-checking rules or time.
 //   - A statement's time must be within MaxClockSkew of the server's clock
 //     in the future and MaxAge in the past (defaults 5 minutes and 24
 //     hours), so an agency cannot backdate or postdate entries.
+//   - A revoked or retired key's statement is PERMISSION_DENIED (the
+//     signature verifies; the key may no longer sign), as the registry
+//     issue asks; UNAUTHENTICATED stays for a signature that does not
+//     verify or an unknown key.
 //   - Reads past the latest checkpoint answer OUT_OF_RANGE (as Trillian and
 //     CT do: the log may grow to it), a leaf hash not in the log NOT_FOUND.
 package personalities
