@@ -3,6 +3,7 @@ package personalities
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -64,6 +65,9 @@ type admitter struct {
 	// afterCommit, if set, runs after a batch that admitted something
 	// commits, before its callers hear of it.
 	afterCommit func()
+	// lock, if set, is taken around each batch, from reading the registry
+	// to after afterCommit; it returns the unlock.
+	lock func() (unlock func())
 
 	in      chan *pending
 	queued  chan []storage.OutboxEntry
@@ -121,6 +125,37 @@ func (a *admitter) run(ctx context.Context) {
 }
 
 func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
+	a.admitBatchAtomic(ctx, batch, false)
+}
+
+// admitAll admits batch in one transaction, all of it or, if one
+// statement is refused, none of it, and returns that refusal.
+func (a *admitter) admitAll(ctx context.Context, batch []*pending) error {
+	for _, p := range batch {
+		p.done = make(chan admission, 1)
+	}
+	a.admitBatchAtomic(ctx, batch, true)
+	var first error
+	for i, p := range batch {
+		r := <-p.done
+		switch {
+		case r.err == nil:
+		case !errors.Is(r.err, errRefusedInAtomicBatch):
+			return fmt.Errorf("statement %d of %d: %w", i+1, len(batch), r.err)
+		case first == nil:
+			first = r.err
+		}
+	}
+	return first
+}
+
+// errRefusedInAtomicBatch rolls back an all-or-nothing batch.
+var errRefusedInAtomicBatch = errors.New("a statement of an all-or-nothing batch was refused")
+
+func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomic bool) {
+	if a.lock != nil {
+		defer a.lock()()
+	}
 	results := make([]admission, len(batch))
 	var admitted []storage.OutboxEntry
 	err := a.store.Admit(ctx, a.log, func(ctx context.Context, tx storage.AdmitTx) error {
@@ -138,11 +173,9 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 		if err != nil {
 			return err
 		}
-		if a.views != nil {
-			if admitted, err = a.adoptRegistry(ctx, tx, reg, admitted); err != nil {
-				return err
-			}
-		}
+		// The registry view entry, if the log must write one, goes just
+		// before the first statement admitted.
+		adopt := a.views != nil
 		uses := map[string]time.Time{}
 		if kr, ok := a.domain.(rule.KeyReader); ok {
 			var keys []string
@@ -170,7 +203,16 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 					return err
 				}
 				results[i].err = err
+				if atomic {
+					return errRefusedInAtomicBatch
+				}
 				continue
+			}
+			if adopt {
+				if admitted, err = a.adoptRegistry(ctx, tx, reg, admitted); err != nil {
+					return err
+				}
+				adopt = false
 			}
 			for _, k := range st.order {
 				if err := tx.Put(ctx, k, st.puts[k]); err != nil {
@@ -209,6 +251,10 @@ func (a *admitter) admitBatch(ctx context.Context, batch []*pending) {
 	for i, p := range batch {
 		r := results[i]
 		switch {
+		case errors.Is(err, errRefusedInAtomicBatch):
+			if r.err == nil {
+				r = admission{err: fmt.Errorf("not admitted: %w", err)}
+			}
 		case err != nil && ctx.Err() != nil:
 			r = admission{err: ErrShuttingDown}
 		case err != nil:

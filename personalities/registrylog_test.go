@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -482,5 +483,86 @@ func TestRegistryLog(t *testing.T) {
 		if len(resp.Bundles) == 0 {
 			t.Errorf("the answer carries no bundle")
 		}
+	})
+}
+
+// TestGenesisAllOrNothing: a genesis with an entry the registry refuses
+// (the genesis agency's key again, under a second agency) writes nothing,
+// and Run says why at once instead of serving a registry cut short.
+func TestGenesisAllOrNothing(t *testing.T) {
+	t.Parallel()
+	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
+		s := &regLogServer{t: t, backend: b, regKey: logtest.NewLogKey(t, registryOrigin), discKey: logtest.NewLogKey(t, origin)}
+		s.regLog = b.OpenLog(t, s.regKey, testMMD)
+		s.discLog = b.OpenLog(t, s.discKey, testMMD)
+		var vkeys []string
+		for i := range 2 {
+			r := newSigner(t, fmt.Sprintf("root-%d", i+1))
+			s.roots = append(s.roots, r)
+			vkeys = append(vkeys, r.vkey)
+		}
+		roots, err := registry.NewRoots(vkeys, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed := make([]byte, 32)
+		rand.Read(seed)
+		k1, k1AsB := seededSigner(t, cityA, seed), seededSigner(t, cityB, seed)
+		genesis, err := registry.Genesis(registry.File{Agencies: []registry.Agency{
+			{ID: cityA, Roles: []string{disclosures.RoleDiscloser}, Keys: []registry.Key{{VKey: k1.vkey}}},
+			{ID: cityB, Roles: []string{disclosures.RoleDiscloser}, Keys: []registry.Key{{VKey: k1AsB.vkey}}},
+		}}, registryOrigin, time.Now(), s.roots[0], s.roots[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := personalities.NewServer(personalities.Options{
+			Store: b.Store, Genesis: genesis,
+			Personalities: map[string]personalities.Personality{
+				registry.LogName: {Domain: registry.NewDomain(roots), Log: s.regLog},
+				logName:          {Domain: disclosures.New(), Log: s.discLog},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		err = srv.Run(ctx)
+		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "nothing written") || !strings.Contains(err.Error(), "already listed") {
+			t.Fatalf("Run = %v, want the genesis refused at once, nothing written, naming the listed key", err)
+		}
+		if snap := s.snapshot(t, registry.LogName); snap.outbox != 0 || len(snap.state) != 0 {
+			t.Errorf("a refused genesis left %d entries and %d state keys", snap.outbox, len(snap.state))
+		}
+	})
+}
+
+// TestViewOnlyWithAStatement: after a registry change, a batch whose
+// statements are all refused (or duplicates) writes no registry view
+// entry; the first statement admitted comes right after one.
+func TestViewOnlyWithAStatement(t *testing.T) {
+	t.Parallel()
+	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
+		s := newRegLogServer(t, b)
+		d1 := statementFor(t, origin, disclosures.TypePublish, time.Now().UTC().Truncate(time.Second), publish("doc-1"), s.k1)
+		s.mustAdmit(t, logName, d1) // view at 0, d1 at 1
+		s.mustAdmit(t, registry.LogName, regStatement(t, registry.TypeAgencyRegister,
+			map[string]string{"agency": cityB, "name": "City B"}, s.roots[0], s.roots[1]))
+		before := s.snapshot(t, logName)
+		again := statementFor(t, origin, disclosures.TypePublish, time.Now().UTC().Truncate(time.Second).Add(time.Second), publish("doc-1"), s.k1)
+		if _, err := s.submit(logName, again, false); status.Code(err) != codes.AlreadyExists {
+			t.Fatalf("doc-1 again: %v, want AlreadyExists", err)
+		}
+		if r, err := s.submit(logName, d1, false); err != nil || !r.Duplicate {
+			t.Fatalf("d1 resubmitted: %v, duplicate %v", err, r.GetDuplicate())
+		}
+		if after := s.snapshot(t, logName); after.outbox != before.outbox {
+			t.Fatalf("refused and duplicate statements made the log write %d entries", after.outbox-before.outbox)
+		}
+		d2 := statementFor(t, origin, disclosures.TypePublish, time.Now().UTC().Truncate(time.Second), publish("doc-2"), s.k1)
+		if r := s.mustAdmit(t, logName, d2); r.Index != 3 {
+			t.Errorf("doc-2 at index %d, want 3 (after the view entry at 2)", r.Index)
+		}
+		s.checkView(t, 2, genesisSize+1)
 	})
 }

@@ -135,6 +135,12 @@ type Server struct {
 	reg                 atomic.Pointer[registry.Registry]
 	regCommits, regRead atomic.Uint64
 	regMu               sync.Mutex
+	// batchMu orders the registry log's batches against every other log's:
+	// those hold it shared from reading the registry to their commit, the
+	// registry's exclusively, so a retirement is judged against every
+	// statement by the key admitted before it, and none is admitted
+	// against the registry it changed.
+	batchMu sync.RWMutex
 	// registryLog is the personality keeping the registry log, if any.
 	registryLog *servedLog
 }
@@ -195,11 +201,13 @@ func NewServer(opts Options) (*Server, error) {
 		case name == registry.LogName:
 			s.registryLog = l
 			a.afterCommit = func() { s.regCommits.Add(1) }
+			a.lock = func() func() { s.batchMu.Lock(); return s.batchMu.Unlock }
 			// The registry's rules refuse a retirement that would disown
 			// a statement a log admitted.
 			p.Domain.(*registry.Domain).LastUse = s.lastUse
 		default:
 			a.views = p.Log
+			a.lock = func() func() { s.batchMu.RLock(); return s.batchMu.RUnlock }
 		}
 	}
 	if hasRegistryLog {
@@ -274,17 +282,12 @@ func (s *Server) lastUse(ctx context.Context, key string) (time.Time, bool, erro
 // Run admits statements until ctx is done. With a registry log, it first
 // admits the genesis into it if it is empty.
 func (s *Server) Run(ctx context.Context) error {
-	g, ctx := errgroup.WithContext(ctx)
-	if l := s.registryLog; l != nil {
-		g.Go(func() error { l.admitter.run(ctx); return nil })
-		if err := s.admitGenesis(ctx); err != nil {
-			return errors.Join(err, g.Wait())
-		}
+	if err := s.admitGenesis(ctx); err != nil {
+		return err
 	}
+	g, ctx := errgroup.WithContext(ctx)
 	for _, l := range s.logs {
-		if l != s.registryLog {
-			g.Go(func() error { l.admitter.run(ctx); return nil })
-		}
+		g.Go(func() error { l.admitter.run(ctx); return nil })
 		if sch, ok := l.Domain.(rule.Scheduler); ok && l.RuleKey != nil {
 			g.Go(func() error { s.runScheduler(ctx, l, sch); return nil })
 		}
@@ -292,18 +295,34 @@ func (s *Server) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// admitGenesis admits Options.Genesis into the empty registry log.
+// admitGenesis admits Options.Genesis into the empty registry log, all of
+// it in one transaction or none of it (a genesis cut short would leave
+// agencies without their keys or roles), before any log admits.
 func (s *Server) admitGenesis(ctx context.Context) error {
+	l := s.registryLog
+	if l == nil {
+		return nil
+	}
 	reg, err := s.registry(ctx)
-	if err != nil || reg.Size() > 0 || len(s.opts.Genesis) == 0 {
+	if err != nil || reg.Size() > 0 {
 		return err
 	}
-	for i, leaf := range s.opts.Genesis {
-		if _, err := s.submit(ctx, &api.SubmitRequest{Log: registry.LogName, Statement: leaf}); err != nil {
-			return fmt.Errorf("registry genesis entry %d of %d refused: %w", i+1, len(s.opts.Genesis), err)
-		}
+	if len(s.opts.Genesis) == 0 {
+		return errors.New("the registry log is empty and no genesis was given: every statement would be refused")
 	}
-	s.opts.Logger.Info("wrote the registry genesis into the registry log", "entries", len(s.opts.Genesis))
+	batch := make([]*pending, len(s.opts.Genesis))
+	for i, leaf := range s.opts.Genesis {
+		opened, err := reg.Open(leaf, l.Log.Origin(), l.Domain)
+		if err != nil {
+			return fmt.Errorf("registry genesis entry %d of %d: %w", i+1, len(batch), err)
+		}
+		batch[i] = &pending{leaf: leaf, entry: opened.Entry, received: s.opts.Now(), done: make(chan admission, 1)}
+	}
+	// The admitter is not running yet: this is its only caller.
+	if err := l.admitter.admitAll(ctx, batch); err != nil {
+		return fmt.Errorf("registry genesis refused, nothing written: %w", err)
+	}
+	s.opts.Logger.Info("wrote the registry genesis into the registry log", "entries", len(batch))
 	return nil
 }
 

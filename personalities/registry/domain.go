@@ -75,9 +75,12 @@ func (r *Roots) Quorum() int { return r.quorum }
 func (r *Roots) Keys() []string { return slices.Clone(r.names) }
 
 // publicKey returns the key material of a vkey (name+hash+base64), which
-// note.NewVerifier has already checked.
+// note.NewVerifier has already checked: what follows the second '+' (the
+// name and hash hold none; the base64 may).
 func publicKey(vkey string) string {
-	return vkey[strings.LastIndexByte(vkey, '+')+1:]
+	_, rest, _ := strings.Cut(vkey, "+")
+	_, key, _ := strings.Cut(rest, "+")
+	return key
 }
 
 // Domain is the registry log's rules.
