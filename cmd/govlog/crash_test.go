@@ -28,6 +28,7 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/personalities/registry"
 )
 
 // The crash test's shape. A run takes about crashKills × (0.8 s + restart).
@@ -54,7 +55,10 @@ const (
 //     promised one by its deadline (the MMD);
 //   - no index ever held two different entries: every entry seen in a
 //     bundle or read during the run is the final log's entry at that index;
-//   - no statement is in the log twice, and every entry is one we submitted;
+//   - no statement is in the log twice, and every entry is one we submitted,
+//     but for the one registry view entry the log writes, signed by its own
+//     key, before the first statement (the registry does not change, so no
+//     restart writes another);
 //   - every checkpoint seen is consistent with the final one (a server
 //     consistency proof, and the root recomputed from the final entries),
 //     and none was served after a larger one had been seen;
@@ -83,6 +87,11 @@ func TestCrashRecovery(t *testing.T) {
 		"--mmd", crashMMD.String(), "--sequencer-interval", "50ms"}}
 	t.Cleanup(srv.stop)
 	if err := srv.start(); err != nil {
+		t.Fatal(err)
+	}
+	// The first start writes the registry genesis after it listens; the
+	// kills and the statements wait for it.
+	if err := waitGenesis(addr, filepath.Join(data, "registry.yaml"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 
@@ -825,8 +834,10 @@ func (c *crashLog) checkFinal(ctx context.Context, final govlog.Checkpoint) {
 	defer c.mu.Unlock()
 	report := c.errorf
 
-	// No statement twice, and only statements we submitted.
+	// No statement twice, and only statements we submitted, but for the
+	// log's one registry view entry, first.
 	at := map[[32]byte]uint64{}
+	var views []int
 	for i, e := range log {
 		h := govlog.LeafHash(e)
 		if j, ok := at[h]; ok {
@@ -834,9 +845,17 @@ func (c *crashLog) checkFinal(ctx context.Context, final govlog.Checkpoint) {
 			continue
 		}
 		at[h] = uint64(i)
-		if _, ok := c.stmts[h]; !ok {
-			report("index %d holds an entry no worker submitted: %.200q", i, e)
+		if _, ok := c.stmts[h]; ok {
+			continue
 		}
+		if _, err := registry.OpenAnchor(e, c.origin, c.logKey); err != nil {
+			report("index %d holds an entry no worker submitted, and not a registry view entry by the log (%v): %.200q", i, err, e)
+			continue
+		}
+		views = append(views, i)
+	}
+	if len(log) > 0 && !slices.Equal(views, []int{0}) {
+		report("registry view entries at indexes %v; want one, at 0, before the first statement", views)
 	}
 
 	// Every entry seen during the run is still there.

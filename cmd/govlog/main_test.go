@@ -1,18 +1,23 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/client"
 	"github.com/govlog/govlog/personalities/petitions"
+	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
 )
 
@@ -34,13 +39,16 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitport": cmdWaitPort,
-			"tamper":   cmdTamper,
-			"policy":   cmdPolicy,
-			"policy2":  cmdPolicyWithWitness,
-			"registry": cmdRegistry,
-			"httpget":  cmdHTTPGet,
-			"revoke":   cmdRevoke,
+			"waitport":    cmdWaitPort,
+			"waitgenesis": cmdWaitGenesis,
+			"now":         cmdNow,
+			"capture":     cmdCapture,
+			"tamper":      cmdTamper,
+			"policy":      cmdPolicy,
+			"policy2":     cmdPolicyWithWitness,
+			"registry":    cmdRegistry,
+			"httpget":     cmdHTTPGet,
+			"revoke":      cmdRevoke,
 		},
 	})
 }
@@ -59,6 +67,106 @@ func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	ts.Fatalf("%s never accepted a connection", args[0])
+}
+
+// waitgenesis ADDR GENESIS waits up to 60s until the registry log served at
+// ADDR has a checkpoint holding every entry of the genesis file GENESIS.
+func cmdWaitGenesis(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! waitgenesis")
+	}
+	if len(args) != 2 {
+		ts.Fatalf("usage: waitgenesis ADDR GENESIS")
+	}
+	ts.Check(waitGenesis(args[0], ts.MkAbs(args[1]), 60*time.Second))
+}
+
+// waitGenesis waits until the registry log served at addr has a checkpoint
+// holding every entry of the genesis file at genesisPath. The server
+// listens (and dev says ready) while personalities.Server.Run may still be
+// writing the genesis into the empty registry log, so a statement
+// submitted at once may find its key not yet registered.
+func waitGenesis(addr, genesisPath string, timeout time.Duration) error {
+	f, err := registry.ReadFile(genesisPath)
+	if err != nil {
+		return err
+	}
+	entries, err := f.Entries()
+	if err != nil {
+		return err
+	}
+	c, err := client.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var last string
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		signed, err := c.Checkpoint(ctx, registry.LogName)
+		cancel()
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		text, _, _ := strings.Cut(string(signed), "\n\n")
+		cp, err := govlog.ParseCheckpoint([]byte(text + "\n"))
+		if err != nil {
+			return err
+		}
+		if cp.Size >= uint64(len(entries)) {
+			return nil
+		}
+		last = fmt.Sprintf("registry log at size %d", cp.Size)
+	}
+	return fmt.Errorf("the registry log at %s never held the %d genesis entries of %s (last: %s)", addr, len(entries), genesisPath, last)
+}
+
+// now VAR sets VAR to the time now, UTC, in RFC 3339 to the second.
+func cmdNow(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! now")
+	}
+	if len(args) != 1 {
+		ts.Fatalf("usage: now VAR")
+	}
+	ts.Setenv(args[0], time.Now().UTC().Format(time.RFC3339))
+}
+
+// capture VAR REGEXP [FILE] sets VAR to the first group of REGEXP's first
+// match in the last command's stdout, failing if there is none. With FILE
+// (a background command's output, say), it reads FILE instead, until it
+// matches (up to 30s).
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! capture")
+	}
+	if len(args) != 2 && len(args) != 3 {
+		ts.Fatalf("usage: capture VAR REGEXP [FILE]")
+	}
+	re, err := regexp.Compile(`(?m)` + args[1])
+	ts.Check(err)
+	if re.NumSubexp() < 1 {
+		ts.Fatalf("%q has no group to capture", args[1])
+	}
+	if len(args) == 2 {
+		m := re.FindStringSubmatch(ts.ReadFile("stdout"))
+		if m == nil {
+			ts.Fatalf("no match for %q in stdout", args[1])
+		}
+		ts.Setenv(args[0], m[1])
+		return
+	}
+	var text string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b, _ := os.ReadFile(ts.MkAbs(args[2]))
+		text = string(b)
+		if m := re.FindStringSubmatch(text); m != nil {
+			ts.Setenv(args[0], m[1])
+			return
+		}
+	}
+	ts.Fatalf("no match for %q in %s after 30s:\n%s", args[1], args[2], text)
 }
 
 // tamper FILE OLD NEW replaces the first OLD in FILE with NEW, failing if
@@ -86,15 +194,19 @@ func cmdPolicy(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(fmt.Sprintf("log %s\nquorum none\n", vkey)), 0o644))
 }
 
-// policy2 OUT LOGVKEYFILE WITNESSVKEYFILE URL writes a tlog-policy trusting
-// that log, with that witness (named court) as the quorum.
+// policy2 OUT LOGVKEYFILE WITNESSVKEYFILE URL [LOGVKEYFILE...] writes a
+// tlog-policy trusting those logs, with that witness (named court) as the
+// quorum.
 func cmdPolicyWithWitness(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 4 {
-		ts.Fatalf("usage: policy2 OUT LOGVKEYFILE WITNESSVKEYFILE URL")
+	if len(args) < 4 {
+		ts.Fatalf("usage: policy2 OUT LOGVKEYFILE WITNESSVKEYFILE URL [LOGVKEYFILE...]")
 	}
-	logVKey := strings.TrimSpace(ts.ReadFile(args[1]))
+	text := ""
+	for _, f := range append([]string{args[1]}, args[4:]...) {
+		text += fmt.Sprintf("log %s\n", strings.TrimSpace(ts.ReadFile(f)))
+	}
 	wVKey := strings.TrimSpace(ts.ReadFile(args[2]))
-	text := fmt.Sprintf("log %s\nwitness court %s %s\nquorum court\n", logVKey, wVKey, args[3])
+	text += fmt.Sprintf("witness court %s %s\nquorum court\n", wVKey, args[3])
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(text), 0o644))
 }
 
@@ -110,18 +222,33 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // httpget URL TEXT fetches URL until its body contains TEXT (up to 30s).
+// ! httpget URL TEXT fetches URL once and fails if its body contains TEXT.
 func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: httpget URL TEXT")
 	}
+	get := func() (string, error) {
+		resp, err := http.Get(args[0])
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	if neg {
+		body, err := get()
+		ts.Check(err)
+		if strings.Contains(body, args[1]) {
+			ts.Fatalf("%s contains %q:\n%s", args[0], args[1], body)
+		}
+		return
+	}
 	var last string
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(args[0])
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			last = string(b)
+		if body, err := get(); err == nil {
+			last = body
 			if strings.Contains(last, args[1]) {
 				return
 			}

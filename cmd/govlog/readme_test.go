@@ -49,6 +49,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 	defer func() { cancel(); dev.Wait() }()
 	waitReady(t, &devOut, addr)
+	if err := waitGenesis(addr, filepath.Join(tmp, "gl", "registry.yaml"), time.Minute); err != nil {
+		t.Fatalf("%v\ndev server:\n%s", err, devOut.String())
+	}
 
 	sh := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	sh.Dir = "../.." // the repository root, where the README says to be
@@ -58,13 +61,15 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatalf("walkthrough failed: %v\ndev server:\n%s", err, devOut.String())
 	}
 	for _, want := range []string{
-		"included: gov.example/disclosures entry 0",
-		"OK: entry 0 of gov.example/disclosures is in the log, proved at tree size 1",
+		// Entry 0 of each log is its registry view entry.
+		"included: gov.example/disclosures entry 1",
+		"OK: entry 1 of gov.example/disclosures is in the log, proved at tree size 2",
 		"signature: valid, by demo-agency",
-		"OK: gov.example/disclosures at size 1, signed by the log",
+		"authorized: demo-agency held the role discloser at ",
+		"OK: gov.example/disclosures at size 2, signed by the log",
 		"wrote ministry-of-finance.key",
-		"included: gov.example/funds entry 4",
-		"OK: entry 4 of gov.example/funds is in the log",
+		"included: gov.example/funds entry 5",
+		"OK: entry 5 of gov.example/funds is in the log",
 		"FailedPrecondition desc = rule violation: contract ceiling exceeded",
 		"refused, as it must be",
 		"account acme: company account of company acme-construction, controlled by demo-agency",

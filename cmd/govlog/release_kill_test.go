@@ -5,12 +5,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
@@ -47,6 +51,9 @@ func TestReleaseSurvivesKill(t *testing.T) {
 		"--sequencer-interval", "50ms", "--schedule-interval", schedule.String()}}
 	t.Cleanup(srv.stop)
 	if err := srv.start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitGenesis(addr, filepath.Join(data, "registry.yaml"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	signer, err := loadSigner(filepath.Join(data, "keys", "demo-agency.key"))
@@ -157,15 +164,38 @@ func TestReleaseSurvivesKill(t *testing.T) {
 	if !strings.Contains(found[0], zhao) || strings.Contains(found[0], wang) || !strings.Contains(found[0], `"amount":1000`) {
 		t.Errorf("the release does not pay Zhao (only) the wage:\n%s", found[0])
 	}
-	replayFunds(ctx, t, c, filepath.Join(data, "registry.yaml"))
+	replayFunds(ctx, t, c, data)
 	srv.scanOutputs()
 }
 
 // replayFunds replays the whole funds log from an empty state through the
-// funds rules, as a monitor does: every entry must be admitted again.
-func replayFunds(ctx context.Context, t *testing.T, c *client.Client, registryPath string) {
+// funds rules, as a monitor does: the registry log read and proved against
+// dev's policy, each registry view entry checked (signed by the funds log's
+// key, naming the registry log's entries) and every other entry admitted
+// again, authorized by the registry as it stood at the view before it.
+func replayFunds(ctx context.Context, t *testing.T, c *client.Client, data string) {
 	t.Helper()
-	reg, err := registry.Load(registryPath)
+	text, err := os.ReadFile(filepath.Join(data, "policy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := govlog.ParsePolicy(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regCP, regEntries, err := c.AllEntries(ctx, policy, registry.LogName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.Replay(regCP.Origin, regEntries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vkey, err := readKeyFile(filepath.Join(data, "keys", "log-funds.vkey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logKey, err := note.NewVerifier(vkey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,29 +208,38 @@ func replayFunds(ctx context.Context, t *testing.T, c *client.Client, registryPa
 		t.Fatal(err)
 	}
 	rules, st := funds.New(), ruletest.State{}
+	var view uint64 // the registry size the log authorizes against
 	for next := uint64(0); next < cp.Size; {
 		batch, err := c.Entries(ctx, funds.LogName, next, cp.Size-next)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, leaf := range batch {
-			s, sigs, err := govlog.ParseStatement(leaf, cp.Origin, reg.Verifiers())
-			if err != nil {
+			a, err := registry.OpenAnchor(leaf, cp.Origin, logKey)
+			switch {
+			case err == nil:
+				if err := a.Check(reg); err != nil {
+					t.Fatalf("entry %d, a registry view entry: %v", next, err)
+				}
+				if a.Size <= view {
+					t.Fatalf("entry %d: registry view of size %d after one of size %d", next, a.Size, view)
+				}
+				view = a.Size
+			case !errors.Is(err, registry.ErrNotAnchor):
 				t.Fatalf("entry %d: %v", next, err)
-			}
-			role, err := rules.RequiredRole(s.Type)
-			if err != nil {
-				t.Fatalf("entry %d: %v", next, err)
-			}
-			agency, err := reg.Authorize(sigs, role, s.Time)
-			if err != nil {
-				t.Fatalf("entry %d: %v", next, err)
-			}
-			e := rule.Entry{Type: s.Type, Time: s.Time, Body: s.Body, Agency: agency, LeafHash: govlog.LeafHash(leaf)}
-			if err := rules.Apply(ctx, st, e); err != nil {
-				t.Fatalf("entry %d (%s) refused on replay: %v", next, s.Type, err)
+			default:
+				opened, err := reg.Open(leaf, cp.Origin, rules)
+				if err != nil {
+					t.Fatalf("entry %d: %v", next, err)
+				}
+				if _, err := rule.Admit(ctx, rules, st, opened.Entry, reg.Authorizer(opened, view)); err != nil {
+					t.Fatalf("entry %d (%s) refused on replay: %v", next, opened.Entry.Type, err)
+				}
 			}
 			next++
 		}
+	}
+	if view == 0 {
+		t.Errorf("the funds log has no registry view entry")
 	}
 }
