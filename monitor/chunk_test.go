@@ -75,7 +75,7 @@ func TestLongPassForgedEntry(t *testing.T) {
 	leaves := w.statements(t, 95)
 	log.append(t, leaves...)
 	log.swapped = map[uint64][]byte{30: w.sign(t, w.agency, disclosures.TypePublish, disclosures.PublishBody{
-		DocID: "forged", Title: "t", SHA256: strings.Repeat("ab", 32), Category: "c", DecisionDate: "2026-03-07", Official: "o"})}
+		DocID: "forged", Title: "t", SHA256: strings.Repeat("ab", 32), Category: "c", DecisionDate: "2026-03-07"})}
 	store := openStore(t, monitor.Memory)
 	h := newHarness(t, w, log, store, commitEvery(20))
 	if err := h.mon.Follow(ctx); err != nil {

@@ -117,7 +117,7 @@ func TestDashboard(t *testing.T) {
 
 	// An entry signed by a key the registry does not know.
 	bad := w.sign(t, w.unknown, disclosures.TypePublish, disclosures.PublishBody{DocID: "forged", Title: "Forged",
-		SHA256: strings.Repeat("ab", 32), Category: "decision", DecisionDate: "2026-03-07", Official: "Nobody"})
+		SHA256: strings.Repeat("ab", 32), Category: "decision", DecisionDate: "2026-03-07"})
 	h.log.append(t, bad)
 	follow(t, h)
 	alerts := h.takeAlerts()
@@ -311,7 +311,7 @@ func TestWebhook(t *testing.T) {
 	w := h.world
 	h.log.append(t, w.statements(t, 3)...)
 	h.log.append(t, w.sign(t, w.revoked, disclosures.TypePublish, disclosures.PublishBody{DocID: "late", Title: "Late",
-		SHA256: strings.Repeat("cd", 32), Category: "decision", DecisionDate: "2026-03-07", Official: "A. Clerk"}))
+		SHA256: strings.Repeat("cd", 32), Category: "decision", DecisionDate: "2026-03-07"}))
 	start := time.Now()
 	follow(t, h)
 	if d := time.Since(start); d > 500*time.Millisecond {
@@ -386,7 +386,7 @@ func TestDashboardChromium(t *testing.T) {
 	}
 
 	h.log.append(t, w.sign(t, w.unknown, disclosures.TypePublish, disclosures.PublishBody{DocID: "forged", Title: "Forged",
-		SHA256: strings.Repeat("ef", 32), Category: "decision", DecisionDate: "2026-03-07", Official: "Nobody"}))
+		SHA256: strings.Repeat("ef", 32), Category: "decision", DecisionDate: "2026-03-07"}))
 	follow(t, h)
 	dom = dumpDOM(t, browser, srv.URL+"/")
 	for _, want := range []string{`class="alert-row"`, "entry_refused", "entry 12 refused on replay"} {

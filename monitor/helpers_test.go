@@ -100,7 +100,7 @@ func (w *testWorld) statements(t testing.TB, n int) [][]byte {
 		pub := func(id string) disclosures.PublishBody {
 			h := sha256.Sum256([]byte(id))
 			return disclosures.PublishBody{DocID: id, Title: "Decision " + id, SHA256: hex.EncodeToString(h[:]),
-				Category: "decision", DecisionDate: "2026-03-07", Official: "A. Clerk"}
+				Category: "decision", DecisionDate: "2026-03-07"}
 		}
 		switch {
 		case i%10 == 8 && published > 0:
@@ -108,7 +108,7 @@ func (w *testWorld) statements(t testing.TB, n int) [][]byte {
 			body = disclosures.CorrectBody{PublishBody: pub(fmt.Sprintf("doc-%d-r", i)), Corrects: fmt.Sprintf("doc-%d", i-1), Reason: "typo"}
 		case i%10 == 9 && published > 0:
 			typ = disclosures.TypeRetract
-			body = disclosures.RetractBody{Retracts: fmt.Sprintf("doc-%d", i-3), Reason: "withdrawn", Official: "A. Clerk"}
+			body = disclosures.RetractBody{Retracts: fmt.Sprintf("doc-%d", i-3), Reason: "withdrawn"}
 		default:
 			typ = disclosures.TypePublish
 			body = pub(fmt.Sprintf("doc-%d", i))

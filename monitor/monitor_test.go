@@ -187,7 +187,7 @@ func TestRefusedEntries(t *testing.T) {
 	h := newHarness(t, w, log, openStore(t, monitor.Memory))
 	pub := func(id string) disclosures.PublishBody {
 		return disclosures.PublishBody{DocID: id, Title: "t", SHA256: strings.Repeat("ab", 32),
-			Category: "c", DecisionDate: "2026-03-07", Official: "o"}
+			Category: "c", DecisionDate: "2026-03-07"}
 	}
 	// A key retired since still covers what it signed before.
 	good := append(w.statements(t, 19), w.signAt(t, w.rotated, rotatedAt.Add(-time.Second), disclosures.TypePublish, pub("by-rotated")))
@@ -238,7 +238,7 @@ func TestRestartResumes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "monitor.db")
 	leaves := w.statements(t, 70)
 	revoked := w.sign(t, w.revoked, disclosures.TypePublish, disclosures.PublishBody{DocID: "r", Title: "t",
-		SHA256: strings.Repeat("ab", 32), Category: "c", DecisionDate: "2026-03-07", Official: "o"})
+		SHA256: strings.Repeat("ab", 32), Category: "c", DecisionDate: "2026-03-07"})
 
 	store := openStore(t, path)
 	h := newHarness(t, w, log, store)
@@ -309,7 +309,7 @@ func TestStaleCheckpoint(t *testing.T) {
 	}
 	// A new checkpoint resets the clock.
 	log.append(t, w.sign(t, w.agency, disclosures.TypePublish, disclosures.PublishBody{DocID: "new", Title: "t",
-		SHA256: strings.Repeat("ab", 32), Category: "c", DecisionDate: "2026-03-07", Official: "o"}))
+		SHA256: strings.Repeat("ab", 32), Category: "c", DecisionDate: "2026-03-07"}))
 	if err := mon.Follow(ctx); err != nil {
 		t.Fatal(err)
 	}

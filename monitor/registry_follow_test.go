@@ -207,7 +207,7 @@ func (s *registryServer) disclose(t *testing.T, signer note.Signer, at time.Time
 	t.Helper()
 	return s.submit(t, disclosures.LogName, testOrigin, disclosures.TypePublish, at, disclosures.PublishBody{
 		DocID: docID, Title: "Minutes of " + docID, SHA256: strings.Repeat("ab", 32),
-		Category: "minutes", DecisionDate: "2026-03-07", Official: "A. Clerk",
+		Category: "minutes", DecisionDate: "2026-03-07",
 	}, signer)
 }
 

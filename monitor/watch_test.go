@@ -45,7 +45,7 @@ func watchWorld(t *testing.T) *testWorld {
 func (w *testWorld) publish(t *testing.T, signer note.Signer, id string) []byte {
 	t.Helper()
 	return w.sign(t, signer, disclosures.TypePublish, disclosures.PublishBody{DocID: id, Title: "Decision " + id,
-		SHA256: strings.Repeat("ab", 32), Category: "decision", DecisionDate: "2026-03-07", Official: "A. Clerk"})
+		SHA256: strings.Repeat("ab", 32), Category: "decision", DecisionDate: "2026-03-07"})
 }
 
 // watchHarness is a monitor over one fake log with watches, collecting
@@ -153,7 +153,7 @@ func TestWatches(t *testing.T) {
 	// A retraction of doc-2 mentions it; a ministry publication matches
 	// nothing.
 	log.append(t, w.publish(t, w.agency, "doc-20"),
-		w.sign(t, w.agency, disclosures.TypeRetract, disclosures.RetractBody{Retracts: "doc-2", Reason: "withdrawn", Official: "A. Clerk"}))
+		w.sign(t, w.agency, disclosures.TypeRetract, disclosures.RetractBody{Retracts: "doc-2", Reason: "withdrawn"}))
 	checkNotifications(t, w, log, h.follow(t), noteKey{"doc-2", 13})
 
 	// A restart on the same file repeats nothing, and goes on.

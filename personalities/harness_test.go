@@ -253,7 +253,6 @@ func publish(docID string) disclosures.PublishBody {
 		SHA256:       hex.EncodeToString(sum[:]),
 		Category:     "minutes",
 		DecisionDate: "2026-03-07",
-		Official:     "A. Clerk",
 	}
 }
 

@@ -566,3 +566,44 @@ func TestViewOnlyWithAStatement(t *testing.T) {
 		s.checkView(t, 2, genesisSize+1)
 	})
 }
+
+// TestOfficialCoSigns: an official registered live in the registry log
+// signs beside their agency; a disclosure naming them is admitted only with
+// their signature, and an official of another agency is not credited.
+func TestOfficialCoSigns(t *testing.T) {
+	t.Parallel()
+	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
+		s := newRegLogServer(t, b)
+		clerk, other := newSigner(t, "staff-7"), newSigner(t, "staff-8")
+		s.mustAdmit(t, registry.LogName, regStatement(t, registry.TypeOfficialRegister,
+			map[string]string{"agency": cityA, "staff": "staff-7", "key": clerk.vkey}, s.roots[0], s.roots[1]))
+		s.mustAdmit(t, registry.LogName, regStatement(t, registry.TypeAgencyRegister,
+			map[string]string{"agency": cityB, "name": "City B"}, s.roots[0], s.roots[1]))
+		s.mustAdmit(t, registry.LogName, regStatement(t, registry.TypeOfficialRegister,
+			map[string]string{"agency": cityB, "staff": "staff-8", "key": other.vkey}, s.roots[0], s.roots[1]))
+		now := time.Now().UTC().Truncate(time.Second)
+		named := func(doc, staff string) disclosures.PublishBody {
+			p := publish(doc)
+			p.Official = staff
+			return p
+		}
+		for _, tc := range []struct {
+			name    string
+			body    disclosures.PublishBody
+			signers []note.Signer
+			want    codes.Code
+		}{
+			{"named and co-signed", named("d1", "staff-7"), []note.Signer{s.k1, clerk}, codes.OK},
+			{"named, not co-signed", named("d2", "staff-7"), []note.Signer{s.k1}, codes.PermissionDenied},
+			{"named, signed by another agency's official", named("d3", "staff-8"), []note.Signer{s.k1, other}, codes.PermissionDenied},
+			{"the official alone", named("d4", "staff-7"), []note.Signer{clerk}, codes.PermissionDenied},
+			{"named in clear", named("d5", "J. Doe"), []note.Signer{s.k1, clerk}, codes.InvalidArgument},
+			{"no official named, co-signed anyway", publish("d6"), []note.Signer{s.k1, clerk}, codes.OK},
+		} {
+			_, err := s.submit(logName, statementFor(t, origin, disclosures.TypePublish, now, tc.body, tc.signers...), false)
+			if got := status.Code(err); got != tc.want {
+				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+			}
+		}
+	})
+}

@@ -384,7 +384,7 @@ func TestSubmitSeveralSigners(t *testing.T) {
 }
 
 func retract(doc string) disclosures.RetractBody {
-	return disclosures.RetractBody{Retracts: doc, Reason: "published by mistake", Official: "A. Clerk"}
+	return disclosures.RetractBody{Retracts: doc, Reason: "published by mistake"}
 }
 
 // signNote signs a hand-written note text.

@@ -141,6 +141,8 @@ type Server struct {
 	// statement by the key admitted before it, and none is admitted
 	// against the registry it changed.
 	batchMu sync.RWMutex
+	// genesisMu makes AdmitGenesis run once at a time.
+	genesisMu sync.Mutex
 	// registryLog is the personality keeping the registry log, if any.
 	registryLog *servedLog
 }
@@ -282,7 +284,7 @@ func (s *Server) lastUse(ctx context.Context, key string) (time.Time, bool, erro
 // Run admits statements until ctx is done. With a registry log, it first
 // admits the genesis into it if it is empty.
 func (s *Server) Run(ctx context.Context) error {
-	if err := s.admitGenesis(ctx); err != nil {
+	if err := s.AdmitGenesis(ctx); err != nil {
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
@@ -295,10 +297,14 @@ func (s *Server) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// admitGenesis admits Options.Genesis into the empty registry log, all of
-// it in one transaction or none of it (a genesis cut short would leave
-// agencies without their keys or roles), before any log admits.
-func (s *Server) admitGenesis(ctx context.Context) error {
+// AdmitGenesis admits Options.Genesis into the registry log if it is
+// empty, all of it in one transaction or none of it (a genesis cut short
+// would leave agencies without their keys or roles). Run calls it before
+// any log admits; call it before serving, so that no statement arrives
+// before the registry. It must not run beside Run's admission.
+func (s *Server) AdmitGenesis(ctx context.Context) error {
+	s.genesisMu.Lock()
+	defer s.genesisMu.Unlock()
 	l := s.registryLog
 	if l == nil {
 		return nil

@@ -432,7 +432,7 @@ func (b *bench) govlogSubmit(ctx context.Context, st benchStore, wait bool, n in
 	statements := make([][]byte, n)
 	now := time.Now().UTC().Truncate(time.Second)
 	for i := range statements {
-		body := fmt.Sprintf(`{"doc_id":"bench-%d","title":"Benchmark document %d","sha256":"%064x","category":"budget","decision_date":"2026-11-01","official":"Bench Official"}`, i, i, i)
+		body := fmt.Sprintf(`{"doc_id":"bench-%d","title":"Benchmark document %d","sha256":"%064x","category":"budget","decision_date":"2026-11-01"}`, i, i, i)
 		st, err := govlog.NewStatement("bench.example/disclosures", publish.Type, now, []byte(body))
 		if err != nil {
 			return runResult{}, err

@@ -482,7 +482,7 @@ func (c *crashLog) newStatement(w, seq int, wait bool) *crashStatement {
 	sum := sha256.Sum256([]byte(doc))
 	body, err := json.Marshal(map[string]string{
 		"doc_id": doc, "title": "Crash test " + doc, "sha256": hex.EncodeToString(sum[:]),
-		"category": "budget", "decision_date": "2026-11-01", "official": "Li Wei",
+		"category": "budget", "decision_date": "2026-11-01",
 	})
 	if err != nil {
 		panic(err)

@@ -116,7 +116,8 @@ Try it (in another terminal; govlog domains lists every log's statement types):
       --body '%[5]s' \
       --out entry.bundle
   govlog verify --policy %[1]s/policy.txt entry.bundle
-  govlog get --server %[2]s --log %[3]s --index 0
+  govlog get --server %[2]s --log %[3]s --index 1
+  govlog registry show --server %[2]s --policy %[1]s/policy.txt demo-agency
   govlog checkpoint --server %[2]s --log %[3]s --policy %[1]s/policy.txt
 `, data, addr, d.Log(), t.Type, t.Examples[0])
 }
@@ -137,7 +138,14 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 	// can try every statement type; a log that writes statements itself
 	// signs them with its own rules key, under an agency of its own
 	// holding those roles only.
-	demo := registry.Agency{ID: "demo-agency", Name: "Demo Agency", Keys: []registry.Key{{VKey: agencyVKey}}}
+	// Its official, known by a pseudonymous staff ID, signs beside it
+	// with a key of their own (a disclosure's "official").
+	officialVKey, err := devKey(filepath.Join(keys, devOfficial), devOfficial)
+	if err != nil {
+		return cfg, err
+	}
+	demo := registry.Agency{ID: "demo-agency", Name: "Demo Agency", Keys: []registry.Key{{VKey: agencyVKey}},
+		Officials: []registry.Official{{Staff: devOfficial, Keys: []registry.Key{{VKey: officialVKey}}}}}
 	var agencies []registry.Agency
 	for _, name := range domainNames() {
 		d, err := newDomain(name)
@@ -255,6 +263,9 @@ func devKey(prefix, name string) (string, error) {
 	}
 	return readKeyFile(prefix + ".vkey")
 }
+
+// devOfficial is the staff ID of the demo agency's official.
+const devOfficial = "demo-0001"
 
 // devRoots is how many registry root keys dev makes, and devRootQuorum
 // how many must sign a registry entry.

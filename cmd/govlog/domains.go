@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/funds"
@@ -63,14 +64,17 @@ type rootsConfig struct {
 	// Quorum is how many root keys must sign each registry entry: at
 	// least 2.
 	Quorum int `yaml:"quorum"`
-	// Keys are the root verifier keys: vkey lines, or paths of .vkey files.
+	// Keys are the root verifier keys: vkey lines, or paths of .vkey files
+	// (whatever is not a verifier key is read as a path).
 	Keys []string `yaml:"keys"`
 }
 
 func (c rootsConfig) load() (*registry.Roots, error) {
 	var vkeys []string
 	for _, k := range c.Keys {
-		if strings.Contains(k, "/") || strings.HasSuffix(k, ".vkey") {
+		// A vkey line is a verifier key; anything else names a file
+		// (a vkey's base64 may hold '/', so the form decides, not a '/').
+		if _, err := note.NewVerifier(k); err != nil {
 			vk, err := readKeyFile(k)
 			if err != nil {
 				return nil, err

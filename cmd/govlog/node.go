@@ -139,6 +139,11 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		return err
 	}
 
+	// The genesis, on the first start, is in the registry log before the
+	// server listens: no statement is refused for want of it.
+	if err := srv.AdmitGenesis(ctx); err != nil {
+		return err
+	}
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)

@@ -64,8 +64,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 		// Entry 0 of each log is its registry view entry.
 		"included: gov.example/disclosures entry 1",
 		"OK: entry 1 of gov.example/disclosures is in the log, proved at tree size 2",
-		"signature: valid, by demo-agency",
+		"signature: valid, by demo-0001, demo-agency",
 		"authorized: demo-agency held the role discloser at ",
+		"official: demo-0001, a registered official of demo-agency, co-signed",
 		"OK: gov.example/disclosures at size 2, signed by the log",
 		"wrote ministry-of-finance.key",
 		"included: gov.example/funds entry 5",
@@ -78,6 +79,12 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"transfer/road-7-1: transfer of 2,000.00 CNY, city-roads → acme, contract road-7",
 		"  ← 2,000.00 CNY from allocation/2027-roads: allocation of 10,000.00 CNY",
 		"verified: 3 entries proved in gov.example/funds",
+		// The registry log, live.
+		"refused: one root key is not a quorum",
+		"refused: the old key is retired",
+		"refused: signed by a key revoked for compromise",
+		"REVOKED (entry ",
+		"retired (entry ",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q", want)

@@ -120,10 +120,10 @@ func parseServeConfig(path string) (serveConfig, error) {
 		return c, fmt.Errorf("%s: sqlite.path is required with storage: sqlite", path)
 	case c.Registry == "":
 		return c, fmt.Errorf("%s: registry (the genesis file) is required", path)
-	case !slices.ContainsFunc(c.Logs, func(l serveLogConfig) bool { return l.Name == registry.LogName }):
-		return c, fmt.Errorf("%s: a log named %q is required: the registry log that authorizes the others", path, registry.LogName)
 	case len(c.Logs) == 0:
 		return c, fmt.Errorf("%s: at least one log is required", path)
+	case !slices.ContainsFunc(c.Logs, func(l serveLogConfig) bool { return l.Name == registry.LogName }):
+		return c, fmt.Errorf("%s: a log named %q is required: the registry log that authorizes the others", path, registry.LogName)
 	case c.SequencerInterval < 0 || c.MMD < 0 || c.ScheduleInterval < 0:
 		return c, fmt.Errorf("%s: durations must be positive", path)
 	case c.AgencyQuota.PerSecond < 0 || c.AgencyQuota.Burst < 0:
@@ -131,19 +131,14 @@ func parseServeConfig(path string) (serveConfig, error) {
 	}
 	seen := map[string]bool{}
 	for i, l := range c.Logs {
-		if l.Name == registry.LogName {
-			if seen[l.Name] {
-				return c, fmt.Errorf("%s: log %q listed twice", path, l.Name)
+		if l.Name != registry.LogName {
+			d, err := newDomain(l.Name)
+			if err != nil {
+				return c, fmt.Errorf("%s: logs[%d]: %w", path, i, err)
 			}
-			seen[l.Name] = true
-			continue
-		}
-		d, err := newDomain(l.Name)
-		if err != nil {
-			return c, fmt.Errorf("%s: logs[%d]: %w", path, i, err)
-		}
-		if own := byLogTypes(d); len(own) > 0 && l.RuleKey == "" {
-			return c, fmt.Errorf("%s: log %q: rule_key is required: the log writes %s itself, signed by that key", path, l.Name, strings.Join(own, ", "))
+			if own := byLogTypes(d); len(own) > 0 && l.RuleKey == "" {
+				return c, fmt.Errorf("%s: log %q: rule_key is required: the log writes %s itself, signed by that key", path, l.Name, strings.Join(own, ", "))
+			}
 		}
 		if seen[l.Name] {
 			return c, fmt.Errorf("%s: log %q listed twice", path, l.Name)

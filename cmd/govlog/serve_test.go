@@ -42,7 +42,7 @@ func TestServeConfigErrors(t *testing.T) {
 		{"no dsn", "storage: mysql\nregistry: r\n", "mysql.dsn is required"},
 		{"no sqlite path", "storage: sqlite\nregistry: r\n", "sqlite.path is required"},
 		{"no genesis", "storage: mysql\nmysql: {dsn: x}\nlogs: [" + regLog + ", {name: disclosures, origin: o, key: k}]\n", "registry (the genesis file) is required"},
-		{"no logs", "storage: mysql\nmysql: {dsn: x}\nregistry: r\n", `a log named "registry" is required`},
+		{"no logs", "storage: mysql\nmysql: {dsn: x}\nregistry: r\n", `at least one log is required`},
 		{"no registry log", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [{name: disclosures, origin: o, key: k}]\n", `a log named "registry" is required: the registry log that authorizes the others`},
 		{"unknown personality", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [" + regLog + ", {name: lottery, origin: o, key: k}]\n", `no personality "lottery"`},
 		{"no rule key for a log that writes its own statements", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [" + regLog + ", {name: funds, origin: o, key: k}]\n", "rule_key is required: the log writes funds.guarantee.release itself"},

@@ -153,12 +153,15 @@ func checkSigner(w io.Writer, vb *govlog.VerifiedBundle, reg *registry.Registry,
 		return nil
 	}
 	fmt.Fprintf(w, "signature: valid, by %s\n", signerNames(opened.Sigs, nil))
-	agency, err := reg.Authorize(opened.Sigs, role, e.Time)
+	signers, err := reg.AuthorizeAt(reg.Size(), opened.Sigs, role, e.Time)
 	if err != nil {
 		return fmt.Errorf("the entry is in the log, but %s does NOT authorize its signer for %s at %s: %w",
 			registryPath, e.Type, e.Time.UTC().Format(time.RFC3339), err)
 	}
-	fmt.Fprintf(w, "authorized: %s held the role %s at %s\n", agency, role, e.Time.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "authorized: %s held the role %s at %s\n", signers.Agency, role, e.Time.UTC().Format(time.RFC3339))
+	for _, o := range signers.Officials {
+		fmt.Fprintf(w, "official: %s, a registered official of %s, co-signed\n", o, signers.Agency)
+	}
 	return nil
 }
 
@@ -180,5 +183,5 @@ func readRegistryLog(cmd *cobra.Command, server string, policy *govlog.Policy, t
 	if err != nil {
 		return nil, "", err
 	}
-	return reg, fmt.Sprintf("the %s log, %d entries proved by its checkpoint", cp.Origin, cp.Size), nil
+	return reg, fmt.Sprintf("the registry log %s (%d entries, proved by its checkpoint)", cp.Origin, cp.Size), nil
 }

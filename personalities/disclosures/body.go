@@ -11,7 +11,6 @@ const (
 	maxDocIDLen    = 128
 	maxTitleLen    = 512
 	maxCategoryLen = 64
-	maxOfficialLen = 128
 	maxReasonLen   = 1024
 )
 
@@ -29,9 +28,11 @@ type PublishBody struct {
 	Category string `json:"category"`
 	// DecisionDate is the date of the decision disclosed, YYYY-MM-DD.
 	DecisionDate string `json:"decision_date"`
-	// Official is the official responsible for the document, so it is
-	// traceable to a person and not only to an agency.
-	Official string `json:"official"`
+	// Official, if set, is the staff ID of the official responsible for
+	// the document, a registered official of the agency who co-signs the
+	// statement with their own key: the document is traceable to a person,
+	// and no name is in the log in clear. Empty: the agency alone answers.
+	Official string `json:"official,omitempty"`
 }
 
 // CorrectBody is the body of a disclosure.correct statement: a complete new
@@ -51,14 +52,17 @@ type RetractBody struct {
 	Retracts string `json:"retracts"`
 	// Reason says why the document is withdrawn.
 	Reason string `json:"reason"`
-	// Official is the official responsible for the retraction.
-	Official string `json:"official"`
+	// Official, if set, is the staff ID of the official responsible for
+	// the retraction, who co-signs it (see PublishBody.Official).
+	Official string `json:"official,omitempty"`
 }
 
 var (
-	publishFields = []string{"doc_id", "title", "sha256", "category", "decision_date", "official"}
+	publishFields = []string{"doc_id", "title", "sha256", "category", "decision_date"}
 	correctFields = append([]string{"corrects"}, append(slices.Clone(publishFields), "reason")...)
-	retractFields = []string{"retracts", "reason", "official"}
+	retractFields = []string{"retracts", "reason"}
+	// optionalFields are allowed in every body.
+	optionalFields = []string{"official"}
 )
 
 // ParsePublishBody parses and validates a disclosure.publish body. Any error
@@ -109,7 +113,7 @@ func ParseRetractBody(data []byte) (RetractBody, error) {
 	if err := body.CheckText("reason", b.Reason, maxReasonLen); err != nil {
 		return RetractBody{}, err
 	}
-	if err := body.CheckText("official", b.Official, maxOfficialLen); err != nil {
+	if err := checkOfficial(b.Official); err != nil {
 		return RetractBody{}, err
 	}
 	return b, nil
@@ -142,16 +146,32 @@ func (b PublishBody) validate() error {
 	if err := body.CheckDate("decision_date", b.DecisionDate); err != nil {
 		return err
 	}
-	return body.CheckText("official", b.Official, maxOfficialLen)
+	return checkOfficial(b.Official)
+}
+
+// checkOfficial checks an official's staff ID, if one is given: a
+// registry staff ID, which has the form of an agency ID.
+func checkOfficial(staff string) error {
+	if staff == "" {
+		return nil
+	}
+	if !body.ValidAgencyID(staff) {
+		return body.Errorf("field %q: %.80q is not a staff ID (%s): name the official by their registry staff ID, not in clear", "official", staff, body.AgencyIDPattern)
+	}
+	return nil
 }
 
 // parseStrings reads a body whose members are exactly fields, all strings.
 func parseStrings(data []byte, fields []string) (map[string]string, error) {
-	o, err := body.Parse(data, fields, nil)
+	o, err := body.Parse(data, fields, optionalFields)
 	if err != nil {
 		return nil, err
 	}
-	return o.Strings()
+	m, err := o.Strings()
+	if err == nil && o.Has("official") && m["official"] == "" {
+		err = body.Errorf("field %q is empty: give the official's staff ID, or leave the field out", "official")
+	}
+	return m, err
 }
 
 // docIDSyntax is the syntax of a document ID: the agency's own, so it may be a

@@ -17,7 +17,14 @@
 //
 // Every type needs the registry role [RoleDiscloser] ("discloser"). Bodies
 // are JSON objects whose members are all strings; every field listed is
-// required, and no other field is allowed.
+// required unless marked optional, and no other field is allowed.
+//
+// The responsible official is named by their registry staff ID, never by a
+// name in clear, and must co-sign: a statement naming an official carries,
+// beside the agency's signature, one by a registered key of that official
+// of the same agency (rule.Entry.Officials), or it is refused with
+// [rule.ErrNotAuthorized]. Without an official the agency alone answers
+// for the statement.
 //
 // disclosure.publish ([PublishBody]):
 //
@@ -26,7 +33,7 @@
 //	sha256         the document's SHA-256, 64 lowercase hex digits
 //	category       text, at most 64 characters
 //	decision_date  YYYY-MM-DD, a real calendar date
-//	official       text, at most 128 characters: the responsible official
+//	official       optional: the staff ID of the responsible official
 //
 // disclosure.correct ([CorrectBody]): every publish field, describing the new
 // version, plus
@@ -38,7 +45,7 @@
 //
 //	retracts       doc_id of the version being retracted
 //	reason         text, at most 1024 characters
-//	official       text, at most 128 characters: who retracts it
+//	official       optional: the staff ID of the official who retracts it
 //
 // "text" means: at least one non-space character, no control characters
 // (no newlines or tabs: these fields are shown on one line by dashboards),
@@ -89,6 +96,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
@@ -137,23 +145,42 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 	switch e.Type {
 	case TypePublish:
 		b, err := ParsePublishBody(e.Body)
+		if err == nil {
+			err = checkSigned(e, b.Official)
+		}
 		if err != nil {
 			return err
 		}
 		return applyPublish(ctx, st, e.Agency, leaf, b)
 	case TypeCorrect:
 		b, err := ParseCorrectBody(e.Body)
+		if err == nil {
+			err = checkSigned(e, b.Official)
+		}
 		if err != nil {
 			return err
 		}
 		return applyCorrect(ctx, st, e.Agency, leaf, b)
 	default: // TypeRetract, the only one left after RequiredRole.
 		b, err := ParseRetractBody(e.Body)
+		if err == nil {
+			err = checkSigned(e, b.Official)
+		}
 		if err != nil {
 			return err
 		}
 		return applyRetract(ctx, st, e.Agency, leaf, b)
 	}
+}
+
+// checkSigned requires the official a statement names, if any, to have
+// co-signed it.
+func checkSigned(e rule.Entry, official string) error {
+	if official == "" || slices.Contains(e.Officials, official) {
+		return nil
+	}
+	return fmt.Errorf("%w: the statement names official %q, who did not sign it with a registered key of agency %s (sign with the agency's key and theirs)",
+		rule.ErrNotAuthorized, official, e.Agency)
 }
 
 var _ rule.KeyReader = (*Rules)(nil)

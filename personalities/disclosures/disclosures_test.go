@@ -44,7 +44,6 @@ func publishFields(docID string) map[string]any {
 		"sha256":        hashOf(docID),
 		"category":      "budget",
 		"decision_date": "2026-01-15",
-		"official":      "J. Doe, treasurer",
 	}
 }
 
@@ -56,7 +55,7 @@ func correctFields(corrects, docID string) map[string]any {
 }
 
 func retractFields(docID string) map[string]any {
-	return map[string]any{"retracts": docID, "reason": "published by mistake", "official": "J. Doe"}
+	return map[string]any{"retracts": docID, "reason": "published by mistake"}
 }
 
 // deleteField, as a value in with, removes the field.
@@ -158,13 +157,21 @@ func TestApply(t *testing.T) {
 		{name: "unknown field", entries: []rule.Entry{p(with(base, "note", "x"))}, wantErr: rule.ErrInvalidBody, wantMsg: `unknown field "note"`},
 		{name: "field name in another case", entries: []rule.Entry{p(with(with(base, "title", deleteField), "Title", "x"))},
 			wantErr: rule.ErrInvalidBody, wantMsg: `unknown field "Title"`},
-		{name: "missing field", entries: []rule.Entry{p(with(base, "official", deleteField))}, wantErr: rule.ErrInvalidBody, wantMsg: `missing field "official"`},
+		{name: "missing field", entries: []rule.Entry{p(with(base, "category", deleteField))}, wantErr: rule.ErrInvalidBody, wantMsg: `missing field "category"`},
+		{name: "official who co-signed", entries: []rule.Entry{signedBy(p(with(base, "official", "staff-0042")), "staff-0042")}},
+		{name: "official who did not sign", entries: []rule.Entry{p(with(base, "official", "staff-0042"))}, wantErr: rule.ErrNotAuthorized, wantMsg: `official "staff-0042"`},
+		{name: "another official signed", entries: []rule.Entry{signedBy(p(with(base, "official", "staff-0042")), "staff-0043")}, wantErr: rule.ErrNotAuthorized},
+		{name: "official named in clear", entries: []rule.Entry{signedBy(p(with(base, "official", "J. Doe")), "J. Doe")}, wantErr: rule.ErrInvalidBody, wantMsg: `"official"`},
+		{name: "official empty", entries: []rule.Entry{p(with(base, "official", ""))}, wantErr: rule.ErrInvalidBody, wantMsg: `leave the field out`},
+		{name: "retract by its official", entries: []rule.Entry{pub(cityA, "d1"), signedBy(entry(cityA, disclosures.TypeRetract, with(retractFields("d1"), "official", "staff-7")), "staff-7")}},
+		{name: "correct naming an official who did not sign", entries: []rule.Entry{pub(cityA, "d1"), entry(cityA, disclosures.TypeCorrect, with(correctFields("d1", "d2"), "official", "staff-7"))},
+			wantErr: rule.ErrNotAuthorized},
 		{name: "correct missing reason", entries: []rule.Entry{pub(cityA, "d1"), entry(cityA, disclosures.TypeCorrect, with(correctFields("d1", "d2"), "reason", deleteField))},
 			wantErr: rule.ErrInvalidBody, wantMsg: `missing field "reason"`},
 		{name: "correct missing corrects", entries: []rule.Entry{entry(cityA, disclosures.TypeCorrect, with(correctFields("d1", "d2"), "corrects", deleteField))},
 			wantErr: rule.ErrInvalidBody, wantMsg: `missing field "corrects"`},
-		{name: "retract missing official", entries: []rule.Entry{pub(cityA, "d1"), entry(cityA, disclosures.TypeRetract, with(retractFields("d1"), "official", deleteField))},
-			wantErr: rule.ErrInvalidBody, wantMsg: `missing field "official"`},
+		{name: "retract missing reason", entries: []rule.Entry{pub(cityA, "d1"), entry(cityA, disclosures.TypeRetract, with(retractFields("d1"), "reason", deleteField))},
+			wantErr: rule.ErrInvalidBody, wantMsg: `missing field "reason"`},
 		{name: "retract with a publish field", entries: []rule.Entry{pub(cityA, "d1"), entry(cityA, disclosures.TypeRetract, with(retractFields("d1"), "title", "x"))},
 			wantErr: rule.ErrInvalidBody, wantMsg: `unknown field "title"`},
 		{name: "wrong type number", entries: []rule.Entry{p(with(base, "doc_id", 2026))}, wantErr: rule.ErrInvalidBody, wantMsg: `"doc_id" must be a string, not a number`},
@@ -184,7 +191,7 @@ func TestApply(t *testing.T) {
 		{name: "title of 513 runes", entries: []rule.Entry{p(with(base, "title", strings.Repeat("公", 513)))}, wantErr: rule.ErrInvalidBody},
 		{name: "title with newline", entries: []rule.Entry{p(with(base, "title", "a\nb"))}, wantErr: rule.ErrInvalidBody, wantMsg: "U+000A"},
 		{name: "category of 65", entries: []rule.Entry{p(with(base, "category", strings.Repeat("c", 65)))}, wantErr: rule.ErrInvalidBody},
-		{name: "official of 129", entries: []rule.Entry{p(with(base, "official", strings.Repeat("o", 129)))}, wantErr: rule.ErrInvalidBody},
+		{name: "official of 65", entries: []rule.Entry{signedBy(p(with(base, "official", strings.Repeat("o", 65))), strings.Repeat("o", 65))}, wantErr: rule.ErrInvalidBody},
 		{name: "empty doc_id", entries: []rule.Entry{p(with(base, "doc_id", ""))}, wantErr: rule.ErrInvalidBody},
 		{name: "doc_id of 128", entries: []rule.Entry{p(with(base, "doc_id", strings.Repeat("d", 128)))}},
 		{name: "doc_id of 129", entries: []rule.Entry{p(with(base, "doc_id", strings.Repeat("d", 129)))}, wantErr: rule.ErrInvalidBody},
@@ -377,9 +384,9 @@ func TestCorruptState(t *testing.T) {
 // TestBodyTypesMatchParser checks that the exported body structs marshal to
 // exactly the fields the parsers accept, so clients can build bodies with them.
 func TestBodyTypesMatchParser(t *testing.T) {
-	p := disclosures.PublishBody{DocID: "a/1", Title: "T", SHA256: hashOf("a"), Category: "c", DecisionDate: "2026-03-01", Official: "O"}
+	p := disclosures.PublishBody{DocID: "a/1", Title: "T", SHA256: hashOf("a"), Category: "c", DecisionDate: "2026-03-01", Official: "o-1"}
 	c := disclosures.CorrectBody{Corrects: "a/0", PublishBody: p, Reason: "R"}
-	r := disclosures.RetractBody{Retracts: "a/1", Reason: "R", Official: "O"}
+	r := disclosures.RetractBody{Retracts: "a/1", Reason: "R", Official: "o-1"}
 	mustJSON := func(v any) []byte {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -396,4 +403,10 @@ func TestBodyTypesMatchParser(t *testing.T) {
 	if got, err := disclosures.ParseRetractBody(mustJSON(r)); err != nil || got != r {
 		t.Errorf("ParseRetractBody = %+v, %v", got, err)
 	}
+}
+
+// signedBy returns e as co-signed by the officials staff.
+func signedBy(e rule.Entry, staff ...string) rule.Entry {
+	e.Officials = staff
+	return e
 }

@@ -24,23 +24,23 @@ func Example() {
 		SHA256:       hex.EncodeToString(doc[:]),
 		Category:     "minutes",
 		DecisionDate: "2026-03-07",
-		Official:     "A. Clerk",
+		Official:     "staff-0042", // the clerk's registry staff ID
 	}
 	body, _ := json.Marshal(first)
-	err := rules.Apply(ctx, st, rule.Entry{Type: disclosures.TypePublish, Body: body, Agency: "city-a"})
+	err := rules.Apply(ctx, st, rule.Entry{Type: disclosures.TypePublish, Body: body, Agency: "city-a", Officials: []string{"staff-0042"}})
 	fmt.Println("publish:", err)
 
 	fixed := first
 	fixed.DocID = "2026/minutes-07-r1"
 	fixed.Title = "Council minutes, 7 March 2026 (corrected)"
 	body, _ = json.Marshal(disclosures.CorrectBody{Corrects: first.DocID, PublishBody: fixed, Reason: "attendance list was incomplete"})
-	err = rules.Apply(ctx, st, rule.Entry{Type: disclosures.TypeCorrect, Body: body, Agency: "city-a"})
+	err = rules.Apply(ctx, st, rule.Entry{Type: disclosures.TypeCorrect, Body: body, Agency: "city-a", Officials: []string{"staff-0042"}})
 	fmt.Println("correct:", err)
 
 	// A second correction of the first version is refused, naming the latest.
 	fixed.DocID = "2026/minutes-07-r2"
 	body, _ = json.Marshal(disclosures.CorrectBody{Corrects: first.DocID, PublishBody: fixed, Reason: "typo"})
-	err = rules.Apply(ctx, st, rule.Entry{Type: disclosures.TypeCorrect, Body: body, Agency: "city-a"})
+	err = rules.Apply(ctx, st, rule.Entry{Type: disclosures.TypeCorrect, Body: body, Agency: "city-a", Officials: []string{"staff-0042"}})
 	fmt.Println("correct again:", err)
 
 	rec, _, _ := disclosures.Document(ctx, st, "city-a", first.DocID)

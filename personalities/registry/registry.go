@@ -226,7 +226,7 @@ func (r *Registry) AuthorizeAt(n uint64, sigs []note.Signature, role string, at 
 	case len(revoked) > 0:
 		return rule.Signers{}, fmt.Errorf("key %s: %w", strings.Join(revoked, ", "), ErrKeyRevoked)
 	default:
-		return rule.Signers{}, errors.New("no signature by a registered agency key (an official's key signs only beside its agency's)")
+		return rule.Signers{}, fmt.Errorf("%w: no signature by a registered agency key (an official's key signs only beside its agency's)", rule.ErrNotAuthorized)
 	}
 	out := rule.Signers{Agency: agency.ID}
 	for _, s := range sigs {

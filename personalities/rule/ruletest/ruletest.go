@@ -46,14 +46,20 @@ func AsAgency(agency string) rule.Authorize {
 	return func(string) (rule.Signers, error) { return rule.Signers{Agency: agency}, nil }
 }
 
+// AsSigners returns the verdict of a registry by which e's own agency holds
+// every role and e's own Officials co-signed.
+func AsSigners(e rule.Entry) rule.Authorize {
+	return func(string) (rule.Signers, error) { return rule.Signers{Agency: e.Agency, Officials: e.Officials}, nil }
+}
+
 // Admit judges e as the admission server does: [rule.Admit] over an
 // [Overlay] of st, whose writes reach st only if e is admitted. authorize is
-// the registry's verdict on e's signer; nil stands for AsAgency(e.Agency),
-// e's own agency holding every role. It returns e as admitted, with Agency or
+// the registry's verdict on e's signer; nil stands for e's own agency
+// holding every role, with e's own Officials co-signing. It returns e as admitted, with Agency or
 // Signer set, and rule.Admit's error; an error of st comes back wrapped.
 func Admit(ctx context.Context, d rule.Domain, st rule.State, e rule.Entry, authorize rule.Authorize) (rule.Entry, error) {
 	if authorize == nil {
-		authorize = AsAgency(e.Agency)
+		authorize = AsSigners(e)
 	}
 	ov := NewOverlay(st)
 	admitted, err := rule.Admit(ctx, d, ov, e, authorize)
@@ -95,7 +101,7 @@ func Apply(t testing.TB, d rule.Domain, st rule.State, entries ...rule.Entry) []
 func CheckApply(t testing.TB, d rule.Domain, st State, e rule.Entry) (*Overlay, error) {
 	t.Helper()
 	ctx := t.Context()
-	authorize := AsAgency(e.Agency)
+	authorize := AsSigners(e)
 	ov := NewOverlay(st)
 	_, err := admitNoPanic(t, ctx, d, ov, e, authorize)
 	direct := st.Clone()
@@ -157,7 +163,7 @@ func CheckEntries(t testing.TB, d rule.Domain, st State, entries []rule.Entry, w
 func CheckStorageFailures(t testing.TB, d rule.Domain, st State, e rule.Entry) {
 	t.Helper()
 	ctx := t.Context()
-	authorize := AsAgency(e.Agency)
+	authorize := AsSigners(e)
 	clean := &Probe{State: st.Clone()}
 	if _, err := rule.Admit(ctx, d, clean, e, authorize); err != nil {
 		t.Fatalf("%s: %v", entryString(e), err)
