@@ -58,7 +58,8 @@ func toStatus(log *slog.Logger, err error) error {
 	case errors.Is(err, rule.ErrQueryTooLarge):
 		code = codes.ResourceExhausted
 	case errors.Is(err, govlog.ErrUnknownSigner),
-		errors.Is(err, govlog.ErrBadSignature):
+		errors.Is(err, govlog.ErrBadSignature),
+		errors.Is(err, rule.ErrBadSignature):
 		code = codes.Unauthenticated
 	// A revoked or retired key signed validly, and is known: it may no
 	// longer sign, as an agency without the role may not.

@@ -544,6 +544,7 @@ func TestViewOnlyWithAStatement(t *testing.T) {
 	t.Parallel()
 	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
 		s := newRegLogServer(t, b)
+		s.waitRegistrySize(t, genesisSize)
 		d1 := statementFor(t, origin, disclosures.TypePublish, time.Now().UTC().Truncate(time.Second), publish("doc-1"), s.k1)
 		s.mustAdmit(t, logName, d1) // view at 0, d1 at 1
 		s.mustAdmit(t, registry.LogName, regStatement(t, registry.TypeAgencyRegister,
@@ -574,6 +575,7 @@ func TestOfficialCoSigns(t *testing.T) {
 	t.Parallel()
 	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
 		s := newRegLogServer(t, b)
+		s.waitRegistrySize(t, genesisSize)
 		clerk, other := newSigner(t, "staff-7"), newSigner(t, "staff-8")
 		s.mustAdmit(t, registry.LogName, regStatement(t, registry.TypeOfficialRegister,
 			map[string]string{"agency": cityA, "staff": "staff-7", "key": clerk.vkey}, s.roots[0], s.roots[1]))

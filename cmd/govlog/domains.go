@@ -75,9 +75,9 @@ func (c rootsConfig) load() (*registry.Roots, error) {
 		// A vkey line is a verifier key; anything else names a file
 		// (a vkey's base64 may hold '/', so the form decides, not a '/').
 		if _, err := note.NewVerifier(k); err != nil {
-			vk, err := readKeyFile(k)
-			if err != nil {
-				return nil, err
+			vk, ferr := readKeyFile(k)
+			if ferr != nil {
+				return nil, fmt.Errorf("registry_roots: bad root key %.80q: not a verifier key (%v), nor a file holding one (%v)", k, err, ferr)
 			}
 			k = vk
 		}

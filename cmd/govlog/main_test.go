@@ -263,6 +263,13 @@ func cmdRevoke(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: revoke OUT REGISTRY")
 	}
-	text := strings.ReplaceAll(ts.ReadFile(args[1]), "- vkey:", "- revoked: true\n          vkey:")
-	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(text), 0o644))
+	// Every agency key (not an official's) is revoked, at its own indent.
+	lines := strings.Split(ts.ReadFile(args[1]), "\n")
+	for i, l := range lines {
+		indent, rest, ok := strings.Cut(l, "- vkey: ")
+		if ok && strings.TrimSpace(indent) == "" && !strings.HasPrefix(rest, "demo-0") {
+			lines[i] = indent + "- revoked: true\n" + indent + "  vkey: " + rest
+		}
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Join(lines, "\n")), 0o644))
 }

@@ -246,7 +246,7 @@ func TestAuthenticate(t *testing.T) {
 		{name: "quorum and an agency key", signers: []testKey{r0, r1, genKey(t, "city-a")}, wantErr: rule.ErrNotAuthorized, wantMsg: "which is not a root key"},
 		{name: "a forged root line", signers: []testKey{r0, r1},
 			edit:    func(e *rule.Entry) { e.Signatures[1].Sig = slices.Clone(e.Signatures[0].Sig) },
-			wantErr: rule.ErrNotAuthorized, wantMsg: "does not verify"},
+			wantErr: rule.ErrBadSignature, wantMsg: "does not verify"},
 		{name: "a line with another root's hash", signers: []testKey{r0, r1},
 			edit:    func(e *rule.Entry) { e.Signatures[1].KeyHash = r2.signer.KeyHash() },
 			wantErr: rule.ErrNotAuthorized, wantMsg: "not a root key"},
@@ -255,7 +255,7 @@ func TestAuthenticate(t *testing.T) {
 			wantErr: rule.ErrNotAuthorized, wantMsg: "signed by 0 root key(s)"},
 		{name: "another text", signers: []testKey{r0, r1},
 			edit:    func(e *rule.Entry) { e.Text = []byte(strings.Replace(string(e.Text), "City B", "City C", 1)) },
-			wantErr: rule.ErrNotAuthorized, wantMsg: "does not verify"},
+			wantErr: rule.ErrBadSignature, wantMsg: "does not verify"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var signers []note.Signer

@@ -21,9 +21,10 @@ const MaxSummaryRows = 200
 var errEnough = errors.New("enough rows")
 
 // Summary implements rule.Summarizer: the agencies with what they hold
-// now, and every key retired or revoked (the changes an auditor checks
-// first).
+// now (by the clock), and every key retired or revoked (the changes an
+// auditor checks first).
 func (d *Domain) Summary(ctx context.Context, st rule.Scanner, _ func(string) string) ([]rule.Table, error) {
+	now := time.Now()
 	agencies := rule.Table{
 		Caption: "Agencies",
 		Columns: []rule.Column{{Name: "Agency"}, {Name: "Name"}, {Name: "Roles held"}, {Name: "Valid keys", Numeric: true}, {Name: "Officials", Numeric: true}},
@@ -62,6 +63,9 @@ func (d *Domain) Summary(ctx context.Context, st rule.Scanner, _ func(string) st
 				ends.Rows = append(ends.Rows, []string{id, a.ID, "revoked", from, strconv.FormatUint(k.Revoked.Index, 10)})
 			case k.Retired != nil:
 				ends.Rows = append(ends.Rows, []string{id, a.ID, "retired", k.Retired.At.UTC().Format(time.RFC3339), strconv.FormatUint(k.Retired.Index, 10)})
+				if now.Before(k.Retired.At) {
+					valid++ // until then
+				}
 			default:
 				valid++
 			}

@@ -180,7 +180,7 @@ var (
 func IsRefusal(err error) bool {
 	return errors.Is(err, ErrUnknownType) || errors.Is(err, ErrInvalidBody) ||
 		errors.Is(err, ErrRuleViolation) || errors.Is(err, ErrAlreadyExists) ||
-		errors.Is(err, ErrNotAuthorized)
+		errors.Is(err, ErrNotAuthorized) || errors.Is(err, ErrBadSignature)
 }
 
 // Sentinels a Domain's Apply and RequiredRole wrap, so callers can map them
@@ -200,4 +200,8 @@ var (
 	// domain's Authenticator found no valid signature by a key it trusts.
 	// Admit wraps the registry's own error with it.
 	ErrNotAuthorized = errors.New("not authorized")
+	// ErrBadSignature: for a self-signed type, a signature line does not
+	// verify with the key it names: the statement is not authentic
+	// (UNAUTHENTICATED), whoever may sign it.
+	ErrBadSignature = errors.New("invalid signature")
 )

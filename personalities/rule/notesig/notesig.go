@@ -25,7 +25,8 @@ import (
 
 // Verify checks that e carries exactly one signature line, and that it is a
 // valid signature of e.Text by the key vkey. Its errors wrap
-// [rule.ErrNotAuthorized].
+// [rule.ErrNotAuthorized], or [rule.ErrBadSignature] for a signature that
+// does not verify.
 func Verify(vkey string, e rule.Entry) error {
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
@@ -45,9 +46,9 @@ func Verify(vkey string, e rule.Entry) error {
 	if _, err := note.Open(signedNote(e.Text, s), note.VerifierList(v)); err != nil {
 		var invalid *note.InvalidSignatureError
 		if errors.As(err, &invalid) {
-			return fmt.Errorf("%w: the signature by %s does not verify", rule.ErrNotAuthorized, keyID(s.Name, s.KeyHash))
+			return fmt.Errorf("%w: the signature by %s does not verify", rule.ErrBadSignature, keyID(s.Name, s.KeyHash))
 		}
-		return fmt.Errorf("%w: not a signed note: %v", rule.ErrNotAuthorized, err)
+		return fmt.Errorf("%w: not a signed note: %v", rule.ErrBadSignature, err)
 	}
 	return nil
 }
@@ -89,7 +90,8 @@ func ParseVKey(vkey string) (name string, hash uint32, err error) {
 }
 
 // VerifyLine checks that s, one signature line of e, is a valid signature
-// of e.Text by v. Its errors wrap [rule.ErrNotAuthorized].
+// of e.Text by v. Its errors wrap [rule.ErrNotAuthorized], or
+// [rule.ErrBadSignature] for a signature that does not verify.
 func VerifyLine(v note.Verifier, e rule.Entry, s rule.Signature) error {
 	if s.Name != v.Name() || s.KeyHash != v.KeyHash() {
 		return fmt.Errorf("%w: the line by %.80s is not by %s", rule.ErrNotAuthorized, keyID(s.Name, s.KeyHash), keyID(v.Name(), v.KeyHash()))
@@ -97,9 +99,9 @@ func VerifyLine(v note.Verifier, e rule.Entry, s rule.Signature) error {
 	if _, err := note.Open(signedNote(e.Text, s), note.VerifierList(v)); err != nil {
 		var invalid *note.InvalidSignatureError
 		if errors.As(err, &invalid) {
-			return fmt.Errorf("%w: the signature by %s does not verify", rule.ErrNotAuthorized, keyID(s.Name, s.KeyHash))
+			return fmt.Errorf("%w: the signature by %s does not verify", rule.ErrBadSignature, keyID(s.Name, s.KeyHash))
 		}
-		return fmt.Errorf("%w: not a signed note: %v", rule.ErrNotAuthorized, err)
+		return fmt.Errorf("%w: not a signed note: %v", rule.ErrBadSignature, err)
 	}
 	return nil
 }
