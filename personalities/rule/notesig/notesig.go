@@ -43,14 +43,7 @@ func Verify(vkey string, e rule.Entry) error {
 	if s.Name != v.Name() || s.KeyHash != v.KeyHash() {
 		return fmt.Errorf("%w: the statement is signed by %.80s, not by %s", rule.ErrNotAuthorized, keyID(s.Name, s.KeyHash), keyID(v.Name(), v.KeyHash()))
 	}
-	if _, err := note.Open(signedNote(e.Text, s), note.VerifierList(v)); err != nil {
-		var invalid *note.InvalidSignatureError
-		if errors.As(err, &invalid) {
-			return fmt.Errorf("%w: the signature by %s does not verify", rule.ErrBadSignature, keyID(s.Name, s.KeyHash))
-		}
-		return fmt.Errorf("%w: not a signed note: %v", rule.ErrBadSignature, err)
-	}
-	return nil
+	return VerifyLine(v, e, s)
 }
 
 // signedNote rebuilds the signed note of text with one signature line.
