@@ -31,7 +31,7 @@ func key(t *testing.T, name string) (note.Signer, string) {
 
 // sigsOf signs a note with signers and returns the signatures that verify
 // with the registry, as the admission server gets them.
-func sigsOf(t *testing.T, r *registry.Registry, signers ...note.Signer) []note.Signature {
+func sigsOf(t testing.TB, r *registry.Registry, signers ...note.Signer) []note.Signature {
 	t.Helper()
 	msg, err := note.Sign(&note.Note{Text: "hello\n"}, signers...)
 	if err != nil {
