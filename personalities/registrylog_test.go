@@ -609,3 +609,41 @@ func TestOfficialCoSigns(t *testing.T) {
 		}
 	})
 }
+
+// TestRegistryChangeReachesAnotherServer: a second server process on the
+// same database, which admits no registry entry itself, authorizes against
+// a change the first one admitted within about a second, with no restart.
+func TestRegistryChangeReachesAnotherServer(t *testing.T) {
+	t.Parallel()
+	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
+		s := newRegLogServer(t, b)
+		s.waitRegistrySize(t, genesisSize)
+		other, err := personalities.NewServer(personalities.Options{
+			Store: b.Store,
+			Personalities: map[string]personalities.Personality{
+				registry.LogName: {Domain: registry.NewDomain(s.rootSet), Log: s.regLog},
+				logName:          {Domain: disclosures.New(), Log: s.discLog},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherClient, stopOther := startServer(t, other)
+		defer stopOther()
+		k2 := newSigner(t, cityA)
+		s.mustAdmit(t, registry.LogName, regStatement(t, registry.TypeKeyAdd,
+			map[string]string{"agency": cityA, "key": k2.vkey}, s.roots[0], s.roots[1]))
+		stmt := statementFor(t, origin, disclosures.TypePublish, time.Now().UTC().Truncate(time.Second), publish("doc-k2"), k2)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, err := otherClient.Submit(t.Context(), &api.SubmitRequest{Log: logName, Statement: stmt})
+			if err == nil {
+				return
+			}
+			if status.Code(err) != codes.Unauthenticated || time.Now().After(deadline) {
+				t.Fatalf("the other server, after the key was added: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}

@@ -251,6 +251,33 @@ func (s *Server) registry(ctx context.Context) (*registry.Registry, error) {
 	return r, nil
 }
 
+// registryPollInterval is how often a server looks in the store for
+// registry entries another process admitted.
+const registryPollInterval = time.Second
+
+// watchRegistry notices registry entries admitted by another server
+// process on the same database (this one's own are known at once), so that
+// they take effect here within registryPollInterval.
+func (s *Server) watchRegistry(ctx context.Context) {
+	t := time.NewTicker(registryPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var size uint64
+		err := s.opts.Store.Read(ctx, registry.LogName, func(ctx context.Context, tx storage.ReadTx) (err error) {
+			size, err = registry.StateSize(ctx, tx)
+			return err
+		})
+		if err == nil && size > s.reg.Load().Size() {
+			s.regCommits.Add(1)
+		}
+	}
+}
+
 // lastUse returns the signed time of the latest statement key signed that
 // any log admitted (the registry's LastUse).
 func (s *Server) lastUse(ctx context.Context, key string) (time.Time, bool, error) {
@@ -288,6 +315,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
+	if s.registryLog != nil {
+		g.Go(func() error { s.watchRegistry(ctx); return nil })
+	}
 	for _, l := range s.logs {
 		g.Go(func() error { l.admitter.run(ctx); return nil })
 		if sch, ok := l.Domain.(rule.Scheduler); ok && l.RuleKey != nil {

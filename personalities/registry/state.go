@@ -90,6 +90,10 @@ type until struct {
 
 func leafKey(index uint64) string { return fmt.Sprintf("%s%016x", leafPrefix, index) }
 
+// StateSize returns how many registry entries the registry log's state st
+// holds, without reading the rest.
+func StateSize(ctx context.Context, st rule.Reader) (uint64, error) { return readSize(ctx, st) }
+
 func readSize(ctx context.Context, st rule.Reader) (uint64, error) {
 	v, ok, err := st.Get(ctx, sizeKey)
 	if err != nil || !ok {
