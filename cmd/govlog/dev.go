@@ -85,6 +85,7 @@ survive restarts.`,
 						fmt.Fprintf(out, "log %s: origin %s\n", l.Name, l.Origin)
 					}
 					fmt.Fprintf(out, "witnesses (%d of %d must cosign): %s\n", devQuorum, devWitnesses, strings.Join(witnessURLs, " "))
+					fmt.Fprintf(out, "registry: %d of the %d root keys (%s/keys/root-N.key) sign each change; see govlog registry --help\n", devRootQuorum, devRoots, data)
 					fmt.Fprintf(out, "monitor dashboard: %s/\n", monitorURL)
 					startMonitor()
 					printDevNextSteps(out, data, addr)
@@ -195,6 +196,11 @@ func prepareDevData(data, operator string) (nodeConfig, error) {
 		}
 	}
 
+	// A folder whose logs were made before the registry log has entries
+	// no registry view covers: the monitor refuses them.
+	if fileExists(filepath.Join(data, "govlog.db")) && !fileExists(filepath.Join(keys, "root-1.key")) {
+		cfg.warnings = append(cfg.warnings, fmt.Sprintf("%s was made before the registry log: its earlier entries name no registry, and the monitor will raise alerts on them; start with a new --data", data))
+	}
 	// The root keys that sign registry entries: dev holds all three and
 	// signs with two; in production each is on its holder's machine.
 	var rootVKeys []string
