@@ -313,10 +313,31 @@ func checkStatementNote(signed []byte) error {
 	if len(signed) > MaxStatementSize {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrStatementTooLarge, len(signed), MaxStatementSize)
 	}
+	// Unsigned is not authentic, before it is malformed: a statement's
+	// text with no signature line at all.
+	if unsigned(signed) {
+		return fmt.Errorf("%w: the statement carries no signature line", ErrUnknownSigner)
+	}
 	if err := checkSignatureLines(signed); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformedStatement, err)
 	}
 	return nil
+}
+
+// unsigned reports whether msg is a whole statement's text (three lines,
+// the last a JSON object), with or without the blank line that would come
+// before signatures, and no signature.
+func unsigned(msg []byte) bool {
+	text := msg
+	if bytes.HasSuffix(text, []byte("\n\n")) {
+		text = text[:len(text)-1]
+	}
+	if !bytes.HasSuffix(text, []byte("\n")) || bytes.Contains(text, []byte("\n\n")) {
+		return false
+	}
+	lines := bytes.Split(bytes.TrimSuffix(text, []byte("\n")), []byte("\n"))
+	return len(lines) == 3 && string(lines[0]) == StatementFormat &&
+		bytes.HasPrefix(lines[2], []byte("{")) && json.Valid(lines[2])
 }
 
 // parseStatementNote checks the signature lines note.Open read from

@@ -96,7 +96,7 @@ func TestReadErrors(t *testing.T) {
 			{"GetEntries of an unknown log", func() error { return entries("funds", 0, 1) }, codes.InvalidArgument},
 			{"GetConsistencyProof to a size past the latest", func() error { return consistency(1, size+1) }, codes.OutOfRange},
 			{"GetConsistencyProof from a size past the latest", func() error { return consistency(size+1, 0) }, codes.OutOfRange},
-			{"GetConsistencyProof from a larger size", func() error { return consistency(2, 1) }, codes.OutOfRange},
+			{"GetConsistencyProof from a larger size", func() error { return consistency(2, 1) }, codes.InvalidArgument},
 			{"GetConsistencyProof with a negative size", func() error { return consistency(-1, 2) }, codes.InvalidArgument},
 			{"GetConsistencyProof of an unknown log", func() error {
 				_, err := h.client.GetConsistencyProof(ctx, &api.GetConsistencyProofRequest{Log: "funds", FromSize: 1, ToSize: 2})

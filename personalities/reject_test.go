@@ -1,6 +1,7 @@
 package personalities_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -335,14 +336,20 @@ func TestSubmitRejections(t *testing.T) {
 }
 
 // TestSubmitTruncated cuts a signed statement at every length: each prefix
-// is refused as INVALID_ARGUMENT, never admitted and never an internal error.
+// is refused as INVALID_ARGUMENT (UNAUTHENTICATED for the whole text with
+// no signature), never admitted and never an internal error.
 func TestSubmitTruncated(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, harnessOptions{}, func(t *testing.T, h *harness) {
 		stmt := statement(t, disclosures.TypePublish, publish("cut"), h.keys.a)
+		text := bytes.Index(stmt, []byte("\n\n")) + 1
 		for n := range len(stmt) {
 			resp, err := h.client.Submit(context.Background(), publishReq(stmt[:n]))
-			wantCode(t, fmt.Sprintf("Submit(first %d of %d bytes)", n, len(stmt)), err, codes.InvalidArgument)
+			want := codes.InvalidArgument
+			if n == text || n == text+1 {
+				want = codes.Unauthenticated // the whole text, unsigned
+			}
+			wantCode(t, fmt.Sprintf("Submit(first %d of %d bytes)", n, len(stmt)), err, want)
 			if resp != nil {
 				t.Fatalf("answer with an error: %v", resp)
 			}

@@ -550,8 +550,19 @@ func (s *Server) GetConsistencyProof(ctx context.Context, req *api.GetConsistenc
 		return nil, toStatus(s.opts.Logger, err)
 	}
 	_, cp := l.Log.Checkpoint()
-	if uint64(req.ToSize) > cp.Size {
-		return nil, toStatus(s.opts.Logger, fmt.Errorf("to size %d, latest checkpoint %d: %w", req.ToSize, cp.Size, govlog.ErrOutOfRange))
+	to := uint64(req.ToSize)
+	if to == 0 {
+		to = cp.Size // 0: the latest
+	}
+	switch {
+	case to > cp.Size || uint64(req.FromSize) > cp.Size:
+		// The log may grow to it, as CT answers.
+		err = fmt.Errorf("sizes %d to %d, latest checkpoint %d: %w", req.FromSize, to, cp.Size, govlog.ErrOutOfRange)
+	case uint64(req.FromSize) > to:
+		err = fmt.Errorf("%w: from size %d is larger than to size %d: a consistency proof goes from the smaller tree to the larger", ErrBadRequest, req.FromSize, to)
+	}
+	if err != nil {
+		return nil, toStatus(s.opts.Logger, err)
 	}
 	hashes, err := l.Log.ConsistencyProof(ctx, uint64(req.FromSize), uint64(req.ToSize))
 	if err != nil {
