@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
@@ -19,6 +20,7 @@ import (
 	"github.com/govlog/govlog/client"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/body"
 )
 
 func newVerifyCmd() *cobra.Command {
@@ -114,7 +116,22 @@ func describeStatement(w io.Writer, entry []byte) {
 		fmt.Fprintln(w, "entry: unreadable statement JSON")
 		return
 	}
-	fmt.Fprintf(w, "statement: %s at %s\nbody: %s\n", st.Type, st.Time, st.Body)
+	fmt.Fprintf(w, "statement: %s at %s\nbody: %s\n", printable(st.Type), printable(st.Time), printable(string(st.Body)))
+}
+
+// printable escapes, as \uXXXX, what a terminal would not show as it is:
+// control characters and the bidirectional formatting characters that
+// reorder text on screen, so that a bundle prints what it holds.
+func printable(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || body.IsBidiControl(r) || !unicode.IsPrint(r) && r != ' ' {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // signerNames lists the key names of sigs, or of lines.

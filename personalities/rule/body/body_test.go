@@ -150,10 +150,14 @@ func TestFields(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []string{"", " \t", "a\nb", strings.Repeat("字", 11)} {
+	for _, s := range []string{"", " \t", "a\nb", strings.Repeat("字", 11),
+		"Budget \u202egpj.exe", "a\u202ab", "a\u2066b\u2069", "\u2067x"} {
 		if err := body.CheckText("f", s, 10); !errors.Is(err, rule.ErrInvalidBody) {
 			t.Errorf("CheckText(%q) = %v", s, err)
 		}
+	}
+	if err := body.CheckText("f", "مرحبا budget", 20); err != nil {
+		t.Errorf("CheckText refuses right-to-left text itself: %v", err)
 	}
 	if err := body.CheckText("f", strings.Repeat("字", 10), 10); err != nil {
 		t.Errorf("CheckText counts bytes, not code points: %v", err)

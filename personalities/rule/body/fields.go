@@ -87,7 +87,9 @@ func CheckAgencyID(field, s string) error {
 
 // CheckText returns an error naming field unless s is text for people: not
 // empty nor only white space, at most maxLen Unicode code points, and free
-// of control characters.
+// of control characters and of the bidirectional formatting characters
+// (U+202A to U+202E, U+2066 to U+2069), which make a title read otherwise
+// on screen than in the log ("Trojan Source").
 func CheckText(field, s string, maxLen int) error {
 	if strings.TrimSpace(s) == "" {
 		return Errorf("field %q must not be empty", field)
@@ -99,8 +101,17 @@ func CheckText(field, s string, maxLen int) error {
 		if unicode.IsControl(r) {
 			return Errorf("field %q contains the control character %U", field, r)
 		}
+		if IsBidiControl(r) {
+			return Errorf("field %q contains the bidirectional formatting character %U", field, r)
+		}
 	}
 	return nil
+}
+
+// IsBidiControl reports whether r is a bidirectional embedding, override
+// or isolate character, which reorders the text around it on screen.
+func IsBidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }
 
 // validHex64 reports whether s is 64 lowercase hex digits, the one spelling
