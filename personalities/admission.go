@@ -65,6 +65,8 @@ type admitter struct {
 	// afterCommit, if set, runs after a batch that admitted something
 	// commits, before its callers hear of it.
 	afterCommit func()
+	// stale says the registry must be read again before the next use.
+	stale func()
 	// lock, if set, is taken around each batch, from reading the registry
 	// to after afterCommit; it returns the unlock.
 	lock func() (unlock func())
@@ -172,6 +174,24 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 		reg, err := a.registry(ctx)
 		if err != nil {
 			return err
+		}
+		if a.views != nil {
+			// Another server process may have made the log name a larger
+			// registry than this one has read yet: never authorize
+			// against an older registry than the log's last view.
+			view, err := readView(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if view > reg.Size() {
+				a.stale()
+				if reg, err = a.registry(ctx); err != nil {
+					return err
+				}
+				if view > reg.Size() {
+					return fmt.Errorf("the log names registry size %d, and only %d registry entries are readable yet", view, reg.Size())
+				}
+			}
 		}
 		// The registry view entry, if the log must write one, goes just
 		// before the first statement admitted.
@@ -305,18 +325,8 @@ func (a *admitter) adoptRegistry(ctx context.Context, tx storage.AdmitTx, reg *r
 	if reg.Size() == 0 {
 		return admitted, nil
 	}
-	v, ok, err := tx.Get(ctx, viewKey)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		adopted, err := strconv.ParseUint(string(v), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("corrupt %s %q", viewKey, v)
-		}
-		if adopted >= reg.Size() {
-			return admitted, nil
-		}
+	if adopted, err := readView(ctx, tx); err != nil || adopted >= reg.Size() {
+		return admitted, err
 	}
 	st, err := registry.AnchorStatement(a.views.Origin(), reg, time.Now())
 	if err != nil {
@@ -339,6 +349,19 @@ func (a *admitter) adoptRegistry(ctx context.Context, tx storage.AdmitTx, reg *r
 	}
 	a.logger.Info("the log now authorizes against a new registry", "registry_size", reg.Size(), "index", added[hash].Index)
 	return append(admitted, added[hash]), nil
+}
+
+// readView returns the registry size the log last named (0: none).
+func readView(ctx context.Context, tx storage.AdmitTx) (uint64, error) {
+	v, ok, err := tx.Get(ctx, viewKey)
+	if err != nil || !ok {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(string(v), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("corrupt %s %q", viewKey, v)
+	}
+	return n, nil
 }
 
 // recordKeyUse raises each key's latest use in the log's state to the

@@ -647,3 +647,43 @@ func TestRegistryChangeReachesAnotherServer(t *testing.T) {
 		}
 	})
 }
+
+// TestStaleServerNeverAuthorizesBehindTheLog: a second server process that
+// has not yet read a revocation, admitting into a log whose last registry
+// view (written by the first process) names it, reads the registry again
+// and refuses the revoked key, instead of admitting after that view a
+// statement a replay refuses. (Found in review.)
+func TestStaleServerNeverAuthorizesBehindTheLog(t *testing.T) {
+	t.Parallel()
+	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
+		s := newRegLogServer(t, b)
+		s.waitRegistrySize(t, genesisSize)
+		other, err := personalities.NewServer(personalities.Options{
+			Store: b.Store,
+			Personalities: map[string]personalities.Personality{
+				registry.LogName: {Domain: registry.NewDomain(s.rootSet), Log: s.regLog},
+				logName:          {Domain: disclosures.New(), Log: s.discLog},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherClient, stopOther := startServer(t, other)
+		defer stopOther()
+		now := time.Now().UTC().Truncate(time.Second)
+		// The other server reads the genesis registry, and names it.
+		if _, err := otherClient.Submit(t.Context(), &api.SubmitRequest{Log: logName, Statement: statementFor(t, origin, disclosures.TypePublish, now, publish("d0"), s.k1)}); err != nil {
+			t.Fatal(err)
+		}
+		k2 := newSigner(t, cityA)
+		s.mustAdmit(t, registry.LogName, regStatement(t, registry.TypeKeyAdd, map[string]string{"agency": cityA, "key": k2.vkey}, s.roots[0], s.roots[1]))
+		s.mustAdmit(t, registry.LogName, regStatement(t, registry.TypeKeyRevoke, map[string]string{"key": keyID(s.k1)}, s.roots[0], s.roots[1]))
+		// The first server names the new registry in the log...
+		s.mustAdmit(t, logName, statementFor(t, origin, disclosures.TypePublish, now, publish("d1"), k2))
+		// ... and the other, at once, does not authorize k1 behind it.
+		_, err = otherClient.Submit(t.Context(), &api.SubmitRequest{Log: logName, Statement: statementFor(t, origin, disclosures.TypePublish, now, publish("d2"), s.k1)})
+		if status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("the other server, right after the revocation was named in the log: %v, want PermissionDenied", err)
+		}
+	})
+}

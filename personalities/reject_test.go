@@ -361,15 +361,18 @@ func TestSubmitTruncated(t *testing.T) {
 }
 
 // TestSubmitSeveralSigners: a statement signed by several registered keys
-// is admitted for the first one that may sign it, even beside a revoked key
-// or a key without the role. A signature by an unknown key beside a good one
+// is admitted for the first one that may sign it, even beside a key
+// without the role, but not beside a revoked key (a leaf carries no
+// signature by a key that may not sign it). A signature by an unknown key beside a good one
 // is refused (govlog.ParseStatement: a leaf carries only signatures that
 // verify, so nobody can make new leaf bytes for a signed statement), and the
 // statement without it is then admitted.
 func TestSubmitSeveralSigners(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, harnessOptions{}, func(t *testing.T, h *harness) {
-		h.mustAdmit(t, statement(t, disclosures.TypePublish, publish("multi-1"), h.keys.aRevoked, h.keys.a))
+		_, err := h.client.Submit(t.Context(), publishReq(statement(t, disclosures.TypePublish, publish("multi-1"), h.keys.aRevoked, h.keys.a)))
+		wantCode(t, "Submit(beside a revoked key)", err, codes.PermissionDenied)
+		h.mustAdmit(t, statement(t, disclosures.TypePublish, publish("multi-1"), h.keys.a))
 		if _, ok := h.document(t, cityA, "multi-1"); !ok {
 			t.Errorf("multi-1 not recorded for %s", cityA)
 		}
@@ -379,7 +382,7 @@ func TestSubmitSeveralSigners(t *testing.T) {
 		}
 
 		stray := statement(t, disclosures.TypePublish, publish("multi-3"), h.keys.stranger, h.keys.a)
-		_, err := h.submit(stray, false)
+		_, err = h.submit(stray, false)
 		wantCode(t, "Submit(with a stranger's signature)", err, codes.Unauthenticated)
 		if h.inOutbox(t, stray) {
 			t.Errorf("refused statement is in the outbox")

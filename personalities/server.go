@@ -192,7 +192,7 @@ func NewServer(opts Options) (*Server, error) {
 		}
 		a := &admitter{
 			log: name, domain: p.Domain, store: opts.Store, queue: p.Log,
-			maxBatch: opts.MaxBatch, checkTime: s.checkTime, registry: s.registry,
+			maxBatch: opts.MaxBatch, checkTime: s.checkTime, registry: s.registry, stale: func() { s.regCommits.Add(1) },
 			logger: opts.Logger.With("log", name),
 			in:     make(chan *pending, opts.MaxBatch), queued: make(chan []storage.OutboxEntry, 64), stopped: make(chan struct{}),
 		}

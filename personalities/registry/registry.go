@@ -197,20 +197,30 @@ func (r *Registry) Authorize(sigs []note.Signature, role string, at time.Time) (
 
 // AuthorizeAt authorizes a statement dated at and signed with sigs (those
 // that verified) for role, with the registry as it stood after its first
-// n entries: it returns the agency of the first signature by an agency key
-// that was neither revoked nor retired at time at and whose agency then
-// held role, and the officials of that agency whose keys signed too and
-// were valid at time at.
+// n entries. No key that signed may be revoked or retired at time at
+// (ErrKeyRevoked: a leaf carries no such signature). It returns the agency
+// of the first signature by an agency key whose agency then held role, and
+// the officials of that agency whose keys signed too.
 func (r *Registry) AuthorizeAt(n uint64, sigs []note.Signature, role string, at time.Time) (rule.Signers, error) {
 	var revoked, lacking []string
-	var agency *agencyRecord
+	// A leaf carries no signature by a key that may not sign it: not the
+	// agency's, not an official's.
 	for _, s := range sigs {
 		k, ok := r.keys[keyID{s.Name, s.Hash}]
-		if !ok || k.staff != "" || k.key.Added.Index >= n {
+		if !ok || k.key.Added.Index >= n {
 			continue
 		}
 		if why := k.key.invalid(n, at); why != "" {
 			revoked = append(revoked, fmt.Sprintf("%s+%08x (%s)", s.Name, s.Hash, why))
+		}
+	}
+	if len(revoked) > 0 {
+		return rule.Signers{}, fmt.Errorf("key %s: %w; sign without it", strings.Join(revoked, ", "), ErrKeyRevoked)
+	}
+	var agency *agencyRecord
+	for _, s := range sigs {
+		k, ok := r.keys[keyID{s.Name, s.Hash}]
+		if !ok || k.staff != "" || k.key.Added.Index >= n {
 			continue
 		}
 		if k.agency.holds(n, role, at) {
@@ -223,16 +233,13 @@ func (r *Registry) AuthorizeAt(n uint64, sigs []note.Signature, role string, at 
 	case agency != nil:
 	case len(lacking) > 0:
 		return rule.Signers{}, fmt.Errorf("%v: %w %q", lacking, ErrRoleMissing, role)
-	case len(revoked) > 0:
-		return rule.Signers{}, fmt.Errorf("key %s: %w", strings.Join(revoked, ", "), ErrKeyRevoked)
 	default:
 		return rule.Signers{}, fmt.Errorf("%w: no signature by a registered agency key (an official's key signs only beside its agency's)", rule.ErrNotAuthorized)
 	}
 	out := rule.Signers{Agency: agency.ID}
 	for _, s := range sigs {
 		k, ok := r.keys[keyID{s.Name, s.Hash}]
-		if ok && k.staff != "" && k.agency == agency && k.key.Added.Index < n && k.key.invalid(n, at) == "" &&
-			!slices.Contains(out.Officials, k.staff) {
+		if ok && k.staff != "" && k.agency == agency && k.key.Added.Index < n && !slices.Contains(out.Officials, k.staff) {
 			out.Officials = append(out.Officials, k.staff)
 		}
 	}

@@ -78,7 +78,9 @@ agencies:
 		{"revoked key", []note.Signer{old}, "discloser", "", registry.ErrKeyRevoked},
 		{"lacks role", []note.Signer{press}, "discloser", "", registry.ErrRoleMissing},
 		{"second signer holds role", []note.Signer{press, finance}, "treasury", "ministry-of-finance", nil},
-		{"revoked and valid", []note.Signer{old, finance}, "discloser", "ministry-of-finance", nil},
+		// A leaf carries no signature by a revoked key, even beside a
+		// valid one.
+		{"revoked and valid", []note.Signer{old, finance}, "discloser", "", registry.ErrKeyRevoked},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			agency, err := r.Authorize(sigsOf(t, r, tc.signers...), tc.role, time.Now())
