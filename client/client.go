@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -165,6 +166,9 @@ func (c *Client) AllEntries(ctx context.Context, policy *govlog.Policy, log stri
 	cp, _, err := policy.Verify(signed)
 	if err != nil {
 		return govlog.Checkpoint{}, nil, fmt.Errorf("the %s log's checkpoint does not satisfy the policy: %w", log, err)
+	}
+	if !strings.HasSuffix(cp.Origin, "/"+log) {
+		return govlog.Checkpoint{}, nil, fmt.Errorf("the server answered for %s with a checkpoint of %s", log, cp.Origin)
 	}
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	rng := rf.NewEmptyRange(0)

@@ -44,6 +44,7 @@ package monitor
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -199,6 +200,42 @@ type Monitor struct {
 	// of opts.Logs), and reg the registry replayed from it.
 	regLog *Log
 	reg    *registry.Registry
+	// waiting holds, per log, the registry view entry a pass stopped at.
+	waiting map[string]waitingView
+}
+
+// waitingView is a registry view entry naming more of the registry than
+// the monitor has replayed, since when.
+type waitingView struct {
+	index  uint64
+	anchor registry.Anchor
+	leaf   []byte
+	since  time.Time
+}
+
+// wait records that l's pass stopped at its registry view entry index.
+func (m *Monitor) wait(l *Log, index uint64, a registry.Anchor, leaf []byte) {
+	if w, ok := m.waiting[l.Origin]; ok && w.index == index {
+		return
+	}
+	m.waiting[l.Origin] = waitingView{index: index, anchor: a, leaf: leaf, since: m.opts.Now()}
+}
+
+// checkWaiting raises an alert when l has waited at a registry view entry
+// for longer than OverdueAfter (DefaultOverdueAfter if unset): a view
+// naming a registry the registry log never shows would otherwise stop the
+// log's monitoring for good, in silence.
+func (m *Monitor) checkWaiting(ctx context.Context, l *Log) error {
+	w, ok := m.waiting[l.Origin]
+	limit := cmp.Or(m.opts.OverdueAfter, DefaultOverdueAfter)
+	if !ok || m.opts.Now().Sub(w.since) < limit {
+		return nil
+	}
+	index := w.index
+	msg := fmt.Sprintf("entry %d names %s, which the registry log has not shown for %s (it shows %d entries): the log's entries from there on cannot be checked",
+		index, w.anchor, limit, m.reg.Size())
+	return m.raise(ctx, Alert{Kind: KindEntry, Log: l.Origin, Index: &index, Message: msg,
+		Evidence: Evidence{Entry: w.leaf, Error: fmt.Sprintf("registry view of size %d not shown by the registry log", w.anchor.Size)}.marshal()})
 }
 
 var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken, KindOverdue, KindCompromised}
@@ -286,6 +323,7 @@ func New(opts Options) (*Monitor, error) {
 			Name: "govlog_monitor_notifications_total", Help: "Watched entries found, by log origin and watch.",
 		}, []string{"log", "watch"}),
 		faulted:    map[string]bool{},
+		waiting:    map[string]waitingView{},
 		watching:   watching,
 		aheadBytes: maxAheadBytes,
 		fetched:    map[string]time.Time{},
@@ -449,14 +487,19 @@ func (m *Monitor) catchUp(ctx context.Context, l *Log, prev Verified, hadPrev bo
 		}
 		stored, err := m.advance(ctx, l, prev, hadPrev, signed, cp, end)
 		if err != nil || stored.Checkpoint == nil || stored.Size == cp.Size {
+			if err == nil && stored.Size == cp.Size {
+				delete(m.waiting, l.Origin)
+			}
 			return err // nil Checkpoint: an alert stopped the pass
 		}
 		if stored.Size < end {
 			// Stopped at a registry view the registry log has not shown
-			// the monitor yet: the next pass goes on.
+			// the monitor yet: the next pass goes on, unless it has waited
+			// too long.
 			m.logger.Info("waiting for the registry log", "log", l.Origin, "at", stored.Size)
-			return nil
+			return m.checkWaiting(ctx, l)
 		}
+		delete(m.waiting, l.Origin)
 		prev, hadPrev = stored, true
 	}
 }
@@ -547,12 +590,16 @@ func (m *Monitor) replayRange(ctx context.Context, l *Log, tx *advance, prev Ver
 			leafHash := f.hashes[i]
 			if a := f.parsed[i].anchor; a != nil && a.Size > m.reg.Size() {
 				r.end = next
+				m.wait(l, next, *a, leaf)
 				return r, nil
 			}
 			if err := tx.putLeaf(ctx, leafHash, next); err != nil {
 				return nil, err
 			}
 			agency, refusal, err := m.replay(ctx, l, tx, f.parsed[i], &view)
+			if err == nil && refusal != nil && l == m.regLog {
+				err = registry.SkipRefused(ctx, tx, leafHash)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("couldn't replay entry %d: %w", next, err)
 			}

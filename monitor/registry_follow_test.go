@@ -49,8 +49,9 @@ type registryServer struct {
 	regKey  logtest.LogKey
 	discKey logtest.LogKey
 	roots   *registry.Roots
-	// rootSigners are the three root keys.
+	// rootSigners are the three root keys, rootVKeys their verifier keys.
 	rootSigners []note.Signer
+	rootVKeys   []string
 	// k1 is city-a's key in the genesis; k2 a key the tests add.
 	k1, k2     note.Signer
 	k1VKey     string
@@ -99,6 +100,7 @@ func startRegistryServer(t *testing.T, b *logtest.Backend) *registryServer {
 		signer, vkey := randomSigner(t, fmt.Sprintf("root-%d", i+1))
 		s.rootSigners = append(s.rootSigners, signer)
 		vkeys = append(vkeys, vkey)
+		s.rootVKeys = append(s.rootVKeys, vkey)
 	}
 	var err error
 	if s.roots, err = registry.NewRoots(vkeys, 2); err != nil {
@@ -306,6 +308,19 @@ type followingMonitor struct {
 // first: the monitor must order them.
 func (s *registryServer) newMonitor(t *testing.T, regReader monitor.LogReader) *followingMonitor {
 	t.Helper()
+	return s.newMonitorWithRoots(t, regReader, s.roots)
+}
+
+// newMonitorWithRoots is newMonitor for an auditor who trusts roots.
+func (s *registryServer) newMonitorWithRoots(t *testing.T, regReader monitor.LogReader, roots *registry.Roots) *followingMonitor {
+	t.Helper()
+	return s.newMonitorWith(t, regReader, roots, nil)
+}
+
+// newMonitorWith is newMonitorWithRoots with the monitor's clock now (nil:
+// time.Now).
+func (s *registryServer) newMonitorWith(t *testing.T, regReader monitor.LogReader, roots *registry.Roots, now func() time.Time) *followingMonitor {
+	t.Helper()
 	c, err := client.Dial(s.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -318,9 +333,10 @@ func (s *registryServer) newMonitor(t *testing.T, regReader monitor.LogReader) *
 	f.mon, err = monitor.New(monitor.Options{
 		Logs: []monitor.Log{
 			{Name: disclosures.LogName, Origin: testOrigin, Policy: s.discPolicy, Reader: c, Domain: disclosures.New()},
-			{Name: registry.LogName, Origin: registryTestOrigin, Policy: s.regPolicy, Reader: regReader, Domain: registry.NewDomain(s.roots)},
+			{Name: registry.LogName, Origin: registryTestOrigin, Policy: s.regPolicy, Reader: regReader, Domain: registry.NewDomain(roots)},
 		},
 		Store: f.store, BatchSize: 2, // several batches per pass
+		Now: now,
 		OnAlert: func(a monitor.Alert) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -573,5 +589,90 @@ func TestFollowLaggingRegistryLog(t *testing.T) {
 			t.Errorf("alert once the registry caught up: %s: %s", a.Kind, a.Message)
 		}
 		s.sameState(t, f.store)
+	})
+}
+
+// TestFollowRefusedRegistryEntry: a registry entry the monitor refuses
+// (signed by a root key this auditor does not trust) is an alert, and the
+// other logs go on being checked against the registry without it, at the
+// same log positions: no pass stops for good, in silence. (Found in review.)
+func TestFollowRefusedRegistryEntry(t *testing.T) {
+	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
+		s := startRegistryServer(t, b)
+		now := time.Now().UTC().Truncate(time.Second)
+		s.disclose(t, s.k1, now, "doc-1")
+		keyAdd := s.registryChange(t, registry.TypeKeyAdd, map[string]string{"agency": "city-a", "key": s.k2VKey})
+		k2Doc, _ := s.disclose(t, s.k2, now, "doc-2")
+		s.disclose(t, s.k1, now, "doc-3")
+
+		// This auditor trusts root-1, root-2 and a key of its own: the
+		// key.add, signed by root-2 and root-3, lacks its quorum.
+		_, own := randomSigner(t, "auditor-root")
+		roots, err := registry.NewRoots([]string{s.rootVKeys[0], s.rootVKeys[1], own}, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := s.newMonitorWithRoots(t, nil, roots)
+		f.follow(t, keyAdd+1, 5)
+		var got []string
+		for _, a := range f.take() {
+			got = append(got, fmt.Sprintf("%s %s %d", a.Kind, a.Log, *a.Index))
+		}
+		slices.Sort(got)
+		want := []string{
+			fmt.Sprintf("%s %s %d", monitor.KindEntry, testOrigin, k2Doc),
+			fmt.Sprintf("%s %s %d", monitor.KindEntry, registryTestOrigin, keyAdd),
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("alerts %q, want %q", got, want)
+		}
+	})
+}
+
+// TestFollowRegistryNeverShown: a registry view entry naming a registry
+// the registry log never shows stops the log's replay there, and once it
+// has waited longer than the overdue time, that is an alert (a log must
+// not be able to stop its own monitoring in silence).
+func TestFollowRegistryNeverShown(t *testing.T) {
+	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
+		s := startRegistryServer(t, b)
+		c, err := client.Dial(s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		lag := &laggingReader{LogReader: c, old: s.waitSize(t, registry.LogName, s.regKey.Verifier, regGenesisSize)}
+		s.disclose(t, s.k1, time.Now(), "doc-1")
+		s.registryChange(t, registry.TypeKeyAdd, map[string]string{"agency": "city-a", "key": s.k2VKey})
+		view, _ := s.disclose(t, s.k2, time.Now(), "doc-2")
+		view-- // the view entry just before it
+
+		var mu sync.Mutex
+		clock := time.Now()
+		now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+		f := s.newMonitorWith(t, lag, s.roots, now)
+		for range 2 {
+			if err := f.mon.Follow(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a := f.take(); len(a) != 0 {
+			t.Fatalf("alerts while waiting a little: %v", a)
+		}
+		mu.Lock()
+		clock = clock.Add(monitor.DefaultOverdueAfter + time.Minute)
+		mu.Unlock()
+		if err := f.mon.Follow(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		a := f.take()
+		if len(a) != 1 || a[0].Kind != monitor.KindEntry || a[0].Log != testOrigin || *a[0].Index != view ||
+			!strings.Contains(a[0].Message, "has not shown") {
+			t.Fatalf("alerts %v, want one naming the registry view entry %d", a, view)
+		}
+		// Once the registry log shows it, the replay goes on.
+		lag.fresh()
+		f.follow(t, regGenesisSize+1, view+2)
 	})
 }

@@ -31,6 +31,10 @@ A change is made in three steps, on different machines as a real quorum does:
   govlog registry sign --key root-1.key change.note     # by each root holder
   govlog registry submit --server ADDR change.note
 
+The entry's time is set when it is prepared, and a server admits a statement
+at most 24 hours old (its max age): gather the signatures within that, or
+prepare it again.
+
 Entry types and their fields (a value @FILE is read from the file):
   agency.register    agency=ID name=TEXT
   official.register  agency=ID staff=STAFF-ID key=VKEY (named STAFF-ID)

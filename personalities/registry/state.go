@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -89,6 +90,20 @@ type until struct {
 }
 
 func leafKey(index uint64) string { return fmt.Sprintf("%s%016x", leafPrefix, index) }
+
+// SkipRefused counts, in a replay's state st, a registry log entry that
+// the rules refused (which an honest log never holds): the entries after it
+// keep their log positions, as the other logs' registry views name them.
+func SkipRefused(ctx context.Context, st rule.State, leafHash [32]byte) error {
+	n, err := readSize(ctx, st)
+	if err != nil {
+		return err
+	}
+	if err := st.Put(ctx, sizeKey, []byte(strconv.FormatUint(n+1, 10))); err != nil {
+		return err
+	}
+	return st.Put(ctx, leafKey(n), []byte(hex.EncodeToString(leafHash[:])))
+}
 
 // StateSize returns how many registry entries the registry log's state st
 // holds, without reading the rest.
