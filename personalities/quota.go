@@ -43,10 +43,13 @@ func newQuotas(q Quota) *quotas {
 	return &quotas{q: q, buckets: map[string]*rate.Limiter{}}
 }
 
-// take spends one of agency's tokens at now, or says when to retry.
-func (qs *quotas) take(agency string, now time.Time) error {
+// take spends one of agency's tokens at now, or says when to retry. The
+// returned refund gives the token back: for a statement that turns out to
+// be a duplicate, which costs the log nothing (anyone may resubmit an
+// agency's public entries, and that must not use up its quota).
+func (qs *quotas) take(agency string, now time.Time) (refund func(), err error) {
 	if qs.disabled {
-		return nil
+		return func() {}, nil
 	}
 	qs.mu.Lock()
 	b, ok := qs.buckets[agency]
@@ -55,10 +58,12 @@ func (qs *quotas) take(agency string, now time.Time) error {
 		qs.buckets[agency] = b
 	}
 	qs.mu.Unlock()
-	if b.AllowN(now, 1) {
-		return nil
+	if r := b.ReserveN(now, 1); r.OK() && r.DelayFrom(now) == 0 {
+		return func() { r.CancelAt(now) }, nil
+	} else if r.OK() {
+		r.CancelAt(now) // not now: give the reservation back
 	}
 	wait := time.Duration(float64(time.Second) / qs.q.PerSecond).Round(time.Millisecond)
-	return fmt.Errorf("%w: agency %s may submit %g statements a second (bursts of %d); retry in %s",
+	return nil, fmt.Errorf("%w: agency %s may submit %g statements a second (bursts of %d); retry in %s",
 		ErrOverQuota, agency, qs.q.PerSecond, qs.q.Burst, wait)
 }

@@ -19,7 +19,8 @@ import (
 
 // TestAgencyQuota: an agency past its quota gets RESOURCE_EXHAUSTED and its
 // statement is not admitted (the same bytes are admitted later, not as a
-// duplicate); another agency is not held back; the quota refills with time.
+// duplicate); another agency is not held back; the quota refills with time;
+// resubmitted duplicates are not charged to it.
 func TestAgencyQuota(t *testing.T) {
 	t.Parallel()
 	var clock atomic.Int64
@@ -67,5 +68,17 @@ func TestAgencyQuota(t *testing.T) {
 	resp, err := submit(late)
 	if err != nil || resp.Duplicate {
 		t.Errorf("the refused statement a second later: %v (duplicate %v), want admitted afresh", err, resp.GetDuplicate())
+	}
+
+	// Anyone resubmitting the agency's public entries (exact duplicates)
+	// does not use up its quota: its next real statement is admitted.
+	clock.Add(int64(time.Second))
+	for range 10 {
+		if resp, err := submit(late); err != nil || !resp.Duplicate {
+			t.Fatalf("a resubmitted entry: %v (duplicate %v), want the entry as it is", err, resp.GetDuplicate())
+		}
+	}
+	if _, err := submit(doc(a, 3)); err != nil {
+		t.Errorf("the agency's next statement after 10 duplicates by someone else: %v, want admitted", err)
 	}
 }

@@ -408,6 +408,7 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 		return nil, err
 	}
 	received := s.opts.Now()
+	refund := func() {}
 	if role != rule.SelfSigned {
 		// Refused here, before it waits for a batch; rule.Admit asks again
 		// in the batch, with the registry the batch authorizes against,
@@ -423,7 +424,7 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 		// The quota is per agency; a self-signed statement (a ballot) has
 		// none, and its domain bounds what one signer may do.
 		if ctx.Value(scheduledKey{}) == nil {
-			if err := s.quotas.take(agency, s.opts.Now()); err != nil {
+			if refund, err = s.quotas.take(agency, s.opts.Now()); err != nil {
 				return nil, err
 			}
 		}
@@ -431,6 +432,9 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	leaf := append([]byte(nil), req.Statement...)
 	hash := opened.Entry.LeafHash
 	res := l.admitter.admit(ctx, &pending{leaf: leaf, entry: opened.Entry, sigs: opened.Sigs, received: received})
+	if res.duplicate {
+		refund() // the same bytes again cost the log nothing
+	}
 	if res.err != nil {
 		return nil, res.err
 	}
