@@ -23,8 +23,19 @@ import (
 	"github.com/govlog/govlog"
 )
 
-// MaxEntriesPerRequest caps one Entries call, like CT's get-entries.
-const MaxEntriesPerRequest = 1000
+// MaxEntriesPerRequest caps one Entries call, like CT's get-entries, and
+// MaxEntriesBytes the bytes of its answer (at least one entry is always
+// returned): entries are up to 64 KiB, and 1,000 of them would be 64 MiB
+// held in memory for one caller, past what a gRPC client takes by default
+// (4 MiB). A caller asks again from where the answer stopped.
+const (
+	MaxEntriesPerRequest = 1000
+	MaxEntriesBytes      = 2 << 20
+)
+
+// entriesChunk is how many leaves one read from Trillian asks for, so the
+// byte bound is kept without reading far past it.
+const entriesChunk = 256
 
 // DefaultMMD is LogOptions.MMD when unset.
 const DefaultMMD = 5 * time.Minute
@@ -598,10 +609,11 @@ func (l *Log) Entries(ctx context.Context, start, count uint64) ([][]byte, error
 	}
 	count = min(count, cp.Size-start, MaxEntriesPerRequest)
 	out := make([][]byte, 0, count)
-	for uint64(len(out)) < count {
+	size := 0
+	for uint64(len(out)) < count && size < MaxEntriesBytes {
 		next := start + uint64(len(out))
 		resp, err := l.trill.Log.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{
-			LogId: l.tree.TreeId, StartIndex: int64(next), Count: int64(count - uint64(len(out))),
+			LogId: l.tree.TreeId, StartIndex: int64(next), Count: int64(min(count-uint64(len(out)), entriesChunk)),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("couldn't get entries: %w", err)
@@ -613,7 +625,11 @@ func (l *Log) Entries(ctx context.Context, start, count uint64) ([][]byte, error
 			if uint64(leaf.LeafIndex) != next {
 				return nil, fmt.Errorf("trillian returned entry %d, want %d", leaf.LeafIndex, next)
 			}
+			if len(out) > 0 && size+len(leaf.LeafValue) > MaxEntriesBytes {
+				return out, nil
+			}
 			out = append(out, leaf.LeafValue)
+			size += len(leaf.LeafValue)
 			next++
 		}
 	}

@@ -1,6 +1,7 @@
 package logserver_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -316,4 +317,40 @@ func TestRolledBackStorageIsRefused(t *testing.T) {
 	if _, err := open(empty); err == nil || !strings.Contains(err.Error(), "rolled back") {
 		t.Errorf("opening a tree behind the last signed checkpoint: %v, want a rolled-back refusal", err)
 	}
+}
+
+// TestEntriesBoundedByBytes: one Entries call answers at most
+// MaxEntriesBytes (but always one entry), and the caller reads on from
+// where it stopped.
+func TestEntriesBoundedByBytes(t *testing.T) {
+	t.Parallel()
+	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
+		l := b.OpenLog(t, logtest.NewLogKey(t, origin), time.Minute)
+		const n, size = 80, 60 << 10 // 4.7 MiB in all
+		var leaves [][]byte
+		for i := range n {
+			leaves = append(leaves, append(fmt.Appendf(nil, "leaf %d ", i), bytes.Repeat([]byte{'x'}, size)...))
+		}
+		queueAndWait(t, l, 0, leaves...)
+		var got [][]byte
+		for calls := 0; len(got) < n; calls++ {
+			page, err := l.Entries(t.Context(), uint64(len(got)), n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := 0
+			for _, e := range page {
+				total += len(e)
+			}
+			if len(page) == 0 || total > logserver.MaxEntriesBytes {
+				t.Fatalf("call %d: %d entries, %d bytes; want 1 or more, at most %d bytes", calls, len(page), total, logserver.MaxEntriesBytes)
+			}
+			got = append(got, page...)
+		}
+		for i := range leaves {
+			if !bytes.Equal(got[i], leaves[i]) {
+				t.Fatalf("entry %d differs", i)
+			}
+		}
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/api"
@@ -65,6 +66,20 @@ type nodeLog struct {
 	// RuleKey signs the statements the log writes itself
 	// (rule.TypeInfo.ByLog); nil if none.
 	RuleKey note.Signer
+}
+
+// grpcServerOptions bound what one client can hold of the server: message
+// size (checked before parsing), concurrent streams per connection, idle and
+// aged connections, and pings more often than every 10 s.
+func grpcServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(personalities.MaxMessageSize),
+		grpc.MaxConcurrentStreams(128),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second,
+		}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	}
 }
 
 // runNode serves until ctx is done; ready is called with the gRPC address
@@ -148,7 +163,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	if err != nil {
 		return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
 	}
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(personalities.MaxMessageSize))
+	gs := grpc.NewServer(grpcServerOptions()...)
 	api.RegisterLogServer(gs, srv)
 
 	g, ctx := errgroup.WithContext(ctx)
