@@ -569,3 +569,25 @@ func TestDashboardFundsChromium(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityHeaders: every page and API answer tells the browser to run
+// nothing the dashboard did not ship, not to frame it, and not to sniff.
+func TestSecurityHeaders(t *testing.T) {
+	_, _, srv := newServedHarness(t)
+	for _, path := range []string{"/", "/alerts", "/notifications", "/no-such-page"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for k, want := range map[string]string{
+			"X-Frame-Options":         "DENY",
+			"X-Content-Type-Options":  "nosniff",
+			"Content-Security-Policy": "default-src 'none'",
+		} {
+			if got := resp.Header.Get(k); !strings.Contains(got, want) {
+				t.Errorf("GET %s: %s = %q, want %q", path, k, got, want)
+			}
+		}
+	}
+}
