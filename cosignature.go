@@ -204,3 +204,37 @@ func splitKey(s string) (name string, id uint32, key []byte, err error) {
 	}
 	return name, uint32(n), key, nil
 }
+
+// approxDuration spells d, rounded down to the second, in its largest unit
+// and the next one if not zero, for error messages: "3 hours",
+// "2 days 5 hours", "10 minutes 30 seconds", "0 seconds".
+func approxDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	units := []struct {
+		name string
+		size time.Duration
+	}{{"day", 24 * time.Hour}, {"hour", time.Hour}, {"minute", time.Minute}, {"second", time.Second}}
+	spell := func(n time.Duration, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	for i, u := range units {
+		n := d / u.size
+		if n == 0 && i < len(units)-1 {
+			continue
+		}
+		s := spell(n, u.name)
+		if i+1 < len(units) {
+			next := units[i+1]
+			if m := d % u.size / next.size; m > 0 {
+				s += " " + spell(m, next.name)
+			}
+		}
+		return s
+	}
+	panic("unreachable")
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -19,7 +20,87 @@ var (
 	ErrUnknownLog = errors.New("checkpoint from a log not in the policy")
 	// ErrQuorumNotMet means too few of the policy's witnesses cosigned.
 	ErrQuorumNotMet = errors.New("witness quorum not met")
+	// ErrCosignatureTime means a witness's cosignature was not counted
+	// because of its timestamp: dated more than the allowed skew in the
+	// future, or older than a maximum age set with [WithMaxCosignatureAge].
+	// [Policy.Verify] returns it, beside [ErrQuorumNotMet], only when the
+	// quorum then fails; the message names each such witness and why.
+	ErrCosignatureTime = errors.New("cosignature time not accepted")
 )
+
+// DefaultCosignatureSkew is how far in the future of the verifier's clock a
+// cosignature's timestamp may be and still count toward a quorum, unless
+// [WithCosignatureSkew] says otherwise. It absorbs clock differences between
+// witnesses and verifiers.
+const DefaultCosignatureSkew = 10 * time.Minute
+
+// A VerifyOption changes how [Policy.Verify] and [VerifyBundle] judge
+// cosignature timestamps.
+//
+// Policy files say nothing about time: tlog-policy has no keyword for a
+// maximum cosignature age, and a line such as "max-cosignature-age 48h"
+// would make the file unreadable by every other tlog-policy parser (this
+// one included, which refuses unknown keywords). So the checks on time are
+// options of the verifier, and policy files stay standard C2SP, portable
+// between verifiers.
+type VerifyOption func(*verifyOptions)
+
+type verifyOptions struct {
+	now    func() time.Time
+	skew   time.Duration
+	maxAge time.Duration // 0: no maximum
+}
+
+// WithClock makes Verify read the time from now instead of [time.Now].
+func WithClock(now func() time.Time) VerifyOption {
+	return func(o *verifyOptions) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
+// WithCosignatureSkew replaces [DefaultCosignatureSkew]: a cosignature
+// dated more than skew after the clock does not count. A negative skew is
+// taken as 0.
+func WithCosignatureSkew(skew time.Duration) VerifyOption {
+	return func(o *verifyOptions) { o.skew = max(skew, 0) }
+}
+
+// WithMaxCosignatureAge makes a cosignature dated more than maxAge before
+// the clock not count, for verifiers that want recent witness views (a
+// client checking a log's latest checkpoint, rather than an archived
+// bundle). By default, and for a maxAge of 0 or less, cosignatures may be
+// of any age.
+func WithMaxCosignatureAge(maxAge time.Duration) VerifyOption {
+	return func(o *verifyOptions) { o.maxAge = max(maxAge, 0) }
+}
+
+func newVerifyOptions(opts []VerifyOption) verifyOptions {
+	o := verifyOptions{now: time.Now, skew: DefaultCosignatureSkew}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
+
+// cosignatureTimeProblem says why a cosignature dated t does not count at
+// time now, or returns "" if it does.
+func (o *verifyOptions) cosignatureTimeProblem(t, now time.Time) string {
+	// SPEC: tlog-cosignature: verifiers MAY reject cosignatures with
+	// timestamps in the future.
+	if ahead := t.Sub(now); ahead > o.skew {
+		return fmt.Sprintf("cosigned %s in the future (at %s), beyond the %s of clock skew allowed",
+			approxDuration(ahead), t.UTC().Format(time.RFC3339), approxDuration(o.skew))
+	}
+	if age := now.Sub(t); o.maxAge > 0 && age > o.maxAge {
+		return fmt.Sprintf("cosigned %s ago (at %s), older than the maximum age of %s",
+			approxDuration(age), t.UTC().Format(time.RFC3339), approxDuration(o.maxAge))
+	}
+	return ""
+}
 
 // noneQuorum marks the predefined quorum "none".
 const noneQuorum = -1
@@ -257,12 +338,21 @@ func (p *Policy) Witnesses() []PolicyWitness {
 
 // Verify checks that signed is a checkpoint signed by one of the policy's
 // logs and cosigned by enough of its witnesses. It returns the checkpoint and
-// the names of the witnesses whose cosignatures verified, in policy order.
-// Signatures by other keys are ignored; an invalid signature by any key of
-// the policy rejects the whole checkpoint. Cosignature timestamps are not
-// checked against a clock, so an offline verifier gets the same answer
-// any day.
-func (p *Policy) Verify(signed []byte) (Checkpoint, []string, error) {
+// the names of the witnesses whose cosignatures verified and counted, in
+// policy order. Signatures by other keys are ignored; an invalid signature by
+// any key of the policy rejects the whole checkpoint.
+//
+// A valid cosignature does not count toward the quorum if its timestamp is
+// more than [DefaultCosignatureSkew] (or [WithCosignatureSkew]) ahead of the
+// clock ([time.Now], or [WithClock]), or, with [WithMaxCosignatureAge],
+// older than that age. If the quorum then fails, the error wraps both
+// [ErrQuorumNotMet] and [ErrCosignatureTime] and names each such witness
+// with its reason. Without a maximum age, a checkpoint that verifies keeps
+// verifying as the clock advances, so archived bundles stay verifiable
+// offline. A witness's cosignature lines after its first are ignored, as
+// note.Open ignores them.
+func (p *Policy) Verify(signed []byte, opts ...VerifyOption) (Checkpoint, []string, error) {
+	o := newVerifyOptions(opts)
 	if p == nil {
 		return Checkpoint{}, nil, fmt.Errorf("%w: no policy", ErrUnknownLog)
 	}
@@ -293,8 +383,10 @@ func (p *Policy) Verify(signed []byte) (Checkpoint, []string, error) {
 	if err != nil {
 		return Checkpoint{}, nil, err
 	}
+	now := o.now()
 	signedByLog := false
 	cosigned := make([]bool, len(p.witnesses))
+	var notCounted []string // why, for each witness whose cosignature didn't count
 	for _, sig := range n.Sigs {
 		for i, v := range verifiers {
 			if v.Name() != sig.Name || v.KeyHash() != sig.Hash {
@@ -302,10 +394,21 @@ func (p *Policy) Verify(signed []byte) (Checkpoint, []string, error) {
 			}
 			if i < logCount {
 				signedByLog = true
-			} else {
-				// A set, so a repeated line counts once.
-				cosigned[i-logCount] = true
+				continue
 			}
+			w := i - logCount
+			// note.Open keeps one line per key, so each witness comes once.
+			t, err := CosignatureTime(sig)
+			if err != nil {
+				// Unreachable: the witness's verifier accepted the signature.
+				notCounted = append(notCounted, fmt.Sprintf("witness %q: %v", p.witnesses[w].name, err))
+				continue
+			}
+			if why := o.cosignatureTimeProblem(t, now); why != "" {
+				notCounted = append(notCounted, fmt.Sprintf("witness %q %s", p.witnesses[w].name, why))
+				continue
+			}
+			cosigned[w] = true
 		}
 	}
 	if !signedByLog {
@@ -318,6 +421,9 @@ func (p *Policy) Verify(signed []byte) (Checkpoint, []string, error) {
 		}
 	}
 	if err := p.checkQuorum(cosigned); err != nil {
+		if len(notCounted) > 0 {
+			err = fmt.Errorf("%w; %w: %s", err, ErrCosignatureTime, strings.Join(notCounted, "; "))
+		}
 		return Checkpoint{}, nil, err
 	}
 	return c, names, nil

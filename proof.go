@@ -140,8 +140,9 @@ type VerifiedBundle struct {
 // VerifyBundle verifies a govlog bundle offline against a policy: the
 // checkpoint is signed by one of the policy's logs and cosigned by a quorum
 // of its witnesses, and the inclusion proof binds the RFC 6962 leaf hash of
-// the extra data (the entry) to the checkpoint's root hash.
-func VerifyBundle(data []byte, policy *Policy) (*VerifiedBundle, error) {
+// the extra data (the entry) to the checkpoint's root hash. Options judge
+// cosignature timestamps as in [Policy.Verify].
+func VerifyBundle(data []byte, policy *Policy, opts ...VerifyOption) (*VerifiedBundle, error) {
 	b, err := ParseBundle(data)
 	if err != nil {
 		return nil, err
@@ -151,7 +152,7 @@ func VerifyBundle(data []byte, policy *Policy) (*VerifiedBundle, error) {
 	}
 	// SPEC: tlog-proof: check the checkpoint is signed by a log key for its
 	// origin, and verify the cosignatures of known witnesses.
-	c, witnesses, err := policy.Verify(b.Checkpoint)
+	c, witnesses, err := policy.Verify(b.Checkpoint, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't verify bundle checkpoint: %w", err)
 	}

@@ -62,5 +62,14 @@ func loadSigner(path string) (note.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a signer key: %w", path, err)
 	}
+	warnIfShared(path)
 	return s, nil
+}
+
+// warnIfShared warns, on standard error, when the secret key file at path
+// can be read by others than its owner (keygen writes it 0600).
+func warnIfShared(path string) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		fmt.Fprintf(os.Stderr, "govlog: warning: %s is a secret key readable by others (mode %04o): chmod 600 %s\n", path, fi.Mode().Perm(), path)
+	}
 }
