@@ -49,8 +49,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bad MySQL DSN: %w", err)
 	}
-	// Multi-statement schema files; binary-safe comparisons.
-	cfg.MultiStatements = true
+	// Multi-statement schema files run on a connection of their own
+	// (ensureSchema): the pool runs one statement a call, so interpolated
+	// arguments can never smuggle a second one.
+	cfg.MultiStatements = false
 	cfg.ParseTime = false
 	// Interpolate arguments client-side: one round trip per statement
 	// instead of prepare, execute and close. Trillian's per-leaf inserts
@@ -85,11 +87,25 @@ func Open(ctx context.Context, dsn string, opts Options) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("couldn't reach MySQL at %s: %w", cfg.Addr, err)
 	}
-	if err := ensureSchema(ctx, db); err != nil {
+	if err := ensureSchemaWith(ctx, cfg); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// ensureSchemaWith creates or checks the schema through a connection of
+// its own that runs the multi-statement schema files.
+func ensureSchemaWith(ctx context.Context, cfg *gomysql.Config) error {
+	schemaCfg := cfg.Clone()
+	schemaCfg.MultiStatements = true
+	db, err := sql.Open("mysql", schemaCfg.FormatDSN())
+	if err != nil {
+		return fmt.Errorf("couldn't open MySQL: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	return ensureSchema(ctx, db)
 }
 
 // isolationVariable returns the name of the server's session isolation
