@@ -206,11 +206,11 @@ func splitKey(s string) (name string, id uint32, key []byte, err error) {
 }
 
 // approxDuration spells d, rounded down to the second, in its largest unit
-// and the next one if not zero, for error messages: "3 hours",
-// "2 days 5 hours", "10 minutes 30 seconds", "0 seconds".
+// and the next smaller one that is not zero, for error messages: "3 hours",
+// "2 days 5 hours", "2 days 1 second", "10 minutes 30 seconds", "0 seconds".
 func approxDuration(d time.Duration) string {
 	if d < 0 {
-		d = -d
+		d = -max(d, -math.MaxInt64)
 	}
 	units := []struct {
 		name string
@@ -228,10 +228,10 @@ func approxDuration(d time.Duration) string {
 			continue
 		}
 		s := spell(n, u.name)
-		if i+1 < len(units) {
-			next := units[i+1]
-			if m := d % u.size / next.size; m > 0 {
-				s += " " + spell(m, next.name)
+		rest := d % u.size
+		for _, next := range units[i+1:] {
+			if m := rest / next.size; m > 0 {
+				return s + " " + spell(m, next.name)
 			}
 		}
 		return s

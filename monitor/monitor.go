@@ -151,12 +151,21 @@ type Options struct {
 	// OnAlert, if set, is called with each new alert after it is recorded.
 	OnAlert func(Alert)
 	// Webhooks are URLs each new alert is POSTed to as JSON (the body of
-	// GET /alerts/<id>), in the background: a slow or failing receiver is
-	// retried a few times, then given up on, and never delays a pass.
+	// GET /alerts/<id>), in the background: per URL, one goroutine sends
+	// from a queue of at most [WebhookQueueSize] deliveries (when it is
+	// full, the newest are dropped and counted); a slow or failing
+	// receiver is retried a few times, then given up on, and never delays
+	// a pass. A redirect is a failed delivery, never followed. The
+	// deliveries still queued when Run returns are dropped.
 	Webhooks []string
 	// WebhookClient sends the webhooks; default: an http.Client with a 10s
-	// timeout.
+	// timeout. The monitor uses a copy that does not follow redirects.
 	WebhookClient *http.Client
+	// WebhookSecret, if set, signs every webhook POST with an HMAC-SHA256
+	// in a [WebhookSignatureHeader] header, which receivers check with the
+	// same secret (see there for the scheme). Without it, POSTs carry no
+	// signature, and anyone who knows a receiver's URL can post to it.
+	WebhookSecret []byte
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Watches are what people asked to be told about: each verified entry
@@ -328,7 +337,7 @@ func New(opts Options) (*Monitor, error) {
 		aheadBytes: maxAheadBytes,
 		fetched:    map[string]time.Time{},
 	}
-	hooks, err := newWebhooks(opts.Webhooks, opts.WebhookClient, logger)
+	hooks, err := newWebhooks(opts, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +368,7 @@ func New(opts Options) (*Monitor, error) {
 // Run makes a pass over every log, then one every Interval, until ctx is
 // done. A failed pass is logged and retried at the next tick.
 func (m *Monitor) Run(ctx context.Context) error {
+	defer m.hooks.stop()
 	t := time.NewTicker(m.opts.Interval)
 	defer t.Stop()
 	for {

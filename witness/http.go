@@ -1,6 +1,7 @@
 package witness
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -128,12 +129,21 @@ func (h *handler) getEvidence(rw http.ResponseWriter, r *http.Request) {
 	h.writeError(rw, r, fmt.Errorf("%w: %.64q", errNoSuchEvidence, r.PathValue("id")))
 }
 
+// statusClientClosed counts requests whose client disconnected first.
+const statusClientClosed = 499
+
 // writeError answers with the status code of err, the one place where the
 // package's sentinels meet HTTP, and returns the code.
 func (h *handler) writeError(rw http.ResponseWriter, r *http.Request, err error) int {
 	var conflict *SizeConflictError
 	code := http.StatusInternalServerError
 	switch {
+	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		// The client went away: nothing failed here. Counted apart (as
+		// 499, nginx's "client closed request"), logged at debug.
+		h.w.logger.Debug("client went away", "path", r.URL.Path, "err", err)
+		rw.WriteHeader(statusClientClosed)
+		return statusClientClosed
 	case errors.As(err, &conflict):
 		// SPEC: tlog-witness: a 409 body is the latest cosigned size in
 		// decimal and a newline, as text/x.tlog.size.

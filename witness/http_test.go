@@ -212,3 +212,38 @@ func TestHTTPCheckpointAndEvidence(t *testing.T) {
 		t.Errorf("after evidence: %d %q, want 422 equivocated", status, body)
 	}
 }
+
+// TestHTTPClientGone: a request whose client disconnected is counted as
+// 499, not as an internal error, and nothing is logged at ERROR.
+func TestHTTPClientGone(t *testing.T) {
+	log := witnesstest.NewLog(t, "example.com/log")
+	w, _ := newWitness(t, ctxStore{newMemStore()}, log)
+	h := witness.NewHandler(w)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	body := witness.FormatAddCheckpointRequest(0, nil, log.Checkpoint(3))
+	r := httptest.NewRequest(http.MethodPost, "/add-checkpoint", bytes.NewReader(body)).WithContext(ctx)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != 499 {
+		t.Errorf("a gone client's request answered %d, want 499 (client closed request), not an internal error", rec.Code)
+	}
+}
+
+// ctxStore is a memStore that fails, as a database does, once its caller's
+// context is done.
+type ctxStore struct{ *memStore }
+
+func (s ctxStore) Update(ctx context.Context, origin string, fn func(old []byte) ([]byte, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.memStore.Update(ctx, origin, fn)
+}
+
+func (s ctxStore) Latest(ctx context.Context, origin string) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	return s.memStore.Latest(ctx, origin)
+}
