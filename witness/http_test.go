@@ -247,3 +247,50 @@ func (s ctxStore) Latest(ctx context.Context, origin string) ([]byte, bool, erro
 	}
 	return s.memStore.Latest(ctx, origin)
 }
+
+// TestSameCheckpointAgainWritesNothing: the same checkpoint sent again (a
+// retry, or a replay by anyone) gets the cosignature already given, and the
+// witness writes nothing (no fsync per replay).
+func TestSameCheckpointAgainWritesNothing(t *testing.T) {
+	log := witnesstest.NewLog(t, "example.com/log")
+	store := &writeCounter{memStore: newMemStore()}
+	w, _ := newWitness(t, store, log)
+	first, err := w.AddCheckpoint(t.Context(), 0, nil, log.Checkpoint(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := store.changed
+	for range 3 {
+		again, err := w.AddCheckpoint(t.Context(), 0, nil, log.Checkpoint(5))
+		var conflict *witness.SizeConflictError
+		if errors.As(err, &conflict) {
+			// Old size 0 no longer matches: the client asks again from 5.
+			again, err = w.AddCheckpoint(t.Context(), 5, nil, log.Checkpoint(5))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(again, first) {
+			t.Errorf("the same checkpoint again: cosignature %q, want the first %q", again, first)
+		}
+	}
+	if store.changed != writes {
+		t.Errorf("%d writes for the same checkpoint again, want none", store.changed-writes)
+	}
+}
+
+// writeCounter counts the updates that change the stored value.
+type writeCounter struct {
+	*memStore
+	changed int
+}
+
+func (s *writeCounter) Update(ctx context.Context, origin string, fn func(old []byte) ([]byte, error)) error {
+	return s.memStore.Update(ctx, origin, func(old []byte) ([]byte, error) {
+		next, err := fn(old)
+		if err == nil && !bytes.Equal(next, old) {
+			s.changed++
+		}
+		return next, err
+	})
+}

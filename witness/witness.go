@@ -150,6 +150,7 @@ type Store interface {
 	// where old is the current value (nil if none). If another writer
 	// changes the value between the read and the write, Update calls fn
 	// again with the new value, so fn must be safe to call several times.
+	// If fn returns old itself, unchanged, the store may skip the write.
 	// If fn returns an error, nothing is written and Update returns that
 	// error unwrapped in the chain (errors.Is works). Any other error is the
 	// store's: the new value may or may not have been written.
@@ -369,6 +370,12 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, consistency
 		}
 		if verr != nil {
 			return nil, verr
+		}
+		// The same checkpoint again (a retry, a replay): answer with the
+		// cosignature already given, and write nothing.
+		if old != nil && bytes.Equal(logSigned, latestSigned) && bytes.HasPrefix(old, latestSigned) && len(old) > len(latestSigned) {
+			cosignature = slices.Clone(old[len(latestSigned):])
+			return old, nil
 		}
 		line, err := w.cosign(logSigned)
 		if err != nil {

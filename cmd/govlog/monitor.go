@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -59,8 +60,21 @@ type monitorConfig struct {
 	// it stood when they were admitted.
 	RegistryRoots rootsConfig `yaml:"registry_roots"`
 	// Webhooks are URLs every new alert is POSTed to, as JSON (retried a
-	// few times, never holding up the monitor).
+	// few times, never holding up the monitor; redirects are not
+	// followed; at most monitor.WebhookQueueSize (1000) deliveries wait
+	// per URL, the newest dropped beyond, counted in
+	// govlog_monitor_webhook_drops_total).
 	Webhooks []string `yaml:"webhooks"`
+	// WebhookSecretFile, if set, is the path of a file holding the secret
+	// that signs every webhook POST: a Govlog-Signature header
+	// "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the
+	// secret>", which a receiver recomputes over the raw body, compares in
+	// constant time, and refuses when t is more than a few minutes old
+	// (see monitor.WebhookSignatureHeader). Whitespace around the secret
+	// (a final newline) is not part of it; an empty file is refused. Keep
+	// it readable only by the monitor (chmod 600): it warns otherwise.
+	// Default: POSTs are not signed.
+	WebhookSecretFile string `yaml:"webhook_secret_file"`
 	// Logs are the logs to follow.
 	Logs []monitorLogConfig `yaml:"logs"`
 	// Watches are what to be told about. Each entry verified after a watch
@@ -135,6 +149,8 @@ type loadedMonitor struct {
 	monitorConfig
 	logs    []monitor.Log // Reader unset
 	watches []monitor.Watch
+	// webhookSecret is the content of WebhookSecretFile.
+	webhookSecret []byte
 	// listener, if set, is used instead of listening on Listen (govlog dev
 	// picks a free port).
 	listener net.Listener
@@ -235,6 +251,16 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 	if err := monitor.CheckWatches(lm.watches, lm.logs); err != nil {
 		return fail("%v", err)
 	}
+	if c.WebhookSecretFile != "" {
+		b, err := os.ReadFile(c.WebhookSecretFile)
+		if err != nil {
+			return fail("webhook_secret_file: %v", err)
+		}
+		if lm.webhookSecret = bytes.TrimSpace(b); len(lm.webhookSecret) == 0 {
+			return fail("webhook_secret_file %s is empty", c.WebhookSecretFile)
+		}
+		warnIfShared(c.WebhookSecretFile)
+	}
 	return lm, nil
 }
 
@@ -286,7 +312,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	mon, err := monitor.New(monitor.Options{
 		Logs: logs, Store: store, Logger: logger, Metrics: reg,
 		BatchSize: cfg.BatchSize, Interval: cfg.PollInterval, MaxCheckpointAge: cfg.MaxCheckpointAge, OverdueAfter: cfg.OverdueAfter,
-		Webhooks: cfg.Webhooks, Watches: cfg.watches,
+		Webhooks: cfg.Webhooks, WebhookSecret: cfg.webhookSecret, Watches: cfg.watches,
 	})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	_ "embed"
@@ -88,6 +89,9 @@ func (s *Store) Update(ctx context.Context, origin string, fn func(old []byte) (
 		next, err := fn(old)
 		if err != nil {
 			return err
+		}
+		if ok && bytes.Equal(next, old) {
+			return nil // nothing changed: no write, no fsync
 		}
 		var res sql.Result
 		if ok {
