@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -254,7 +255,18 @@ func (s ctxStore) Latest(ctx context.Context, origin string) ([]byte, bool, erro
 func TestSameCheckpointAgainWritesNothing(t *testing.T) {
 	log := witnesstest.NewLog(t, "example.com/log")
 	store := &writeCounter{memStore: newMemStore()}
-	w, _ := newWitness(t, store, log)
+	// A clock that moves a minute per cosignature: a new cosignature would
+	// differ from the first.
+	clock := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	skey, _, err := govlog.GenerateCosignerKey(nil, "witness.example/w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := govlog.NewCosigner(skey, func() time.Time { clock = clock.Add(time.Minute); return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWitnessWithKey(t, signer, store, log)
 	first, err := w.AddCheckpoint(t.Context(), 0, nil, log.Checkpoint(5))
 	if err != nil {
 		t.Fatal(err)
