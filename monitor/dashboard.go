@@ -33,9 +33,11 @@ var dashboardTemplate = template.Must(template.New("dashboard").Funcs(template.F
 // The dashboard's data.
 type (
 	dashboard struct {
-		Now           time.Time
-		Logs          []logView
+		Now  time.Time
+		Logs []logView
+		// Alerts are the newest alerts, AlertTotal how many there are.
 		Alerts        []alertView
+		AlertTotal    int
 		Notifications []NotificationJSON
 	}
 	logView struct {
@@ -82,17 +84,22 @@ func (m *Monitor) serveDashboard(w http.ResponseWriter, r *http.Request) {
 
 func (m *Monitor) dashboard(ctx context.Context) (*dashboard, error) {
 	d := &dashboard{Now: m.opts.Now().UTC()}
-	alerts, err := m.newestAlerts(ctx)
+	alerts, err := m.opts.Store.NewestAlerts(ctx, 0, defaultAlertPage)
 	if err != nil {
 		return nil, err
+	}
+	perLog, err := m.opts.Store.AlertCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range perLog {
+		d.AlertTotal += n
 	}
 	if d.Notifications, err = m.newestNotifications(ctx); err != nil {
 		return nil, err
 	}
-	perLog := map[string]int{}
 	for _, a := range alerts {
 		d.Alerts = append(d.Alerts, alertView{newAlertJSON(a)})
-		perLog[a.Log]++
 	}
 	for i := range m.opts.Logs {
 		l := &m.opts.Logs[i]

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,18 +86,39 @@ func newAlertJSON(a Alert) AlertJSON {
 	return AlertJSON{ID: a.ID(), Kind: a.Kind, Log: a.Log, Index: a.Index, Message: a.Message, Time: a.Time, Evidence: ev}
 }
 
-// newestAlerts returns the stored alerts, newest first.
-func (m *Monitor) newestAlerts(ctx context.Context) ([]Alert, error) {
-	alerts, err := m.opts.Store.Alerts(ctx)
-	slices.Reverse(alerts)
-	return alerts, err
-}
+// Pages of GET /alerts and of the dashboard's alert table.
+const (
+	defaultAlertPage = 100
+	maxAlertPage     = 1000
+)
 
+// serveAlerts answers a page of the alerts, newest first: ?limit= (default
+// 100, at most 1,000) from ?offset= (default 0). The total is in the
+// X-Total-Count header, and a Link header with rel="next" names the next
+// page while there is one.
 func (m *Monitor) serveAlerts(w http.ResponseWriter, r *http.Request) {
-	alerts, err := m.newestAlerts(r.Context())
+	offset, limit, err := pageOf(r, defaultAlertPage, maxAlertPage)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	counts, err := m.opts.Store.AlertCounts(r.Context())
 	if err != nil {
 		m.serverError(w, err)
 		return
+	}
+	alerts, err := m.opts.Store.NewestAlerts(r.Context(), offset, limit)
+	if err != nil {
+		m.serverError(w, err)
+		return
+	}
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	if offset+len(alerts) < total {
+		w.Header().Set("Link", fmt.Sprintf(`<alerts?offset=%d&limit=%d>; rel="next"`, offset+len(alerts), limit))
 	}
 	out := make([]AlertJSON, 0, len(alerts))
 	for _, a := range alerts {
@@ -105,20 +127,34 @@ func (m *Monitor) serveAlerts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
+// pageOf reads ?offset= and ?limit= of r.
+func pageOf(r *http.Request, def, most int) (offset, limit int, err error) {
+	limit = def
+	for name, v := range map[string]*int{"offset": &offset, "limit": &limit} {
+		s := r.URL.Query().Get(name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || name == "limit" && (n == 0 || n > most) {
+			return 0, 0, fmt.Errorf("%s %.20q: want a whole number (limit: 1 to %d)", name, s, most)
+		}
+		*v = n
+	}
+	return offset, limit, nil
+}
+
 func (m *Monitor) serveAlert(w http.ResponseWriter, r *http.Request) {
-	alerts, err := m.newestAlerts(r.Context())
+	a, ok, err := m.opts.Store.Alert(r.Context(), r.PathValue("id"))
 	if err != nil {
 		m.serverError(w, err)
 		return
 	}
-	id := r.PathValue("id")
-	for _, a := range alerts {
-		if a.ID() == id {
-			writeJSON(w, newAlertJSON(a))
-			return
-		}
+	if !ok {
+		http.Error(w, "no such alert", http.StatusNotFound)
+		return
 	}
-	http.Error(w, "no such alert", http.StatusNotFound)
+	writeJSON(w, newAlertJSON(a))
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -43,6 +43,9 @@ const (
 	prefixStateSQL    = "SELECT key, value FROM monitor_state WHERE origin = ? AND key >= ? AND key < ? ORDER BY key"
 	insertAlertSQL    = "INSERT INTO monitor_alerts (id, log, kind, idx, message, evidence, found_nanos) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 	selectAlertsSQL   = "SELECT log, kind, idx, message, evidence, found_nanos FROM monitor_alerts ORDER BY found_nanos, id"
+	newestAlertsSQL   = "SELECT log, kind, idx, message, evidence, found_nanos FROM monitor_alerts ORDER BY found_nanos DESC, id DESC LIMIT ? OFFSET ?"
+	alertByIDSQL      = "SELECT log, kind, idx, message, evidence, found_nanos FROM monitor_alerts WHERE id = ?"
+	alertCountsSQL    = "SELECT log, COUNT(*) FROM monitor_alerts GROUP BY log"
 )
 
 // ErrConcurrentUpdate is returned when the verified checkpoint of a log
@@ -185,7 +188,45 @@ func (s *Store) queryState(ctx context.Context, origin, query string, args ...an
 
 // Alerts returns every alert recorded, oldest first.
 func (s *Store) Alerts(ctx context.Context) ([]Alert, error) {
-	rows, err := s.read.QueryContext(ctx, selectAlertsSQL)
+	return s.queryAlerts(ctx, selectAlertsSQL)
+}
+
+// NewestAlerts returns at most limit alerts, newest first, skipping the
+// offset newest.
+func (s *Store) NewestAlerts(ctx context.Context, offset, limit int) ([]Alert, error) {
+	return s.queryAlerts(ctx, newestAlertsSQL, limit, offset)
+}
+
+// Alert returns the alert with this ID, ok=false if there is none.
+func (s *Store) Alert(ctx context.Context, id string) (a Alert, ok bool, err error) {
+	alerts, err := s.queryAlerts(ctx, alertByIDSQL, id)
+	if err != nil || len(alerts) == 0 {
+		return Alert{}, false, err
+	}
+	return alerts[0], true, nil
+}
+
+// AlertCounts returns how many alerts each log has, by origin.
+func (s *Store) AlertCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.read.QueryContext(ctx, alertCountsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't count alerts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var log string
+		var n int
+		if err := rows.Scan(&log, &n); err != nil {
+			return nil, fmt.Errorf("couldn't count alerts: %w", err)
+		}
+		out[log] = n
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) queryAlerts(ctx context.Context, query string, args ...any) ([]Alert, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read alerts: %w", err)
 	}
