@@ -38,9 +38,11 @@
 //   - [ParsePolicy] also rejects one public key used for both a log and a
 //     witness, and group thresholds with leading zeroes; it accepts a last
 //     line without its newline. [Policy.Verify] rejects a checkpoint if any
-//     signature by a key of the policy fails, and doesn't compare
-//     cosignature timestamps with a clock, so offline verification gives the
-//     same answer on any day.
+//     signature by a key of the policy fails. A cosignature dated more than
+//     [DefaultCosignatureSkew] ahead of the clock does not count toward the
+//     quorum; with [WithMaxCosignatureAge], neither does one older than
+//     that. Without a maximum age (the default) old cosignatures count, so
+//     a checkpoint that verifies keeps verifying, offline, on any later day.
 //   - A govlog bundle must carry the entry in its extra line; an empty extra
 //     is spelled by omitting the line. The bundle's checkpoint must be a
 //     well-formed note even before verification.
