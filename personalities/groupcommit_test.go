@@ -126,7 +126,12 @@ func TestConcurrentWaiters(t *testing.T) {
 }
 
 // TestManyWaitersMySQL: more concurrent wait=true submissions than MySQL
-// connections must still all be answered.
+// connections must still all be answered. The deadline only tells a
+// deadlock (no answer, ever) from a slow run: it is far above what the
+// answers take even on two loaded cores (it was 6 s, which a full -race
+// run on two cores sometimes passed).
+const waitersDeadline = 45 * time.Second
+
 func TestManyWaitersMySQL(t *testing.T) {
 	t.Parallel()
 	const n, conns = 48, 8
@@ -140,7 +145,7 @@ func TestManyWaitersMySQL(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range stmts {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), waitersDeadline)
 			defer cancel()
 			_, errs[i] = h.client.Submit(ctx, &api.SubmitRequest{Log: logName, Statement: stmts[i], Wait: true})
 		})
@@ -161,7 +166,7 @@ func TestManyWaitersMySQL(t *testing.T) {
 		// so with more waiters than connections every connection is held
 		// by a transaction waiting for that mutex: the pool deadlocks until
 		// the requests' deadlines expire.
-		t.Fatalf("%d of %d wait=true submissions stalled for 6s with %d MySQL connections (Trillian getStmt pool deadlock)", stalled, n, conns)
+		t.Fatalf("%d of %d wait=true submissions stalled for %s with %d MySQL connections (Trillian getStmt pool deadlock)", stalled, n, waitersDeadline, conns)
 	}
 	for i, err := range errs {
 		if err != nil {
