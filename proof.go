@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"golang.org/x/mod/sumdb/note"
 	"strconv"
 	"strings"
 
@@ -135,6 +136,10 @@ type VerifiedBundle struct {
 	Index      uint64
 	Entry      []byte
 	Witnesses  []string
+	// Ignored names ("name+hash") the checkpoint's signature lines by no
+	// key of the policy: another witness's, or a line damaged in its key
+	// name or hash. They did not count, and the quorum held without them.
+	Ignored []string
 }
 
 // VerifyBundle verifies a govlog bundle offline against a policy: the
@@ -169,5 +174,29 @@ func VerifyBundle(data []byte, policy *Policy, opts ...VerifyOption) (*VerifiedB
 	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, b.Index, c.Size, leaf[:], hashes, c.Hash[:]); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInclusionProof, err)
 	}
-	return &VerifiedBundle{Checkpoint: c, Index: b.Index, Entry: b.Extra, Witnesses: witnesses}, nil
+	return &VerifiedBundle{Checkpoint: c, Index: b.Index, Entry: b.Extra, Witnesses: witnesses, Ignored: policy.unknownSigners(b.Checkpoint)}, nil
+}
+
+// unknownSigners names the signature lines of signed, a verified note,
+// by no key of p.
+func (p *Policy) unknownSigners(signed []byte) []string {
+	_, err := note.Open(signed, note.VerifierList())
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		return nil
+	}
+	known := map[string]bool{}
+	for _, l := range p.logs {
+		known[fmt.Sprintf("%s+%08x", l.verifier.Name(), l.verifier.KeyHash())] = true
+	}
+	for _, w := range p.witnesses {
+		known[fmt.Sprintf("%s+%08x", w.verifier.Name(), w.verifier.KeyHash())] = true
+	}
+	var out []string
+	for _, s := range unverified.Note.UnverifiedSigs {
+		if id := fmt.Sprintf("%s+%08x", s.Name, s.Hash); !known[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }

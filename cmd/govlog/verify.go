@@ -70,6 +70,10 @@ It exits 0 and says what it proved, or non-zero with the reason.`,
 			} else {
 				fmt.Fprintf(w, "witnesses: cosigned by %s\n", strings.Join(vb.Witnesses, ", "))
 			}
+			if len(vb.Ignored) > 0 {
+				fmt.Fprintf(w, "ignored: %d signature line(s) by no key of the policy (%s): damaged, or by witnesses it does not list; the quorum held without them\n",
+					len(vb.Ignored), printable(strings.Join(vb.Ignored, ", ")))
+			}
 			describeStatement(w, vb.Entry)
 			switch {
 			case registryPath != "" && registryServer != "":
