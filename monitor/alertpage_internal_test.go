@@ -83,3 +83,53 @@ func TestAlertPages(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// TestNotificationPages: GET /notifications answers a page at a time,
+// and a notification's bundle is found by ID past the first page.
+func TestNotificationPages(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenStore(ctx, Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const n = 1100
+	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	var oldest Notification
+	for i := range n {
+		nt := Notification{Watch: "w", Log: "gov.example/disclosures", Index: uint64(i), Type: "disclosure.publish",
+			Entry: []byte("entry"), Bundle: fmt.Appendf(nil, "bundle %d", i), Time: t0.Add(time.Duration(i) * time.Second)}
+		if _, err := st.db.ExecContext(ctx, insertNotificationSQL, nt.Watch, nt.Log, int64(nt.Index), nt.Type, nt.Agency, nt.Entry, nt.Bundle, nt.Time.UnixNano()); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			oldest = nt
+		}
+	}
+	m := &Monitor{opts: Options{Store: st}, logger: slog.New(slog.DiscardHandler)}
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/notifications")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page []NotificationJSON
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(page) != defaultAlertPage || page[0].Index != n-1 || resp.Header.Get("X-Total-Count") != fmt.Sprint(n) ||
+		resp.Header.Get("Link") != fmt.Sprintf(`<notifications?offset=%d&limit=%d>; rel="next"`, defaultAlertPage, defaultAlertPage) {
+		t.Fatalf("first page: %d notifications from %d, total %q, link %q", len(page), page[0].Index, resp.Header.Get("X-Total-Count"), resp.Header.Get("Link"))
+	}
+	resp, err = http.Get(srv.URL + "/notifications/" + oldest.ID() + "/bundle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body [64]byte
+	k, _ := resp.Body.Read(body[:])
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body[:k]) != "bundle 0" {
+		t.Fatalf("the oldest notification's bundle (past the first %d): %s %q", maxAlertPage, resp.Status, body[:k])
+	}
+}

@@ -39,6 +39,8 @@ type (
 		Alerts        []alertView
 		AlertTotal    int
 		Notifications []NotificationJSON
+		// NotificationTotal is how many notifications there are.
+		NotificationTotal int
 	}
 	logView struct {
 		Origin, Name string
@@ -95,7 +97,10 @@ func (m *Monitor) dashboard(ctx context.Context) (*dashboard, error) {
 	for _, n := range perLog {
 		d.AlertTotal += n
 	}
-	if d.Notifications, err = m.newestNotifications(ctx); err != nil {
+	if d.Notifications, err = m.newestNotifications(ctx, 0, defaultAlertPage); err != nil {
+		return nil, err
+	}
+	if d.NotificationTotal, err = m.opts.Store.NotificationCount(ctx); err != nil {
 		return nil, err
 	}
 	for _, a := range alerts {

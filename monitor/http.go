@@ -225,28 +225,52 @@ func (m *Monitor) acceptPromise(ctx context.Context, signed []byte) error {
 	return err
 }
 
+// serveNotifications answers a page of the notifications, newest first,
+// as serveAlerts pages the alerts.
 func (m *Monitor) serveNotifications(w http.ResponseWriter, r *http.Request) {
-	ns, err := m.newestNotifications(r.Context())
+	offset, limit, err := pageOf(r, defaultAlertPage, maxAlertPage)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	total, err := m.opts.Store.NotificationCount(r.Context())
 	if err != nil {
 		m.serverError(w, err)
 		return
+	}
+	ns, err := m.newestNotifications(r.Context(), offset, limit)
+	if err != nil {
+		m.serverError(w, err)
+		return
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	if offset+len(ns) < total {
+		w.Header().Set("Link", fmt.Sprintf(`<notifications?offset=%d&limit=%d>; rel="next"`, offset+len(ns), limit))
 	}
 	writeJSON(w, ns)
 }
 
+// serveNotificationBundle finds the notification by ID a page at a time,
+// never holding them all.
 func (m *Monitor) serveNotificationBundle(w http.ResponseWriter, r *http.Request) {
-	ns, err := m.newestNotifications(r.Context())
-	if err != nil {
-		m.serverError(w, err)
-		return
-	}
 	id := r.PathValue("id")
-	for _, n := range ns {
-		if n.ID == id {
+	for offset := 0; ; offset += maxAlertPage {
+		ns, err := m.newestNotifications(r.Context(), offset, maxAlertPage)
+		if err != nil {
+			m.serverError(w, err)
+			return
+		}
+		for _, n := range ns {
+			if n.ID != id {
+				continue
+			}
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", fmt.Sprintf("entry-%d.tlog-proof", n.Index)))
 			w.Write(n.Bundle)
 			return
+		}
+		if len(ns) < maxAlertPage {
+			break
 		}
 	}
 	http.Error(w, "no such notification", http.StatusNotFound)

@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -15,11 +14,30 @@ var schemaWatches string
 const (
 	insertNotificationSQL  = "INSERT INTO monitor_notifications (watch, log, idx, type, agency, entry, bundle, found_nanos) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (watch, log, idx) DO NOTHING"
 	selectNotificationsSQL = "SELECT watch, log, idx, type, agency, entry, bundle, found_nanos FROM monitor_notifications ORDER BY found_nanos, log, idx, watch"
+	newestNotificationsSQL = "SELECT watch, log, idx, type, agency, entry, bundle, found_nanos FROM monitor_notifications ORDER BY found_nanos DESC, log DESC, idx DESC, watch DESC LIMIT ? OFFSET ?"
+	countNotificationsSQL  = "SELECT COUNT(*) FROM monitor_notifications"
 )
 
 // Notifications returns every notification recorded, oldest first.
 func (s *Store) Notifications(ctx context.Context) ([]Notification, error) {
-	rows, err := s.read.QueryContext(ctx, selectNotificationsSQL)
+	return s.queryNotifications(ctx, selectNotificationsSQL)
+}
+
+// NewestNotifications returns at most limit notifications, newest first,
+// skipping the offset newest.
+func (s *Store) NewestNotifications(ctx context.Context, offset, limit int) ([]Notification, error) {
+	return s.queryNotifications(ctx, newestNotificationsSQL, limit, offset)
+}
+
+// NotificationCount returns how many notifications are recorded.
+func (s *Store) NotificationCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, countNotificationsSQL).Scan(&n)
+	return n, err
+}
+
+func (s *Store) queryNotifications(ctx context.Context, query string, args ...any) ([]Notification, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read notifications: %w", err)
 	}
@@ -52,14 +70,15 @@ func (a *advance) putNotification(ctx context.Context, n Notification) (bool, er
 	return k == 1, nil
 }
 
-// newestNotifications returns the stored notifications, newest first.
-func (m *Monitor) newestNotifications(ctx context.Context) ([]NotificationJSON, error) {
-	ns, err := m.opts.Store.Notifications(ctx)
+// newestNotifications returns a page of the stored notifications, newest
+// first.
+func (m *Monitor) newestNotifications(ctx context.Context, offset, limit int) ([]NotificationJSON, error) {
+	ns, err := m.opts.Store.NewestNotifications(ctx, offset, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]NotificationJSON, 0, len(ns))
-	for _, n := range slices.Backward(ns) {
+	for _, n := range ns {
 		out = append(out, newNotificationJSON(n))
 	}
 	return out, nil
