@@ -46,6 +46,7 @@ Verify a bundle offline:            govlog verify --policy policy.txt entry.bund
 		newCheckEvidenceCmd(),
 		newMonitorCmd(),
 		newRegistryCmd(),
+		newCommitCmd(),
 	)
 	root.AddCommand(newDomainQueryCmds()...)
 	return root
