@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"golang.org/x/time/rate"
 	"io"
 	"net/http"
 	"strconv"
@@ -29,10 +30,11 @@ const sizeContentType = "text/x.tlog.size"
 //
 // where <origin hash> is the lowercase hex SHA-256 of the log's origin.
 func NewHandler(w *Witness) http.Handler {
-	h := &handler{w: w, origins: map[string]string{}}
+	h := &handler{w: w, origins: map[string]string{}, limits: map[string]*rate.Limiter{}}
 	for origin := range w.logs {
 		sum := sha256.Sum256([]byte(origin))
 		h.origins[hex.EncodeToString(sum[:])] = origin
+		h.limits[origin] = rate.NewLimiter(PerLogRate, PerLogBurst)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /add-checkpoint", h.addCheckpoint)
@@ -53,7 +55,20 @@ func NewHandler(w *Witness) http.Handler {
 type handler struct {
 	w       *Witness
 	origins map[string]string // hex SHA-256 of origin -> origin
+	// limits hold one token bucket per known log origin for
+	// add-checkpoint requests (see PerLogRate).
+	limits map[string]*rate.Limiter
 }
+
+// PerLogRate and PerLogBurst bound the add-checkpoint requests a witness
+// takes per log: a log publishes a checkpoint at most every sequencer
+// interval (100 ms by default), so this is twice that, and a replay flood
+// of one log's checkpoints gets 429 Too Many Requests instead of the
+// witness's disk.
+const (
+	PerLogRate  = 20
+	PerLogBurst = 40
+)
 
 func (h *handler) addCheckpoint(rw http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
@@ -72,6 +87,14 @@ func (h *handler) addCheckpoint(rw http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		status = h.writeError(rw, r, err)
 		return
+	}
+	if origin, err := peekOrigin(signed); err == nil {
+		if l, ok := h.limits[origin]; ok && !l.Allow() {
+			status = http.StatusTooManyRequests
+			rw.Header().Set("Retry-After", "1")
+			http.Error(rw, fmt.Sprintf("more than %d add-checkpoint requests a second for %s", PerLogRate, origin), status)
+			return
+		}
 	}
 	lines, err := h.w.AddCheckpoint(r.Context(), old, consistency, signed)
 	if err != nil {

@@ -306,3 +306,26 @@ func (s *writeCounter) Update(ctx context.Context, origin string, fn func(old []
 		return next, err
 	})
 }
+
+// TestHTTPRateLimitPerLog: a flood of add-checkpoint requests for one log
+// gets 429 past the per-log burst, and another log is not held back.
+func TestHTTPRateLimitPerLog(t *testing.T) {
+	log := witnesstest.NewLog(t, "example.com/log")
+	other := witnesstest.NewLog(t, "example.com/other")
+	w, _ := newWitness(t, newMemStore(), log, other)
+	srv := httptest.NewServer(witness.NewHandler(w))
+	defer srv.Close()
+	body := witness.FormatAddCheckpointRequest(0, nil, log.Checkpoint(5))
+	limited := 0
+	for range witness.PerLogBurst + 20 {
+		if status, _, _ := post(t, srv.URL, body); status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Errorf("%d requests in a burst for one log, none refused with 429", witness.PerLogBurst+20)
+	}
+	if status, _, body := post(t, srv.URL, witness.FormatAddCheckpointRequest(0, nil, other.Checkpoint(3))); status != http.StatusOK {
+		t.Errorf("another log held back: %d %s", status, body)
+	}
+}
