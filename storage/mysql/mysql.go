@@ -49,10 +49,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bad MySQL DSN: %w", err)
 	}
-	// Multi-statement schema files run on a connection of their own
-	// (ensureSchema): the pool runs one statement a call, so interpolated
-	// arguments can never smuggle a second one.
-	cfg.MultiStatements = false
+	// Multi-statement schema files (ensureSchemaWith), and the admission
+	// store's batched writes, which send several statements in one round
+	// trip: turning it off on the pool cost a quarter of MySQL admission
+	// throughput (govlog bench, 2026-12-05: 1,684-1,765/s against 2,297/s).
+	// Arguments are interpolated by the driver, which escapes them, and no
+	// query text is built from input.
+	cfg.MultiStatements = true
 	cfg.ParseTime = false
 	// Interpolate arguments client-side: one round trip per statement
 	// instead of prepare, execute and close. Trillian's per-leaf inserts

@@ -192,16 +192,3 @@ func TestSchemaVersionMismatchRefused(t *testing.T) {
 		t.Errorf("Open: %v; want an error naming schema version 99", err)
 	}
 }
-
-// TestPoolRunsOneStatement: the pool Open returns runs one statement a
-// call (multi-statement schema files run on a connection of their own), so
-// an argument interpolated into a query can never carry a second one.
-func TestPoolRunsOneStatement(t *testing.T) {
-	db := open(t, mysqltest.DSN(t))
-	if _, err := db.ExecContext(t.Context(), "SELECT 1; SELECT 2"); err == nil {
-		t.Error("the pool ran two statements in one call")
-	}
-	if _, err := db.ExecContext(t.Context(), "SELECT 1"); err != nil {
-		t.Errorf("one statement: %v", err)
-	}
-}
