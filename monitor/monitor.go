@@ -771,9 +771,21 @@ func (m *Monitor) viewOf(ctx context.Context, l *Log, tx *advance) (uint64, erro
 	return n, nil
 }
 
-// loadRegistry builds the registry from the registry log's replayed state.
+// loadRegistry builds the registry from the registry log's replayed state,
+// unless it holds no more entries than the one built before (one read, not
+// a scan of every agency, on a pass that brought the registry nothing).
 func (m *Monitor) loadRegistry(ctx context.Context) error {
-	r, err := registry.FromState(ctx, stateScanner{s: m.opts.Store, origin: m.regLog.Origin})
+	st := stateScanner{s: m.opts.Store, origin: m.regLog.Origin}
+	if m.reg != nil {
+		n, err := registry.StateSize(ctx, st)
+		if err != nil {
+			return fmt.Errorf("couldn't read the replayed registry: %w", err)
+		}
+		if n == m.reg.Size() {
+			return nil
+		}
+	}
+	r, err := registry.FromState(ctx, st)
 	if err != nil {
 		return fmt.Errorf("couldn't read the replayed registry: %w", err)
 	}

@@ -175,12 +175,12 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 		if err != nil {
 			return err
 		}
+		var view uint64
 		if a.views != nil {
 			// Another server process may have made the log name a larger
 			// registry than this one has read yet: never authorize
 			// against an older registry than the log's last view.
-			view, err := readView(ctx, tx)
-			if err != nil {
+			if view, err = readView(ctx, tx); err != nil {
 				return err
 			}
 			if view > reg.Size() {
@@ -229,7 +229,7 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 				continue
 			}
 			if adopt {
-				if admitted, err = a.adoptRegistry(ctx, tx, reg, admitted); err != nil {
+				if admitted, err = a.adoptRegistry(ctx, tx, reg, view, admitted); err != nil {
 					return err
 				}
 				adopt = false
@@ -318,15 +318,12 @@ const (
 )
 
 // adoptRegistry makes reg the registry the log authorizes against: if the
-// log last named a smaller registry, it admits, before anything else in
+// log last named (adopted) a smaller registry, it admits, before anything else in
 // the batch, a registry view entry signed by the log's key naming reg's
 // size and last entry, and returns admitted with it.
-func (a *admitter) adoptRegistry(ctx context.Context, tx storage.AdmitTx, reg *registry.Registry, admitted []storage.OutboxEntry) ([]storage.OutboxEntry, error) {
-	if reg.Size() == 0 {
+func (a *admitter) adoptRegistry(ctx context.Context, tx storage.AdmitTx, reg *registry.Registry, adopted uint64, admitted []storage.OutboxEntry) ([]storage.OutboxEntry, error) {
+	if reg.Size() == 0 || adopted >= reg.Size() {
 		return admitted, nil
-	}
-	if adopted, err := readView(ctx, tx); err != nil || adopted >= reg.Size() {
-		return admitted, err
 	}
 	st, err := registry.AnchorStatement(a.views.Origin(), reg, time.Now())
 	if err != nil {

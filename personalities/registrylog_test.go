@@ -125,6 +125,23 @@ func (s *regLogServer) serve(genesis [][]byte) {
 	s.client, s.stop = startServer(t, srv)
 }
 
+// secondServer starts another server process on s's database and logs,
+// which writes no genesis of its own.
+func (s *regLogServer) secondServer(t *testing.T) (api.LogClient, func()) {
+	t.Helper()
+	other, err := personalities.NewServer(personalities.Options{
+		Store: s.backend.Store,
+		Personalities: map[string]personalities.Personality{
+			registry.LogName: {Domain: registry.NewDomain(s.rootSet), Log: s.regLog},
+			logName:          {Domain: disclosures.New(), Log: s.discLog},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, other)
+}
+
 // seededSigner makes the key of seed named name: the same seed under two
 // names is one public key under two key IDs.
 func seededSigner(t testing.TB, name string, seed []byte) key {
@@ -618,17 +635,7 @@ func TestRegistryChangeReachesAnotherServer(t *testing.T) {
 	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
 		s := newRegLogServer(t, b)
 		s.waitRegistrySize(t, genesisSize)
-		other, err := personalities.NewServer(personalities.Options{
-			Store: b.Store,
-			Personalities: map[string]personalities.Personality{
-				registry.LogName: {Domain: registry.NewDomain(s.rootSet), Log: s.regLog},
-				logName:          {Domain: disclosures.New(), Log: s.discLog},
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		otherClient, stopOther := startServer(t, other)
+		otherClient, stopOther := s.secondServer(t)
 		defer stopOther()
 		k2 := newSigner(t, cityA)
 		s.mustAdmit(t, registry.LogName, regStatement(t, registry.TypeKeyAdd,
@@ -658,17 +665,7 @@ func TestStaleServerNeverAuthorizesBehindTheLog(t *testing.T) {
 	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
 		s := newRegLogServer(t, b)
 		s.waitRegistrySize(t, genesisSize)
-		other, err := personalities.NewServer(personalities.Options{
-			Store: b.Store,
-			Personalities: map[string]personalities.Personality{
-				registry.LogName: {Domain: registry.NewDomain(s.rootSet), Log: s.regLog},
-				logName:          {Domain: disclosures.New(), Log: s.discLog},
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		otherClient, stopOther := startServer(t, other)
+		otherClient, stopOther := s.secondServer(t)
 		defer stopOther()
 		now := time.Now().UTC().Truncate(time.Second)
 		// The other server reads the genesis registry, and names it.
@@ -681,7 +678,7 @@ func TestStaleServerNeverAuthorizesBehindTheLog(t *testing.T) {
 		// The first server names the new registry in the log...
 		s.mustAdmit(t, logName, statementFor(t, origin, disclosures.TypePublish, now, publish("d1"), k2))
 		// ... and the other, at once, does not authorize k1 behind it.
-		_, err = otherClient.Submit(t.Context(), &api.SubmitRequest{Log: logName, Statement: statementFor(t, origin, disclosures.TypePublish, now, publish("d2"), s.k1)})
+		_, err := otherClient.Submit(t.Context(), &api.SubmitRequest{Log: logName, Statement: statementFor(t, origin, disclosures.TypePublish, now, publish("d2"), s.k1)})
 		if status.Code(err) != codes.PermissionDenied {
 			t.Fatalf("the other server, right after the revocation was named in the log: %v, want PermissionDenied", err)
 		}
