@@ -8,6 +8,7 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 )
@@ -15,8 +16,10 @@ import (
 // parsedEntry is an entry whose registry signatures were checked.
 type parsedEntry struct {
 	registry.Opened
-	// anchor is set for a registry view entry, signed by the log's key.
-	anchor *registry.Anchor
+	// anchor is set for a registry view entry, signed by the log's key;
+	// logView for a log view entry (rule.Importer), likewise.
+	anchor  *registry.Anchor
+	logView *govlog.LogView
 	err    error
 }
 
@@ -121,7 +124,20 @@ func parseBatch(l *Log, reg *registry.Registry, batch [][]byte) ([][32]byte, []p
 func parseEntry(l *Log, reg *registry.Registry, leaf []byte) parsedEntry {
 	var p parsedEntry
 	p.Opened, p.err = reg.Open(leaf, l.Origin, l.Domain)
-	if p.err == nil || l.Registry != nil || isRegistryLog(l) {
+	if p.err == nil || isRegistryLog(l) {
+		return p
+	}
+	if _, ok := l.Domain.(rule.Importer); ok {
+		v, err := govlog.OpenLogView(leaf, l.Origin, logKey(l))
+		if err == nil {
+			return parsedEntry{logView: &v}
+		}
+		if !errors.Is(err, govlog.ErrNotLogView) {
+			p.err = err
+			return p
+		}
+	}
+	if l.Registry != nil {
 		return p
 	}
 	a, err := registry.OpenAnchor(leaf, l.Origin, logKey(l))

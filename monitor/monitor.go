@@ -216,18 +216,19 @@ type Monitor struct {
 // waitingView is a registry view entry naming more of the registry than
 // the monitor has replayed, since when.
 type waitingView struct {
-	index  uint64
-	anchor registry.Anchor
-	leaf   []byte
-	since  time.Time
+	index uint64
+	// names says what the entry names; shows, what the monitor has of it.
+	names, shows string
+	leaf         []byte
+	since        time.Time
 }
 
-// wait records that l's pass stopped at its registry view entry index.
-func (m *Monitor) wait(l *Log, index uint64, a registry.Anchor, leaf []byte) {
+// wait records that l's pass stopped at its view entry index.
+func (m *Monitor) wait(l *Log, index uint64, names, shows string, leaf []byte) {
 	if w, ok := m.waiting[l.Origin]; ok && w.index == index {
 		return
 	}
-	m.waiting[l.Origin] = waitingView{index: index, anchor: a, leaf: leaf, since: m.opts.Now()}
+	m.waiting[l.Origin] = waitingView{index: index, names: names, shows: shows, leaf: leaf, since: m.opts.Now()}
 }
 
 // checkWaiting raises an alert when l has waited at a registry view entry
@@ -241,10 +242,10 @@ func (m *Monitor) checkWaiting(ctx context.Context, l *Log) error {
 		return nil
 	}
 	index := w.index
-	msg := fmt.Sprintf("entry %d names %s, which the registry log has not shown for %s (it shows %d entries): the log's entries from there on cannot be checked",
-		index, w.anchor, limit, m.reg.Size())
+	msg := fmt.Sprintf("entry %d names %s, which %s has not shown for %s: the log's entries from there on cannot be checked",
+		index, w.names, w.shows, limit)
 	return m.raise(ctx, Alert{Kind: KindEntry, Log: l.Origin, Index: &index, Message: msg,
-		Evidence: Evidence{Entry: w.leaf, Error: fmt.Sprintf("registry view of size %d not shown by the registry log", w.anchor.Size)}.marshal()})
+		Evidence: Evidence{Entry: w.leaf, Error: fmt.Sprintf("%s not shown", w.names)}.marshal()})
 }
 
 var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken, KindOverdue, KindCompromised}
@@ -336,6 +337,9 @@ func New(opts Options) (*Monitor, error) {
 		watching:   watching,
 		aheadBytes: maxAheadBytes,
 		fetched:    map[string]time.Time{},
+	}
+	if err := checkImports(opts.Logs); err != nil {
+		return nil, err
 	}
 	hooks, err := newWebhooks(opts, logger)
 	if err != nil {
@@ -587,6 +591,10 @@ func (m *Monitor) replayRange(ctx context.Context, l *Log, tx *advance, prev Ver
 	if err != nil {
 		return nil, err
 	}
+	logViews, err := m.logViewsOf(ctx, l, tx)
+	if err != nil {
+		return nil, err
+	}
 	fetchCtx, stopFetching := context.WithCancel(ctx)
 	defer stopFetching()
 	budget := semaphore.NewWeighted(m.aheadBytes)
@@ -600,13 +608,24 @@ func (m *Monitor) replayRange(ctx context.Context, l *Log, tx *advance, prev Ver
 			leafHash := f.hashes[i]
 			if a := f.parsed[i].anchor; a != nil && a.Size > m.reg.Size() {
 				r.end = next
-				m.wait(l, next, *a, leaf)
+				m.wait(l, next, a.String(), fmt.Sprintf("the registry log (it shows %d entries)", m.reg.Size()), leaf)
 				return r, nil
+			}
+			if v := f.parsed[i].logView; v != nil {
+				have, err := m.replayedSize(ctx, v.Log)
+				if err != nil {
+					return nil, err
+				}
+				if v.Size > have {
+					r.end = next
+					m.wait(l, next, v.String(), fmt.Sprintf("the monitor's replay of the %s log (it has %d entries)", v.Log, have), leaf)
+					return r, nil
+				}
 			}
 			if err := tx.putLeaf(ctx, leafHash, next); err != nil {
 				return nil, err
 			}
-			agency, refusal, err := m.replay(ctx, l, tx, f.parsed[i], &view)
+			agency, refusal, err := m.replay(ctx, l, tx, f.parsed[i], next, &view, logViews)
 			if err == nil && refusal != nil && l == m.regLog {
 				err = registry.SkipRefused(ctx, tx, leafHash)
 			}
@@ -723,9 +742,23 @@ func (m *Monitor) commitPass(ctx context.Context, l *Log, tx *advance, prev Veri
 // st, with the registry as it stood after *view entries; a registry view
 // entry moves *view. agency is the signer the registry authorized;
 // refusal is the entry's fault; err is a failure of st.
-func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEntry, view *uint64) (agency string, refusal, err error) {
+func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEntry, index uint64, view *uint64, logViews map[string]uint64) (agency string, refusal, err error) {
 	if p.err != nil {
 		return "", p.err, nil
+	}
+	if v := p.logView; v != nil {
+		if _, ok := logViews[v.Log]; !ok {
+			return "", fmt.Errorf("log view entry names %s, which the %s rules do not read", v, l.Name), nil
+		}
+		if v.Size <= logViews[v.Log] {
+			return "", fmt.Errorf("log view entry names %s, but the log already read size %d", v, logViews[v.Log]), nil
+		}
+		logViews[v.Log] = v.Size
+		return "", nil, st.Put(ctx, govlog.LogViewStateKey(v.Log), []byte(strconv.FormatUint(v.Size, 10)))
+	}
+	p.Entry.Index = index
+	if logViews != nil {
+		p.Entry.Logs = &replayedLogs{m: m, views: logViews}
 	}
 	reg := m.registryOf(l)
 	if p.anchor != nil {

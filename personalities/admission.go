@@ -3,9 +3,11 @@ package personalities
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -56,12 +58,19 @@ type admitter struct {
 	logger    *slog.Logger
 	// registry returns the registry to authorize against.
 	registry func(context.Context) (*registry.Registry, error)
-	// views, set for every log but the registry log when there is one,
-	// writes the registry view entries (see adoptRegistry).
-	views interface {
+	// backend signs the entries the log writes about itself with the
+	// log's key: registry views (when registryViews: every log but the
+	// registry log, when there is one) and log views.
+	backend interface {
 		Origin() string
 		SignStatement(*govlog.Statement) ([]byte, error)
 	}
+	registryViews bool
+	// imports are the domains of the logs this log's rules read
+	// (rule.Importer), by log name.
+	imports map[string]rule.Domain
+	// ruleKey signs the log's answers (rule.Responder).
+	ruleKey note.Signer
 	// afterCommit, if set, runs after a batch that admitted something
 	// commits, before its callers hear of it.
 	afterCommit func()
@@ -176,7 +185,7 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 			return err
 		}
 		var view uint64
-		if a.views != nil {
+		if a.registryViews {
 			// Another server process may have made the log name a larger
 			// registry than this one has read yet: never authorize
 			// against an older registry than the log's last view.
@@ -195,7 +204,7 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 		}
 		// The registry view entry, if the log must write one, goes just
 		// before the first statement admitted.
-		adopt := a.views != nil
+		adopt := a.registryViews
 		uses := map[string]time.Time{}
 		if kr, ok := a.domain.(rule.KeyReader); ok {
 			var keys []string
@@ -208,6 +217,12 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 				return err
 			}
 		}
+		var logViews map[string]uint64
+		if len(a.imports) > 0 {
+			if logViews, err = readLogViews(ctx, tx, a.imports); err != nil {
+				return err
+			}
+		}
 		for i, p := range batch {
 			if e, ok := seen[p.entry.LeafHash]; ok {
 				results[i] = admission{duplicate: true, admittedAt: e.AdmittedAt}
@@ -217,12 +232,32 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 				results[i].err = err
 				continue
 			}
-			st := &overlay{under: tx, puts: map[string][]byte{}}
-			if err := a.admitEntry(ctx, st, p, reg); err != nil {
-				if !rule.IsRefusal(err) {
-					return err
+			// The registry view entry, if one is due, and the log views the
+			// statement needs go just before it: its index counts them.
+			next, err := tx.NextIndex(ctx)
+			if err != nil {
+				return err
+			}
+			if adopt && reg.Size() > view {
+				next++
+			}
+			j, err := a.judge(ctx, tx, p, reg, next, logViews)
+			if err == nil && j.refusal != nil && j.logs != nil && len(j.logs.want) > 0 {
+				// Refused at the log's views, but another log holds more
+				// than they name: judge it again reading that much more,
+				// with the log views that say so written before it.
+				wider := maps.Clone(logViews)
+				maps.Copy(wider, j.logs.want)
+				j, err = a.judge(ctx, tx, p, reg, next+uint64(len(j.logs.want)), wider)
+				if err == nil && j.refusal == nil {
+					j.newViews = j.logs.viewsAbove(logViews)
 				}
-				results[i].err = err
+			}
+			if err != nil {
+				return err
+			}
+			if j.refusal != nil {
+				results[i].err = j.refusal
 				if atomic {
 					return errRefusedInAtomicBatch
 				}
@@ -234,33 +269,46 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 				}
 				adopt = false
 			}
-			for _, k := range st.order {
-				if err := tx.Put(ctx, k, st.puts[k]); err != nil {
+			for _, v := range j.newViews {
+				if admitted, err = a.adoptLogView(ctx, tx, v, admitted); err != nil {
+					return err
+				}
+				logViews[v.Log] = v.Size
+			}
+			for _, k := range j.st.order {
+				if err := tx.Put(ctx, k, j.st.puts[k]); err != nil {
 					return err
 				}
 			}
-			if err := tx.AddToOutbox(ctx, p.entry.LeafHash, p.leaf); err != nil {
-				return err
-			}
-			// Read the entry back for the index and admission time the
-			// store gave it, so this caller's promise and any replay's
-			// (even later in this batch) count from the same instant.
-			added, err := tx.LookupOutbox(ctx, [][32]byte{p.entry.LeafHash})
-			if err != nil {
-				return err
-			}
-			e := added[p.entry.LeafHash]
-			seen[p.entry.LeafHash] = e
-			results[i].admittedAt = e.AdmittedAt
-			admitted = append(admitted, e)
-			for _, sig := range p.sigs {
-				id := fmt.Sprintf("%s+%08x", sig.Name, sig.Hash)
-				if t, ok := uses[id]; !ok || p.entry.Time.After(t) {
-					uses[id] = p.entry.Time
+			for k, e := range append([]*pending{p}, j.responses...) {
+				if err := tx.AddToOutbox(ctx, e.entry.LeafHash, e.leaf); err != nil {
+					return err
+				}
+				// Read the entry back for the index and admission time the
+				// store gave it, so this caller's promise and any replay's
+				// (even later in this batch) count from the same instant.
+				added, err := tx.LookupOutbox(ctx, [][32]byte{e.entry.LeafHash})
+				if err != nil {
+					return err
+				}
+				got := added[e.entry.LeafHash]
+				if want := j.index + uint64(k); got.Index != want {
+					return fmt.Errorf("entry admitted at index %d, judged as %d", got.Index, want)
+				}
+				seen[e.entry.LeafHash] = got
+				if k == 0 {
+					results[i].admittedAt = got.AdmittedAt
+				}
+				admitted = append(admitted, got)
+				for _, sig := range e.sigs {
+					id := fmt.Sprintf("%s+%08x", sig.Name, sig.Hash)
+					if t, ok := uses[id]; !ok || e.entry.Time.After(t) {
+						uses[id] = e.entry.Time
+					}
 				}
 			}
 		}
-		if a.views != nil {
+		if a.registryViews {
 			return recordKeyUse(ctx, tx, uses)
 		}
 		return nil
@@ -292,19 +340,104 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 	}
 }
 
+// judgement is the outcome of judging one statement in a batch.
+type judgement struct {
+	// st holds its effects (and its responses'), to write if admitted.
+	st *overlay
+	// index is the index it gets; its responses follow it.
+	index     uint64
+	responses []*pending
+	// logs is what it read of other logs; newViews are the log views to
+	// write before it.
+	logs     *crossLogs
+	newViews []govlog.LogView
+	refusal  error
+}
+
+// judge judges p as a replay will (rule.Admit) at index, reading other
+// logs at views, and, if it is admitted, the log's responses to it
+// (rule.Responder). err is a failure of the store; refusal, p's fault.
+func (a *admitter) judge(ctx context.Context, tx storage.AdmitTx, p *pending, reg *registry.Registry, index uint64, views map[string]uint64) (judgement, error) {
+	j := judgement{st: &overlay{under: tx, puts: map[string][]byte{}}, index: index}
+	e := p.entry
+	e.Index = index
+	if len(a.imports) > 0 {
+		j.logs = &crossLogs{store: a.store, domains: a.imports, views: views}
+		e.Logs = j.logs
+	}
+	e, err := a.admitEntry(ctx, j.st, e, p.sigs, p.received, reg)
+	if err != nil {
+		if rule.IsRefusal(err) {
+			j.refusal = err
+			return j, nil
+		}
+		return j, err
+	}
+	resp, ok := a.domain.(rule.Responder)
+	if !ok {
+		return j, nil
+	}
+	answers, err := resp.Respond(ctx, j.st, e)
+	if err != nil {
+		return j, err
+	}
+	for k, r := range answers {
+		q, err := a.respond(r, reg)
+		if err != nil {
+			return j, err
+		}
+		q.entry.Index = index + 1 + uint64(k)
+		q.entry.Logs = e.Logs
+		if _, err := a.admitEntry(ctx, j.st, q.entry, q.sigs, q.received, reg); err != nil {
+			if !rule.IsRefusal(err) {
+				return j, err
+			}
+			a.logger.Error("the rules refused the log's own answer to a statement; statement refused", "type", e.Type, "answer", r.Type, "err", err)
+			j.refusal = fmt.Errorf("%w: the log could not answer it: %w", rule.ErrRuleViolation, err)
+			return j, nil
+		}
+		j.responses = append(j.responses, q)
+	}
+	return j, nil
+}
+
+// respond signs r with the log's rule key, as a statement to admit.
+func (a *admitter) respond(r rule.Response, reg *registry.Registry) (*pending, error) {
+	if a.ruleKey == nil {
+		return nil, fmt.Errorf("the %s rules answer statements, and the log has no rule key to sign the answers", a.log)
+	}
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	st, err := govlog.NewStatement(a.backend.Origin(), r.Type, now, b)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := st.Sign(a.ruleKey)
+	if err != nil {
+		return nil, err
+	}
+	opened, err := reg.Open(leaf, a.backend.Origin(), a.domain)
+	if err != nil {
+		return nil, fmt.Errorf("the log's answer %s does not open: %w", r.Type, err)
+	}
+	return &pending{entry: opened.Entry, leaf: leaf, sigs: opened.Sigs, received: now}, nil
+}
+
 // admitEntry judges one statement as a replay will (rule.Admit). A panic in
 // the domain's code (a bug) refuses that statement alone instead of ending
 // the process.
-func (a *admitter) admitEntry(ctx context.Context, st rule.State, p *pending, reg *registry.Registry) (err error) {
+func (a *admitter) admitEntry(ctx context.Context, st rule.State, e rule.Entry, sigs []note.Signature, received time.Time, reg *registry.Registry) (out rule.Entry, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			a.logger.Error("domain rules panicked; statement refused", "type", p.entry.Type, "leaf_hash", fmt.Sprintf("%x", p.entry.LeafHash), "panic", r)
+			a.logger.Error("domain rules panicked; statement refused", "type", e.Type, "leaf_hash", fmt.Sprintf("%x", e.LeafHash), "panic", r)
 			err = fmt.Errorf("%w: the rules could not judge this statement", rule.ErrRuleViolation)
 		}
 	}()
-	opened := registry.Opened{Entry: p.entry, Sigs: p.sigs}
-	_, err = rule.Admit(ctx, a.domain, st, p.entry, reg.AdmissionAuthorizer(opened, p.received))
-	return err
+	opened := registry.Opened{Entry: e, Sigs: sigs}
+	return rule.Admit(ctx, a.domain, st, e, reg.AdmissionAuthorizer(opened, received))
 }
 
 // State keys the admission server keeps in each log's state beside the
@@ -325,11 +458,11 @@ func (a *admitter) adoptRegistry(ctx context.Context, tx storage.AdmitTx, reg *r
 	if reg.Size() == 0 || adopted >= reg.Size() {
 		return admitted, nil
 	}
-	st, err := registry.AnchorStatement(a.views.Origin(), reg, time.Now())
+	st, err := registry.AnchorStatement(a.backend.Origin(), reg, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := a.views.SignStatement(st)
+	leaf, err := a.backend.SignStatement(st)
 	if err != nil {
 		return nil, err
 	}

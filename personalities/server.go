@@ -192,6 +192,7 @@ func NewServer(opts Options) (*Server, error) {
 		}
 		a := &admitter{
 			log: name, domain: p.Domain, store: opts.Store, queue: p.Log,
+			backend: p.Log, ruleKey: p.RuleKey,
 			maxBatch: opts.MaxBatch, checkTime: s.checkTime, registry: s.registry, stale: func() { s.regCommits.Add(1) },
 			logger: opts.Logger.With("log", name),
 			in:     make(chan *pending, opts.MaxBatch), queued: make(chan []storage.OutboxEntry, 64), stopped: make(chan struct{}),
@@ -208,8 +209,25 @@ func NewServer(opts Options) (*Server, error) {
 			// a statement a log admitted.
 			p.Domain.(*registry.Domain).LastUse = s.lastUse
 		default:
-			a.views = p.Log
+			a.registryViews = true
 			a.lock = func() func() { s.batchMu.RLock(); return s.batchMu.RUnlock }
+		}
+	}
+	for name, l := range s.logs {
+		if _, ok := l.Domain.(rule.Responder); ok && l.RuleKey == nil {
+			return nil, fmt.Errorf("personality %q: its rules answer statements with the log's own, and it has no rule key to sign them", name)
+		}
+		imp, ok := l.Domain.(rule.Importer)
+		if !ok {
+			continue
+		}
+		l.admitter.imports = map[string]rule.Domain{}
+		for _, other := range imp.Imports() {
+			o, ok := s.logs[other]
+			if !ok || other == name {
+				return nil, fmt.Errorf("personality %q: its rules read the %s log, which this server does not run", name, other)
+			}
+			l.admitter.imports[other] = o.Domain
 		}
 	}
 	if hasRegistryLog {

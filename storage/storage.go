@@ -90,4 +90,7 @@ type AdmitTx interface {
 	// and AdmittedAt (read them back with LookupOutbox) are set by the
 	// store. Adding a hash already present is an error.
 	AddToOutbox(ctx context.Context, leafHash [32]byte, leaf []byte) error
+	// NextIndex returns the index the next AddToOutbox gives, locking the
+	// log's outbox against other admissions as AddToOutbox does.
+	NextIndex(ctx context.Context) (uint64, error)
 }

@@ -66,6 +66,12 @@ type Entry struct {
 	// LeafHash is the RFC 6962 leaf hash of the signed statement, so state
 	// can point back at the entry that created it.
 	LeafHash [32]byte
+	// Index is the entry's index in its log: where the admission server
+	// puts it, where a replay finds it.
+	Index uint64
+	// Logs reads other logs as this entry's log last named them, for an
+	// Importer's rules (see crosslog.go); nil for any other domain.
+	Logs Logs
 }
 
 // Signature is one signature line of a signed note (c2sp.org/signed-note).

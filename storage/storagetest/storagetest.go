@@ -812,8 +812,15 @@ func testIndexes(t *testing.T, s storage.AdmissionStore) {
 		t.Errorf("Unqueued = %q, want %q in index order", got, want)
 	}
 	admit(t, s, testLog, func(ctx context.Context, tx storage.AdmitTx) error {
+		// NextIndex says where the next leaf goes, before and after an add.
+		if n, err := tx.NextIndex(ctx); err != nil || n != 5 {
+			t.Errorf("NextIndex = %d, %v; want 5", n, err)
+		}
 		if err := tx.AddToOutbox(ctx, leafHash([]byte("f")), []byte("f")); err != nil {
 			return err
+		}
+		if n, err := tx.NextIndex(ctx); err != nil || n != 6 {
+			t.Errorf("NextIndex after an add = %d, %v; want 6", n, err)
 		}
 		found, err := tx.LookupOutbox(ctx, [][32]byte{leafHash([]byte("f")), leafHash([]byte("c"))})
 		if err != nil {

@@ -261,13 +261,8 @@ func (t *admitTx) AddToOutbox(ctx context.Context, leafHash [32]byte, leaf []byt
 	// AdmittedAt is fixed now, not at commit, so that what fn sees in this
 	// transaction (and may put in a promise) is exactly what is stored.
 	// time.Unix drops the monotonic reading, as a stored time has none.
-	if !t.haveNext {
-		// Locked (FOR UPDATE on MySQL, the write lock on SQLite) until the
-		// transaction ends, so concurrent admissions take turns.
-		if err := t.tx.QueryRowContext(ctx, nextIndexSQL+t.s.d.ForUpdate, t.log).Scan(&t.next); err != nil {
-			return fmt.Errorf("couldn't read the next log index: %w", err)
-		}
-		t.haveNext = true
+	if _, err := t.NextIndex(ctx); err != nil {
+		return err
 	}
 	t.added[leafHash] = storage.OutboxEntry{
 		LeafHash:   leafHash,
@@ -278,6 +273,18 @@ func (t *admitTx) AddToOutbox(ctx context.Context, leafHash [32]byte, leaf []byt
 	t.next++
 	t.addOrder = append(t.addOrder, leafHash)
 	return nil
+}
+
+func (t *admitTx) NextIndex(ctx context.Context) (uint64, error) {
+	if !t.haveNext {
+		// Locked (FOR UPDATE on MySQL, the write lock on SQLite) until the
+		// transaction ends, so concurrent admissions take turns.
+		if err := t.tx.QueryRowContext(ctx, nextIndexSQL+t.s.d.ForUpdate, t.log).Scan(&t.next); err != nil {
+			return 0, fmt.Errorf("couldn't read the next log index: %w", err)
+		}
+		t.haveNext = true
+	}
+	return t.next, nil
 }
 
 func (t *admitTx) flush(ctx context.Context) error {
