@@ -117,7 +117,8 @@ func (r *replayedLogs) Fact(ctx context.Context, log, name, id string) (rule.Fac
 	if !ok {
 		return rule.Fact{}, false, nil
 	}
-	f, ok, err := exp.Fact(ctx, storeView{r.m.opts.Store, o.Origin}, name, id)
+	// The read pool: the pass's own transaction holds the writer.
+	f, ok, err := exp.Fact(ctx, readView{r.m.opts.Store, o.Origin}, name, id)
 	if err != nil || !ok {
 		return f, false, err
 	}
@@ -138,4 +139,15 @@ func (r *replayedLogs) Entry(ctx context.Context, log string, leafHash [32]byte)
 		return 0, false, err
 	}
 	return uint64(idx), uint64(idx) < r.views[log], nil
+}
+
+// readView is the committed replayed state of one log, read through the
+// store's read pool.
+type readView struct {
+	s      *Store
+	origin string
+}
+
+func (v readView) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	return v.s.getState(ctx, v.s.read, v.origin, key)
 }

@@ -248,7 +248,7 @@ func (m *Monitor) checkWaiting(ctx context.Context, l *Log) error {
 		Evidence: Evidence{Entry: w.leaf, Error: fmt.Sprintf("%s not shown", w.names)}.marshal()})
 }
 
-var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken, KindOverdue, KindCompromised}
+var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken, KindOverdue, KindCompromised, KindLate}
 
 // New checks opts and returns a Monitor.
 func New(opts Options) (*Monitor, error) {
@@ -339,7 +339,7 @@ func New(opts Options) (*Monitor, error) {
 		fetched:    map[string]time.Time{},
 	}
 	if err := checkImports(opts.Logs); err != nil {
-		return nil, err
+		logger.Warn("an entry that reads a log the monitor does not follow waits for it, and is reported after OverdueAfter", "err", err)
 	}
 	hooks, err := newWebhooks(opts, logger)
 	if err != nil {
@@ -402,7 +402,7 @@ func (m *Monitor) Follow(ctx context.Context) error {
 			}
 		}
 		if err == nil && !m.faulted[l.Origin] {
-			err = errors.Join(m.checkPromises(ctx, l), m.checkOverdue(ctx, l))
+			err = errors.Join(m.checkPromises(ctx, l), m.checkOverdue(ctx, l), m.checkLate(ctx, l))
 		}
 		m.status.record(l.Origin, m.opts.Now(), err)
 		if err != nil {

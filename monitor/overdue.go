@@ -64,6 +64,44 @@ func (m *Monitor) checkOverdue(ctx context.Context, l *Log) error {
 	return errors.Join(errs...)
 }
 
+// KindLate: the log's rules gave an agency a deadline, and it has passed
+// (the approvals log: an official's decision not made in the time the
+// application's kind allows), as of the latest checkpoint the monitor
+// verified. Raised once per deadline missed.
+const KindLate Kind = "deadline_missed"
+
+// checkLate raises KindLate for what l's domain (a rule.Deadliner) says is
+// past due at the time the monitor fetched the checkpoint it verified.
+func (m *Monitor) checkLate(ctx context.Context, l *Log) error {
+	dl, ok := l.Domain.(rule.Deadliner)
+	fetched, seen := m.fetched[l.Origin]
+	if !ok || !seen {
+		return nil
+	}
+	v, ok, err := m.opts.Store.Verified(ctx, l.Origin)
+	if err != nil || !ok || !caughtUp(v) {
+		return err
+	}
+	late, err := dl.Late(ctx, stateScanner{s: m.opts.Store, origin: l.Origin}, fetched)
+	if err != nil {
+		return fmt.Errorf("couldn't compute what is late: %w", err)
+	}
+	var errs []error
+	for _, x := range late {
+		what, err := json.Marshal(struct {
+			Key string    `json:"key"`
+			Due time.Time `json:"due"`
+		}{x.Key, x.Due.UTC()})
+		if err != nil {
+			return err
+		}
+		errs = append(errs, m.raise(ctx, Alert{Kind: KindLate, Log: l.Origin,
+			Message:  fmt.Sprintf("%s, due %s", x.What, x.Due.UTC().Format(time.RFC3339)),
+			Evidence: Evidence{Due: what, Error: "past due"}.marshal()}))
+	}
+	return errors.Join(errs...)
+}
+
 // storeView is the replayed state of one log, for reading.
 type storeView struct {
 	s      *Store

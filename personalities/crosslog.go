@@ -13,7 +13,8 @@ import (
 	"github.com/govlog/govlog/storage"
 )
 
-// readLogViews returns the sizes at which the log reads each of imports.
+// readLogViews returns the sizes at which the log reads each of imports
+// (0: none yet).
 func readLogViews(ctx context.Context, tx storage.AdmitTx, imports map[string]rule.Domain) (map[string]uint64, error) {
 	views := map[string]uint64{}
 	for log := range imports {
@@ -75,7 +76,7 @@ var _ rule.Logs = (*crossLogs)(nil)
 func (c *crossLogs) domain(log string) (rule.Domain, error) {
 	d, ok := c.domains[log]
 	if !ok {
-		return nil, fmt.Errorf("%w: the %s log is not one these rules read", rule.ErrRuleViolation, log)
+		return nil, fmt.Errorf("%w: the %s log is not run by this server", rule.ErrRuleViolation, log)
 	}
 	return d, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,13 +18,17 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"gopkg.in/yaml.v3"
 
 	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/client"
 	logserver "github.com/govlog/govlog/log-server"
 	"github.com/govlog/govlog/monitor"
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/personalities/rule"
 )
 
 func newDevCmd() *cobra.Command {
@@ -88,6 +93,9 @@ survive restarts.`,
 					fmt.Fprintf(out, "registry: %d of the %d root keys (%s/keys/root-N.key) sign each change; see govlog registry --help\n", devRootQuorum, devRoots, data)
 					fmt.Fprintf(out, "monitor dashboard: %s/\n", monitorURL)
 					startMonitor()
+					if err := seedDemo(gctx, data, addr, cfg); err != nil {
+						fmt.Fprintf(out, "warning: couldn't write the demo statements: %v\n", err)
+					}
 					printDevNextSteps(out, data, addr)
 					fmt.Fprintln(out, "ready")
 				})
@@ -383,4 +391,51 @@ func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr string, cf
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// seedDemo writes, signed by the demo agency, the statements each domain
+// that is a rule.Seeder wants its log to start with (the approvals log's
+// demo application kind). On later starts the rules refuse them as done,
+// which is not an error.
+func seedDemo(ctx context.Context, data, addr string, cfg nodeConfig) error {
+	signer, err := loadSigner(filepath.Join(data, "keys", "demo-agency.key"))
+	if err != nil {
+		return err
+	}
+	c, err := client.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, l := range cfg.Logs {
+		d, err := newDomain(l.Name)
+		if err != nil {
+			continue // the registry log
+		}
+		seeder, ok := d.(rule.Seeder)
+		if !ok {
+			continue
+		}
+		for _, s := range seeder.Seed() {
+			b, err := json.Marshal(s.Body)
+			if err != nil {
+				return err
+			}
+			st, err := govlog.NewStatement(l.Origin, s.Type, time.Now(), b)
+			if err != nil {
+				return err
+			}
+			signed, err := st.Sign(signer)
+			if err != nil {
+				return err
+			}
+			_, err = c.Submit(ctx, l.Name, signed, false)
+			switch status.Code(err) {
+			case codes.OK, codes.AlreadyExists, codes.FailedPrecondition:
+			default:
+				return fmt.Errorf("%s %s: %w", l.Name, s.Type, err)
+			}
+		}
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/govlog/govlog/personalities/approvals"
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
@@ -25,6 +26,7 @@ import (
 // domains themselves through personalities/rule.
 var domainList = []func() rule.Domain{
 	func() rule.Domain { return disclosures.New() },
+	func() rule.Domain { return approvals.New() },
 	func() rule.Domain { return funds.New() },
 }
 

@@ -62,7 +62,8 @@ func newDomainQueryCmds() []*cobra.Command {
 	for _, newDomain := range domainList {
 		d := newDomain()
 		qc, ok := d.(rule.QueryClient)
-		if !ok {
+		tb, hasTools := d.(rule.Toolbox)
+		if !ok && !hasTools {
 			continue
 		}
 		cmd := &cobra.Command{
@@ -73,8 +74,15 @@ printing it, as govlog query does: every entry it rests on is proved against
 --policy, all at one checkpoint, and what the answer says about them is checked
 against the entries themselves. --json prints the answer as the server sent it.`, d.Log()),
 		}
-		for _, info := range qc.Queries() {
-			cmd.AddCommand(newDomainQueryCmd(d.Log(), qc, info))
+		if ok {
+			for _, info := range qc.Queries() {
+				cmd.AddCommand(newDomainQueryCmd(d.Log(), qc, info))
+			}
+		}
+		if hasTools {
+			for _, t := range tb.Tools() {
+				cmd.AddCommand(newToolCmd(d.Log(), t))
+			}
 		}
 		cmds = append(cmds, cmd)
 	}
@@ -242,4 +250,75 @@ func plural(n int, noun string) string {
 		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// newToolCmd is `govlog <log> <tool>`: a domain's offline command, run on
+// every entry of the log, checked against the policy first.
+func newToolCmd(log string, t rule.Tool) *cobra.Command {
+	var qf queryFlags
+	flags := make([]string, len(t.Flags))
+	use := t.Name + " --policy POLICY"
+	nargs := cobra.NoArgs
+	if t.ArgName != "" {
+		use += " " + t.ArgName
+		nargs = cobra.ExactArgs(1)
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: t.Summary,
+		Long:  t.Doc,
+		Args:  nargs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set := map[string]string{}
+			for i, f := range t.Flags {
+				if flags[i] != "" {
+					set[f.Name] = flags[i]
+				}
+			}
+			text, err := os.ReadFile(qf.policyPath)
+			if err != nil {
+				return err
+			}
+			policy, err := govlog.ParsePolicy(text)
+			if err != nil {
+				return fmt.Errorf("policy %s: %w", qf.policyPath, err)
+			}
+			c, ctx, done, err := qf.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			cp, leaves, err := c.AllEntries(ctx, policy, qf.log)
+			if err != nil {
+				return err
+			}
+			entries := make([]rule.ProvedEntry, len(leaves))
+			for i, leaf := range leaves {
+				st, _, sigs, err := govlog.ReadStatement(leaf, cp.Origin)
+				if err != nil {
+					return fmt.Errorf("entry %d is not a statement of %s: %w", i, cp.Origin, err)
+				}
+				entries[i] = rule.ProvedEntry{LeafHash: govlog.LeafHash(leaf), Index: uint64(i), Type: st.Type, Time: st.Time, Body: st.Body}
+				for _, s := range sigs {
+					entries[i].Signers = append(entries[i].Signers, s.Name)
+				}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "verified: %d entries of %s, the whole tree of its checkpoint\n", len(entries), cp.Origin)
+			arg := ""
+			if len(args) > 0 {
+				arg = args[0]
+			}
+			return t.Run(ctx, entries, arg, set, cmd.OutOrStdout())
+		},
+	}
+	qf.registerLog(cmd, log)
+	cmd.Flags().StringVar(&qf.policyPath, "policy", "", "C2SP tlog-policy file: the log's checkpoint and every entry are verified against it")
+	cmd.MarkFlagRequired("policy")
+	for i, f := range t.Flags {
+		cmd.Flags().StringVar(&flags[i], f.Name, "", f.Usage)
+	}
+	for _, name := range t.Required {
+		cmd.MarkFlagRequired(name)
+	}
+	return cmd
 }

@@ -79,7 +79,7 @@ func (c *change) contractRegister(b ContractRegisterBody) error {
 	}
 	rec := ContractRecord{
 		LeafHash: c.leaf, Agency: c.e.Agency, Kind: b.Kind, Payer: b.Payer, Payee: b.Payee, Ceiling: b.Ceiling,
-		Workers: b.Workers, WagePerPeriod: b.WagePerPeriod,
+		Workers: b.Workers, WagePerPeriod: b.WagePerPeriod, ApprovalKind: b.ApprovalKind, ApprovalAbove: b.ApprovalAbove,
 	}
 	if b.Kind != ContractLabour {
 		payee, err := c.account(b.Payee)
@@ -163,6 +163,9 @@ func (c *change) transfer(b TransferBody) error {
 		return err
 	}
 	if err := c.payUnder(k, b.ContractID, p, b.Amount); err != nil {
+		return err
+	}
+	if err := c.approved(k, b); err != nil {
 		return err
 	}
 	line, err := c.move(MoveTransfer, ref, b.From, b.To, b.Amount)

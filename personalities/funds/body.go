@@ -110,6 +110,11 @@ type ContractRegisterBody struct {
 	Workers       []string     `json:"workers,omitempty"`
 	WagePerPeriod int64        `json:"wage_per_period,omitempty"`
 	Schedule      []PayPeriod  `json:"schedule,omitempty"`
+	// ApprovalKind and ApprovalAbove, on a works or supply contract: a
+	// transfer of more than ApprovalAbove must cite an application of
+	// that kind approved in the approvals log.
+	ApprovalKind  string `json:"approval_kind,omitempty"`
+	ApprovalAbove int64  `json:"approval_above,omitempty"`
 }
 
 // PayPeriod is one period of a labour contract and the deadline by which
@@ -130,6 +135,9 @@ type TransferBody struct {
 	To         string `json:"to"`
 	Amount     int64  `json:"amount"`
 	ContractID string `json:"contract_id"`
+	// Approval is the ID of the approved application the transfer rests
+	// on, where its contract needs one.
+	Approval string `json:"approval,omitempty"`
 }
 
 // WagePayBody is the body of funds.wage.pay.
@@ -277,7 +285,7 @@ func ParseAllocateBody(data []byte) (AllocateBody, error) {
 // bill (so the ceiling never blocks a wage that is due).
 func ParseContractRegisterBody(data []byte) (ContractRegisterBody, error) {
 	o, err := body.Parse(data, []string{"contract_id", "kind", "payer", "ceiling"},
-		[]string{"payee", "workers", "wage_per_period", "schedule"})
+		[]string{"payee", "workers", "wage_per_period", "schedule", "approval_kind", "approval_above"})
 	if err != nil {
 		return ContractRegisterBody{}, err
 	}
@@ -312,6 +320,17 @@ func ParseContractRegisterBody(data []byte) (ContractRegisterBody, error) {
 		if b.Payee == b.Payer {
 			return ContractRegisterBody{}, body.Errorf("payer and payee are the same account")
 		}
+		if o.Has("approval_kind") != o.Has("approval_above") {
+			return ContractRegisterBody{}, body.Errorf("fields \"approval_kind\" and \"approval_above\" go together")
+		}
+		if o.Has("approval_kind") {
+			if b.ApprovalKind, err = o.ID("approval_kind", body.ID); err != nil {
+				return ContractRegisterBody{}, err
+			}
+			if b.ApprovalAbove, err = o.Amount("approval_above", 1); err != nil {
+				return ContractRegisterBody{}, err
+			}
+		}
 		return b, nil
 	case ContractLabour:
 	default:
@@ -319,6 +338,9 @@ func ParseContractRegisterBody(data []byte) (ContractRegisterBody, error) {
 	}
 	if o.Has("payee") {
 		return ContractRegisterBody{}, body.Errorf("field \"payee\" is not for labour contracts: the workers are paid")
+	}
+	if o.Has("approval_kind") || o.Has("approval_above") {
+		return ContractRegisterBody{}, body.Errorf("approvals are for works and supply contracts")
 	}
 	for _, f := range []string{"workers", "wage_per_period", "schedule"} {
 		if !o.Has(f) {
@@ -392,7 +414,7 @@ func ParseContractRegisterBody(data []byte) (ContractRegisterBody, error) {
 
 // ParseTransferBody parses and validates a funds.transfer body.
 func ParseTransferBody(data []byte) (TransferBody, error) {
-	o, err := body.Parse(data, []string{"transfer_id", "from", "to", "amount", "contract_id"}, nil)
+	o, err := body.Parse(data, []string{"transfer_id", "from", "to", "amount", "contract_id"}, []string{"approval"})
 	if err != nil {
 		return TransferBody{}, err
 	}
@@ -411,6 +433,11 @@ func ParseTransferBody(data []byte) (TransferBody, error) {
 	}
 	if b.ContractID, err = o.ID("contract_id", body.ID); err != nil {
 		return TransferBody{}, err
+	}
+	if o.Has("approval") {
+		if b.Approval, err = o.ID("approval", body.ID); err != nil {
+			return TransferBody{}, err
+		}
 	}
 	if b.From == b.To {
 		return TransferBody{}, body.Errorf("from and to are the same account")

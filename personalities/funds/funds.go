@@ -493,8 +493,12 @@ func (r *Rules) ReadKeys(e rule.Entry) []string {
 		}
 	case TypeTransfer:
 		if b, err := ParseTransferBody(e.Body); err == nil {
-			return []string{TransferKey(b.TransferID), ContractKey(b.ContractID), ProgressKey(b.ContractID),
+			keys := []string{TransferKey(b.TransferID), ContractKey(b.ContractID), ProgressKey(b.ContractID),
 				AccountKey(b.From), AccountKey(b.To)}
+			if b.Approval != "" {
+				keys = append(keys, ApprovalUsedKey(b.Approval))
+			}
+			return keys
 		}
 	case TypeWagePay:
 		if b, err := ParseWagePayBody(e.Body); err == nil {

@@ -112,6 +112,10 @@ type ContractRecord struct {
 	WagePerPeriod int64    `json:"wage_per_period,omitempty"`
 	// Schedule's deadlines are in UTC, "2006-01-02T15:04:05Z".
 	Schedule []PayPeriod `json:"schedule,omitempty"`
+	// ApprovalKind and ApprovalAbove: transfers above it need an approved
+	// application of that kind.
+	ApprovalKind  string `json:"approval_kind,omitempty"`
+	ApprovalAbove int64  `json:"approval_above,omitempty"`
 }
 
 // ContractProgress is what has happened under a contract, at

@@ -27,6 +27,10 @@ type TypeInfo struct {
 	// by its rule key: the agency of that key holds Role, and no other
 	// agency should.
 	ByLog bool
+	// Official is set for a type that one of the agency's registered
+	// officials must co-sign (the domain checks Entry.Officials); the
+	// examples are co-signed by the demo official.
+	Official bool
 	// Summary says in one line what the statement records.
 	Summary string
 	// Examples are bodies of this type that the rules accept, applied in
@@ -45,6 +49,13 @@ func RoleOf(log string, types []TypeInfo, statementType string) (string, error) 
 		return "", fmt.Errorf("%w: %.64q is not a statement type of the %s log", ErrUnknownType, statementType, log)
 	}
 	return types[i].Role, nil
+}
+
+// Seeder is implemented by a Domain whose log `govlog dev` starts with some
+// statements, signed by the demo agency, so that a new user has something
+// to try (the approvals log's demo application kind).
+type Seeder interface {
+	Seed() []Response
 }
 
 // Authenticator is implemented by a Domain with SelfSigned statement types.
@@ -217,4 +228,49 @@ type QueryInfo struct {
 // QueryFlag is one optional query argument.
 type QueryFlag struct {
 	Name, Usage string
+}
+
+// Toolbox is implemented by a Domain that offers offline commands over its
+// log's entries: `govlog <log> <tool>` fetches every entry up to the
+// latest checkpoint, checks them against the policy (the checkpoint's
+// signatures, and that the entries hash to its root), and runs the tool
+// on them (the approvals log's test-rules replays past applications under
+// a draft rule set).
+type Toolbox interface {
+	Tools() []Tool
+}
+
+// Tool is one offline command of a Toolbox.
+type Tool struct {
+	// Name is the CLI verb; ArgName, its one positional argument's name in
+	// usage, if it takes one.
+	Name, ArgName string
+	// Summary is one line; Doc, paragraphs.
+	Summary, Doc string
+	// Flags are its --<name> flags; Required lists those it needs.
+	Flags    []QueryFlag
+	Required []string
+	// Run runs the tool on entries, every entry of the log in index order,
+	// with arg (the positional argument, "" if none) and the flags set,
+	// and writes what it found to w. A file named in a flag is Run's to
+	// read.
+	Run func(ctx context.Context, entries []ProvedEntry, arg string, flags map[string]string, w io.Writer) error
+}
+
+// Deadliner is implemented by a Domain whose rules give agencies deadlines
+// that the log cannot meet for them (the approvals log: a decision an
+// official owes by the time the kind allows). The monitor raises an alert
+// for each one past due, once.
+type Deadliner interface {
+	// Late returns what is past due at now, given st.
+	Late(ctx context.Context, st Scanner, now time.Time) ([]Late, error)
+}
+
+// Late is one deadline missed.
+type Late struct {
+	// Key names what is late, the same for as long as it is (a state key).
+	Key string
+	// What says, for people, what is owed and by whom.
+	What string
+	Due  time.Time
 }

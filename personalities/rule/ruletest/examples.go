@@ -17,6 +17,14 @@ import (
 // holding every role, as in dev's demo.
 const DemoAgency = "demo-agency"
 
+// DemoOfficial is the official of DemoAgency who co-signs the examples of a
+// type that needs one (rule.TypeInfo.Official), as in dev's demo.
+const DemoOfficial = "demo-0001"
+
+// LogAgency is the agency of the log's own rule key, which signs the log's
+// answers (rule.Responder) to the examples.
+const LogAgency = "ruletest-log"
+
 // SignFunc signs an example of a [rule.SelfSigned] type for
 // [CheckSignedExamples]: given the entry's Type, Time and Body, it returns
 // the entry with the Text and Signatures its domain's Authenticator accepts
@@ -60,6 +68,7 @@ func CheckSignedExamples(t testing.TB, d rule.Domain, sign SignFunc) {
 	st := State{}
 	now := time.Now().UTC().Truncate(time.Second)
 	var skipped []string
+	var index uint64
 	for _, ti := range types {
 		if ti.ByLog {
 			continue
@@ -70,7 +79,7 @@ func CheckSignedExamples(t testing.TB, d rule.Domain, sign SignFunc) {
 			continue
 		}
 		for i, body := range ti.Examples {
-			if err := applyExample(ctx, d, st, ti, now, body, sign); err != nil {
+			if err := applyExample(ctx, d, st, ti, now, body, sign, &index); err != nil {
 				note := ""
 				if len(skipped) > 0 {
 					note = fmt.Sprintf(" (the examples of self-signed %s were skipped: CheckSignedExamples signs them)", strings.Join(skipped, ", "))
@@ -110,9 +119,13 @@ func checkTypes(t testing.TB, d rule.Domain, types []rule.TypeInfo) {
 	}
 }
 
-// applyExample admits one example into st.
-func applyExample(ctx context.Context, d rule.Domain, st State, ti rule.TypeInfo, now time.Time, body json.RawMessage, sign SignFunc) error {
-	e := rule.Entry{Type: ti.Type, Time: now, Body: body, Agency: DemoAgency}
+// applyExample admits one example into st at *index, and the log's answers
+// to it after it, and moves *index past them.
+func applyExample(ctx context.Context, d rule.Domain, st State, ti rule.TypeInfo, now time.Time, body json.RawMessage, sign SignFunc, index *uint64) error {
+	e := rule.Entry{Type: ti.Type, Time: now, Body: body, Agency: DemoAgency, Index: *index}
+	if ti.Official {
+		e.Officials = []string{DemoOfficial}
+	}
 	// A leaf hash of its own for every example: the rules may key state by it.
 	e.LeafHash = sha256.Sum256(fmt.Appendf(nil, "%s\n%s\n%s", ti.Type, now.Format(time.RFC3339), body))
 	if ti.Role == rule.SelfSigned {
@@ -122,6 +135,41 @@ func applyExample(ctx context.Context, d rule.Domain, st State, ti rule.TypeInfo
 			return fmt.Errorf("couldn't sign: %w", err)
 		}
 	}
-	_, err := Admit(ctx, d, st, e, AsAgency(DemoAgency))
+	_, err := AdmitAnswered(ctx, d, st, e, nil)
+	if err == nil {
+		*index++
+	}
 	return err
+}
+
+// AdmitAnswered is [Admit], followed, for a rule.Responder, by the log's
+// answers to e, each signed by [LogAgency] at the indexes after e's:
+// together or not at all, as the admission server admits them. It returns
+// the answers admitted.
+func AdmitAnswered(ctx context.Context, d rule.Domain, st rule.State, e rule.Entry, authorize rule.Authorize) ([]rule.Entry, error) {
+	ov := NewOverlay(st)
+	admitted, err := Admit(ctx, d, ov, e, authorize)
+	if err != nil {
+		return nil, err
+	}
+	var answers []rule.Entry
+	if r, ok := d.(rule.Responder); ok {
+		resp, err := r.Respond(ctx, ov, admitted)
+		if err != nil {
+			return nil, err
+		}
+		for k, a := range resp {
+			b, err := json.Marshal(a.Body)
+			if err != nil {
+				return nil, err
+			}
+			q := rule.Entry{Type: a.Type, Time: e.Time, Body: b, Agency: LogAgency, Index: e.Index + 1 + uint64(k), Logs: e.Logs}
+			q.LeafHash = sha256.Sum256(fmt.Appendf(nil, "answer %x %d", e.LeafHash, k))
+			if q, err = Admit(ctx, d, ov, q, AsAgency(LogAgency)); err != nil {
+				return nil, fmt.Errorf("the log's answer %s was refused: %w", a.Type, err)
+			}
+			answers = append(answers, q)
+		}
+	}
+	return answers, ov.Commit(ctx)
 }
