@@ -20,7 +20,7 @@ type parsedEntry struct {
 	// logView for a log view entry (rule.Importer), likewise.
 	anchor  *registry.Anchor
 	logView *govlog.LogView
-	err    error
+	err     error
 }
 
 // fetched is one batch of entries on its way through a pass: downloaded,

@@ -79,6 +79,13 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"transfer/road-7-1: transfer of 2,000.00 CNY, city-roads → acme, contract road-7",
 		"  ← 2,000.00 CNY from allocation/2027-roads: allocation of 10,000.00 CNY",
 		"verified: 3 entries proved in gov.example/funds",
+		// Approvals, decided by the log, and a payment that needs one.
+		"application stall-0001",
+		"returned",
+		"refused: no official signed",
+		"1 would change",
+		"refused: no approved application yet",
+		"OK: entry",
 		// The registry log, live.
 		"refused: one root key is not a quorum",
 		"refused: the old key is retired",

@@ -34,10 +34,10 @@ type Version struct {
 
 // Statuses of an [Application].
 const (
-	StatusReturned = "returned"       // waiting for the applicant's supplement
-	StatusOfficial = "with-official"  // the rules hold; an official must decide
-	StatusApproved = "approved"       // final
-	StatusRefused  = "refused"        // final, by an official
+	StatusReturned = "returned"      // waiting for the applicant's supplement
+	StatusOfficial = "with-official" // the rules hold; an official must decide
+	StatusApproved = "approved"      // final
+	StatusRefused  = "refused"       // final, by an official
 	statusPending  = "being-decided" // between a filing and the log's decision
 )
 

@@ -16,6 +16,15 @@ const DemoKind = `{"kind":"street-stall","version":1,"title":"Street stall permi
 	`{"name":"food-hygiene","expr":"!food || health_certified","message":"a food stall needs its keeper's health certificate"}],` +
 	`"official":true,"decide_within_days":5}`
 
+// DemoPaymentKind is the second demo kind: approval of a contract payment,
+// decided by the rules alone, which a funds contract can require
+// (approval_kind) for payments above a threshold.
+const DemoPaymentKind = `{"kind":"contract-payment","version":1,"title":"Contract payment approval",` +
+	`"fields":[{"name":"contract_id","type":"string"},{"name":"amount","type":"int"},{"name":"invoice","type":"sha256"},{"name":"works_accepted","type":"bool"}],` +
+	`"rules":[{"name":"accepted","expr":"works_accepted","message":"the works must be accepted before they are paid"},` +
+	`{"name":"limit","expr":"amount > 0 && amount <= 10000000","message":"payments above 100,000.00 CNY go to the council"}],` +
+	`"official":false,"decide_within_days":1}`
+
 const exampleApplicant = "4b227777d4dd1fc61c6f884f48641d02b4d121d3fd328cb08b5531fcacdabf8a"
 const examplePlan = "ef2d127de37b942baad06145e54b0c619a1f22327b2ebbcfbec78f5564afe39d"
 
@@ -59,5 +68,5 @@ var _ rule.Seeder = (*Rules)(nil)
 // Seed is what `govlog dev` starts the log with: the demo kind, owned by
 // the demo agency.
 func (*Rules) Seed() []rule.Response {
-	return []rule.Response{{Type: TypeRules, Body: json.RawMessage(DemoKind)}}
+	return []rule.Response{{Type: TypeRules, Body: json.RawMessage(DemoKind)}, {Type: TypeRules, Body: json.RawMessage(DemoPaymentKind)}}
 }
