@@ -47,8 +47,8 @@ func (r Result) Holds() bool { return len(r.Missing) == 0 && len(r.Failed) == 0 
 // field's type (possible only with Values not made by ParseValues) fails
 // with "invalid field X: ...". A rule that evaluates to false fails with no
 // reason; one that stops on a runtime error, division by zero, an overflow
-// or the runtime cost limit (MaxCost, a second guard behind the estimate of
-// Compile), fails with the error's text. Values of names not in the schema
+// or the runtime cost limit (4 times MaxCost, a second guard behind the
+// estimate of Compile), fails with the error's text. Values of names not in the schema
 // are ignored.
 //
 // Eval never panics, and it is deterministic: the same program, values and
@@ -133,7 +133,7 @@ func toCEL(t FieldType, v any) (ref.Val, error) {
 	case String, SHA256, Commitment:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("a %T, not a string", v)
+			return nil, fmt.Errorf("got %T, want string", v)
 		}
 		if err := checkString(t, s); err != nil {
 			return nil, err
@@ -142,7 +142,7 @@ func toCEL(t FieldType, v any) (ref.Val, error) {
 	case Int:
 		n, ok := v.(int64)
 		if !ok {
-			return nil, fmt.Errorf("a %T, not an int64", v)
+			return nil, fmt.Errorf("got %T, want int64", v)
 		}
 		if n > maxInt || n < -maxInt {
 			return nil, fmt.Errorf("integer out of range: its magnitude must be at most 2^53")
@@ -151,13 +151,13 @@ func toCEL(t FieldType, v any) (ref.Val, error) {
 	case Bool:
 		b, ok := v.(bool)
 		if !ok {
-			return nil, fmt.Errorf("a %T, not a bool", v)
+			return nil, fmt.Errorf("got %T, want bool", v)
 		}
 		return types.Bool(b), nil
 	case Date:
 		d, ok := v.(time.Time)
 		if !ok {
-			return nil, fmt.Errorf("a %T, not a time.Time", v)
+			return nil, fmt.Errorf("got %T, want time.Time", v)
 		}
 		h, m, sec := d.Clock()
 		if _, err := parseDate(d.Format(time.DateOnly)); err != nil || d.Location() != time.UTC || h != 0 || m != 0 || sec != 0 || d.Nanosecond() != 0 {

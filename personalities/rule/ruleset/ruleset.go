@@ -49,8 +49,11 @@
 // whose estimates add up to more than [MaxTotalCost]. A cost unit is about
 // one elementary CEL operation (cel-go calibrates it at roughly 50 ns), so
 // one application costs at most some milliseconds whatever it holds.
-// Evaluation also tracks the actual cost and stops a rule at [MaxCost] (a
-// second guard that the estimate makes unreachable).
+// Evaluation also tracks the actual cost and stops a rule at four times
+// [MaxCost], a second guard that the estimate makes unreachable: the margin
+// is for cel-go's runtime tracker, which counts some operations a unit
+// higher than its estimator, so that the guard never decides the fate of a
+// rule that compiled.
 //
 // A few things CEL allows are refused because they would make the cost
 // unbounded or the outcome depend on the machine: iterating over a map (Go
@@ -159,6 +162,11 @@ const (
 	// MaxTotalCost bounds the sum of the rules' estimates: an application
 	// costs at most this much, about 2 ms, whatever its fields hold.
 	MaxTotalCost uint64 = 4 * MaxCost
+
+	// runtimeCostLimit stops one rule's evaluation: a guard behind the
+	// estimate, with a margin for the estimator's rounding (see the
+	// package doc).
+	runtimeCostLimit = 4 * MaxCost
 )
 
 // Submitted is the name of the CEL variable that holds the time of the
@@ -346,7 +354,7 @@ func compileRule(env *cel.Env, est estimator, r Rule, index map[string]int) (c c
 	}
 	prog, err := env.Program(a,
 		cel.EvalOptions(cel.OptOptimize), // compiles constant regular expressions once
-		cel.CostLimit(MaxCost),
+		cel.CostLimit(runtimeCostLimit),
 	)
 	if err != nil {
 		return c, invalidf("rule %q: %v", r.Name, err)

@@ -568,7 +568,8 @@ func TestEvalRuntimeErrors(t *testing.T) {
 
 // TestEvalCostLimit shows the runtime guard at work: a program whose
 // runtime limit is below its cost fails with the cel-go error. (Compile
-// makes this unreachable: its estimate bounds the actual cost.)
+// makes this unreachable: its estimate bounds the actual cost, and the
+// limit is four times the bound on the estimate.)
 func TestEvalCostLimit(t *testing.T) {
 	const expr = "[1, 2, 3, 4, 5].all(x, name != city)"
 	p := mustCompile(t, one(expr))
@@ -607,14 +608,14 @@ func TestEvalInvalidValues(t *testing.T) {
 		v     any
 		want  string
 	}{
-		{"s", 1, "invalid field s: a int, not a string"},
+		{"s", 1, "invalid field s: got int, want string"},
 		{"s", strings.Repeat("x", MaxStringLen+1), "invalid field s: 1025 bytes long"},
 		{"s", "\x00", "invalid field s: contains the character U+0000"},
 		{"s", "\xff", "invalid field s: not valid UTF-8"},
-		{"i", 1, "invalid field i: a int, not an int64"},
+		{"i", 1, "invalid field i: got int, want int64"},
 		{"i", int64(1<<53 + 1), "invalid field i: integer out of range"},
-		{"b", "true", "invalid field b: a string, not a bool"},
-		{"d", "2000-01-01", "invalid field d: a string, not a time.Time"},
+		{"b", "true", "invalid field b: got string, want bool"},
+		{"d", "2000-01-01", "invalid field d: got string, want time.Time"},
 		{"d", time.Date(2000, 1, 1, 12, 0, 0, 0, time.UTC), "invalid field d: not a date at 00:00 UTC"},
 		{"d", time.Date(2000, 1, 1, 0, 0, 0, 0, time.FixedZone("X", 3600)), "invalid field d: not a date"},
 		{"d", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), "invalid field d: not a date"},
@@ -677,7 +678,10 @@ var worstCase = []Values{
 
 // TestCostWithinEstimate checks what makes the runtime cost limit a
 // second guard only: for the worst inputs, a rule's actual cost stays
-// within the estimate Compile checked.
+// within the estimate Compile checked. (Not always to the unit: cel-go
+// counts an index followed by a comparison, [n][0] != 0, one more than it
+// estimates, hence the runtime limit's margin; FuzzCompile checks twice
+// the estimate.)
 func TestCostWithinEstimate(t *testing.T) {
 	for _, expr := range []string{
 		"name == city",
@@ -753,8 +757,6 @@ func FuzzCompile(f *testing.F) {
 	}
 	values := append([]Values{{}, {"n": int64(5)}}, worstCase...)
 	f.Fuzz(func(t *testing.T, expr string) {
-		tm := time.AfterFunc(3*time.Second, func() { panic(fmt.Sprintf("SLOW %q", expr)) })
-		defer tm.Stop()
 		p, err := Compile(one(expr))
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
@@ -765,8 +767,11 @@ func FuzzCompile(f *testing.F) {
 		r := p.rules[0]
 		for _, v := range values {
 			res := p.Eval(v, submitted)
+			// cel-go's runtime tracker may count a little more than its
+			// estimator ([n][0] != 0 is estimated 13 and costs 14), which
+			// the runtime limit, 4 times MaxCost, leaves room for.
 			if res.Cost > 2*r.estimate {
-				t.Errorf("%q: actual cost %d, more than the estimate %d", expr, res.Cost, r.estimate)
+				t.Errorf("%q: actual cost %d, more than twice the estimate %d", expr, res.Cost, r.estimate)
 			}
 			if again := p.Eval(v, submitted); !reflect.DeepEqual(res, again) {
 				t.Errorf("%q: Eval gave %+v, then %+v", expr, res, again)
