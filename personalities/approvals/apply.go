@@ -49,7 +49,8 @@ func (r *Rules) applyRules(ctx context.Context, st rule.State, e rule.Entry) err
 	return putJSON(ctx, st, KindKey(b.Kind), k)
 }
 
-// checkCites refuses a citation of an entry the cited log does not hold.
+// checkCitesHeld refuses a citation of an entry the cited log does not
+// hold (as of the view the entry reads it at).
 func checkCitesHeld(ctx context.Context, e rule.Entry, cites []Cite) error {
 	for _, c := range cites {
 		if e.Logs == nil {
@@ -173,7 +174,7 @@ func (r *Rules) applySupplement(ctx context.Context, st rule.State, e rule.Entry
 		}
 	}
 	if len(a.Cites) > maxCites {
-		return fmt.Errorf("%w: application %s would cite more than %d entries", rule.ErrInvalidBody, a.ID, maxCites)
+		return fmt.Errorf("%w: application %s would cite more than %d entries", rule.ErrRuleViolation, a.ID, maxCites)
 	}
 	a.Status, a.Submitted = statusPending, stamp(e.Time)
 	a.Steps = append(a.Steps, step(e))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/govlog/govlog/personalities/rule/body"
 	"github.com/govlog/govlog/personalities/rule/ruleset"
@@ -131,12 +132,16 @@ func checkCites(cites []Cite) error {
 	if len(cites) > maxCites {
 		return body.Errorf("field %q: at most %d citations", "cites", maxCites)
 	}
+	imports := (*Rules)(nil).Imports()
 	for i, c := range cites {
-		if c.Log == "" || len(c.Log) > 32 {
-			return body.Errorf("citation %d: %q must name a log", i+1, "log")
+		if !slices.Contains(imports, c.Log) {
+			return body.Errorf("citation %d: the %s log cites entries of %s only, not %.32q", i+1, LogName, strings.Join(imports, ", "), c.Log)
 		}
 		if err := body.CheckSHA256(fmt.Sprintf("cites[%d].leaf_hash", i), c.LeafHash); err != nil {
 			return err
+		}
+		if j := slices.Index(cites[:i], c); j >= 0 {
+			return body.Errorf("citation %d repeats citation %d", i+1, j+1)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package approvals
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ func (*Rules) Late(ctx context.Context, st rule.Scanner, now time.Time) ([]rule.
 		agency, _ := strings.CutPrefix(key, prefix)
 		var s AgencyStats
 		if err := json.Unmarshal(v, &s); err != nil {
-			return nil // not a record this version wrote; nothing is owed by it
+			return fmt.Errorf("corrupt state at %s: %v", key, err)
 		}
 		for _, id := range slices.Sorted(func(yield func(string) bool) {
 			for id := range s.WithOfficial {
@@ -31,7 +32,10 @@ func (*Rules) Late(ctx context.Context, st rule.Scanner, now time.Time) ([]rule.
 			}
 		}) {
 			due, err := time.Parse(time.RFC3339, s.WithOfficial[id])
-			if err != nil || !due.Before(now) {
+			if err != nil {
+				return fmt.Errorf("corrupt state at %s: due time of %s: %v", key, id, err)
+			}
+			if !due.Before(now) {
 				continue
 			}
 			out = append(out, rule.Late{Key: AppKey(id), Due: due,

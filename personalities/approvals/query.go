@@ -219,6 +219,9 @@ type checkedVersion struct {
 // checkVersions checks the versions of the answer against their proved
 // approvals.rules entries and compiles their rules.
 func checkVersions(a *ApplicationAnswer, proved map[[32]byte]rule.ProvedEntry) (map[int64]*checkedVersion, error) {
+	if len(a.Versions) > max(len(a.Steps), 1) || len(a.Versions) > MaxAnswerSteps {
+		return nil, mismatch("the answer names %d versions of the rules for %d steps", len(a.Versions), len(a.Steps))
+	}
 	out := map[int64]*checkedVersion{}
 	for _, v := range a.Versions {
 		what := fmt.Sprintf("version %d", v.Version)
