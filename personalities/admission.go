@@ -377,14 +377,25 @@ func (a *admitter) judge(ctx context.Context, tx storage.AdmitTx, p *pending, re
 	if !ok {
 		return j, nil
 	}
+	// The answer is part of the statement's judgement: if the rules cannot
+	// answer it (or the answer would be too large to log), the statement
+	// is refused, and its batch goes on.
+	refuse := func(err error) (judgement, error) {
+		if !rule.IsRefusal(err) && !errors.Is(err, govlog.ErrStatementTooLarge) {
+			return j, err
+		}
+		a.logger.Warn("the log could not answer a statement; statement refused", "type", e.Type, "err", err)
+		j.refusal = fmt.Errorf("%w: the log could not answer it: %w", rule.ErrRuleViolation, err)
+		return j, nil
+	}
 	answers, err := resp.Respond(ctx, j.st, e)
 	if err != nil {
-		return j, err
+		return refuse(err)
 	}
 	for k, r := range answers {
-		q, err := a.respond(r, reg)
+		q, err := a.respond(r, reg, e.Time)
 		if err != nil {
-			return j, err
+			return refuse(err)
 		}
 		q.entry.Index = index + 1 + uint64(k)
 		q.entry.Logs = e.Logs
@@ -393,16 +404,16 @@ func (a *admitter) judge(ctx context.Context, tx storage.AdmitTx, p *pending, re
 				return j, err
 			}
 			a.logger.Error("the rules refused the log's own answer to a statement; statement refused", "type", e.Type, "answer", r.Type, "err", err)
-			j.refusal = fmt.Errorf("%w: the log could not answer it: %w", rule.ErrRuleViolation, err)
-			return j, nil
+			return refuse(err)
 		}
 		j.responses = append(j.responses, q)
 	}
 	return j, nil
 }
 
-// respond signs r with the log's rule key, as a statement to admit.
-func (a *admitter) respond(r rule.Response, reg *registry.Registry) (*pending, error) {
+// respond signs r with the log's rule key, as a statement to admit, dated
+// no earlier than after.
+func (a *admitter) respond(r rule.Response, reg *registry.Registry, after time.Time) (*pending, error) {
 	if a.ruleKey == nil {
 		return nil, fmt.Errorf("the %s rules answer statements, and the log has no rule key to sign the answers", a.log)
 	}
@@ -410,7 +421,11 @@ func (a *admitter) respond(r rule.Response, reg *registry.Registry) (*pending, e
 	if err != nil {
 		return nil, err
 	}
+	// Never dated before the statement it answers, whatever the clocks.
 	now := time.Now()
+	if now.Before(after) {
+		now = after
+	}
 	st, err := govlog.NewStatement(a.backend.Origin(), r.Type, now, b)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
@@ -164,9 +165,14 @@ func (r *Rules) applySupplement(ctx context.Context, st rule.State, e rule.Entry
 	if err := checkCitesHeld(ctx, e, b.Cites); err != nil {
 		return err
 	}
-	// The kind's current version judges: fields it no longer declares go.
+	// The kind's current version judges: fields it no longer declares go,
+	// and a field filed before that it now reads as another type must be
+	// supplied again.
 	merged := schemaFields(p, a.Fields)
 	maps.Copy(merged, b.Fields)
+	if _, err := p.ParseValues(merged); err != nil {
+		return fmt.Errorf("%w: the rules of %s changed since the filing; supply the field again: %w", rule.ErrInvalidBody, a.Kind, err)
+	}
 	a.Fields = merged
 	for _, c := range b.Cites {
 		if !slices.Contains(a.Cites, c) {
@@ -235,6 +241,7 @@ func (r *Rules) Respond(ctx context.Context, st rule.Reader, e rule.Entry) ([]ru
 	if err != nil {
 		return nil, err
 	}
+	d.Filing = leafHex(e.LeafHash)
 	return []rule.Response{{Type: TypeDecide, Body: d}}, nil
 }
 
@@ -250,10 +257,14 @@ func (r *Rules) applyDecide(ctx context.Context, st rule.State, e rule.Entry, ow
 	if err != nil || !ok {
 		return fmt.Errorf("corrupt state: awaited application %s: %v", d.ApplicationID, err)
 	}
+	if last := a.Steps[len(a.Steps)-1]; d.Filing != last.LeafHash {
+		return fmt.Errorf("%w: the decision names filing %.64s; the filing waiting for it is %s", rule.ErrRuleViolation, d.Filing, last.LeafHash)
+	}
 	want, err := r.Evaluate(ctx, st, a)
 	if err != nil {
 		return err
 	}
+	want.Filing = d.Filing
 	if !reflect.DeepEqual(normal(want), normal(d)) {
 		got, _ := json.Marshal(d)
 		exp, _ := json.Marshal(want)
@@ -272,7 +283,9 @@ func (r *Rules) applyDecide(ctx context.Context, st rule.State, e rule.Entry, ow
 	case Approved:
 		a.Status, a.Automatic = StatusApproved, true
 		a.ApprovedIndex, a.ApprovedLeaf = e.Index, leafHex(e.LeafHash)
-		finish(&a, &stats, e.Time)
+		if err := finish(ctx, st, &a, &stats, e.Time); err != nil {
+			return err
+		}
 	case Passed:
 		v, _, err := ReadVersion(ctx, st, a.Kind, d.Version)
 		if err != nil {
@@ -281,7 +294,10 @@ func (r *Rules) applyDecide(ctx context.Context, st rule.State, e rule.Entry, ow
 		filed, _ := time.Parse(time.RFC3339, a.Filed)
 		a.Status = StatusOfficial
 		a.Due = stamp(filed.Add(time.Duration(v.DecideWithinDays) * 24 * time.Hour))
-		stats.WithOfficial[a.ID] = a.Due
+		stats.WithOfficial++
+		if err := st.Put(ctx, DueKey(a.Owner, a.ID), []byte(a.Due)); err != nil {
+			return err
+		}
 	}
 	if err := putJSON(ctx, st, AgencyKey(a.Owner), stats); err != nil {
 		return err
@@ -292,8 +308,15 @@ func (r *Rules) applyDecide(ctx context.Context, st rule.State, e rule.Entry, ow
 	return st.Put(ctx, awaitingKey, []byte{})
 }
 
-// normal makes empty and nil lists alike, as JSON reads them back.
+// normal makes empty and nil lists alike, as JSON reads them back, and
+// drops the reasons: a reason may quote the CEL runtime's error text, which
+// another version of cel-go may word differently; the outcome, the rules
+// that failed and the fields missing are the decision.
 func normal(d Decision) Decision {
+	d.Failed = slices.Clone(d.Failed)
+	for i := range d.Failed {
+		d.Failed[i].Reason = ""
+	}
 	if len(d.Failed) == 0 {
 		d.Failed = nil
 	}
@@ -304,18 +327,24 @@ func normal(d Decision) Decision {
 }
 
 // finish records a's final decision at t in its owner's figures.
-func finish(a *Application, stats *AgencyStats, t time.Time) {
+func finish(ctx context.Context, st rule.State, a *Application, stats *AgencyStats, t time.Time) error {
+	if !a.Automatic { // it was with an official
+		stats.WithOfficial--
+		if err := st.Put(ctx, DueKey(a.Owner, a.ID), []byte{}); err != nil {
+			return err
+		}
+	}
 	a.Decided, a.Due = stamp(t), ""
-	delete(stats.WithOfficial, a.ID)
+	filed, _ := time.Parse(time.RFC3339, a.Filed)
+	took := max(0, int64(t.Sub(filed)/time.Second))
+	if err := st.Put(ctx, RecentKey(a.Owner, stats.Decided%maxRecentDecisions), []byte(strconv.FormatInt(took, 10))); err != nil {
+		return err
+	}
 	stats.Decided++
 	if a.Automatic {
 		stats.Automatic++
 	}
-	filed, _ := time.Parse(time.RFC3339, a.Filed)
-	stats.Recent = append(stats.Recent, max(0, int64(t.Sub(filed)/time.Second)))
-	if len(stats.Recent) > maxRecentDecisions {
-		stats.Recent = stats.Recent[len(stats.Recent)-maxRecentDecisions:]
-	}
+	return nil
 }
 
 func (r *Rules) applySign(ctx context.Context, st rule.State, e rule.Entry) error {
@@ -352,7 +381,9 @@ func (r *Rules) applySign(ctx context.Context, st rule.State, e rule.Entry) erro
 	} else {
 		a.Status = StatusRefused
 	}
-	finish(&a, &stats, e.Time)
+	if err := finish(ctx, st, &a, &stats, e.Time); err != nil {
+		return err
+	}
 	if err := putJSON(ctx, st, AgencyKey(a.Owner), stats); err != nil {
 		return err
 	}

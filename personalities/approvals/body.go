@@ -65,7 +65,10 @@ const (
 // Decision is the body of an approvals.decide: the log's evaluation of an
 // application under a version of its kind's rules.
 type Decision struct {
-	ApplicationID string            `json:"application_id"`
+	ApplicationID string `json:"application_id"`
+	// Filing is the leaf hash of the filing decided (the approvals.apply
+	// or approvals.supplement right before it), lowercase hex.
+	Filing        string            `json:"filing"`
 	Kind          string            `json:"kind"`
 	Version       int64             `json:"version"`
 	Outcome       string            `json:"outcome"`
@@ -206,12 +209,15 @@ func ParseSupplementBody(data []byte) (SupplementBody, error) {
 
 // ParseDecision parses the body of an approvals.decide.
 func ParseDecision(data []byte) (Decision, error) {
-	o, err := body.Parse(data, []string{"application_id", "kind", "version", "outcome"}, []string{"failed", "missing"})
+	o, err := body.Parse(data, []string{"application_id", "filing", "kind", "version", "outcome"}, []string{"failed", "missing"})
 	if err != nil {
 		return Decision{}, err
 	}
 	var d Decision
 	if d.ApplicationID, err = o.ID("application_id", body.ID); err != nil {
+		return d, err
+	}
+	if _, err := o.SHA256("filing"); err != nil {
 		return d, err
 	}
 	if err := strict(data, &d); err != nil {

@@ -3,6 +3,7 @@ package approvals_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -301,6 +302,7 @@ func TestApplication(t *testing.T) {
 	want := approvals.Decision{ApplicationID: "a1", Kind: "street-stall", Version: 1, Outcome: approvals.Returned,
 		Missing: []string{"health_certified"},
 		Failed:  []ruleset.Failure{{Rule: "food-hygiene", Message: stallRules[1].Message, Reason: "missing field health_certified"}}}
+	want.Filing = l.app("a1").Steps[0].LeafHash
 	if mustJSON(t, d) != mustJSON(t, want) {
 		t.Errorf("decision on a1 = %s, want %s", mustJSON(t, d), mustJSON(t, want))
 	}
@@ -351,8 +353,9 @@ func TestApplication(t *testing.T) {
 		t.Errorf("Fact of a returned application = %v, %v", ok, err)
 	}
 	stats, err := approvals.ReadAgencyStats(ctx, l.st, owner)
-	if err != nil || stats.Applications != 2 || stats.Decided != 1 || stats.Automatic != 0 || len(stats.WithOfficial) != 0 ||
-		!slices.Equal(stats.Recent, []int64{7200}) {
+	recent, rerr := approvals.RecentTimes(ctx, l.st, owner)
+	if err != nil || rerr != nil || stats.Applications != 2 || stats.Decided != 1 || stats.Automatic != 0 || stats.WithOfficial != 0 ||
+		!slices.Equal(recent, []int64{7200}) {
 		t.Errorf("the owner's figures = %+v, %v", stats, err)
 	}
 	ruletest.ReplayEqualsState(t, l.r, l.log, l.st)
@@ -389,7 +392,8 @@ func TestAutomaticApproval(t *testing.T) {
 		t.Errorf("m1 = %+v", a)
 	}
 	stats, err := approvals.ReadAgencyStats(ctx, l.st, other)
-	if err != nil || stats.Applications != 1 || stats.Decided != 1 || stats.Automatic != 1 || !slices.Equal(stats.Recent, []int64{0}) {
+	recent, rerr := approvals.RecentTimes(ctx, l.st, other)
+	if err != nil || rerr != nil || stats.Applications != 1 || stats.Decided != 1 || stats.Automatic != 1 || !slices.Equal(recent, []int64{0}) {
 		t.Errorf("figures = %+v, %v", stats, err)
 	}
 	// Nothing is left for an official.
@@ -458,7 +462,7 @@ func TestWhoMayDecide(t *testing.T) {
 	})
 	t.Run("a decision nobody is owed", func(t *testing.T) {
 		l := setup(t)
-		d := `{"application_id":"a2","kind":"street-stall","outcome":"passed","version":1}`
+		d := `{"application_id":"a2","filing":"` + strings.Repeat("1", 64) + `","kind":"street-stall","outcome":"passed","version":1}`
 		l.refuse(l.entry(ruletest.LogAgency, approvals.TypeDecide, at, d), rule.ErrRuleViolation, "owes no decision on application a2")
 	})
 }
@@ -474,17 +478,18 @@ func TestForgedDecision(t *testing.T) {
 	if _, err := ruletest.Admit(ctx, l.r, l.st, apply, nil); err != nil {
 		t.Fatal(err)
 	}
+	filing := hex.EncodeToString(apply.LeafHash[:])
 	forged := func(outcome string) string {
-		return mustJSON(t, approvals.Decision{ApplicationID: "a1", Kind: "street-stall", Version: 1, Outcome: outcome})
+		return mustJSON(t, approvals.Decision{ApplicationID: "a1", Filing: filing, Kind: "street-stall", Version: 1, Outcome: outcome})
 	}
 	l.refuse(l.entry(ruletest.LogAgency, approvals.TypeDecide, t0, forged(approvals.Passed)), rule.ErrRuleViolation, "the log decided")
 	l.refuse(l.entry(ruletest.LogAgency, approvals.TypeDecide, t0, forged(approvals.Approved)), rule.ErrRuleViolation, "the log decided")
 	// The right outcome, but not the rule that failed.
 	l.refuse(l.entry(ruletest.LogAgency, approvals.TypeDecide, t0, forged(approvals.Returned)), rule.ErrRuleViolation, "the log decided")
-	wrongVersion := mustJSON(t, approvals.Decision{ApplicationID: "a1", Kind: "street-stall", Version: 2, Outcome: approvals.Returned,
+	wrongVersion := mustJSON(t, approvals.Decision{ApplicationID: "a1", Filing: filing, Kind: "street-stall", Version: 2, Outcome: approvals.Returned,
 		Failed: []ruleset.Failure{{Rule: "area", Message: stallRules[0].Message}}})
 	l.refuse(l.entry(ruletest.LogAgency, approvals.TypeDecide, t0, wrongVersion), rule.ErrRuleViolation, "the log decided")
-	other := mustJSON(t, approvals.Decision{ApplicationID: "a2", Kind: "street-stall", Version: 1, Outcome: approvals.Returned})
+	other := mustJSON(t, approvals.Decision{ApplicationID: "a2", Filing: filing, Kind: "street-stall", Version: 1, Outcome: approvals.Returned})
 	l.refuse(l.entry(ruletest.LogAgency, approvals.TypeDecide, t0, other), rule.ErrRuleViolation, "owes no decision on application a2")
 
 	const owed = "has not written its decision on application a1"
@@ -494,7 +499,11 @@ func TestForgedDecision(t *testing.T) {
 	l.refuse(l.entry(owner, approvals.TypeSign, t0, signBody("a1", approvals.Approve, ""), official), rule.ErrRuleViolation, owed)
 
 	// The true decision is admitted, and the log moves on.
-	right := mustJSON(t, approvals.Decision{ApplicationID: "a1", Kind: "street-stall", Version: 1, Outcome: approvals.Returned,
+	// A decision of another filing is refused.
+	notThis := mustJSON(t, approvals.Decision{ApplicationID: "a1", Filing: strings.Repeat("0", 64), Kind: "street-stall", Version: 1, Outcome: approvals.Returned,
+		Failed: []ruleset.Failure{{Rule: "area", Message: stallRules[0].Message}}})
+	l.refuse(l.entry(ruletest.LogAgency, approvals.TypeDecide, t0, notThis), rule.ErrRuleViolation, "the filing waiting for it is")
+	right := mustJSON(t, approvals.Decision{ApplicationID: "a1", Filing: filing, Kind: "street-stall", Version: 1, Outcome: approvals.Returned,
 		Failed: []ruleset.Failure{{Rule: "area", Message: stallRules[0].Message}}})
 	if _, err := ruletest.Admit(ctx, l.r, l.st, l.entry(ruletest.LogAgency, approvals.TypeDecide, t0, right), nil); err != nil {
 		t.Fatalf("the true decision: %v", err)

@@ -2,9 +2,6 @@ package approvals
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,30 +15,15 @@ var _ rule.Deadliner = (*Rules)(nil)
 func (*Rules) Late(ctx context.Context, st rule.Scanner, now time.Time) ([]rule.Late, error) {
 	var out []rule.Late
 	prefix := AgencyKey("")
-	err := st.Scan(ctx, prefix, func(key string, v []byte) error {
+	err := st.Scan(ctx, prefix, func(key string, _ []byte) error {
 		agency, _ := strings.CutPrefix(key, prefix)
-		var s AgencyStats
-		if err := json.Unmarshal(v, &s); err != nil {
-			return fmt.Errorf("corrupt state at %s: %v", key, err)
-		}
-		for _, id := range slices.Sorted(func(yield func(string) bool) {
-			for id := range s.WithOfficial {
-				if !yield(id) {
-					return
-				}
+		return Owed(ctx, st, agency, func(id string, due time.Time) error {
+			if due.Before(now) {
+				out = append(out, rule.Late{Key: AppKey(id), Due: due,
+					What: "an official of " + agency + " has not decided application " + id})
 			}
-		}) {
-			due, err := time.Parse(time.RFC3339, s.WithOfficial[id])
-			if err != nil {
-				return fmt.Errorf("corrupt state at %s: due time of %s: %v", key, id, err)
-			}
-			if !due.Before(now) {
-				continue
-			}
-			out = append(out, rule.Late{Key: AppKey(id), Due: due,
-				What: "an official of " + agency + " has not decided application " + id})
-		}
-		return nil
+			return nil
+		})
 	})
 	return out, err
 }

@@ -336,6 +336,10 @@ func replaySteps(a *ApplicationAnswer, versions map[int64]*checkedVersion, prove
 			}
 			supp, w.submitted, w.status = &b, at, statusPending
 		case TypeDecide:
+			// A decision names the filing it decides, the step before it.
+			if i == 0 || a.Steps[i-1].LeafHash != decidedFiling(e.Body) {
+				return nil, mismatch("%s: its entry does not name the filing before it", what)
+			}
 			if err := w.decide(a, s, e, what, supp, versions); err != nil {
 				return nil, err
 			}
@@ -453,6 +457,7 @@ func (w *walk) decide(a *ApplicationAnswer, s Step, e rule.ProvedEntry, what str
 	if err != nil {
 		return mismatch("%s: the fields filed do not fit version %d: %v", what, v.Version, err)
 	}
+	want.Filing = d.Filing
 	if !reflect.DeepEqual(normal(want), normal(d)) {
 		got, _ := json.Marshal(d)
 		exp, _ := json.Marshal(want)
@@ -680,4 +685,14 @@ func (*Rules) FormatAnswer(w io.Writer, query string, result []byte) error {
 	}
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// decidedFiling returns the filing a decision entry's body names, "" if
+// it does not parse.
+func decidedFiling(body []byte) string {
+	d, err := ParseDecision(body)
+	if err != nil {
+		return ""
+	}
+	return d.Filing
 }

@@ -268,7 +268,7 @@ func TestCheckAnswer(t *testing.T) {
 			a.Steps[1].Decision.Outcome, a.Steps[1].Decision.Failed, a.Steps[1].Decision.Missing = approvals.Passed, nil, nil
 		}), entries: withEntry("a1", 1, func(e *rule.ProvedEntry) {
 			e.Body = json.RawMessage(`{"application_id":"a1","kind":"street-stall","outcome":"passed","version":1}`)
-		}), wantMsg: "version 1 of the rules decides"},
+		}), wantMsg: "does not name the filing before it"},
 		{name: "failed rule left out", result: a1(func(a *approvals.ApplicationAnswer) { a.Steps[1].Decision.Failed = nil }),
 			wantMsg: "its entry records the decision"},
 		{name: "supplement removed", result: a1(func(a *approvals.ApplicationAnswer) { a.Steps = slices.Delete(a.Steps, 2, 3) }),

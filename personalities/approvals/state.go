@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
@@ -92,18 +95,17 @@ type ApprovedFact struct {
 // maxRecentDecisions bounds the decision times an agency's figures keep.
 const maxRecentDecisions = 1000
 
-// AgencyStats are an owning agency's figures, the JSON value of its
-// [AgencyKey]: what its dashboard panel shows.
+// AgencyStats are an owning agency's counters, the JSON value of its
+// [AgencyKey]: a small record every filing and decision rewrites. What
+// grows with the backlog lives under keys of its own: each application an
+// official must decide at [DueKey], and the latest decision times at
+// [RecentKey], a ring of maxRecentDecisions slots.
 type AgencyStats struct {
 	Applications int64 `json:"applications"`
 	Decided      int64 `json:"decided"`
 	Automatic    int64 `json:"automatic"`
-	// Recent are the seconds from filing to final decision of the latest
-	// decisions, at most maxRecentDecisions.
-	Recent []int64 `json:"recent"`
-	// WithOfficial are the applications an official must decide, by ID,
-	// with when the decision is due.
-	WithOfficial map[string]string `json:"with_official"`
+	// WithOfficial counts the applications an official must decide now.
+	WithOfficial int64 `json:"with_official"`
 }
 
 const awaitingKey = "awaiting"
@@ -150,14 +152,50 @@ func ReadApplication(ctx context.Context, st rule.Reader, id string) (Applicatio
 	return a, ok, err
 }
 
-// ReadAgencyStats reads an owning agency's figures.
+// ReadAgencyStats reads an owning agency's counters.
 func ReadAgencyStats(ctx context.Context, st rule.Reader, agency string) (AgencyStats, error) {
 	var s AgencyStats
 	_, err := getJSON(ctx, st, AgencyKey(agency), &s)
-	if s.WithOfficial == nil {
-		s.WithOfficial = map[string]string{}
-	}
 	return s, err
+}
+
+// DueKey is the state key of when an official of agency must have decided
+// application id (RFC 3339), empty once decided.
+func DueKey(agency, id string) string { return "due/" + agency + "/" + id }
+
+// RecentKey is the state key of one slot of an agency's ring of the
+// latest decision times: seconds from filing to final decision.
+func RecentKey(agency string, slot int64) string { return fmt.Sprintf("recent/%s/%d", agency, slot) }
+
+// Owed calls fn with each application an official of agency must decide
+// now, in ID order, and when the decision is due.
+func Owed(ctx context.Context, st rule.Scanner, agency string, fn func(id string, due time.Time) error) error {
+	prefix := DueKey(agency, "")
+	return st.Scan(ctx, prefix, func(key string, v []byte) error {
+		if len(v) == 0 {
+			return nil
+		}
+		due, err := time.Parse(time.RFC3339, string(v))
+		if err != nil {
+			return fmt.Errorf("corrupt state at %s: %v", key, err)
+		}
+		return fn(strings.TrimPrefix(key, prefix), due)
+	})
+}
+
+// RecentTimes returns the latest decision times of agency, in seconds, in
+// no particular order.
+func RecentTimes(ctx context.Context, st rule.Scanner, agency string) ([]int64, error) {
+	var out []int64
+	err := st.Scan(ctx, "recent/"+agency+"/", func(key string, v []byte) error {
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("corrupt state at %s: %v", key, err)
+		}
+		out = append(out, n)
+		return nil
+	})
+	return out, err
 }
 
 func awaiting(ctx context.Context, st rule.Reader) (string, error) {

@@ -72,23 +72,27 @@ func agencyTable(ctx context.Context, st rule.Scanner, agency func(id string) st
 		if err := json.Unmarshal(value, &s); err != nil {
 			return fmt.Errorf("corrupt state at %s: %v", key, err)
 		}
+		id := strings.TrimPrefix(key, agencyPrefix)
 		late := int64(0)
-		for id, due := range s.WithOfficial {
-			d, err := time.Parse(time.RFC3339, due)
-			if err != nil {
-				return fmt.Errorf("corrupt state at %s: application %s is due %q: %v", key, id, due, err)
-			}
-			if d.Before(at) {
+		if err := Owed(ctx, st, id, func(_ string, due time.Time) error {
+			if due.Before(at) {
 				late++
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
-		t.Rows = append(t.Rows, []string{agency(strings.TrimPrefix(key, agencyPrefix)), strconv.FormatInt(s.Applications, 10),
-			strconv.FormatInt(s.Decided, 10), share(s.Automatic, s.Decided), median(s.Recent),
-			strconv.Itoa(len(s.WithOfficial)), strconv.FormatInt(late, 10)})
+		recent, err := RecentTimes(ctx, st, id)
+		if err != nil {
+			return err
+		}
+		t.Rows = append(t.Rows, []string{agency(id), strconv.FormatInt(s.Applications, 10),
+			strconv.FormatInt(s.Decided, 10), share(s.Automatic, s.Decided), median(recent),
+			strconv.FormatInt(s.WithOfficial, 10), strconv.FormatInt(late, 10)})
 		sum.Applications += s.Applications
 		sum.Decided += s.Decided
 		sum.Automatic += s.Automatic
-		withOfficial += int64(len(s.WithOfficial))
+		withOfficial += s.WithOfficial
 		overdue += late
 		return nil
 	})

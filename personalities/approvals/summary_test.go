@@ -2,7 +2,9 @@ package approvals_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,7 +123,14 @@ func TestSummaryMedian(t *testing.T) {
 		{`[356400]`, "4d3h"},
 		{`[60, 120]`, "1m"},
 	} {
-		st := ruletest.State{approvals.AgencyKey(owner): []byte(`{"applications":1,"decided":1,"recent":` + tc.recent + `}`)}
+		st := ruletest.State{approvals.AgencyKey(owner): []byte(`{"applications":1,"decided":1}`)}
+		var times []int64
+		if err := json.Unmarshal([]byte(tc.recent), &times); err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range times {
+			st[approvals.RecentKey(owner, int64(i))] = []byte(strconv.FormatInt(n, 10))
+		}
 		tables, err := approvals.New().Summary(ctx, st, agencyName)
 		if err != nil {
 			t.Fatal(err)

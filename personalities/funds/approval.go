@@ -14,9 +14,11 @@ import (
 // "approval", an application of that kind that the approvals log had
 // approved when the funds log admitted the transfer ([rule.Logs]: as of
 // the approvals log's size that the funds log last named in a log view
-// entry). One approval pays one transfer; if the approved application has
-// an "amount" field, the transfer may not exceed it. Anything else is
-// [rule.ErrRuleViolation]: FAILED_PRECONDITION.
+// entry). The agency that filed the application must be the one that pays;
+// one approval pays one transfer; if the approved application has a
+// "contract_id" field, it must name the transfer's contract, and if it has
+// an "amount" field (an integer), the transfer may not exceed it. Anything
+// else is [rule.ErrRuleViolation]: FAILED_PRECONDITION.
 
 // ApprovalsLog is the log the funds rules read approvals from, and
 // approvedFact the fact they read.
@@ -60,6 +62,7 @@ func (c *change) approved(k ContractRecord, b TransferBody) error {
 	}
 	var v struct {
 		Kind   string                     `json:"kind"`
+		Agency string                     `json:"agency"`
 		Fields map[string]json.RawMessage `json:"fields"`
 	}
 	if err := json.Unmarshal(f.Value, &v); err != nil {
@@ -68,9 +71,21 @@ func (c *change) approved(k ContractRecord, b TransferBody) error {
 	if v.Kind != k.ApprovalKind {
 		return fmt.Errorf("%w: application %s is of kind %s; contract %s needs %s", rule.ErrRuleViolation, b.Approval, v.Kind, b.ContractID, k.ApprovalKind)
 	}
+	if v.Agency != c.e.Agency {
+		return fmt.Errorf("%w: application %s was filed by %s, not by the paying agency %s", rule.ErrRuleViolation, b.Approval, v.Agency, c.e.Agency)
+	}
+	if raw, ok := v.Fields["contract_id"]; ok {
+		var contract string
+		if json.Unmarshal(raw, &contract) != nil || contract != b.ContractID {
+			return fmt.Errorf("%w: application %s approves a payment under contract %s, not %s", rule.ErrRuleViolation, b.Approval, raw, b.ContractID)
+		}
+	}
 	if raw, ok := v.Fields["amount"]; ok {
 		var most int64
-		if json.Unmarshal(raw, &most) == nil && b.Amount > most {
+		if err := json.Unmarshal(raw, &most); err != nil {
+			return fmt.Errorf("%w: application %s has an amount that is not a whole number of fen: %s", rule.ErrRuleViolation, b.Approval, raw)
+		}
+		if b.Amount > most {
 			return fmt.Errorf("%w: application %s approves at most %s", rule.ErrRuleViolation, b.Approval, FormatAmount(most))
 		}
 	}
