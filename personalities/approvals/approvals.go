@@ -197,3 +197,31 @@ func (r *Rules) program(v Version) (*ruleset.Program, error) {
 	r.programs.Store(v.LeafHash, p)
 	return p, nil
 }
+
+var _ rule.KeyReader = (*Rules)(nil)
+
+// ReadKeys names the keys Apply reads first for e, so that a batch reads
+// them in one query; the kind's version and its owner's figures are read
+// after (they depend on what these hold).
+func (*Rules) ReadKeys(e rule.Entry) []string {
+	keys := []string{awaitingKey}
+	switch e.Type {
+	case TypeApply:
+		if b, err := ParseApplyBody(e.Body); err == nil {
+			keys = append(keys, KindKey(b.Kind), AppKey(b.ApplicationID))
+		}
+	case TypeSupplement:
+		if b, err := ParseSupplementBody(e.Body); err == nil {
+			keys = append(keys, AppKey(b.ApplicationID))
+		}
+	case TypeSign:
+		if b, err := ParseSignBody(e.Body); err == nil {
+			keys = append(keys, AppKey(b.ApplicationID))
+		}
+	case TypeRules:
+		if b, err := ParseRulesBody(e.Body); err == nil {
+			keys = append(keys, KindKey(b.Kind))
+		}
+	}
+	return keys
+}

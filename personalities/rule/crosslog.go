@@ -33,7 +33,7 @@ import (
 //
 // Because a view only ever names entries admitted before it, the logs'
 // views never wait on each other in a circle.
-
+//
 // Importer is implemented by a Domain whose rules read other logs (see
 // [Logs]). The admission server and the monitor must run or follow every
 // log it names.

@@ -155,11 +155,19 @@ func (t *admitTx) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	var v []byte
 	err := t.tx.QueryRowContext(ctx, getStateSQL+t.s.d.ForUpdate, t.log, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
+		t.read[key] = nil
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read state %q: %w", key, err)
 	}
+	// Kept for the rest of the transaction, which holds the row's lock:
+	// a rule that reads a key again (a batch's statements, a statement and
+	// the log's answer to it) asks the database once.
+	if v == nil {
+		v = []byte{}
+	}
+	t.read[key] = bytes.Clone(v)
 	return v, true, nil
 }
 
