@@ -68,12 +68,12 @@ type Decision struct {
 	ApplicationID string `json:"application_id"`
 	// Filing is the leaf hash of the filing decided (the approvals.apply
 	// or approvals.supplement right before it), lowercase hex.
-	Filing        string            `json:"filing"`
-	Kind          string            `json:"kind"`
-	Version       int64             `json:"version"`
-	Outcome       string            `json:"outcome"`
-	Failed        []ruleset.Failure `json:"failed,omitempty"`
-	Missing       []string          `json:"missing,omitempty"`
+	Filing  string            `json:"filing"`
+	Kind    string            `json:"kind"`
+	Version int64             `json:"version"`
+	Outcome string            `json:"outcome"`
+	Failed  []ruleset.Failure `json:"failed,omitempty"`
+	Missing []string          `json:"missing,omitempty"`
 }
 
 // Decisions of an official.

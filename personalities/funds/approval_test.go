@@ -73,7 +73,7 @@ func TestTransferNeedsApproval(t *testing.T) {
 	must(transfer("t-small", 200, ""))
 	for _, tc := range []struct {
 		name, approval, want string
-		amount           int
+		amount               int
 	}{
 		{"none", "", "needs an approved contract-payment application", 500},
 		{"unknown", "nope", "is not approved", 500},
