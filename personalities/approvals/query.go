@@ -3,7 +3,6 @@ package approvals
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/answer"
 	"github.com/govlog/govlog/personalities/rule/body"
 	"github.com/govlog/govlog/personalities/rule/ruleset"
 )
@@ -116,7 +116,7 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 	var cited [][32]byte
 	var versions []int64
 	for i, s := range a.Steps {
-		h, err := decodeLeafHash(s.LeafHash)
+		h, err := answer.LeafHash(s.LeafHash)
 		if err != nil {
 			return nil, nil, fmt.Errorf("corrupt state: application %s, step %d: %w", id, i+1, err)
 		}
@@ -134,7 +134,7 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 		if !ok {
 			return nil, nil, fmt.Errorf("corrupt state: application %s was decided under version %d of %s, which is missing", id, n, a.Kind)
 		}
-		h, err := decodeLeafHash(ver.LeafHash)
+		h, err := answer.LeafHash(ver.LeafHash)
 		if err != nil {
 			return nil, nil, fmt.Errorf("corrupt state: version %d of %s: %w", n, a.Kind, err)
 		}
@@ -145,15 +145,6 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 	return out, cited, nil
 }
 
-func decodeLeafHash(s string) ([32]byte, error) {
-	var h [32]byte
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(h) || hex.EncodeToString(b) != s {
-		return h, fmt.Errorf("%.80q is not a leaf hash (64 lowercase hex digits)", s)
-	}
-	copy(h[:], b)
-	return h, nil
-}
 
 // Queries implements [rule.QueryClient].
 func (*Rules) Queries() []rule.QueryInfo {
@@ -191,10 +182,7 @@ func (*Rules) CheckAnswer(query string, args map[string]string, result []byte, e
 	if a.ID != args["id"] {
 		return "", mismatch("the answer is about application %.80q, not %.80q", a.ID, args["id"])
 	}
-	proved := make(map[[32]byte]rule.ProvedEntry, len(entries))
-	for _, e := range entries {
-		proved[e.LeafHash] = e
-	}
+	proved := answer.ByHash(entries)
 	versions, err := checkVersions(a, proved)
 	if err != nil {
 		return "", err
@@ -576,14 +564,9 @@ func decodeNumbers(data []byte, v any) error {
 }
 
 func decodeAnswer(result []byte) (*ApplicationAnswer, error) {
-	dec := json.NewDecoder(bytes.NewReader(result))
-	dec.DisallowUnknownFields()
 	var a ApplicationAnswer
-	if err := dec.Decode(&a); err != nil {
-		return nil, mismatch("not an application answer: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, mismatch("not an application answer: data after it")
+	if err := answer.Decode(result, &a, "an application answer"); err != nil {
+		return nil, mismatch("%v", err)
 	}
 	return &a, nil
 }
@@ -594,13 +577,9 @@ func mismatch(format string, args ...any) error {
 
 // provedEntry returns the proved entry of the leaf hash an answer gives.
 func provedEntry(proved map[[32]byte]rule.ProvedEntry, what, leafHex string) (rule.ProvedEntry, error) {
-	leaf, err := decodeLeafHash(leafHex)
+	e, err := answer.Entry(proved, leafHex)
 	if err != nil {
-		return rule.ProvedEntry{}, mismatch("%s: %v", what, err)
-	}
-	e, ok := proved[leaf]
-	if !ok {
-		return e, mismatch("%s: no proof of its entry %s", what, leafHex)
+		return e, mismatch("%s: %v", what, err)
 	}
 	return e, nil
 }

@@ -1,17 +1,15 @@
 package funds
 
 import (
-	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/answer"
 )
 
 // ErrAnswerMismatch means an answer to a query says something about the
@@ -79,13 +77,8 @@ func accountChecked(v *AccountView) string {
 // decodeAnswer reads an answer strictly: a member this package does not
 // know would be shown (by --json) without having been checked.
 func decodeAnswer(result []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(result))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: the answer is not a %T: %v", ErrAnswerMismatch, v, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: the answer has data after its JSON object", ErrAnswerMismatch)
+	if err := answer.Decode(result, v, fmt.Sprintf("a %T", v)); err != nil {
+		return fmt.Errorf("%w: the answer is %v", ErrAnswerMismatch, err)
 	}
 	return nil
 }

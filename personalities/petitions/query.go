@@ -1,10 +1,7 @@
 package petitions
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +11,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/answer"
 	"github.com/govlog/govlog/personalities/rule/body"
 )
 
@@ -63,7 +61,7 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 		return nil, nil, fmt.Errorf("%w: there is no petition %s", rule.ErrNotFound, id)
 	}
 	a := &Answer{ID: id, Petition: rec, Signatures: []SignatureRecord{}}
-	leaf, err := decodeLeafHash(rec.LeafHash)
+	leaf, err := answer.LeafHash(rec.LeafHash)
 	if err != nil {
 		return nil, nil, fmt.Errorf("corrupt state: petition %s: %w", id, err)
 	}
@@ -73,7 +71,7 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 		if err != nil {
 			return nil, nil, err
 		}
-		if leaf, err = decodeLeafHash(s.LeafHash); !ok || err != nil {
+		if leaf, err = answer.LeafHash(s.LeafHash); !ok || err != nil {
 			return nil, nil, fmt.Errorf("corrupt state: petition %s counts %d signatures, but its signature %d is missing or malformed", id, rec.Signatures, n)
 		}
 		a.Signatures = append(a.Signatures, s)
@@ -82,15 +80,6 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 	return a, cited, nil
 }
 
-func decodeLeafHash(s string) ([32]byte, error) {
-	var h [32]byte
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(h) || hex.EncodeToString(b) != s {
-		return h, fmt.Errorf("%.80q is not a leaf hash (64 lowercase hex digits)", s)
-	}
-	copy(h[:], b)
-	return h, nil
-}
 
 // Queries implements [rule.QueryClient].
 func (*Rules) Queries() []rule.QueryInfo {
@@ -119,10 +108,7 @@ func (*Rules) CheckAnswer(query string, args map[string]string, result []byte, e
 	if a.ID != args["id"] {
 		return "", mismatch("the answer is about petition %.80q, not %.80q", a.ID, args["id"])
 	}
-	proved := make(map[[32]byte]rule.ProvedEntry, len(entries))
-	for _, e := range entries {
-		proved[e.LeafHash] = e
-	}
+	proved := answer.ByHash(entries)
 	closes, err := checkOpening(a, proved)
 	if err != nil {
 		return "", err
@@ -139,14 +125,9 @@ func (*Rules) CheckAnswer(query string, args map[string]string, result []byte, e
 }
 
 func decodeAnswer(result []byte) (*Answer, error) {
-	dec := json.NewDecoder(bytes.NewReader(result))
-	dec.DisallowUnknownFields()
 	var a Answer
-	if err := dec.Decode(&a); err != nil {
-		return nil, mismatch("not a petition answer: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, mismatch("not a petition answer: data after it")
+	if err := answer.Decode(result, &a, "a petition answer"); err != nil {
+		return nil, mismatch("%v", err)
 	}
 	return &a, nil
 }
@@ -157,13 +138,9 @@ func mismatch(format string, args ...any) error {
 
 // provedEntry returns the proved entry of the leaf hash an answer gives.
 func provedEntry(proved map[[32]byte]rule.ProvedEntry, what, leafHex string) (rule.ProvedEntry, error) {
-	leaf, err := decodeLeafHash(leafHex)
+	e, err := answer.Entry(proved, leafHex)
 	if err != nil {
-		return rule.ProvedEntry{}, mismatch("%s: %v", what, err)
-	}
-	e, ok := proved[leaf]
-	if !ok {
-		return e, mismatch("%s: no proof of its entry %s", what, leafHex)
+		return e, mismatch("%s: %v", what, err)
 	}
 	return e, nil
 }
