@@ -157,27 +157,11 @@ func ParseApplyBody(data []byte) (ApplyBody, error) {
 		return ApplyBody{}, err
 	}
 	var b ApplyBody
-	if b.ApplicationID, err = o.ID("application_id", body.ID); err != nil {
-		return b, err
-	}
 	if b.Kind, err = o.ID("kind", body.ID); err != nil {
 		return b, err
 	}
-	var full ApplyBody
-	if err := strict(data, &full); err != nil {
-		return b, err
-	}
-	if full.Fields == nil {
-		return b, body.Errorf("field %q must be an object", "fields")
-	}
-	if len(full.Fields) > ruleset.MaxFields {
-		return b, body.Errorf("field %q: at most %d fields", "fields", ruleset.MaxFields)
-	}
-	if err := checkCites(full.Cites); err != nil {
-		return b, err
-	}
-	b.Fields, b.Cites = full.Fields, full.Cites
-	return b, nil
+	b.ApplicationID, b.Fields, b.Cites, err = parseFiling(o, data)
+	return b, err
 }
 
 // ParseSupplementBody parses the body of an approvals.supplement.
@@ -187,24 +171,36 @@ func ParseSupplementBody(data []byte) (SupplementBody, error) {
 		return SupplementBody{}, err
 	}
 	var b SupplementBody
-	if b.ApplicationID, err = o.ID("application_id", body.ID); err != nil {
-		return b, err
+	b.ApplicationID, b.Fields, b.Cites, err = parseFiling(o, data)
+	return b, err
+}
+
+// parseFiling reads what an application and a supplement share: the ID,
+// the fields (any JSON values: the kind's schema judges them) and the
+// citations.
+func parseFiling(o body.Object, data []byte) (id string, fields map[string]json.RawMessage, cites []Cite, err error) {
+	if id, err = o.ID("application_id", body.ID); err != nil {
+		return "", nil, nil, err
 	}
-	var full SupplementBody
-	if err := strict(data, &full); err != nil {
-		return b, err
+	var f struct {
+		ApplicationID string                     `json:"application_id"`
+		Kind          string                     `json:"kind"`
+		Fields        map[string]json.RawMessage `json:"fields"`
+		Cites         []Cite                     `json:"cites"`
 	}
-	if full.Fields == nil {
-		return b, body.Errorf("field %q must be an object", "fields")
+	if err := strict(data, &f); err != nil {
+		return "", nil, nil, err
 	}
-	if len(full.Fields) > ruleset.MaxFields {
-		return b, body.Errorf("field %q: at most %d fields", "fields", ruleset.MaxFields)
+	if f.Fields == nil {
+		return "", nil, nil, body.Errorf("field %q must be an object", "fields")
 	}
-	if err := checkCites(full.Cites); err != nil {
-		return b, err
+	if len(f.Fields) > ruleset.MaxFields {
+		return "", nil, nil, body.Errorf("field %q: at most %d fields", "fields", ruleset.MaxFields)
 	}
-	b.Fields, b.Cites = full.Fields, full.Cites
-	return b, nil
+	if err := checkCites(f.Cites); err != nil {
+		return "", nil, nil, err
+	}
+	return id, f.Fields, f.Cites, nil
 }
 
 // ParseDecision parses the body of an approvals.decide.
