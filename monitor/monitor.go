@@ -490,6 +490,10 @@ func (m *Monitor) follow(ctx context.Context, l *Log) error {
 	return m.catchUp(ctx, l, prev, hadPrev, signed, cp)
 }
 
+// errWaitingView is advance's answer when the range's first entry is a
+// view entry naming more of another log than the monitor has replayed.
+var errWaitingView = errors.New("waiting at a view entry")
+
 // catchUp replays the entries from prev.Size up to cp, a verified
 // checkpoint, in commits of at most CommitEvery entries (one for a log with
 // watches).
@@ -500,6 +504,12 @@ func (m *Monitor) catchUp(ctx context.Context, l *Log, prev Verified, hadPrev bo
 			end = prev.Size + m.opts.CommitEvery
 		}
 		stored, err := m.advance(ctx, l, prev, hadPrev, signed, cp, end)
+		if errors.Is(err, errWaitingView) {
+			// Stopped at the first entry of the pass (even of the log):
+			// nothing to commit, and the wait counts all the same.
+			m.logger.Info("waiting for another log", "log", l.Origin, "at", prev.Size)
+			return m.checkWaiting(ctx, l)
+		}
 		if err != nil || stored.Checkpoint == nil || stored.Size == cp.Size {
 			if err == nil && stored.Size == cp.Size {
 				delete(m.waiting, l.Origin)
@@ -538,7 +548,7 @@ func (m *Monitor) advance(ctx context.Context, l *Log, prev Verified, hadPrev bo
 	}
 	if r.end < end {
 		if r.end == prev.Size {
-			return prev, nil // nothing replayed
+			return prev, errWaitingView // nothing replayed
 		}
 		end = r.end
 	}
