@@ -145,7 +145,6 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 	return out, cited, nil
 }
 
-
 // Queries implements [rule.QueryClient].
 func (*Rules) Queries() []rule.QueryInfo {
 	return []rule.QueryInfo{{

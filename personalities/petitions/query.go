@@ -80,7 +80,6 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 	return a, cited, nil
 }
 
-
 // Queries implements [rule.QueryClient].
 func (*Rules) Queries() []rule.QueryInfo {
 	return []rule.QueryInfo{{
