@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,7 +121,7 @@ type queryFlags struct {
 	policyPath string
 	origin     string
 	json       bool
-	save       string
+	save, saved string
 }
 
 func (f *queryFlags) register(cmd *cobra.Command, log string) {
@@ -128,7 +129,8 @@ func (f *queryFlags) register(cmd *cobra.Command, log string) {
 	cmd.Flags().StringVar(&f.policyPath, "policy", "", "C2SP tlog-policy file: every entry of the answer is verified against it")
 	cmd.Flags().StringVar(&f.origin, "origin", "", "the log's origin (default: the one log of the policy whose origin ends in /<log>)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the answer as JSON (the verification goes to stderr)")
-	cmd.Flags().StringVar(&f.save, "save", "", "also write each entry's bundle to this folder, as <leaf hash>.tlog-proof, to verify offline")
+	cmd.Flags().StringVar(&f.save, "save", "", "also write the answer (answer.json) and each entry's bundle (<leaf hash>.tlog-proof) to this folder, to verify offline with --saved")
+	cmd.Flags().StringVar(&f.saved, "saved", "", "verify the answer kept in this folder by --save, offline: no server is asked")
 	cmd.MarkFlagRequired("policy")
 }
 
@@ -181,14 +183,20 @@ func (f *queryFlags) ask(cmd *cobra.Command, name string, args map[string]string
 	if err != nil {
 		return nil, err
 	}
-	c, ctx, done, err := f.dial(cmd)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	a, err := c.Query(ctx, policy, f.log, name, args)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	var a *client.Answer
+	if f.saved != "" {
+		if a, err = loadAnswer(f.saved, policy, f.log, name, args); err != nil {
+			return nil, err
+		}
+	} else {
+		c, ctx, done, err := f.dial(cmd)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		if a, err = c.Query(ctx, policy, f.log, name, args); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	// Every bundle is at one checkpoint; it must be the asked log's, not
 	// another log the policy also trusts.
@@ -205,6 +213,56 @@ func (f *queryFlags) ask(cmd *cobra.Command, name string, args map[string]string
 				return nil, err
 			}
 		}
+		saved, err := json.MarshalIndent(savedAnswer{Log: f.log, Query: name, Args: args, Result: a.Result}, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(f.save, "answer.json"), append(saved, '\n'), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// savedAnswer is answer.json, what --save keeps of an answer beside its
+// bundles.
+type savedAnswer struct {
+	Log    string            `json:"log"`
+	Query  string            `json:"query"`
+	Args   map[string]string `json:"args"`
+	Result json.RawMessage   `json:"result"`
+}
+
+// loadAnswer reads an answer --save kept in dir and verifies it against
+// policy, as if the server had just sent it; it must answer the same
+// query with the same arguments.
+func loadAnswer(dir string, policy *govlog.Policy, log, name string, args map[string]string) (*client.Answer, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "answer.json"))
+	if err != nil {
+		return nil, fmt.Errorf("no saved answer: %w", err)
+	}
+	var s savedAnswer
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "answer.json"), err)
+	}
+	if s.Log != log || s.Query != name || !maps.Equal(s.Args, args) {
+		return nil, fmt.Errorf("the answer saved in %s is to %s %s %v, not %s %s %v", dir, s.Log, s.Query, s.Args, log, name, args)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.tlog-proof"))
+	if err != nil {
+		return nil, err
+	}
+	var bundles [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		bundles = append(bundles, b)
+	}
+	a, err := client.VerifyAnswer(policy, s.Result, bundles)
+	if err != nil {
+		return nil, fmt.Errorf("%s (saved in %s): %w", name, dir, err)
 	}
 	return a, nil
 }

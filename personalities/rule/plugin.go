@@ -27,6 +27,10 @@ type TypeInfo struct {
 	// by its rule key: the agency of that key holds Role, and no other
 	// agency should.
 	ByLog bool
+	// ExampleAgency, if set, is the agency that signs this type's
+	// examples instead of the demo agency (an agency accepting what
+	// another handed it).
+	ExampleAgency string
 	// Official is set for a type that one of the agency's registered
 	// officials must co-sign (the domain checks Entry.Officials); the
 	// examples are co-signed by the demo official.

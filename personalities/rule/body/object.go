@@ -231,6 +231,19 @@ func (o Object) Str(name string) (string, error) {
 	return asString(v, o.Field(name))
 }
 
+// Bool returns a member that must be true or false.
+func (o Object) Bool(name string) (bool, error) {
+	v, err := o.member(name)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, Errorf("field %q must be true or false, not %s", o.Field(name), kind(v))
+	}
+	return b, nil
+}
+
 func asString(v any, field string) (string, error) {
 	s, ok := v.(string)
 	if !ok {

@@ -1,6 +1,7 @@
 package ruletest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -122,7 +123,7 @@ func checkTypes(t testing.TB, d rule.Domain, types []rule.TypeInfo) {
 // applyExample admits one example into st at *index, and the log's answers
 // to it after it, and moves *index past them.
 func applyExample(ctx context.Context, d rule.Domain, st State, ti rule.TypeInfo, now time.Time, body json.RawMessage, sign SignFunc, index *uint64) error {
-	e := rule.Entry{Type: ti.Type, Time: now, Body: body, Agency: DemoAgency, Index: *index}
+	e := rule.Entry{Type: ti.Type, Time: now, Body: body, Agency: cmp.Or(ti.ExampleAgency, DemoAgency), Index: *index}
 	if ti.Official {
 		e.Officials = []string{DemoOfficial}
 	}
