@@ -14,6 +14,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/approvals"
 	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/donations"
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
@@ -28,6 +29,7 @@ var domainList = []func() rule.Domain{
 	func() rule.Domain { return disclosures.New() },
 	func() rule.Domain { return approvals.New() },
 	func() rule.Domain { return funds.New() },
+	func() rule.Domain { return donations.New() },
 }
 
 // domainNames lists the log names of domainList.

@@ -86,6 +86,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"1 would change",
 		"refused: no approved application yet",
 		"OK: entry",
+		// Donations, traced to their recipients.
+		"refused: only 50.00 CNY of gift-1 is left",
+		"the recipient confirmed it in full",
+		"verified offline",
+		"Campaign flood-relief: Flood relief",
 		// The registry log, live.
 		"refused: one root key is not a quorum",
 		"refused: the old key is retired",
