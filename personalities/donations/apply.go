@@ -130,8 +130,8 @@ func applyHandover(ctx context.Context, st rule.State, e rule.Entry, b HandoverB
 			return fmt.Errorf("%w: donation %s is for campaign %s, not %s", rule.ErrRuleViolation, d.ID, d.Campaign, c.ID)
 		case d.Unit != b.Unit:
 			return fmt.Errorf("%w: donation %s is counted in %s, not %s", rule.ErrInvalidBody, d.ID, d.Unit, b.Unit)
-		case d.Holders[e.Agency] == 0:
-			return fmt.Errorf("%w: %s holds none of donation %s", rule.ErrNotAuthorized, e.Agency, d.ID)
+		case !heldBy(d, e.Agency):
+			return fmt.Errorf("%w: %s never held any of donation %s", rule.ErrNotAuthorized, e.Agency, d.ID)
 		case d.Holders[e.Agency] < dr.Amount:
 			return fmt.Errorf("%w: %s holds %d of donation %s, not %d", rule.ErrRuleViolation, e.Agency, d.Holders[e.Agency], d.ID, dr.Amount)
 		}
@@ -174,9 +174,9 @@ func applyHandover(ctx context.Context, st rule.State, e rule.Entry, b HandoverB
 	// Every check done: write.
 	for i, d := range donations {
 		dr := b.Draws[i]
-		if d.Holders[e.Agency] -= dr.Amount; d.Holders[e.Agency] == 0 {
-			delete(d.Holders, e.Agency)
-		}
+		// A holder stays listed at 0: it held the donation, and a draw on
+		// what it no longer has is over what remains, not someone else's.
+		d.Holders[e.Agency] -= dr.Amount
 		if b.ToRecipient != "" {
 			d.ToRecipients += dr.Amount
 		}
@@ -231,15 +231,22 @@ func applyAccept(ctx context.Context, st rule.State, e rule.Entry, b AcceptBody)
 	t := c.Totals[h.Unit.Key()]
 	t.InTransit -= h.Amount
 	c.Totals[h.Unit.Key()] = t
-	for _, dr := range h.Draws {
+	donations := make([]Donation, len(h.Draws))
+	for i, dr := range h.Draws {
 		d, ok, err := ReadDonation(ctx, st, dr.DonationID)
-		if err != nil || !ok {
-			return fmt.Errorf("corrupt state: donation %s of hand-over %s: %v", dr.DonationID, h.ID, err)
+		if err != nil {
+			return err
 		}
+		if !ok {
+			return fmt.Errorf("corrupt state: donation %s of hand-over %s is missing", dr.DonationID, h.ID)
+		}
+		donations[i] = d
+	}
+	for i, d := range donations {
 		if d.Holders == nil {
 			d.Holders = map[string]int64{}
 		}
-		d.Holders[e.Agency] += dr.Amount
+		d.Holders[e.Agency] += h.Draws[i].Amount
 		if err := putJSON(ctx, st, DonationKey(d.ID), d); err != nil {
 			return err
 		}
@@ -286,4 +293,10 @@ func applyFeedback(ctx context.Context, st rule.State, e rule.Entry, b FeedbackB
 		return err
 	}
 	return putJSON(ctx, st, HandoverKey(h.ID), h)
+}
+
+// heldBy reports whether agency holds, or held, some of d.
+func heldBy(d Donation, agency string) bool {
+	_, ok := d.Holders[agency]
+	return ok
 }

@@ -3,6 +3,7 @@ package donations
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"time"
@@ -306,6 +307,23 @@ type FeedbackBody struct {
 	Received   string `json:"received"`
 	Amount     int64  `json:"amount,omitempty"`
 	Signer     string `json:"signer"`
+}
+
+// MarshalJSON writes amount exactly when received is "short" (where 0,
+// nothing arrived, is an amount), as ParseFeedbackBody reads it.
+func (b FeedbackBody) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		HandoverID string `json:"handover_id"`
+		Code       string `json:"code"`
+		Received   string `json:"received"`
+		Amount     *int64 `json:"amount,omitempty"`
+		Signer     string `json:"signer"`
+	}
+	p := plain{HandoverID: b.HandoverID, Code: b.Code, Received: b.Received, Signer: b.Signer}
+	if b.Received == Short {
+		p.Amount = &b.Amount
+	}
+	return json.Marshal(p)
 }
 
 // ParseFeedbackBody parses a donations.feedback body.

@@ -53,7 +53,7 @@
 //	administration  true: money kept for the charity's running costs,
 //	                within the campaign's administration share
 //
-// The signer must hold what it draws: a donation it holds none of is
+// The signer must hold what it draws: a donation it never held is
 // [rule.ErrNotAuthorized]; more than it holds is [rule.ErrRuleViolation].
 //
 // donations.accept ([AcceptBody]): handover_id, by the agency it was
