@@ -118,9 +118,9 @@ func newDomainQueryCmd(log string, qc rule.QueryClient, info rule.QueryInfo) *co
 // queryFlags are the flags of the verbs that ask a query.
 type queryFlags struct {
 	serverFlags
-	policyPath string
-	origin     string
-	json       bool
+	policyPath  string
+	origin      string
+	json        bool
 	save, saved string
 }
 
