@@ -89,7 +89,7 @@ func (m *Monitor) rescanLog(ctx context.Context, l *Log, reg *registry.Registry,
 				continue
 			}
 			err := m.raise(ctx, Alert{Kind: KindCompromised, Log: l.Origin, Index: &index,
-				Message:  fmt.Sprintf("entry %d (%s) is signed by a key revoked for compromise: %s", index, p.Entry.Type, strings.Join(named, "; ")),
+				Message:  compromisedMessage(index, p.Entry.Type, named),
 				Evidence: Evidence{Checkpoints: [][]byte{v.Checkpoint}, Entry: leaf, Error: "compromised key: " + strings.Join(named, "; ")}.marshal()})
 			if err != nil {
 				return err
@@ -97,4 +97,11 @@ func (m *Monitor) rescanLog(ctx context.Context, l *Log, reg *registry.Registry,
 		}
 	}
 	return nil
+}
+
+// compromisedMessage is the message of a KindCompromised alert, the same
+// whether the entry was verified after the revocation (by its replay) or
+// before it (by the rescan): one alert, whichever came first.
+func compromisedMessage(index uint64, typ string, keys []string) string {
+	return fmt.Sprintf("entry %d (%s) is signed by a key revoked for compromise: %s", index, typ, strings.Join(keys, "; "))
 }

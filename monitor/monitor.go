@@ -646,7 +646,7 @@ func (m *Monitor) replayRange(ctx context.Context, l *Log, tx *advance, prev Ver
 				if keys := m.reg.Compromised(f.parsed[i].Sigs, f.parsed[i].Entry.Time); len(keys) > 0 {
 					index := next
 					r.refused = append(r.refused, Alert{Kind: KindCompromised, Log: l.Origin, Index: &index,
-						Message:  fmt.Sprintf("entry %d (%s by %s) is signed by a key revoked for compromise: %s", index, f.parsed[i].Entry.Type, agency, strings.Join(keys, "; ")),
+						Message:  compromisedMessage(index, f.parsed[i].Entry.Type, keys),
 						Evidence: Evidence{Checkpoints: [][]byte{signed}, Entry: leaf, Error: "compromised key: " + strings.Join(keys, "; ")}.marshal()})
 				}
 			}
