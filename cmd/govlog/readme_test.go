@@ -4,13 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/client"
 )
 
 // TestREADMEWalkthrough runs the README's walkthrough blocks as written,
@@ -42,7 +50,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dev := exec.CommandContext(ctx, bin, "dev", "--data", filepath.Join(tmp, "gl"), "--listen", addr)
-	var devOut bytes.Buffer
+	var devOut lockedBuffer
 	dev.Stdout, dev.Stderr = &devOut, &devOut
 	if err := dev.Start(); err != nil {
 		t.Fatal(err)
@@ -102,6 +110,110 @@ func TestREADMEWalkthrough(t *testing.T) {
 			t.Errorf("walkthrough output lacks %q", want)
 		}
 	}
+	checkDevMonitor(t, devOut.String(), filepath.Join(tmp, "gl", "policy.txt"), addr)
+}
+
+// checkDevMonitor waits until dev's monitor has verified every log up to
+// its latest checkpoint, and checks that its replay refused nothing: every
+// rule the walkthrough went through, re-run by the monitor, agrees.
+func checkDevMonitor(t *testing.T, devOut, policyPath, addr string) {
+	t.Helper()
+	m := regexp.MustCompile(`monitor dashboard: (\S+)/`).FindStringSubmatch(devOut)
+	if m == nil {
+		t.Fatalf("dev printed no monitor address:\n%s", devOut)
+	}
+	text, err := os.ReadFile(policyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := govlog.ParsePolicy(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	logs := domainNames()
+	sizes := map[string]uint64{}
+	for _, l := range logs {
+		signed, err := c.Checkpoint(t.Context(), l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, _, err := policy.Verify(signed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes[cp.Origin] = cp.Size
+	}
+	verified := func(page, origin string) uint64 {
+		_, section, ok := strings.Cut(page, "<h3>"+origin+"</h3>")
+		if !ok {
+			return 0
+		}
+		v := regexp.MustCompile(`class="tree-size">(\d+)<`).FindStringSubmatch(section)
+		if v == nil {
+			return 0
+		}
+		n, _ := strconv.ParseUint(v[1], 10, 64)
+		return n
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		page := httpBody(t, m[1]+"/")
+		caughtUp := true
+		for origin, size := range sizes {
+			caughtUp = caughtUp && verified(page, origin) >= size
+		}
+		if caughtUp {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dev's monitor did not verify the logs up to %v in time", sizes)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("dev's monitor verified %v", sizes)
+	alerts := httpBody(t, m[1]+"/alerts")
+	for _, kind := range []string{"entry_refused", "deadline_missed", "scheduled_overdue", "root_mismatch", "inconsistent_checkpoints"} {
+		if strings.Contains(alerts, `"kind": "`+kind+`"`) {
+			t.Errorf("dev's monitor raised %s:\n%s", kind, alerts)
+		}
+	}
+}
+
+func httpBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// lockedBuffer is a bytes.Buffer a process writes while a test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // walkthroughBlocks returns the shell of every <!-- walkthrough --> block
@@ -139,7 +251,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // waitReady waits for the dev server to print "ready".
-func waitReady(t *testing.T, out *bytes.Buffer, addr string) {
+func waitReady(t *testing.T, out *lockedBuffer, addr string) {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if c, err := net.Dial("tcp", addr); err == nil {
