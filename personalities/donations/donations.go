@@ -177,3 +177,40 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 		return applyFeedback(ctx, st, e, b)
 	}
 }
+
+var _ rule.KeyReader = (*Rules)(nil)
+
+// ReadKeys names the keys Apply reads for e that its body tells, so that a
+// batch reads them in one query.
+func (*Rules) ReadKeys(e rule.Entry) []string {
+	switch e.Type {
+	case TypeCampaignOpen:
+		if b, err := ParseCampaignBody(e.Body); err == nil {
+			return []string{CampaignKey(b.CampaignID), CharityKey(e.Agency)}
+		}
+	case TypeReceive:
+		if b, err := ParseReceiveBody(e.Body); err == nil {
+			return []string{DonationKey(b.DonationID), CampaignKey(b.CampaignID), CharityKey(e.Agency)}
+		}
+	case TypeHandover:
+		if b, err := ParseHandoverBody(e.Body); err == nil {
+			keys := []string{HandoverKey(b.HandoverID), CampaignKey(b.CampaignID), CharityKey(e.Agency)}
+			for _, d := range b.Draws {
+				keys = append(keys, DonationKey(d.DonationID))
+			}
+			if b.ToRecipient != "" {
+				keys = append(keys, RecipientKey(b.ToRecipient, 0))
+			}
+			return keys
+		}
+	case TypeAccept:
+		if b, err := ParseAcceptBody(e.Body); err == nil {
+			return []string{HandoverKey(b.HandoverID)}
+		}
+	case TypeFeedback:
+		if b, err := ParseFeedbackBody(e.Body); err == nil {
+			return []string{HandoverKey(b.HandoverID)}
+		}
+	}
+	return nil
+}
