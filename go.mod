@@ -3,6 +3,7 @@ module github.com/govlog/govlog
 go 1.26.0
 
 require (
+	github.com/cloudflare/circl v1.6.5
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/google/cel-go v0.31.0
 	github.com/google/trillian v1.8.0

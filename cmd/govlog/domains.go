@@ -18,6 +18,8 @@ import (
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/votes"
+	"github.com/govlog/govlog/personalities/votes/ballot"
 )
 
 // domainList is every domain govlog runs, in the order dev starts them.
@@ -30,6 +32,14 @@ var domainList = []func() rule.Domain{
 	func() rule.Domain { return approvals.New() },
 	func() rule.Domain { return funds.New() },
 	func() rule.Domain { return donations.New() },
+	func() rule.Domain { return votes.New() },
+}
+
+// domainCommands are the commands a domain's own kit adds under
+// `govlog <log>` beside its queries and tools: the votes log's token
+// issuer and voter (personalities/votes/ballot).
+var domainCommands = map[string]func() []*cobra.Command{
+	votes.LogName: ballot.Commands,
 }
 
 // domainNames lists the log names of domainList.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -64,7 +65,8 @@ func newDomainQueryCmds() []*cobra.Command {
 		d := newDomain()
 		qc, ok := d.(rule.QueryClient)
 		tb, hasTools := d.(rule.Toolbox)
-		if !ok && !hasTools {
+		extra := domainCommands[d.Log()]
+		if !ok && !hasTools && extra == nil {
 			continue
 		}
 		cmd := &cobra.Command{
@@ -84,6 +86,9 @@ against the entries themselves. --json prints the answer as the server sent it.`
 			for _, t := range tb.Tools() {
 				cmd.AddCommand(newToolCmd(d.Log(), t))
 			}
+		}
+		if extra != nil {
+			cmd.AddCommand(extra()...)
 		}
 		cmds = append(cmds, cmd)
 	}
@@ -352,13 +357,18 @@ func newToolCmd(log string, t rule.Tool) *cobra.Command {
 			}
 			entries := make([]rule.ProvedEntry, len(leaves))
 			for i, leaf := range leaves {
-				st, _, sigs, err := govlog.ReadStatement(leaf, cp.Origin)
+				st, text, sigs, err := govlog.ReadStatement(leaf, cp.Origin)
 				if err != nil {
 					return fmt.Errorf("entry %d is not a statement of %s: %w", i, cp.Origin, err)
 				}
-				entries[i] = rule.ProvedEntry{LeafHash: govlog.LeafHash(leaf), Index: uint64(i), Type: st.Type, Time: st.Time, Body: st.Body}
+				entries[i] = rule.ProvedEntry{LeafHash: govlog.LeafHash(leaf), Index: uint64(i), Type: st.Type, Time: st.Time, Body: st.Body, Text: text}
 				for _, s := range sigs {
 					entries[i].Signers = append(entries[i].Signers, s.Name)
+					raw, err := base64.StdEncoding.DecodeString(s.Base64)
+					if err != nil || len(raw) < 5 {
+						return fmt.Errorf("entry %d has a bad signature line by %s", i, s.Name)
+					}
+					entries[i].Signatures = append(entries[i].Signatures, rule.Signature{Name: s.Name, KeyHash: s.Hash, Sig: raw[4:]})
 				}
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "verified: %d entries of %s, the whole tree of its checkpoint\n", len(entries), cp.Origin)

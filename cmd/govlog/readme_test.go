@@ -99,6 +99,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"the recipient confirmed it in full",
 		"verified offline",
 		"Campaign flood-relief: Flood relief",
+		// Votes: tokens, ballots, the log's tally recounted.
+		"refused: one token per voter",
+		"refused: that token has voted",
+		"MATCHES the log's tally",
+		"OK: entry",
 		// The registry log, live.
 		"refused: one root key is not a quorum",
 		"refused: the old key is retired",

@@ -197,6 +197,11 @@ type ProvedEntry struct {
 	// inclusion proof says the log admitted the entry, whose admission
 	// checked them against the registry.
 	Signers []string
+	// Text and Signatures are the signed note, as a rule.Entry holds them,
+	// for a Tool that checks signatures itself (the votes log's tally
+	// checks each ballot's one-time key); set by `govlog <log> <tool>`.
+	Text       []byte
+	Signatures []Signature
 }
 
 // QueryClient is implemented by a Querier for the clients of its queries:

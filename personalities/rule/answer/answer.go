@@ -7,11 +7,13 @@ package answer
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/govlog/govlog/personalities/rule"
 )
@@ -40,6 +42,18 @@ func LeafHash(s string) ([32]byte, error) {
 	}
 	copy(h[:], b)
 	return h, nil
+}
+
+// ParseLeafHash reads a leaf hash as people give it: 64 hex digits, or the
+// base64 `govlog submit` prints; it returns the lowercase hex answers use.
+func ParseLeafHash(s string) (string, error) {
+	if h, err := LeafHash(strings.ToLower(s)); err == nil {
+		return hex.EncodeToString(h[:]), nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == 32 {
+		return hex.EncodeToString(b), nil
+	}
+	return "", fmt.Errorf("%.80q is not a leaf hash (64 hex digits, or base64 as govlog submit prints it)", s)
 }
 
 // ByHash indexes proved entries by leaf hash.
