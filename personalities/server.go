@@ -269,6 +269,24 @@ func (s *Server) registry(ctx context.Context) (*registry.Registry, error) {
 	return r, nil
 }
 
+// fresherRegistry returns the registry log's registry if it holds more
+// entries than reg, else reg: one small read of the registry's size.
+func (s *Server) fresherRegistry(ctx context.Context, reg *registry.Registry) (*registry.Registry, error) {
+	if s.registryLog == nil {
+		return reg, nil
+	}
+	var size uint64
+	err := s.opts.Store.Read(ctx, registry.LogName, func(ctx context.Context, tx storage.ReadTx) (err error) {
+		size, err = registry.StateSize(ctx, tx)
+		return err
+	})
+	if err != nil || size <= reg.Size() {
+		return reg, err
+	}
+	s.regCommits.Add(1)
+	return s.registry(ctx)
+}
+
 // registryPollInterval is how often a server looks in the store for
 // registry entries another process admitted.
 const registryPollInterval = time.Second
@@ -418,6 +436,15 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 		return nil, err
 	}
 	opened, err := reg.Open(req.Statement, l.Log.Origin(), l.Domain)
+	if errors.Is(err, govlog.ErrUnknownSigner) {
+		// A key the registry log gained a moment ago (its commit not yet
+		// counted here, or another process's) may be the signer: read the
+		// registry again if it grew, and try once more.
+		if reg, err = s.fresherRegistry(ctx, reg); err != nil {
+			return nil, err
+		}
+		opened, err = reg.Open(req.Statement, l.Log.Origin(), l.Domain)
+	}
 	if err != nil {
 		return nil, err
 	}
