@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,7 +19,14 @@ func TestDeployConfigsParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Storage != "mysql" || len(c.Logs) != 2 || c.Logs[0].Name != "registry" || c.Logs[1].Name != "disclosures" ||
+	var names []string
+	for _, l := range c.Logs {
+		names = append(names, l.Name)
+	}
+	if want := []string{"registry", "disclosures", "approvals", "funds", "donations", "votes"}; !slices.Equal(names, want) {
+		t.Errorf("deploy/govlog.yaml runs %v, want every log: %v", names, want)
+	}
+	if c.Storage != "mysql" || c.Logs[0].Name != "registry" ||
 		c.RegistryRoots.Quorum < 2 || len(c.RegistryRoots.Keys) < c.RegistryRoots.Quorum || len(c.RegistryGenesisKeys) < c.RegistryRoots.Quorum {
 		t.Errorf("unexpected example config: %+v", c)
 	}
@@ -83,7 +91,7 @@ func TestDeployMonitorConfigParses(t *testing.T) {
 	if err := readConfig("../../deploy/monitor.yaml", &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Database == "" || c.RegistryRoots.Quorum < 2 || len(c.RegistryRoots.Keys) < c.RegistryRoots.Quorum || len(c.Logs) != 2 ||
+	if c.Database == "" || c.RegistryRoots.Quorum < 2 || len(c.RegistryRoots.Keys) < c.RegistryRoots.Quorum || len(c.Logs) != 4 ||
 		cmp.Or(c.Logs[0].Personality, c.Logs[0].Name, path.Base(c.Logs[0].Origin)) != "registry" || c.Logs[0].Policy == "" || c.Logs[1].Policy == "" {
 		t.Errorf("unexpected example config: %+v", c)
 	}
