@@ -16,6 +16,8 @@ import (
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/donations"
 	"github.com/govlog/govlog/personalities/funds"
+	"github.com/govlog/govlog/personalities/identity"
+	"github.com/govlog/govlog/personalities/identity/wallet"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/votes"
@@ -33,13 +35,15 @@ var domainList = []func() rule.Domain{
 	func() rule.Domain { return funds.New() },
 	func() rule.Domain { return donations.New() },
 	func() rule.Domain { return votes.New() },
+	func() rule.Domain { return identity.New() },
 }
 
 // domainCommands are the commands a domain's own kit adds under
 // `govlog <log>` beside its queries and tools: the votes log's token
 // issuer and voter (personalities/votes/ballot).
 var domainCommands = map[string]func() []*cobra.Command{
-	votes.LogName: ballot.Commands,
+	votes.LogName:    ballot.Commands,
+	identity.LogName: func() []*cobra.Command { return wallet.Commands(identity.New()) },
 }
 
 // domainNames lists the log names of domainList.

@@ -104,6 +104,10 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"refused: that token has voted",
 		"MATCHES the log's tally",
 		"OK: entry",
+		// Identity: a diploma, one attribute disclosed, an access, a withdrawal.
+		"OK: credential dip-1 (diploma, issued by demo-agency on 2024-07-01) says degree = BSc Chemistry",
+		"demo-agency checked diploma dip-1 for hiring",
+		"refused: the grant was withdrawn",
 		// The registry log, live.
 		"refused: one root key is not a quorum",
 		"refused: the old key is retired",
