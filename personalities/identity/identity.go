@@ -124,6 +124,7 @@ package identity
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -206,6 +207,12 @@ func (*Rules) Authenticate(_ context.Context, _ rule.Reader, e rule.Entry) (stri
 		return "", err
 	}
 	if err := notesig.Verify(vkey, e); err != nil {
+		// A grant or withdrawal speaks for the subject: signed by anyone
+		// else (or unsigned), it is not authentic (UNAUTHENTICATED), not
+		// merely unauthorized.
+		if errors.Is(err, rule.ErrNotAuthorized) {
+			return "", fmt.Errorf("%w: not signed by the subject's key: %w", rule.ErrBadSignature, err)
+		}
 		return "", err
 	}
 	return SignerName(vkey), nil

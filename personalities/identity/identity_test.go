@@ -332,14 +332,14 @@ func TestGrantSignatures(t *testing.T) {
 	mallory := newKey(t)
 	body := grantBody("g-1", w.alice, checker, identity.TypeDiploma, "hiring", "2026-12-31")
 	// Signed by another key than the subject's.
-	w.refuse(signedEntry(t, identity.TypeGrant, t0, body, mallory), rule.ErrNotAuthorized, "not by subject+")
+	w.refuse(signedEntry(t, identity.TypeGrant, t0, body, mallory), rule.ErrBadSignature, "not by subject+")
 	// Signed by the subject and another.
-	w.refuse(signedEntry(t, identity.TypeGrant, t0, body, w.alice, mallory), rule.ErrNotAuthorized, "one only")
+	w.refuse(signedEntry(t, identity.TypeGrant, t0, body, w.alice, mallory), rule.ErrBadSignature, "one only")
 	// Not signed.
 	e := signedEntry(t, identity.TypeGrant, t0, body, w.alice)
 	unsigned := e
 	unsigned.Signatures = nil
-	w.refuse(unsigned, rule.ErrNotAuthorized, "not signed")
+	w.refuse(unsigned, rule.ErrBadSignature, "not signed")
 	// A signature of other bytes: the subject's name and hash, a bad sig.
 	forged := e
 	forged.Signatures = []rule.Signature{e.Signatures[0]}
