@@ -47,6 +47,7 @@ Verify a bundle offline:            govlog verify --policy policy.txt entry.bund
 		newMonitorCmd(),
 		newRegistryCmd(),
 		newCommitCmd(),
+		newHammerCmd(),
 	)
 	root.AddCommand(newDomainQueryCmds()...)
 	return root

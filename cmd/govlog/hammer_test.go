@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/internal/hammer"
+)
+
+// TestHammerDev runs a short hammer against a dev server started from the
+// real binary: it must find nothing wrong, and must have exercised every
+// kind of submission.
+func TestHammerDev(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a dev server")
+	}
+	tmp := t.TempDir()
+	addr := freeAddr(t)
+	data := filepath.Join(tmp, "gl")
+	bin := filepath.Join(tmp, "govlog")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dev := exec.CommandContext(ctx, bin, "dev", "--data", data, "--listen", addr)
+	var devOut lockedBuffer
+	dev.Stdout, dev.Stderr = &devOut, &devOut
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); dev.Wait() }()
+	waitReady(t, &devOut, addr)
+	if err := waitGenesis(addr, filepath.Join(data, "registry.yaml"), time.Minute); err != nil {
+		t.Fatalf("%v\ndev server:\n%s", err, devOut.String())
+	}
+	// dev says ready once it has written its demo statements (the
+	// donations campaign the hammer gives to).
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(devOut.String(), "\nready\n"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("dev never said ready:\n%s", devOut.String())
+		}
+	}
+
+	h := exec.Command(bin, "hammer", "--server", addr, "--data", data, "--duration", "5s", "--clients", "8", "--seed", "7")
+	var stdout, stderr lockedBuffer
+	h.Stdout, h.Stderr = &stdout, &stderr
+	err := h.Run()
+	t.Logf("hammer stdout:\n%s\nhammer stderr:\n%s", stdout.String(), stderr.String())
+	if err != nil {
+		t.Fatalf("hammer: %v", err)
+	}
+	m := regexp.MustCompile(`(?m)^TOTAL\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatal("hammer printed no TOTAL row")
+	}
+	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
+	sent, admitted, dups, refused, conflictsOK, conflicts, promises, bundles, lost := n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9)
+	if sent == 0 || admitted == 0 || dups == 0 || refused == 0 || conflicts == 0 || promises == 0 || bundles == 0 {
+		t.Errorf("the run did not exercise everything: sent %d admitted %d duplicates %d refused %d conflicts %d promises %d bundles %d",
+			sent, admitted, dups, refused, conflicts, promises, bundles)
+	}
+	if conflictsOK != conflicts {
+		t.Errorf("%d of %d conflict pairs had exactly one admitted", conflictsOK, conflicts)
+	}
+	if lost != 0 {
+		t.Errorf("lost %d", lost)
+	}
+	for _, code := range []string{"Unauthenticated=", "InvalidArgument=", "AlreadyExists=", "FailedPrecondition="} {
+		if !strings.Contains(stdout.String(), code) {
+			t.Errorf("no refusal %s in the table", code)
+		}
+	}
+}
+
+// fakeLog is a server that has no entry at all.
+type fakeLog struct {
+	present map[[32]byte]bool // leaf hashes BundleByHash claims to have
+}
+
+func (f *fakeLog) Submit(context.Context, string, []byte, bool) (*client.Submitted, error) {
+	return nil, errors.New("not in this test")
+}
+func (f *fakeLog) Checkpoint(context.Context, string) ([]byte, error) {
+	return nil, status.Error(codes.Unavailable, "no checkpoint")
+}
+func (f *fakeLog) BundleByHash(_ context.Context, _ string, h [32]byte) ([]byte, error) {
+	if f.present[h] {
+		return []byte("not a bundle"), nil
+	}
+	return nil, status.Error(codes.NotFound, "entry not found")
+}
+func (f *fakeLog) ConsistencyProof(context.Context, string, uint64, uint64) ([][]byte, error) {
+	return nil, status.Error(codes.Unimplemented, "no")
+}
+
+// hammerTestLog makes a log key for the disclosures origin and a policy
+// that trusts it.
+func hammerTestLog(t *testing.T) (note.Signer, *govlog.Policy) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(nil, "gov.example/disclosures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := govlog.FormatPolicy([]string{vkey}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := govlog.ParsePolicy(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, policy
+}
+
+// TestHammerLostPromise: a promise, validly signed by the log, for a leaf
+// the log does not have, whose deadline has passed, is a loss.
+func TestHammerLostPromise(t *testing.T) {
+	signer, policy := hammerTestLog(t)
+	stmt := []byte("a statement never submitted")
+	leaf := govlog.LeafHash(stmt)
+	promise, err := govlog.Promise{Origin: "gov.example/disclosures", LeafHash: leaf, Deadline: time.Now().Add(-time.Minute)}.Sign(signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := hammer.Check(t.Context(), hammer.CheckInput{
+		API: &fakeLog{}, Policy: policy,
+		Origins: map[string]string{hammer.LogDisclosures: "gov.example/disclosures"},
+		Receipts: []*hammer.Receipt{{
+			Log: hammer.LogDisclosures, Kind: hammer.KindValid, WantCode: codes.OK, Signed: stmt, LeafHash: leaf,
+			Code: codes.OK, Promise: promise,
+		}},
+		PollEvery: 10 * time.Millisecond,
+	})
+	if rep.OK() || rep.Lost() != 1 {
+		t.Fatalf("a promise past its deadline, its leaf absent: lost %d, problems %q; want 1 lost", rep.Lost(), rep.Problems)
+	}
+	if !strings.Contains(strings.Join(rep.Problems, "\n"), "LOST") {
+		t.Errorf("problems do not say LOST: %q", rep.Problems)
+	}
+	var out strings.Builder
+	rep.WriteTable(&out)
+	if !regexp.MustCompile(`(?m)^TOTAL(\s+\d+){3}\s+\d+\s+\d+/\d+\s+\d+\s+\d+\s+1\s`).MatchString(out.String()) {
+		t.Errorf("the table does not show 1 lost:\n%s", out.String())
+	}
+
+	// The same promise with its deadline ahead is not lost yet: Check
+	// waits for it, and gives up (a problem, not a loss) when its context
+	// ends.
+	promise, err = govlog.Promise{Origin: "gov.example/disclosures", LeafHash: leaf, Deadline: time.Now().Add(time.Hour)}.Sign(signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	rep = hammer.Check(ctx, hammer.CheckInput{
+		API: &fakeLog{}, Policy: policy,
+		Origins:   map[string]string{hammer.LogDisclosures: "gov.example/disclosures"},
+		Receipts:  []*hammer.Receipt{{Log: hammer.LogDisclosures, Kind: hammer.KindValid, Signed: stmt, LeafHash: leaf, Code: codes.OK, Promise: promise}},
+		PollEvery: 10 * time.Millisecond,
+	})
+	if rep.Lost() != 0 || rep.OK() {
+		t.Errorf("a promise not yet due: lost %d, problems %q; want 0 lost and an unchecked problem", rep.Lost(), rep.Problems)
+	}
+}
+
+// TestHammerChecksRefusalsAndConflicts: a refused statement the log has
+// anyway, a conflict won twice, and a duplicate not answered as one are
+// each a problem.
+func TestHammerChecksRefusalsAndConflicts(t *testing.T) {
+	_, policy := hammerTestLog(t)
+	leaf := func(s string) [32]byte { return govlog.LeafHash([]byte(s)) }
+	refused := &hammer.Receipt{Log: hammer.LogDisclosures, Kind: hammer.KindBadSig, WantCode: codes.Unauthenticated,
+		Signed: []byte("r"), LeafHash: leaf("r"), Code: codes.Unauthenticated}
+	absent := &hammer.Receipt{Log: hammer.LogDisclosures, Kind: hammer.KindOrigin, WantCode: codes.InvalidArgument,
+		Signed: []byte("a"), LeafHash: leaf("a"), Code: codes.InvalidArgument}
+	// Both of a pair admitted (wait=true with no bundle: each also fails
+	// its bundle check), and a pair refused twice.
+	won1 := &hammer.Receipt{Log: hammer.LogFunds, Kind: hammer.KindConflict, Pair: 1, Signed: []byte("c1"), LeafHash: leaf("c1"), Code: codes.OK, Wait: true}
+	won2 := &hammer.Receipt{Log: hammer.LogFunds, Kind: hammer.KindConflict, Pair: 1, Signed: []byte("c2"), LeafHash: leaf("c2"), Code: codes.OK, Wait: true}
+	lost1 := &hammer.Receipt{Log: hammer.LogFunds, Kind: hammer.KindConflict, Pair: 2, Signed: []byte("c3"), LeafHash: leaf("c3"), Code: codes.FailedPrecondition}
+	lost2 := &hammer.Receipt{Log: hammer.LogFunds, Kind: hammer.KindConflict, Pair: 2, Signed: []byte("c4"), LeafHash: leaf("c4"), Code: codes.FailedPrecondition}
+	rep := hammer.Check(t.Context(), hammer.CheckInput{
+		API: &fakeLog{present: map[[32]byte]bool{leaf("r"): true}}, Policy: policy,
+		Origins:  map[string]string{hammer.LogDisclosures: "gov.example/disclosures", hammer.LogFunds: "gov.example/funds"},
+		Receipts: []*hammer.Receipt{refused, absent, won1, won2, lost1, lost2},
+	})
+	all := strings.Join(rep.Problems, "\n")
+	for _, want := range []string{
+		"the refused bad-signature statement " + strings.TrimSpace(shortHash(leaf("r"))) + " (Unauthenticated) is in the log",
+		"conflict pair 1 had 2 of 2 admitted",
+		"conflict pair 2 had 0 of 2 admitted",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("problems lack %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, shortHash(leaf("a"))+" (InvalidArgument) is in the log") {
+		t.Errorf("an absent refusal was reported present:\n%s", all)
+	}
+}
+
+func shortHash(h [32]byte) string {
+	const hexdigits = "0123456789abcdef"
+	var b strings.Builder
+	for _, c := range h[:6] {
+		b.WriteByte(hexdigits[c>>4])
+		b.WriteByte(hexdigits[c&15])
+	}
+	return b.String()
+}
