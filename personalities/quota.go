@@ -24,23 +24,35 @@ type Quota struct {
 	Burst int
 }
 
+// Default quotas, which `govlog serve` and `govlog dev` apply unless their
+// config says otherwise: an agency's statements, across all logs; and
+// statements no agency signs (ballots, a recipient's feedback, a citizen's
+// grant), per client address. Far above what one agency's clerks or one
+// citizen need, far below what takes a server's admission capacity.
+var (
+	DefaultAgencyQuota  = Quota{PerSecond: 500, Burst: 1000}
+	DefaultAddressQuota = Quota{PerSecond: 50, Burst: 100}
+)
+
 // quotas holds one token bucket per agency, created at its first
 // statement. Agencies are the registry's, so the map is bounded by it.
 type quotas struct {
+	// noun names what a bucket is for, in errors ("agency").
+	noun     string
 	q        Quota
 	mu       sync.Mutex
 	buckets  map[string]*rate.Limiter
 	disabled bool
 }
 
-func newQuotas(q Quota) *quotas {
+func newQuotas(noun string, q Quota) *quotas {
 	if q.PerSecond <= 0 {
 		return &quotas{disabled: true}
 	}
 	if q.Burst <= 0 {
 		q.Burst = max(1, int(q.PerSecond+0.999))
 	}
-	return &quotas{q: q, buckets: map[string]*rate.Limiter{}}
+	return &quotas{noun: noun, q: q, buckets: map[string]*rate.Limiter{}}
 }
 
 // take spends one of agency's tokens at now, or says when to retry. The
@@ -64,6 +76,6 @@ func (qs *quotas) take(agency string, now time.Time) (refund func(), err error) 
 		r.CancelAt(now) // not now: give the reservation back
 	}
 	wait := time.Duration(float64(time.Second) / qs.q.PerSecond).Round(time.Millisecond)
-	return nil, fmt.Errorf("%w: agency %s may submit %g statements a second (bursts of %d); retry in %s",
-		ErrOverQuota, agency, qs.q.PerSecond, qs.q.Burst, wait)
+	return nil, fmt.Errorf("%w: %s %s may submit %g statements a second (bursts of %d); retry in %s",
+		ErrOverQuota, qs.noun, agency, qs.q.PerSecond, qs.q.Burst, wait)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/govlog/govlog/log-server/logtest"
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/petitions"
 	"github.com/govlog/govlog/personalities/registry"
 )
 
@@ -80,5 +81,73 @@ func TestAgencyQuota(t *testing.T) {
 	}
 	if _, err := submit(doc(a, 3)); err != nil {
 		t.Errorf("the agency's next statement after 10 duplicates by someone else: %v, want admitted", err)
+	}
+}
+
+// TestAddressQuota: statements no agency signs (here a citizen's petition
+// signature) are limited per client address: past it, RESOURCE_EXHAUSTED
+// and nothing admitted; agencies' statements are not held back by it, and a
+// duplicate is not charged.
+func TestAddressQuota(t *testing.T) {
+	t.Parallel()
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	const porigin = "gov.example/petitions"
+	b := logtest.SQLite(t, logtest.Options{})
+	l := b.OpenLog(t, logtest.NewLogKey(t, porigin), testMMD)
+	a := newSigner(t, cityA)
+	reg, err := registry.New(registry.File{Agencies: []registry.Agency{
+		{ID: cityA, Roles: []string{petitions.RoleOffice}, Keys: []registry.Key{{VKey: a.vkey}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := personalities.NewServer(personalities.Options{
+		Store: b.Store, Registry: reg, Now: now, AddressQuota: personalities.Quota{PerSecond: 1, Burst: 2},
+		Personalities: map[string]personalities.Personality{petitions.LogName: {Domain: petitions.New(), Log: l}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, stop := startServer(t, srv)
+	defer stop()
+	submit := func(stmt []byte) (*api.SubmitResponse, error) {
+		return client.Submit(t.Context(), &api.SubmitRequest{Log: petitions.LogName, Statement: stmt})
+	}
+	open := func(id string) []byte {
+		return statementFor(t, porigin, petitions.TypeOpen, now(), map[string]string{"petition_id": id, "title": "t", "closes": "2099-12-31"}, a)
+	}
+	sign := func() []byte {
+		c := newSigner(t, petitions.SignerKeyName)
+		return statementFor(t, porigin, petitions.TypeSign, now(), map[string]string{"petition_id": "p-1", "signer": c.vkey}, c)
+	}
+	if _, err := submit(open("p-1")); err != nil {
+		t.Fatal(err)
+	}
+	first := sign()
+	for i, stmt := range [][]byte{first, sign()} {
+		if _, err := submit(stmt); err != nil {
+			t.Fatalf("signature %d within the quota: %v", i, err)
+		}
+	}
+	// The same bytes again: a duplicate, not charged.
+	if r, err := submit(first); err != nil || !r.Duplicate {
+		t.Fatalf("duplicate: %v, %v", r, err)
+	}
+	_, err = submit(sign())
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "client address") {
+		t.Fatalf("third signature from one address: %v, want ResourceExhausted naming the client address", err)
+	}
+	// Agencies are not held back by the address quota.
+	for i := range 3 {
+		if _, err := submit(open(fmt.Sprintf("p-%d", i+2))); err != nil {
+			t.Fatalf("agency statement %d: %v", i, err)
+		}
+	}
+	// The bucket refills with time.
+	clock.Add(int64(2 * time.Second))
+	if _, err := submit(sign()); err != nil {
+		t.Fatalf("after the refill: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/govlog/govlog/storage"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/peer"
 )
 
 // MaxMessageSize is the gRPC receive limit: a statement of MaxStatementSize
@@ -115,6 +117,10 @@ type Options struct {
 	// AgencyQuota limits each agency's statements (see Quota); the zero
 	// value sets no limit.
 	AgencyQuota Quota
+	// AddressQuota limits, per client address, the statements no agency
+	// signs (ballots, feedback, grants: self-signed types, which no agency
+	// quota covers); the zero value sets no limit.
+	AddressQuota Quota
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -129,6 +135,7 @@ type Server struct {
 	// see maxConcurrentQueries.
 	queryTurns chan struct{}
 	quotas     *quotas
+	addrQuotas *quotas
 	// reg is the registry the logs authorize against now. With a registry
 	// log, regCommits counts the registry log's commits (from 1, so the
 	// first use reads it) and regRead how many of them reg holds.
@@ -182,7 +189,7 @@ func NewServer(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opts: opts, logs: map[string]*servedLog{}, queryTurns: make(chan struct{}, maxConcurrentQueries),
-		quotas: newQuotas(opts.AgencyQuota)}
+		quotas: newQuotas("agency", opts.AgencyQuota), addrQuotas: newQuotas("client address", opts.AddressQuota)}
 	for name, p := range opts.Personalities {
 		if p.Domain == nil || p.Log == nil {
 			return nil, fmt.Errorf("personality %q: domain and log are required", name)
@@ -454,6 +461,14 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	}
 	received := s.opts.Now()
 	refund := func() {}
+	if role == rule.SelfSigned && ctx.Value(scheduledKey{}) == nil {
+		// No agency answers for it: the client's address does.
+		if refund, err = s.addrQuotas.take(clientAddress(ctx), received); err != nil {
+			if refund, err = s.overQuota(ctx, l, opened.Entry.LeafHash, err); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if role != rule.SelfSigned {
 		// Refused here, before it waits for a batch; rule.Admit asks again
 		// in the batch, with the registry the batch authorizes against,
@@ -470,7 +485,9 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 		// none, and its domain bounds what one signer may do.
 		if ctx.Value(scheduledKey{}) == nil {
 			if refund, err = s.quotas.take(agency, s.opts.Now()); err != nil {
-				return nil, err
+				if refund, err = s.overQuota(ctx, l, opened.Entry.LeafHash, err); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -622,4 +639,37 @@ func (s *Server) GetConsistencyProof(ctx context.Context, req *api.GetConsistenc
 		resp.Hashes = append(resp.Hashes, h[:])
 	}
 	return resp, nil
+}
+
+// clientAddress is the caller's IP address, for the per-address quota
+// ("unknown" when the transport gives none: an in-process call).
+func clientAddress(ctx context.Context) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return "unknown"
+	}
+	if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
+		return host
+	}
+	return p.Addr.String()
+}
+
+// overQuota decides a statement over its quota: refused with quotaErr,
+// unless the log admitted the same bytes before. A duplicate costs the log
+// nothing, and anyone may resubmit an agency's public entries: that must
+// neither be refused nor use up the agency's quota. The outbox is read only
+// on this path, not for every statement.
+func (s *Server) overQuota(ctx context.Context, l *servedLog, hash [32]byte, quotaErr error) (refund func(), err error) {
+	var found map[[32]byte]storage.OutboxEntry
+	err = s.opts.Store.Read(ctx, l.admitter.log, func(ctx context.Context, tx storage.ReadTx) (err error) {
+		found, err = tx.LookupOutbox(ctx, [][32]byte{hash})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, dup := found[hash]; dup {
+		return func() {}, nil
+	}
+	return nil, quotaErr
 }

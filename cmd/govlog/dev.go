@@ -64,6 +64,7 @@ survive restarts.`,
 			cfg.Listen, cfg.MySQL, cfg.SQLitePath = listen, mysqlDSN, filepath.Join(data, "govlog.db")
 			cfg.CheckpointDir = filepath.Join(data, "checkpoints")
 			cfg.SequencerInterval, cfg.MMD, cfg.ScheduleInterval = seqInterval, mmd, scheduleInterval
+			cfg.AgencyQuota, cfg.AddressQuota = personalities.DefaultAgencyQuota, personalities.DefaultAddressQuota
 			fmt.Fprintf(out, "govlog dev: keys, registry and policy in %s\n", data)
 			for _, w := range cfg.warnings {
 				fmt.Fprintln(out, "warning: "+w)

@@ -44,8 +44,9 @@ type nodeConfig struct {
 	SequencerInterval time.Duration
 	MMD               time.Duration
 	ScheduleInterval  time.Duration
-	// AgencyQuota limits each agency's statements; zero: no limit.
-	AgencyQuota personalities.Quota
+	// AgencyQuota limits each agency's statements, AddressQuota each
+	// client address's self-signed ones; zero: no limit.
+	AgencyQuota, AddressQuota personalities.Quota
 	// Policy, if set, is every log's witness policy: checkpoints are
 	// published once its quorum of witnesses has cosigned them.
 	Policy *govlog.Policy
@@ -148,7 +149,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	}
 	srv, err := personalities.NewServer(personalities.Options{
 		Store: store, Genesis: genesis, Personalities: ps, Logger: logger,
-		ScheduleInterval: cfg.ScheduleInterval, AgencyQuota: cfg.AgencyQuota,
+		ScheduleInterval: cfg.ScheduleInterval, AgencyQuota: cfg.AgencyQuota, AddressQuota: cfg.AddressQuota,
 	})
 	if err != nil {
 		return err

@@ -67,11 +67,15 @@ type serveConfig struct {
 	ScheduleInterval time.Duration `yaml:"schedule_interval"`
 	// AgencyQuota limits the statements each agency may submit, across
 	// all logs: per_second, in bursts of burst (default per_second). Over
-	// it, Submit answers RESOURCE_EXHAUSTED. Default: no limit.
-	AgencyQuota struct {
-		PerSecond float64 `yaml:"per_second"`
-		Burst     int     `yaml:"burst"`
-	} `yaml:"agency_quota"`
+	// it, Submit answers RESOURCE_EXHAUSTED. Default 500 a second in
+	// bursts of 1000 (personalities.DefaultAgencyQuota); "off: true" for
+	// no limit.
+	AgencyQuota quotaConfig `yaml:"agency_quota"`
+	// AddressQuota limits, per client address, the statements no agency
+	// signs (ballots, a recipient's feedback, a citizen's grant). Default
+	// 50 a second in bursts of 100 (personalities.DefaultAddressQuota);
+	// "off: true" for no limit.
+	AddressQuota quotaConfig `yaml:"address_quota"`
 	// CheckpointDir keeps each log's last signed checkpoint in a file,
 	// outside the database: after a restart the log proves its tree extends
 	// that checkpoint before signing, so a rolled-back database (a restored
@@ -128,6 +132,8 @@ func parseServeConfig(path string) (serveConfig, error) {
 		return c, fmt.Errorf("%s: durations must be positive", path)
 	case c.AgencyQuota.PerSecond < 0 || c.AgencyQuota.Burst < 0:
 		return c, fmt.Errorf("%s: agency_quota must be positive", path)
+	case c.AddressQuota.PerSecond < 0 || c.AddressQuota.Burst < 0:
+		return c, fmt.Errorf("%s: address_quota must be positive", path)
 	}
 	seen := map[string]bool{}
 	for i, l := range c.Logs {
@@ -162,7 +168,8 @@ func loadServeConfig(path string) (nodeConfig, error) {
 	nc = nodeConfig{
 		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns, SQLitePath: c.SQLite.Path, CheckpointDir: c.CheckpointDir,
 		SequencerInterval: c.SequencerInterval, MMD: c.MMD, ScheduleInterval: c.ScheduleInterval,
-		AgencyQuota: personalities.Quota{PerSecond: c.AgencyQuota.PerSecond, Burst: c.AgencyQuota.Burst},
+		AgencyQuota:  c.AgencyQuota.quota(personalities.DefaultAgencyQuota),
+		AddressQuota: c.AddressQuota.quota(personalities.DefaultAddressQuota),
 	}
 	if nc.Roots, err = c.RegistryRoots.load(); err != nil {
 		return nc, fmt.Errorf("%s: %w", path, err)
@@ -230,4 +237,22 @@ func newServeCmd() *cobra.Command {
 			})
 		},
 	})
+}
+
+// quotaConfig is a quota in a config file: a rate, its burst, or off.
+type quotaConfig struct {
+	PerSecond float64 `yaml:"per_second"`
+	Burst     int     `yaml:"burst"`
+	// Off turns the limit off; a quota left out is the default.
+	Off bool `yaml:"off"`
+}
+
+func (c quotaConfig) quota(def personalities.Quota) personalities.Quota {
+	switch {
+	case c.Off:
+		return personalities.Quota{}
+	case c.PerSecond == 0:
+		return def
+	}
+	return personalities.Quota{PerSecond: c.PerSecond, Burst: c.Burst}
 }
