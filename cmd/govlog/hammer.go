@@ -26,11 +26,18 @@ func newHammerCmd() *cobra.Command {
 		Use:   "hammer --server ADDR --data DIR --duration 30s",
 		Short: "Load-test a running deployment and check every receipt it gave",
 		Long: `hammer drives a running deployment (dev or serve) with the demo agency's
-key from DIR/keys/demo-agency.key, on the disclosures, funds and donations
-logs: a seeded mix of valid statements, invalid ones (a bad signature, a
-wrong origin, malformed JSON, a rule violation), exact duplicates, and
-conflicting pairs (two spends of one balance), half waited for, half
-promised. Afterwards it waits up to the log's maximum merge delay and checks
+key from DIR/keys/demo-agency.key, on the disclosures, funds, donations,
+approvals and identity logs: a seeded mix of valid statements, invalid
+ones (a bad signature, a wrong origin, malformed JSON, a rule violation,
+an application of an unknown kind or with a field of the wrong type, an
+access for a purpose not granted, a grant not signed by its subject),
+exact duplicates, and conflicting pairs (two spends of one balance), half
+waited for, half promised. On the approvals log it files applications of
+dev's demo kind contract-payment (each followed by the log's own decision);
+on the identity log it registers a fresh subject key, issues it a diploma
+and has it grant the demo agency access, then records accesses. A
+submission refused with RESOURCE_EXHAUSTED (a quota) is sent again, the
+same bytes, after a short sleep. Afterwards it waits up to the log's maximum merge delay and checks
 that every promise was kept, every bundle verifies against DIR/policy.txt,
 every refused statement is absent, every duplicate got the same leaf, every
 conflict was won exactly once, and every checkpoint seen is cosigned and

@@ -84,6 +84,33 @@ func TestHammerDev(t *testing.T) {
 			t.Errorf("no refusal %s in the table", code)
 		}
 	}
+	// Every log has its row, and each admitted and refused something:
+	// approvals (an unknown kind, a field of the wrong type: both
+	// InvalidArgument) and identity (an access for another purpose,
+	// FailedPrecondition; a grant not signed by its subject,
+	// Unauthenticated) included.
+	for _, l := range hammer.Logs {
+		row := regexp.MustCompile(`(?m)^` + l + `\s+(\d+)\s+(\d+)\s+\d+\s+(\d+)\s.*$`).FindStringSubmatch(stdout.String())
+		if row == nil {
+			t.Errorf("no row for %s", l)
+			continue
+		}
+		if row[2] == "0" || row[3] == "0" {
+			t.Errorf("%s: nothing admitted or nothing refused: %s", l, row[0])
+		}
+		switch l {
+		case hammer.LogApprovals:
+			if !strings.Contains(row[0], "InvalidArgument=") {
+				t.Errorf("approvals refused nothing as InvalidArgument: %s", row[0])
+			}
+		case hammer.LogIdentity:
+			for _, code := range []string{"FailedPrecondition=", "Unauthenticated="} {
+				if !strings.Contains(row[0], code) {
+					t.Errorf("identity refused nothing as %s: %s", code, row[0])
+				}
+			}
+		}
+	}
 }
 
 // fakeLog is a server that has no entry at all.

@@ -35,13 +35,37 @@ const (
 	LogDisclosures = "disclosures"
 	LogFunds       = "funds"
 	LogDonations   = "donations"
+	LogApprovals   = "approvals"
+	LogIdentity    = "identity"
 )
 
 // Logs lists them in the order of the final table.
-var Logs = []string{LogDisclosures, LogFunds, LogDonations}
+var Logs = []string{LogDisclosures, LogFunds, LogDonations, LogApprovals, LogIdentity}
 
 // DemoCampaign is the donations campaign `govlog dev` opens.
 const DemoCampaign = "flood-relief"
+
+// DemoPaymentKind is the approvals kind `govlog dev` publishes, owned by
+// the demo agency and decided by its rules alone: each application
+// admitted is followed in the log by the log's own approvals.decide.
+const DemoPaymentKind = "contract-payment"
+
+// subjectKeyName is the name of every identity subject's key.
+const subjectKeyName = "subject"
+
+// subjectID is the identity log's ID of the subject whose key is vkey:
+// "s-" and the first 32 hex digits of its SHA-256 (identity.SubjectID,
+// spelled out here: only cmd/govlog's registration list imports a domain).
+func subjectID(vkey string) string {
+	h := sha256.Sum256([]byte(vkey))
+	return "s-" + hex.EncodeToString(h[:16])
+}
+
+// The identity grant the hammer's accesses rest on.
+const (
+	grantPurpose = "hiring"
+	grantType    = "diploma"
+)
 
 // API is what the hammer needs of a server; *client.Client has it.
 type API interface {
@@ -64,8 +88,12 @@ const (
 	KindDupDoc    Kind = "repeated-doc-id"
 	KindCeiling   Kind = "over-ceiling"
 	KindOverdraw  Kind = "over-remainder"
-	KindDuplicate Kind = "duplicate" // same bytes as an admitted statement
-	KindConflict  Kind = "conflict"  // one of two spends of one balance
+	KindNoKind    Kind = "unknown-kind"     // approvals: an application of a kind never published
+	KindFieldType Kind = "wrong-field-type" // approvals: a field of another type than its kind's
+	KindPurpose   Kind = "other-purpose"    // identity: an access for a purpose the grant does not name
+	KindNotOwner  Kind = "not-subjects-key" // identity: a grant signed by a key not the subject's
+	KindDuplicate Kind = "duplicate"        // same bytes as an admitted statement
+	KindConflict  Kind = "conflict"         // one of two spends of one balance
 )
 
 // invalidKinds rotate, one after the other, through the invalid
@@ -80,6 +108,10 @@ var invalidKinds = []struct {
 	{KindDupDoc, codes.AlreadyExists},
 	{KindCeiling, codes.FailedPrecondition},
 	{KindOverdraw, codes.FailedPrecondition},
+	{KindNoKind, codes.InvalidArgument},
+	{KindFieldType, codes.InvalidArgument},
+	{KindPurpose, codes.FailedPrecondition},
+	{KindNotOwner, codes.Unauthenticated},
 }
 
 // A Receipt is one submission and the server's answer to it.
@@ -130,6 +162,15 @@ type Hammer struct {
 	origins map[string]string
 	bad     note.Signer // a fresh key no registry knows
 
+	// The identity subject of the run: its key, registered at setup, its
+	// diploma, and its grant to the demo agency for grantPurpose.
+	subject      note.Signer
+	subjectVKey  string
+	credentialID string
+	grantID      string
+
+	retries atomic.Int64 // submissions sent again after RESOURCE_EXHAUSTED
+
 	mu       sync.Mutex
 	receipts []*Receipt
 	admitted map[string][]*Receipt // per log, fresh admitted statements, for duplicates
@@ -169,6 +210,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	if h.bad, err = note.NewSigner(skey); err != nil {
+		return nil, err
+	}
+	skey, h.subjectVKey, err = note.GenerateKey(nil, subjectKeyName)
+	if err != nil {
+		return nil, err
+	}
+	if h.subject, err = note.NewSigner(skey); err != nil {
 		return nil, err
 	}
 	for _, l := range Logs {
@@ -223,7 +271,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cancel()
 	if cfg.Progress != nil {
 		fmt.Fprintln(cfg.Progress, h.progress())
-		fmt.Fprintln(cfg.Progress, "hammer: submissions done; checking promises, bundles, refusals and checkpoints")
+		fmt.Fprintf(cfg.Progress, "hammer: submissions done (%d sent again after RESOURCE_EXHAUSTED); checking promises, bundles, refusals and checkpoints\n", h.retries.Load())
 	}
 	rep := Check(ctx, CheckInput{
 		API: cfg.API, Policy: cfg.Policy, Receipts: h.snapshot(), Origins: h.origins,
@@ -281,8 +329,9 @@ func (h *Hammer) id(what string) string {
 
 func (h *Hammer) account(what string) string { return h.cfg.Prefix + "-" + what }
 
-// setup opens the run's accounts and contracts on the funds log, each
-// waited for.
+// setup opens the run's accounts and contracts on the funds log, and
+// registers the run's subject on the identity log, issues it a diploma and
+// has it grant the demo agency access to it; each waited for.
 func (h *Hammer) setup(ctx context.Context) error {
 	p := h.cfg.Prefix
 	steps := []struct {
@@ -303,7 +352,31 @@ func (h *Hammer) setup(ctx context.Context) error {
 			return fmt.Errorf("setup: %s %v refused: %s %s", s.typ, s.body, r.Code, r.Err)
 		}
 	}
+	h.credentialID, h.grantID = p+"-diploma", p+"-grant"
+	degree := sha256.Sum256([]byte(p + " degree"))
+	ids := []struct {
+		typ    string
+		body   any
+		signer note.Signer
+	}{
+		{"identity.subject.register", map[string]any{"subject": h.subjectVKey}, h.cfg.Signer},
+		{"identity.credential.issue.education", map[string]any{"credential_id": h.credentialID, "subject": subjectID(h.subjectVKey),
+			"type": grantType, "issued": "2024-07-01", "attributes": map[string]any{"degree": hex.EncodeToString(degree[:])}}, h.cfg.Signer},
+		{"identity.grant", h.grantBody(h.grantID), h.subject},
+	}
+	for _, s := range ids {
+		r := h.submit(ctx, LogIdentity, KindSetup, codes.OK, h.signAs(h.origins[LogIdentity], s.typ, s.body, s.signer), true)
+		if !r.Admitted() {
+			return fmt.Errorf("setup: %s %v refused: %s %s", s.typ, s.body, r.Code, r.Err)
+		}
+	}
 	return nil
+}
+
+// grantBody is a grant by the run's subject to the demo agency.
+func (h *Hammer) grantBody(id string) map[string]any {
+	return map[string]any{"grant_id": id, "subject": h.subjectVKey, "agency": h.cfg.Signer.Name(),
+		"credential_type": grantType, "purpose": grantPurpose, "until": "2099-12-31"}
 }
 
 // sign makes a statement for log signed by the agency.
@@ -335,10 +408,34 @@ func (h *Hammer) submit(ctx context.Context, log string, kind Kind, want codes.C
 	return r
 }
 
+// maxQuotaRetries bounds how often one submission is sent again after
+// RESOURCE_EXHAUSTED.
+const maxQuotaRetries = 50
+
+// send submits r. The hammer sends nothing over the size limits, so a
+// RESOURCE_EXHAUSTED is a quota (per agency, or per client address for
+// self-signed statements): "retry later", and the same bytes are sent
+// again after a short sleep; only the last answer is kept.
 func (h *Hammer) send(ctx context.Context, r *Receipt) {
-	cctx, cancel := context.WithTimeout(ctx, h.cfg.CallTimeout)
-	defer cancel()
-	res, err := h.cfg.API.Submit(cctx, r.Log, r.Signed, r.Wait)
+	var res *client.Submitted
+	var err error
+	for attempt := 0; ; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, h.cfg.CallTimeout)
+		res, err = h.cfg.API.Submit(cctx, r.Log, r.Signed, r.Wait)
+		cancel()
+		if status.Code(err) != codes.ResourceExhausted || attempt >= maxQuotaRetries || ctx.Err() != nil {
+			break
+		}
+		h.retries.Add(1)
+		pause := time.Duration(50*(attempt+1)) * time.Millisecond
+		if pause > time.Second {
+			pause = time.Second
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause + time.Duration(rand.Int63n(int64(50*time.Millisecond)))):
+		}
+	}
 	if err != nil {
 		r.Code, r.Err = status.Code(err), err.Error()
 		if r.Code == codes.OK { // not a gRPC status: the client's own check
@@ -407,6 +504,21 @@ func receiveBody(id string, amount int64) map[string]any {
 	return map[string]any{"donation_id": id, "campaign_id": DemoCampaign, "kind": "money", "currency": "CNY", "amount": amount}
 }
 
+// paymentFields are the fields of a contract-payment application: valid,
+// approved or returned as works_accepted says.
+func paymentFields(rng *rand.Rand) map[string]any {
+	return map[string]any{"contract_id": "c-" + strconv.Itoa(rng.Intn(1_000_000)), "amount": 1 + rng.Int63n(10_000_000),
+		"invoice": randHex(rng), "works_accepted": rng.Intn(4) != 0}
+}
+
+func (h *Hammer) applyBody(kind string, fields map[string]any) map[string]any {
+	return map[string]any{"application_id": h.id("app"), "kind": kind, "fields": fields}
+}
+
+func (h *Hammer) accessBody(purpose string) map[string]any {
+	return map[string]any{"access_id": h.id("acc"), "grant_id": h.grantID, "credential_id": h.credentialID, "purpose": purpose}
+}
+
 func (h *Hammer) handoverBody(rng *rand.Rand, gift string, amount int64) map[string]any {
 	code := sha256.Sum256([]byte(randHex(rng)))
 	return map[string]any{"handover_id": h.id("ho"), "campaign_id": DemoCampaign, "kind": "money", "currency": "CNY",
@@ -421,6 +533,10 @@ func (h *Hammer) simple(rng *rand.Rand, log string) (string, map[string]any) {
 		return "disclosure.publish", h.disclosureBody(rng, h.id("doc"))
 	case LogFunds:
 		return "funds.transfer", h.transferBody(rng, "big", 1+rng.Int63n(1000))
+	case LogApprovals:
+		return "approvals.apply", h.applyBody(DemoPaymentKind, paymentFields(rng))
+	case LogIdentity:
+		return "identity.access", h.accessBody(grantPurpose)
 	default:
 		return "donations.receive", receiveBody(h.id("gift"), 1+rng.Int63n(100000))
 	}
@@ -498,6 +614,37 @@ func (h *Hammer) invalid(ctx context.Context, rng *rand.Rand, kind Kind, want co
 		if r.Admitted() {
 			h.submit(ctx, log, kind, want, h.sign(log, "donations.handover", h.handoverBody(rng, gift, amount+1+rng.Int63n(100))), wait)
 		}
+	case KindNoKind:
+		log = LogApprovals
+		h.submit(ctx, log, kind, want, h.sign(log, "approvals.apply", h.applyBody(h.id("nokind"), paymentFields(rng))), wait)
+	case KindFieldType:
+		log = LogApprovals
+		fields := paymentFields(rng)
+		switch rng.Intn(3) {
+		case 0:
+			fields["amount"] = strconv.FormatInt(fields["amount"].(int64), 10)
+		case 1:
+			fields["works_accepted"] = "yes"
+		default:
+			fields["invoice"] = rng.Intn(1000)
+		}
+		h.submit(ctx, log, kind, want, h.sign(log, "approvals.apply", h.applyBody(DemoPaymentKind, fields)), wait)
+	case KindPurpose:
+		log = LogIdentity
+		h.submit(ctx, log, kind, want, h.sign(log, "identity.access", h.accessBody("marketing")), wait)
+	case KindNotOwner:
+		// A grant in the subject's name signed by another key named
+		// "subject" (h.bad is named for the agency).
+		log = LogIdentity
+		skey, _, err := note.GenerateKey(nil, subjectKeyName)
+		if err != nil {
+			panic(err)
+		}
+		other, err := note.NewSigner(skey)
+		if err != nil {
+			panic(err)
+		}
+		h.submit(ctx, log, kind, want, h.signAs(h.origins[log], "identity.grant", h.grantBody(h.id("grant")), other), wait)
 	}
 }
 
@@ -618,8 +765,8 @@ func (h *Hammer) progress() string {
 		}
 	}
 	el := time.Since(h.start).Truncate(time.Second)
-	return fmt.Sprintf("hammer %s: sent %d, admitted %d, duplicates %d, refused %s, conflicts won %d lost %d",
-		el, sent, admitted, dups, formatCodes(refused), won, lost)
+	return fmt.Sprintf("hammer %s: sent %d, admitted %d, duplicates %d, refused %s, conflicts won %d lost %d, sent again after quota %d",
+		el, sent, admitted, dups, formatCodes(refused), won, lost, h.retries.Load())
 }
 
 func formatCodes(m map[codes.Code]int) string {
