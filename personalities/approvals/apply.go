@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/record"
 	"github.com/govlog/govlog/personalities/rule/ruleset"
 )
 
@@ -44,10 +45,10 @@ func (r *Rules) applyRules(ctx context.Context, st rule.State, e rule.Entry) err
 	k = Kind{Kind: b.Kind, Owner: e.Agency, Title: b.Title, Version: b.Version}
 	v := Version{Kind: b.Kind, Version: b.Version, Title: b.Title, Set: b.Set(), Official: b.Official,
 		DecideWithinDays: b.DecideWithinDays, Published: stamp(e.Time), LeafHash: leafHex(e.LeafHash)}
-	if err := putJSON(ctx, st, VersionKey(b.Kind, b.Version), v); err != nil {
+	if err := record.Put(ctx, st, VersionKey(b.Kind, b.Version), v); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, KindKey(b.Kind), k)
+	return record.Put(ctx, st, KindKey(b.Kind), k)
 }
 
 // checkCitesHeld refuses a citation of an entry the cited log does not
@@ -128,10 +129,10 @@ func (r *Rules) applyApply(ctx context.Context, st rule.State, e rule.Entry) err
 	stats.Applications++
 	a := Application{ID: b.ApplicationID, Kind: b.Kind, Agency: e.Agency, Owner: k.Owner, Fields: b.Fields, Cites: b.Cites,
 		Status: statusPending, Filed: stamp(e.Time), Submitted: stamp(e.Time), Steps: []Step{step(e)}}
-	if err := putJSON(ctx, st, AgencyKey(k.Owner), stats); err != nil {
+	if err := record.Put(ctx, st, AgencyKey(k.Owner), stats); err != nil {
 		return err
 	}
-	if err := putJSON(ctx, st, AppKey(a.ID), a); err != nil {
+	if err := record.Put(ctx, st, AppKey(a.ID), a); err != nil {
 		return err
 	}
 	return st.Put(ctx, awaitingKey, []byte(a.ID))
@@ -184,7 +185,7 @@ func (r *Rules) applySupplement(ctx context.Context, st rule.State, e rule.Entry
 	}
 	a.Status, a.Submitted = statusPending, stamp(e.Time)
 	a.Steps = append(a.Steps, step(e))
-	if err := putJSON(ctx, st, AppKey(a.ID), a); err != nil {
+	if err := record.Put(ctx, st, AppKey(a.ID), a); err != nil {
 		return err
 	}
 	return st.Put(ctx, awaitingKey, []byte(a.ID))
@@ -299,10 +300,10 @@ func (r *Rules) applyDecide(ctx context.Context, st rule.State, e rule.Entry, ow
 			return err
 		}
 	}
-	if err := putJSON(ctx, st, AgencyKey(a.Owner), stats); err != nil {
+	if err := record.Put(ctx, st, AgencyKey(a.Owner), stats); err != nil {
 		return err
 	}
-	if err := putJSON(ctx, st, AppKey(a.ID), a); err != nil {
+	if err := record.Put(ctx, st, AppKey(a.ID), a); err != nil {
 		return err
 	}
 	return st.Put(ctx, awaitingKey, []byte{})
@@ -384,10 +385,10 @@ func (r *Rules) applySign(ctx context.Context, st rule.State, e rule.Entry) erro
 	if err := finish(ctx, st, &a, &stats, e.Time); err != nil {
 		return err
 	}
-	if err := putJSON(ctx, st, AgencyKey(a.Owner), stats); err != nil {
+	if err := record.Put(ctx, st, AgencyKey(a.Owner), stats); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, AppKey(a.ID), a)
+	return record.Put(ctx, st, AppKey(a.ID), a)
 }
 
 // Fact implements rule.Exporter: "approved" about an application ID.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule/record"
 	"github.com/govlog/govlog/personalities/rule/ruleset"
 )
 
@@ -128,7 +129,7 @@ func ReadKind(ctx context.Context, st rule.Reader, kind string) (Kind, bool, err
 	if !body.ID.Valid(kind) {
 		return k, false, nil
 	}
-	ok, err := getJSON(ctx, st, KindKey(kind), &k)
+	ok, err := record.Get(ctx, st, KindKey(kind), &k)
 	return k, ok, err
 }
 
@@ -138,7 +139,7 @@ func ReadVersion(ctx context.Context, st rule.Reader, kind string, n int64) (Ver
 	if !body.ID.Valid(kind) {
 		return v, false, nil
 	}
-	ok, err := getJSON(ctx, st, VersionKey(kind, n), &v)
+	ok, err := record.Get(ctx, st, VersionKey(kind, n), &v)
 	return v, ok, err
 }
 
@@ -148,14 +149,14 @@ func ReadApplication(ctx context.Context, st rule.Reader, id string) (Applicatio
 	if !body.ID.Valid(id) {
 		return a, false, nil
 	}
-	ok, err := getJSON(ctx, st, AppKey(id), &a)
+	ok, err := record.Get(ctx, st, AppKey(id), &a)
 	return a, ok, err
 }
 
 // ReadAgencyStats reads an owning agency's counters.
 func ReadAgencyStats(ctx context.Context, st rule.Reader, agency string) (AgencyStats, error) {
 	var s AgencyStats
-	_, err := getJSON(ctx, st, AgencyKey(agency), &s)
+	_, err := record.Get(ctx, st, AgencyKey(agency), &s)
 	return s, err
 }
 
@@ -201,23 +202,4 @@ func RecentTimes(ctx context.Context, st rule.Scanner, agency string) ([]int64, 
 func awaiting(ctx context.Context, st rule.Reader) (string, error) {
 	v, _, err := st.Get(ctx, awaitingKey)
 	return string(v), err
-}
-
-func getJSON(ctx context.Context, st rule.Reader, key string, v any) (bool, error) {
-	b, ok, err := st.Get(ctx, key)
-	if err != nil || !ok {
-		return false, err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("corrupt state at %s: %v", key, err)
-	}
-	return true, nil
-}
-
-func putJSON(ctx context.Context, st rule.State, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("couldn't encode %s: %w", key, err)
-	}
-	return st.Put(ctx, key, b)
 }

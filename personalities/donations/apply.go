@@ -11,6 +11,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -44,10 +45,10 @@ func applyCampaign(ctx context.Context, st rule.State, e rule.Entry, b CampaignB
 	stats.Campaigns++
 	c := Campaign{ID: b.CampaignID, Charity: e.Agency, Title: b.Title, AdminShareMax: b.AdminShareMax, HandOnBy: b.HandOnBy,
 		FeedbackWithin: b.FeedbackWithin, Opened: stamp(e.Time), LeafHash: leafHex(e), Totals: map[string]Totals{}}
-	if err := putJSON(ctx, st, CharityKey(e.Agency), stats); err != nil {
+	if err := record.Put(ctx, st, CharityKey(e.Agency), stats); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, CampaignKey(c.ID), c)
+	return record.Put(ctx, st, CampaignKey(c.ID), c)
 }
 
 // campaignOf reads the campaign a statement names, which must exist.
@@ -94,13 +95,13 @@ func applyReceive(ctx context.Context, st rule.State, e rule.Entry, b ReceiveBod
 	stats.Donations++
 	d := Donation{ID: b.DonationID, Campaign: c.ID, Charity: e.Agency, Unit: b.Unit, Amount: b.Amount, Donor: b.Donor,
 		Time: stamp(e.Time), LeafHash: leafHex(e), Holders: map[string]int64{e.Agency: b.Amount}}
-	if err := putJSON(ctx, st, CharityKey(e.Agency), stats); err != nil {
+	if err := record.Put(ctx, st, CharityKey(e.Agency), stats); err != nil {
 		return err
 	}
-	if err := putJSON(ctx, st, CampaignKey(c.ID), c); err != nil {
+	if err := record.Put(ctx, st, CampaignKey(c.ID), c); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, DonationKey(d.ID), d)
+	return record.Put(ctx, st, DonationKey(d.ID), d)
 }
 
 func applyHandover(ctx context.Context, st rule.State, e rule.Entry, b HandoverBody) error {
@@ -184,7 +185,7 @@ func applyHandover(ctx context.Context, st rule.State, e rule.Entry, b HandoverB
 		if err := st.Put(ctx, DonationOutKey(d.ID, d.Handovers), []byte(h.ID)); err != nil {
 			return err
 		}
-		if err := putJSON(ctx, st, DonationKey(d.ID), d); err != nil {
+		if err := record.Put(ctx, st, DonationKey(d.ID), d); err != nil {
 			return err
 		}
 	}
@@ -200,13 +201,13 @@ func applyHandover(ctx context.Context, st rule.State, e rule.Entry, b HandoverB
 			return err
 		}
 	}
-	if err := putJSON(ctx, st, CharityKey(e.Agency), stats); err != nil {
+	if err := record.Put(ctx, st, CharityKey(e.Agency), stats); err != nil {
 		return err
 	}
-	if err := putJSON(ctx, st, CampaignKey(c.ID), c); err != nil {
+	if err := record.Put(ctx, st, CampaignKey(c.ID), c); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, HandoverKey(h.ID), h)
+	return record.Put(ctx, st, HandoverKey(h.ID), h)
 }
 
 func applyAccept(ctx context.Context, st rule.State, e rule.Entry, b AcceptBody) error {
@@ -247,15 +248,15 @@ func applyAccept(ctx context.Context, st rule.State, e rule.Entry, b AcceptBody)
 			d.Holders = map[string]int64{}
 		}
 		d.Holders[e.Agency] += h.Draws[i].Amount
-		if err := putJSON(ctx, st, DonationKey(d.ID), d); err != nil {
+		if err := record.Put(ctx, st, DonationKey(d.ID), d); err != nil {
 			return err
 		}
 	}
 	h.Accepted = leafHex(e)
-	if err := putJSON(ctx, st, CampaignKey(c.ID), c); err != nil {
+	if err := record.Put(ctx, st, CampaignKey(c.ID), c); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, HandoverKey(h.ID), h)
+	return record.Put(ctx, st, HandoverKey(h.ID), h)
 }
 
 func applyFeedback(ctx context.Context, st rule.State, e rule.Entry, b FeedbackBody) error {
@@ -289,10 +290,10 @@ func applyFeedback(ctx context.Context, st rule.State, e rule.Entry, b FeedbackB
 	if err := st.Put(ctx, FeedbackDueKey(h.Charity, h.ID), []byte{}); err != nil {
 		return err
 	}
-	if err := putJSON(ctx, st, CharityKey(h.Charity), stats); err != nil {
+	if err := record.Put(ctx, st, CharityKey(h.Charity), stats); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, HandoverKey(h.ID), h)
+	return record.Put(ctx, st, HandoverKey(h.ID), h)
 }
 
 // heldBy reports whether agency holds, or held, some of d.

@@ -175,10 +175,10 @@ type UnitTotals struct {
 func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[string]string) (any, [][32]byte, error) {
 	switch name {
 	case QueryDonation:
-		if err := checkArgs(args, "id", "from", "limit"); err != nil {
+		if err := answer.CheckArgs(args, "id", "from", "limit"); err != nil {
 			return nil, nil, err
 		}
-		from, limit, err := pageArgs(args)
+		from, limit, err := answer.Page(args, MaxTracePage, "hand-overs")
 		if err != nil {
 			return nil, nil, err
 		}
@@ -186,13 +186,13 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 		if err != nil {
 			return nil, nil, err
 		}
-		cited, err := decodeHashes(a.leafHashes())
+		cited, err := answer.LeafHashes(a.leafHashes())
 		return a, cited, err
 	case QueryRecipient:
-		if err := checkArgs(args, "commitment", "from", "limit"); err != nil {
+		if err := answer.CheckArgs(args, "commitment", "from", "limit"); err != nil {
 			return nil, nil, err
 		}
-		from, limit, err := pageArgs(args)
+		from, limit, err := answer.Page(args, MaxTracePage, "hand-overs")
 		if err != nil {
 			return nil, nil, err
 		}
@@ -200,69 +200,20 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 		if err != nil {
 			return nil, nil, err
 		}
-		cited, err := decodeHashes(a.leafHashes())
+		cited, err := answer.LeafHashes(a.leafHashes())
 		return a, cited, err
 	case QueryCampaign:
-		if err := checkArgs(args, "id"); err != nil {
+		if err := answer.CheckArgs(args, "id"); err != nil {
 			return nil, nil, err
 		}
 		a, err := CampaignTotals(ctx, v, args["id"])
 		if err != nil {
 			return nil, nil, err
 		}
-		cited, err := decodeHashes([]string{a.LeafHash})
+		cited, err := answer.LeafHashes([]string{a.LeafHash})
 		return a, cited, err
 	}
 	return nil, nil, fmt.Errorf("%w %.64q: the %s log answers %q, %q and %q", rule.ErrUnknownQuery, name, LogName, QueryDonation, QueryRecipient, QueryCampaign)
-}
-
-// checkArgs refuses a missing or empty required argument, an empty one and
-// any not listed.
-func checkArgs(args map[string]string, required string, optional ...string) error {
-	if args[required] == "" {
-		return fmt.Errorf("%w: argument %q is required", rule.ErrInvalidQuery, required)
-	}
-	for _, k := range slices.Sorted(maps.Keys(args)) {
-		if k != required && !slices.Contains(optional, k) {
-			return fmt.Errorf("%w: unknown argument %.64q (this query takes %s)", rule.ErrInvalidQuery, k, strings.Join(append([]string{required}, optional...), ", "))
-		}
-		if args[k] == "" {
-			return fmt.Errorf("%w: argument %q is empty", rule.ErrInvalidQuery, k)
-		}
-	}
-	return nil
-}
-
-// pageArgs reads the from and limit arguments of a page: from 1 and
-// [MaxTracePage] by default; a limit above it is [rule.ErrQueryTooLarge].
-func pageArgs(args map[string]string) (from, limit int64, err error) {
-	from, limit = 1, MaxTracePage
-	if s, ok := args["from"]; ok {
-		if from, err = strconv.ParseInt(s, 10, 64); err != nil || from < 1 || from > 1<<62 {
-			return 0, 0, fmt.Errorf("%w: from must be an integer from 1 to %d, not %.32q", rule.ErrInvalidQuery, int64(1<<62), s)
-		}
-	}
-	if s, ok := args["limit"]; ok {
-		if limit, err = strconv.ParseInt(s, 10, 64); err != nil || limit < 1 {
-			return 0, 0, fmt.Errorf("%w: limit must be a positive integer, not %.32q", rule.ErrInvalidQuery, s)
-		}
-		if limit > MaxTracePage {
-			return 0, 0, fmt.Errorf("%w: a page holds at most %d hand-overs, not %d", rule.ErrQueryTooLarge, MaxTracePage, limit)
-		}
-	}
-	return from, limit, nil
-}
-
-func decodeHashes(hexes []string) ([][32]byte, error) {
-	out := make([][32]byte, 0, len(hexes))
-	for _, s := range hexes {
-		h, err := answer.LeafHash(s)
-		if err != nil {
-			return nil, fmt.Errorf("corrupt state: %v", err)
-		}
-		out = append(out, h)
-	}
-	return out, nil
 }
 
 // TraceDonation returns a donation and up to limit of the hand-overs that
@@ -564,7 +515,7 @@ func (*Rules) CheckAnswer(query string, args map[string]string, result []byte, e
 	proved := answer.ByHash(entries)
 	switch query {
 	case QueryDonation:
-		from, limit, err := pageArgs(args)
+		from, limit, err := answer.Page(args, MaxTracePage, "hand-overs")
 		if err != nil {
 			return "", err
 		}
@@ -574,7 +525,7 @@ func (*Rules) CheckAnswer(query string, args map[string]string, result []byte, e
 		}
 		return checkTrace(&a, args["id"], from, limit, proved)
 	case QueryRecipient:
-		from, limit, err := pageArgs(args)
+		from, limit, err := answer.Page(args, MaxTracePage, "hand-overs")
 		if err != nil {
 			return "", err
 		}

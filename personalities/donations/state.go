@@ -2,12 +2,12 @@ package donations
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 // Totals are a campaign's figures in one unit. A hand-over to another
@@ -137,7 +137,7 @@ func ReadCampaign(ctx context.Context, st rule.Reader, id string) (Campaign, boo
 	if !body.ID.Valid(id) {
 		return c, false, nil
 	}
-	ok, err := getJSON(ctx, st, CampaignKey(id), &c)
+	ok, err := record.Get(ctx, st, CampaignKey(id), &c)
 	return c, ok, err
 }
 
@@ -147,7 +147,7 @@ func ReadDonation(ctx context.Context, st rule.Reader, id string) (Donation, boo
 	if !body.ID.Valid(id) {
 		return d, false, nil
 	}
-	ok, err := getJSON(ctx, st, DonationKey(id), &d)
+	ok, err := record.Get(ctx, st, DonationKey(id), &d)
 	return d, ok, err
 }
 
@@ -157,14 +157,14 @@ func ReadHandover(ctx context.Context, st rule.Reader, id string) (Handover, boo
 	if !body.ID.Valid(id) {
 		return h, false, nil
 	}
-	ok, err := getJSON(ctx, st, HandoverKey(id), &h)
+	ok, err := record.Get(ctx, st, HandoverKey(id), &h)
 	return h, ok, err
 }
 
 // ReadCharity reads a charity's counters.
 func ReadCharity(ctx context.Context, st rule.Reader, id string) (CharityStats, error) {
 	var s CharityStats
-	_, err := getJSON(ctx, st, CharityKey(id), &s)
+	_, err := record.Get(ctx, st, CharityKey(id), &s)
 	return s, err
 }
 
@@ -179,23 +179,4 @@ func readCount(ctx context.Context, st rule.Reader, key string) (int64, error) {
 		return 0, fmt.Errorf("corrupt state at %s: %v", key, err)
 	}
 	return n, nil
-}
-
-func getJSON(ctx context.Context, st rule.Reader, key string, v any) (bool, error) {
-	b, ok, err := st.Get(ctx, key)
-	if err != nil || !ok {
-		return false, err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("corrupt state at %s: %v", key, err)
-	}
-	return true, nil
-}
-
-func putJSON(ctx context.Context, st rule.State, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("couldn't encode %s: %w", key, err)
-	}
-	return st.Put(ctx, key, b)
 }

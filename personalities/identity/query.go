@@ -7,12 +7,12 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/answer"
 	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 // Queries of the public read API.
@@ -122,20 +122,20 @@ type CredentialView struct {
 func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[string]string) (any, [][32]byte, error) {
 	switch name {
 	case QueryCredential:
-		if err := checkArgs(args, "id"); err != nil {
+		if err := answer.CheckArgs(args, "id"); err != nil {
 			return nil, nil, err
 		}
 		a, err := CredentialStatus(ctx, v, args["id"])
 		if err != nil {
 			return nil, nil, err
 		}
-		cited, err := decodeHashes(a.leafHashes())
+		cited, err := answer.LeafHashes(a.leafHashes())
 		return a, cited, err
 	case QueryAccesses:
-		if err := checkArgs(args, "subject", "from", "limit"); err != nil {
+		if err := answer.CheckArgs(args, "subject", "from", "limit"); err != nil {
 			return nil, nil, err
 		}
-		from, limit, err := pageArgs(args)
+		from, limit, err := answer.Page(args, MaxAccessPage, "accesses")
 		if err != nil {
 			return nil, nil, err
 		}
@@ -143,59 +143,10 @@ func (*Rules) Query(ctx context.Context, v rule.View, name string, args map[stri
 		if err != nil {
 			return nil, nil, err
 		}
-		cited, err := decodeHashes(a.leafHashes())
+		cited, err := answer.LeafHashes(a.leafHashes())
 		return a, cited, err
 	}
 	return nil, nil, fmt.Errorf("%w %.64q: the %s log answers %q and %q", rule.ErrUnknownQuery, name, LogName, QueryAccesses, QueryCredential)
-}
-
-// checkArgs refuses a missing required argument, an empty one and any not
-// listed.
-func checkArgs(args map[string]string, required string, optional ...string) error {
-	if args[required] == "" {
-		return fmt.Errorf("%w: argument %q is required", rule.ErrInvalidQuery, required)
-	}
-	for _, k := range slices.Sorted(maps.Keys(args)) {
-		if k != required && !slices.Contains(optional, k) {
-			return fmt.Errorf("%w: unknown argument %.64q (this query takes %s)", rule.ErrInvalidQuery, k, strings.Join(append([]string{required}, optional...), ", "))
-		}
-		if args[k] == "" {
-			return fmt.Errorf("%w: argument %q is empty", rule.ErrInvalidQuery, k)
-		}
-	}
-	return nil
-}
-
-// pageArgs reads from and limit: 1 and MaxAccessPage by default; a limit
-// above MaxAccessPage is rule.ErrQueryTooLarge.
-func pageArgs(args map[string]string) (from, limit int64, err error) {
-	from, limit = 1, MaxAccessPage
-	if s, ok := args["from"]; ok {
-		if from, err = strconv.ParseInt(s, 10, 64); err != nil || from < 1 || from > 1<<62 {
-			return 0, 0, fmt.Errorf("%w: from must be an integer from 1 to %d, not %.32q", rule.ErrInvalidQuery, int64(1<<62), s)
-		}
-	}
-	if s, ok := args["limit"]; ok {
-		if limit, err = strconv.ParseInt(s, 10, 64); err != nil || limit < 1 {
-			return 0, 0, fmt.Errorf("%w: limit must be a positive integer, not %.32q", rule.ErrInvalidQuery, s)
-		}
-		if limit > MaxAccessPage {
-			return 0, 0, fmt.Errorf("%w: a page holds at most %d accesses, not %d", rule.ErrQueryTooLarge, MaxAccessPage, limit)
-		}
-	}
-	return from, limit, nil
-}
-
-func decodeHashes(hexes []string) ([][32]byte, error) {
-	out := make([][32]byte, 0, len(hexes))
-	for _, s := range hexes {
-		h, err := answer.LeafHash(s)
-		if err != nil {
-			return nil, fmt.Errorf("corrupt state: %v", err)
-		}
-		out = append(out, h)
-	}
-	return out, nil
 }
 
 // CredentialStatus returns the credential id as a credential query
@@ -266,7 +217,7 @@ func accessAt(ctx context.Context, v rule.Reader, subject string, n int64) (Acce
 	var g Grant
 	var c Credential
 	read := func(key string, into any) error {
-		ok, err := getJSON(ctx, v, key, into)
+		ok, err := record.Get(ctx, v, key, into)
 		if err == nil && !ok {
 			err = fmt.Errorf("corrupt state: subject %s counts an access %d, but %s is missing", subject, n, key)
 		}
@@ -338,7 +289,7 @@ func (*Rules) CheckAnswer(query string, args map[string]string, result []byte, e
 		}
 		return checkCredential(&a, args["id"], proved)
 	case QueryAccesses:
-		from, limit, err := pageArgs(args)
+		from, limit, err := answer.Page(args, MaxAccessPage, "accesses")
 		if err != nil {
 			return "", err
 		}

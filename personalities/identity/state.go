@@ -9,6 +9,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 // Subject is a registered subject, the JSON value of its [SubjectKey].
@@ -218,7 +219,7 @@ func ReadCredential(ctx context.Context, st rule.Reader, id string) (Credential,
 	if !body.ID.Valid(id) {
 		return c, false, nil
 	}
-	ok, err := getJSON(ctx, st, CredentialKey(id), &c)
+	ok, err := record.Get(ctx, st, CredentialKey(id), &c)
 	return c, ok, err
 }
 
@@ -228,19 +229,8 @@ func ReadSubject(ctx context.Context, st rule.Reader, id string) (Subject, bool,
 	if !ValidSubjectID(id) {
 		return s, false, nil
 	}
-	ok, err := getJSON(ctx, st, SubjectKey(id), &s)
+	ok, err := record.Get(ctx, st, SubjectKey(id), &s)
 	return s, ok, err
-}
-
-func getJSON(ctx context.Context, st rule.Reader, key string, v any) (bool, error) {
-	b, ok, err := st.Get(ctx, key)
-	if err != nil || !ok {
-		return false, err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("corrupt state at %s: %v", key, err)
-	}
-	return true, nil
 }
 
 // tx buffers one statement's writes: Apply reads through it, checks every
@@ -261,7 +251,7 @@ func (t *tx) get(ctx context.Context, key string, v any) (bool, error) {
 		}
 		return true, nil
 	}
-	return getJSON(ctx, t.st, key, v)
+	return record.Get(ctx, t.st, key, v)
 }
 
 func (t *tx) has(ctx context.Context, key string) (bool, error) {

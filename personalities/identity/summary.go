@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 // MaxSummaryRows is the most rows each table of the dashboard summary
@@ -130,7 +131,7 @@ func workerTable(ctx context.Context, st rule.Scanner, agency func(id string) st
 			return fmt.Errorf("corrupt state: key %s", key)
 		}
 		var held []string
-		if _, err := getJSON(ctx, st, HoldingKey(subject, typ), &held); err != nil {
+		if _, err := record.Get(ctx, st, HoldingKey(subject, typ), &held); err != nil {
 			return err
 		}
 		for i := len(held) - 1; i >= 0 && i >= len(held)-maxShownHeld && len(t.Rows) < MaxSummaryRows; i-- {

@@ -67,6 +67,7 @@ import (
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
 	"github.com/govlog/govlog/personalities/rule/notesig"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 const (
@@ -161,7 +162,7 @@ func applyOpen(ctx context.Context, st rule.State, agency string, at time.Time, 
 	} else if ok {
 		return fmt.Errorf("%w: petition %s", rule.ErrAlreadyExists, b.PetitionID)
 	}
-	return putJSON(ctx, st, PetitionKey(b.PetitionID), Record{
+	return record.Put(ctx, st, PetitionKey(b.PetitionID), Record{
 		Agency:   agency,
 		Title:    b.Title,
 		Closes:   b.Closes,
@@ -196,11 +197,11 @@ func applySign(ctx context.Context, st rule.State, signer string, at time.Time, 
 	}
 	rec.Signatures++
 	sig := SignatureRecord{N: rec.Signatures, Signer: signer, Time: at.UTC().Format(time.RFC3339), LeafHash: leaf}
-	if err := putJSON(ctx, st, signedKey, sig.N); err != nil {
+	if err := record.Put(ctx, st, signedKey, sig.N); err != nil {
 		return err
 	}
-	if err := putJSON(ctx, st, SignatureKey(b.PetitionID, sig.N), sig); err != nil {
+	if err := record.Put(ctx, st, SignatureKey(b.PetitionID, sig.N), sig); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, PetitionKey(b.PetitionID), rec)
+	return record.Put(ctx, st, PetitionKey(b.PetitionID), rec)
 }

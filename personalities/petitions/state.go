@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 // Record is a petition, the JSON value of its [PetitionKey].
@@ -75,7 +75,7 @@ func Petition(ctx context.Context, st rule.Reader, id string) (Record, bool, err
 	if !body.ID.Valid(id) {
 		return r, false, nil
 	}
-	ok, err := getJSON(ctx, st, PetitionKey(id), &r)
+	ok, err := record.Get(ctx, st, PetitionKey(id), &r)
 	return r, ok, err
 }
 
@@ -86,25 +86,6 @@ func Signature(ctx context.Context, st rule.Reader, id string, n int64) (Signatu
 	if !body.ID.Valid(id) {
 		return s, false, nil
 	}
-	ok, err := getJSON(ctx, st, SignatureKey(id, n), &s)
+	ok, err := record.Get(ctx, st, SignatureKey(id, n), &s)
 	return s, ok, err
-}
-
-func getJSON(ctx context.Context, st rule.Reader, key string, v any) (bool, error) {
-	b, ok, err := st.Get(ctx, key)
-	if err != nil || !ok {
-		return false, err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("corrupt state at %s: %v", key, err)
-	}
-	return true, nil
-}
-
-func putJSON(ctx context.Context, st rule.State, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("couldn't encode %s: %w", key, err)
-	}
-	return st.Put(ctx, key, b)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 var _ rule.Scheduler = (*Rules)(nil)
@@ -23,7 +24,7 @@ var _ rule.Scheduler = (*Rules)(nil)
 func (*Rules) Due(ctx context.Context, st rule.Reader, now time.Time) ([]rule.Scheduled, error) {
 	now = now.UTC().Truncate(time.Second)
 	var pending []Pending
-	if _, err := getJSON(ctx, st, PendingKey, &pending); err != nil {
+	if _, err := record.Get(ctx, st, PendingKey, &pending); err != nil {
 		return nil, err
 	}
 	var out []rule.Scheduled

@@ -13,6 +13,7 @@ import (
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/answer"
 	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 // The queries of the log.
@@ -146,7 +147,7 @@ func queryElection(ctx context.Context, v rule.View, id string) (any, [][32]byte
 	}
 	for n := int64(1); n <= rec.Batches; n++ {
 		var b BatchRecord
-		ok, err := getJSON(ctx, v, BatchKey(id, n), &b)
+		ok, err := record.Get(ctx, v, BatchKey(id, n), &b)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -199,7 +200,7 @@ func queryBallot(ctx context.Context, v rule.View, leafHex string) (any, [][32]b
 		return nil, nil, err
 	}
 	var br BallotRecord
-	okBallot, err := getJSON(ctx, v, BallotKey(b.ElectionID, b.Token.Key), &br)
+	okBallot, err := record.Get(ctx, v, BallotKey(b.ElectionID, b.Token.Key), &br)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 // Election is an election, the JSON value of its [ElectionKey].
@@ -128,25 +128,6 @@ func ReadElection(ctx context.Context, st rule.Reader, id string) (Election, boo
 	if !body.ID.Valid(id) {
 		return r, false, nil
 	}
-	ok, err := getJSON(ctx, st, ElectionKey(id), &r)
+	ok, err := record.Get(ctx, st, ElectionKey(id), &r)
 	return r, ok, err
-}
-
-func getJSON(ctx context.Context, st rule.Reader, key string, v any) (bool, error) {
-	b, ok, err := st.Get(ctx, key)
-	if err != nil || !ok {
-		return false, err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("corrupt state at %s: %v", key, err)
-	}
-	return true, nil
-}
-
-func putJSON(ctx context.Context, st rule.State, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("couldn't encode %s: %w", key, err)
-	}
-	return st.Put(ctx, key, b)
 }

@@ -134,6 +134,7 @@ import (
 	"github.com/govlog/govlog/personalities/rule/blindtoken"
 	"github.com/govlog/govlog/personalities/rule/body"
 	"github.com/govlog/govlog/personalities/rule/notesig"
+	"github.com/govlog/govlog/personalities/rule/record"
 )
 
 const (
@@ -270,7 +271,7 @@ func applyOpen(ctx context.Context, st rule.State, agency string, at time.Time, 
 		return fmt.Errorf("%w: election %s", rule.ErrAlreadyExists, b.ElectionID)
 	}
 	var pending []Pending
-	if _, err := getJSON(ctx, st, PendingKey, &pending); err != nil {
+	if _, err := record.Get(ctx, st, PendingKey, &pending); err != nil {
 		return err
 	}
 	p := Pending{Closes: b.Closes, Election: b.ElectionID}
@@ -287,10 +288,10 @@ func applyOpen(ctx context.Context, st rule.State, agency string, at time.Time, 
 		LeafHash:  leaf,
 		Counts:    make([]int64, len(b.Options)),
 	}
-	if err := putJSON(ctx, st, PendingKey, pending); err != nil {
+	if err := record.Put(ctx, st, PendingKey, pending); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, ElectionKey(b.ElectionID), rec)
+	return record.Put(ctx, st, ElectionKey(b.ElectionID), rec)
 }
 
 // comparePending orders the pending list: by closing time (the strings
@@ -332,10 +333,10 @@ func applyTokens(ctx context.Context, st rule.State, agency string, at time.Time
 	rec.Batches = b.Batch
 	rec.Tokens += b.Count
 	batch := BatchRecord{Batch: b.Batch, Count: b.Count, Agency: agency, Time: formatTime(at), LeafHash: leaf}
-	if err := putJSON(ctx, st, BatchKey(b.ElectionID, b.Batch), batch); err != nil {
+	if err := record.Put(ctx, st, BatchKey(b.ElectionID, b.Batch), batch); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, ElectionKey(b.ElectionID), rec)
+	return record.Put(ctx, st, ElectionKey(b.ElectionID), rec)
 }
 
 func applyBallot(ctx context.Context, st rule.State, at time.Time, leaf string, b BallotBody) error {
@@ -365,7 +366,7 @@ func applyBallot(ctx context.Context, st rule.State, at time.Time, leaf string, 
 	}
 	key := BallotKey(b.ElectionID, b.Token.Key)
 	var prior BallotRecord
-	if ok, err := getJSON(ctx, st, key, &prior); err != nil {
+	if ok, err := record.Get(ctx, st, key, &prior); err != nil {
 		return err
 	} else if ok {
 		return fmt.Errorf("%w: this token has voted in election %s (ballot %d, %s)", rule.ErrRuleViolation, b.ElectionID, prior.N, prior.LeafHash)
@@ -376,10 +377,10 @@ func applyBallot(ctx context.Context, st rule.State, at time.Time, leaf string, 
 	rec.Ballots++
 	rec.Counts[choice]++
 	rec.LastBallot = leaf
-	if err := putJSON(ctx, st, key, BallotRecord{N: rec.Ballots, Time: formatTime(at), LeafHash: leaf}); err != nil {
+	if err := record.Put(ctx, st, key, BallotRecord{N: rec.Ballots, Time: formatTime(at), LeafHash: leaf}); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, ElectionKey(b.ElectionID), rec)
+	return record.Put(ctx, st, ElectionKey(b.ElectionID), rec)
 }
 
 func applyClose(ctx context.Context, st rule.State, at time.Time, leaf string, b CloseBody) error {
@@ -405,7 +406,7 @@ func applyClose(ctx context.Context, st rule.State, at time.Time, leaf string, b
 		return fmt.Errorf("%w: the close of election %s is not its tally: %s", rule.ErrRuleViolation, b.ElectionID, diff)
 	}
 	var pending []Pending
-	if _, err := getJSON(ctx, st, PendingKey, &pending); err != nil {
+	if _, err := record.Get(ctx, st, PendingKey, &pending); err != nil {
 		return err
 	}
 	i, found := slices.BinarySearchFunc(pending, Pending{Closes: rec.Closes, Election: b.ElectionID}, comparePending)
@@ -414,10 +415,10 @@ func applyClose(ctx context.Context, st rule.State, at time.Time, leaf string, b
 	}
 	pending = slices.Delete(pending, i, i+1)
 	rec.Close = &CloseRecord{Time: formatTime(at), LeafHash: leaf}
-	if err := putJSON(ctx, st, PendingKey, pending); err != nil {
+	if err := record.Put(ctx, st, PendingKey, pending); err != nil {
 		return err
 	}
-	return putJSON(ctx, st, ElectionKey(b.ElectionID), rec)
+	return record.Put(ctx, st, ElectionKey(b.ElectionID), rec)
 }
 
 // tallyDiff says how got differs from the tally want, "" if it does not.
