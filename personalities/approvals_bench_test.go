@@ -3,8 +3,6 @@ package personalities_test
 import (
 	"encoding/json"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,29 +94,6 @@ func benchAdmit(b *testing.B, open func(testing.TB, logtest.Options) *logtest.Ba
 				"invoice": "ef2d127de37b942baad06145e54b0c619a1f22327b2ebbcfbec78f5564afe39d", "works_accepted": i%2 == 0},
 		}, agency)
 	}
-	var next, failed atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				if err := submit(stmts[i]); err != nil {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d statements failed", f)
-	}
-	rate := float64(b.N) / time.Since(start).Seconds()
-	b.ReportMetric(rate, "statements/s")
+	rate := submitAll(b, clients, stmts, submit, "statements", "statements/s")
 	return rate
 }

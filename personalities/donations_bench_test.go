@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,32 +157,6 @@ func benchHandovers(b *testing.B, open func(testing.TB, logtest.Options) *logtes
 	for i := range stmts {
 		stmts[i] = sign(donations.TypeHandover, handoverToRecipient(fmt.Sprintf("h-%d", i), fmt.Sprintf("d-%d", i%benchDonations), 1, i))
 	}
-	var next, failed atomic.Int64
-	var firstOnce sync.Once
-	var firstErr error
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				if err := send(stmts[i]); err != nil {
-					failed.Add(1)
-					firstOnce.Do(func() { firstErr = err })
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d hand-overs failed, the first: %v", f, firstErr)
-	}
-	rate := float64(b.N) / time.Since(start).Seconds()
-	b.ReportMetric(rate, "handovers/s")
+	rate := submitAll(b, clients, stmts, send, "hand-overs", "handovers/s")
 	return rate
 }

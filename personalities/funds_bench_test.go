@@ -2,8 +2,6 @@ package personalities_test
 
 import (
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,30 +94,6 @@ func benchTransfers(b *testing.B, open func(testing.TB, logtest.Options) *logtes
 			"transfer_id": fmt.Sprintf("t-%d", i), "from": src, "to": "payee", "amount": 1, "contract_id": "c-" + src,
 		}, agency)
 	}
-	var next atomic.Int64
-	var failed atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				if err := submit(stmts[i]); err != nil {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d transfers failed", f)
-	}
-	rate := float64(b.N) / time.Since(start).Seconds()
-	b.ReportMetric(rate, "transfers/s")
+	rate := submitAll(b, clients, stmts, submit, "transfers", "transfers/s")
 	return rate
 }

@@ -446,3 +446,39 @@ func wantCode(t testing.TB, what string, err error, want codes.Code) {
 		t.Errorf("%s: %v with an empty message", what, want)
 	}
 }
+
+// submitAll submits stmts, each once, from clients goroutines at once, with
+// the benchmark's timer running only meanwhile; it fails b if any is not
+// admitted (naming how many, and the first error), reports the rate as
+// unit ("transfers/s") and returns it.
+func submitAll(b *testing.B, clients int, stmts [][]byte, submit func([]byte) error, noun, unit string) float64 {
+	b.Helper()
+	var next, failed atomic.Int64
+	var firstOnce sync.Once
+	var firstErr error
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(stmts) {
+					return
+				}
+				if err := submit(stmts[i]); err != nil {
+					failed.Add(1)
+					firstOnce.Do(func() { firstErr = err })
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d %s failed, the first: %v", f, noun, firstErr)
+	}
+	rate := float64(len(stmts)) / time.Since(start).Seconds()
+	b.ReportMetric(rate, unit)
+	return rate
+}

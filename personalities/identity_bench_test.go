@@ -4,8 +4,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,27 +81,5 @@ func benchAccesses(b *testing.B, open func(testing.TB, logtest.Options) *logtest
 		stmts[i] = statementFor(b, origin, identity.TypeAccess, now, map[string]string{"access_id": fmt.Sprintf("a-%d", i),
 			"grant_id": "g-1", "credential_id": "dip-1", "purpose": "hiring"}, agency)
 	}
-	var next, failed atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				if err := submit(stmts[i]); err != nil {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d accesses failed", f)
-	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accesses/s")
+	submitAll(b, clients, stmts, submit, "accesses", "accesses/s")
 }

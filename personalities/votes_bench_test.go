@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,29 +122,6 @@ func benchBallots(b *testing.B, open func(testing.TB, logtest.Options) *logtest.
 	}
 	close(work)
 	wg.Wait()
-	var next, failed atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	var cwg sync.WaitGroup
-	for range clients {
-		cwg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				if err := submit(stmts[i]); err != nil {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	cwg.Wait()
-	b.StopTimer()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d ballots failed", f)
-	}
-	rate := float64(b.N) / time.Since(start).Seconds()
-	b.ReportMetric(rate, "ballots/s")
+	rate := submitAll(b, clients, stmts, submit, "ballots", "ballots/s")
 	return rate
 }
