@@ -47,7 +47,7 @@ func BenchmarkAddCheckpoint(b *testing.B) {
 				s = ss
 			}
 			signer, _ := newCosigner(b, "witness.example/bench")
-			w, err := witness.New(ctx, witness.Options{Cosigner: signer, Logs: keys, Store: s})
+			w, err := witness.New(ctx, witness.Options{Cosigner: signer, Logs: keys, Store: s, PerLogRate: -1})
 			if err != nil {
 				b.Fatal(err)
 			}

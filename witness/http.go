@@ -34,7 +34,9 @@ func NewHandler(w *Witness) http.Handler {
 	for origin := range w.logs {
 		sum := sha256.Sum256([]byte(origin))
 		h.origins[hex.EncodeToString(sum[:])] = origin
-		h.limits[origin] = rate.NewLimiter(PerLogRate, PerLogBurst)
+		if w.perLog > 0 {
+			h.limits[origin] = rate.NewLimiter(rate.Limit(w.perLog), int(max(1, 2*w.perLog)))
+		}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /add-checkpoint", h.addCheckpoint)
@@ -56,19 +58,16 @@ type handler struct {
 	w       *Witness
 	origins map[string]string // hex SHA-256 of origin -> origin
 	// limits hold one token bucket per known log origin for
-	// add-checkpoint requests (see PerLogRate).
+	// add-checkpoint requests (see Options.PerLogRate); none if unlimited.
 	limits map[string]*rate.Limiter
 }
 
-// PerLogRate and PerLogBurst bound the add-checkpoint requests a witness
-// takes per log: a log publishes a checkpoint at most every sequencer
-// interval (100 ms by default), so this is twice that, and a replay flood
-// of one log's checkpoints gets 429 Too Many Requests instead of the
-// witness's disk.
-const (
-	PerLogRate  = 20
-	PerLogBurst = 40
-)
+// DefaultPerLogRate bounds the add-checkpoint requests a witness takes per
+// log and second, in bursts of twice as many: a log publishes a checkpoint
+// at most every sequencer interval (100 ms by default), so this is twice
+// that, and a replay flood of one log's checkpoints gets 429 Too Many
+// Requests instead of the witness's CPU and disk.
+const DefaultPerLogRate = 20
 
 func (h *handler) addCheckpoint(rw http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
@@ -92,7 +91,7 @@ func (h *handler) addCheckpoint(rw http.ResponseWriter, r *http.Request) {
 		if l, ok := h.limits[origin]; ok && !l.Allow() {
 			status = http.StatusTooManyRequests
 			rw.Header().Set("Retry-After", "1")
-			http.Error(rw, fmt.Sprintf("more than %d add-checkpoint requests a second for %s", PerLogRate, origin), status)
+			http.Error(rw, fmt.Sprintf("more than %g add-checkpoint requests a second for %s", h.w.perLog, origin), status)
 			return
 		}
 	}

@@ -317,13 +317,13 @@ func TestHTTPRateLimitPerLog(t *testing.T) {
 	defer srv.Close()
 	body := witness.FormatAddCheckpointRequest(0, nil, log.Checkpoint(5))
 	limited := 0
-	for range witness.PerLogBurst + 20 {
+	for range 2*witness.DefaultPerLogRate + 20 {
 		if status, _, _ := post(t, srv.URL, body); status == http.StatusTooManyRequests {
 			limited++
 		}
 	}
 	if limited == 0 {
-		t.Errorf("%d requests in a burst for one log, none refused with 429", witness.PerLogBurst+20)
+		t.Errorf("%d requests in a burst for one log, none refused with 429", 2*witness.DefaultPerLogRate+20)
 	}
 	if status, _, body := post(t, srv.URL, witness.FormatAddCheckpointRequest(0, nil, other.Checkpoint(3))); status != http.StatusOK {
 		t.Errorf("another log held back: %d %s", status, body)

@@ -194,6 +194,11 @@ type Options struct {
 	// Metrics, if set, receives the witness's counters, labelled with the
 	// cosigner's name so several witnesses can share one registry.
 	Metrics prometheus.Registerer
+	// PerLogRate bounds the add-checkpoint requests the HTTP handler
+	// takes for one log, per second, in bursts of up to twice as many;
+	// past it they get 429. Zero means DefaultPerLogRate; negative, no
+	// limit (a load test's logs push far faster than real ones).
+	PerLogRate float64
 }
 
 // A Witness cosigns checkpoints of the logs it knows. It is safe for
@@ -205,6 +210,7 @@ type Witness struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	metrics  *metrics
+	perLog   float64 // add-checkpoint requests a second per log; <0: no limit
 
 	mu       sync.Mutex
 	frozen   map[string]bool   // origins with evidence
@@ -232,8 +238,12 @@ func New(ctx context.Context, opts Options) (*Witness, error) {
 		store:    opts.Store,
 		logger:   opts.Logger,
 		now:      opts.Now,
+		perLog:   opts.PerLogRate,
 		frozen:   map[string]bool{},
 		rejected: map[string][]byte{},
+	}
+	if w.perLog == 0 {
+		w.perLog = DefaultPerLogRate
 	}
 	if w.logger == nil {
 		w.logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -46,6 +46,11 @@ type witnessConfig struct {
 	// PollInterval is the time between gossip rounds over peers and logs.
 	// Default 30s.
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// PerLogRate is how many add-checkpoint requests a second the witness
+	// takes for one log, in bursts of twice as many; past it, 429. Default
+	// 20, twice what a log with a 100 ms sequencer interval sends; -1 for
+	// no limit (a load test's logs push far faster than real ones).
+	PerLogRate float64 `yaml:"per_log_rate"`
 }
 
 // witnessLogConfig is one log of a witnessConfig.
@@ -101,6 +106,8 @@ func loadWitnessConfig(configPath string) (*loadedWitness, error) {
 		return fail("at least one log is required")
 	case c.PollInterval < 0:
 		return fail("poll_interval must be positive")
+	case c.PerLogRate < 0 && c.PerLogRate != -1:
+		return fail("per_log_rate must be positive, or -1 for no limit")
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fail("listen %q: %v", c.Listen, err)
@@ -192,6 +199,7 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 	reg, mux := newMetrics()
 	w, err := witness.New(ctx, witness.Options{
 		Cosigner: cfg.cosigner, Logs: cfg.logKeys, Store: store, Logger: logger, Metrics: reg,
+		PerLogRate: cfg.PerLogRate,
 	})
 	if err != nil {
 		return err
