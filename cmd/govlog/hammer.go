@@ -27,15 +27,20 @@ func newHammerCmd() *cobra.Command {
 		Short: "Load-test a running deployment and check every receipt it gave",
 		Long: `hammer drives a running deployment (dev or serve) with the demo agency's
 key from DIR/keys/demo-agency.key, on the disclosures, funds, donations,
-approvals and identity logs: a seeded mix of valid statements, invalid
-ones (a bad signature, a wrong origin, malformed JSON, a rule violation,
-an application of an unknown kind or with a field of the wrong type, an
-access for a purpose not granted, a grant not signed by its subject),
-exact duplicates, and conflicting pairs (two spends of one balance), half
-waited for, half promised. On the approvals log it files applications of
-dev's demo kind contract-payment (each followed by the log's own decision);
-on the identity log it registers a fresh subject key, issues it a diploma
-and has it grant the demo agency access, then records accesses. A
+approvals, identity and votes logs: a seeded mix of valid statements,
+invalid ones (a bad signature, a wrong origin, malformed JSON, a rule
+violation, an application of an unknown kind or with a field of the wrong
+type, an access for a purpose not granted, a grant not signed by its
+subject, a ballot with a bad token, for an option the election does not
+offer, or signed by another key than its token's), exact duplicates, and
+conflicting pairs (two spends of one balance, two ballots with one
+token), half waited for, half promised. On the approvals log it files
+applications of dev's demo kind contract-payment (each followed by the
+log's own decision); on the identity log it registers a fresh subject key,
+issues it a diploma and has it grant the demo agency access, then records
+accesses; on the votes log it opens an election naming an RSA token
+issuer key it makes for the run, logs batches of tokens, mints them by
+RFC 9474 blind signatures, and casts one ballot per token. A
 submission refused with RESOURCE_EXHAUSTED (a quota) is sent again, the
 same bytes, after a short sleep. Afterwards it waits up to the log's maximum merge delay and checks
 that every promise was kept, every bundle verifies against DIR/policy.txt,

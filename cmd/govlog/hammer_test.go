@@ -86,9 +86,9 @@ func TestHammerDev(t *testing.T) {
 	}
 	// Every log has its row, and each admitted and refused something:
 	// approvals (an unknown kind, a field of the wrong type: both
-	// InvalidArgument) and identity (an access for another purpose,
+	// InvalidArgument), identity (an access for another purpose,
 	// FailedPrecondition; a grant not signed by its subject,
-	// Unauthenticated) included.
+	// Unauthenticated) and votes included.
 	for _, l := range hammer.Logs {
 		row := regexp.MustCompile(`(?m)^` + l + `\s+(\d+)\s+(\d+)\s+\d+\s+(\d+)\s.*$`).FindStringSubmatch(stdout.String())
 		if row == nil {
@@ -108,6 +108,19 @@ func TestHammerDev(t *testing.T) {
 				if !strings.Contains(row[0], code) {
 					t.Errorf("identity refused nothing as %s: %s", code, row[0])
 				}
+			}
+		case hammer.LogVotes:
+			// A bad token (Unauthenticated), an option not in the
+			// election (InvalidArgument), a ballot not signed by its
+			// token's key (PermissionDenied), the losing ballot of two
+			// with one token (FailedPrecondition); and the pairs.
+			for _, code := range []string{"Unauthenticated=", "InvalidArgument=", "PermissionDenied=", "FailedPrecondition="} {
+				if !strings.Contains(row[0], code) {
+					t.Errorf("votes refused nothing as %s: %s", code, row[0])
+				}
+			}
+			if c := regexp.MustCompile(`\s(\d+)/(\d+)\s`).FindStringSubmatch(row[0]); c == nil || c[2] == "0" || c[1] != c[2] {
+				t.Errorf("votes: no conflicting ballots, or not each won once: %s", row[0])
 			}
 		}
 	}
@@ -252,4 +265,41 @@ func shortHash(h [32]byte) string {
 		b.WriteByte(hexdigits[c&15])
 	}
 	return b.String()
+}
+
+// TestHammerDuplicateAnswers: a duplicate must get its first receipt
+// again: a promise with another deadline, or a bundle at another index, is
+// a problem.
+func TestHammerDuplicateAnswers(t *testing.T) {
+	signer, policy := hammerTestLog(t)
+	stmt := []byte("a statement")
+	leaf := govlog.LeafHash(stmt)
+	promise := func(d time.Time) []byte {
+		p, err := govlog.Promise{Origin: "gov.example/disclosures", LeafHash: leaf, Deadline: d}.Sign(signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	due := time.Now().Add(-time.Minute).Truncate(time.Second)
+	first := &hammer.Receipt{Log: hammer.LogDisclosures, Kind: hammer.KindValid, WantCode: codes.OK, Signed: stmt, LeafHash: leaf,
+		Code: codes.OK, Promise: promise(due)}
+	again := &hammer.Receipt{Log: hammer.LogDisclosures, Kind: hammer.KindDuplicate, WantCode: codes.OK, Signed: stmt, LeafHash: leaf,
+		Code: codes.OK, Duplicate: true, Promise: promise(due.Add(time.Second)), DupOf: first}
+	same := &hammer.Receipt{Log: hammer.LogDisclosures, Kind: hammer.KindDuplicate, WantCode: codes.OK, Signed: stmt, LeafHash: leaf,
+		Code: codes.OK, Duplicate: true, Promise: promise(due), DupOf: first}
+	check := func(rs ...*hammer.Receipt) string {
+		rep := hammer.Check(t.Context(), hammer.CheckInput{
+			API: &fakeLog{}, Policy: policy, Receipts: rs, PollEvery: 10 * time.Millisecond,
+			Origins: map[string]string{hammer.LogDisclosures: "gov.example/disclosures"},
+		})
+		return strings.Join(rep.Problems, "\n")
+	}
+	want := "a duplicate of " + shortHash(leaf) + " was promised by"
+	if got := check(first, again); !strings.Contains(got, want) {
+		t.Errorf("a duplicate promised another deadline: problems lack %q:\n%s", want, got)
+	}
+	if got := check(first, same); strings.Contains(got, want) {
+		t.Errorf("a duplicate promised the same deadline was reported:\n%s", got)
+	}
 }

@@ -213,6 +213,7 @@ func (c *checker) admitted(r *Receipt, promised *[]*pendingPromise) {
 		}
 		if r.Duplicate {
 			c.stat(r.Log, func(s *LogStats) { s.Duplicates++ })
+			c.sameAnswer(r)
 		}
 	case r.Duplicate:
 		c.problem("%s: a fresh %s statement %s was answered as a duplicate", r.Log, r.Kind, short(r.LeafHash))
@@ -236,6 +237,33 @@ func (c *checker) admitted(r *Receipt, promised *[]*pendingPromise) {
 		return
 	}
 	*promised = append(*promised, &pendingPromise{r: r, deadline: p.Deadline})
+}
+
+// sameAnswer checks that a duplicate got the first receipt again: the
+// same index as its original's bundle, or the same deadline as its
+// original's promise (an answer of the other kind has nothing to compare).
+func (c *checker) sameAnswer(r *Receipt) {
+	o := r.DupOf
+	if o == nil || !o.Admitted() {
+		return
+	}
+	switch {
+	case r.Wait && o.Wait && r.Index != o.Index:
+		c.problem("%s: a duplicate of %s was proved at index %d, its first submission at %d", r.Log, short(r.LeafHash), r.Index, o.Index)
+	case !r.Wait && !o.Wait:
+		p, err := c.openPromise(r)
+		if err != nil {
+			return // reported with the duplicate's own promise
+		}
+		first, err := c.openPromise(o)
+		if err != nil {
+			return // reported with the first submission
+		}
+		if !p.Deadline.Equal(first.Deadline) {
+			c.problem("%s: a duplicate of %s was promised by %s, its first submission by %s", r.Log, short(r.LeafHash),
+				p.Deadline.Format(time.RFC3339), first.Deadline.Format(time.RFC3339))
+		}
+	}
 }
 
 func (c *checker) openPromise(r *Receipt) (govlog.Promise, error) {

@@ -37,10 +37,11 @@ const (
 	LogDonations   = "donations"
 	LogApprovals   = "approvals"
 	LogIdentity    = "identity"
+	LogVotes       = "votes"
 )
 
 // Logs lists them in the order of the final table.
-var Logs = []string{LogDisclosures, LogFunds, LogDonations, LogApprovals, LogIdentity}
+var Logs = []string{LogDisclosures, LogFunds, LogDonations, LogApprovals, LogIdentity, LogVotes}
 
 // DemoCampaign is the donations campaign `govlog dev` opens.
 const DemoCampaign = "flood-relief"
@@ -80,20 +81,23 @@ type Kind string
 
 // The kinds of submission.
 const (
-	KindSetup     Kind = "setup" // the run's accounts and contracts: must be admitted
-	KindValid     Kind = "valid" // must be admitted
-	KindBadSig    Kind = "bad-signature"
-	KindOrigin    Kind = "wrong-origin"
-	KindMalformed Kind = "malformed"
-	KindDupDoc    Kind = "repeated-doc-id"
-	KindCeiling   Kind = "over-ceiling"
-	KindOverdraw  Kind = "over-remainder"
-	KindNoKind    Kind = "unknown-kind"     // approvals: an application of a kind never published
-	KindFieldType Kind = "wrong-field-type" // approvals: a field of another type than its kind's
-	KindPurpose   Kind = "other-purpose"    // identity: an access for a purpose the grant does not name
-	KindNotOwner  Kind = "not-subjects-key" // identity: a grant signed by a key not the subject's
-	KindDuplicate Kind = "duplicate"        // same bytes as an admitted statement
-	KindConflict  Kind = "conflict"         // one of two spends of one balance
+	KindSetup       Kind = "setup" // the run's accounts and contracts: must be admitted
+	KindValid       Kind = "valid" // must be admitted
+	KindBadSig      Kind = "bad-signature"
+	KindOrigin      Kind = "wrong-origin"
+	KindMalformed   Kind = "malformed"
+	KindDupDoc      Kind = "repeated-doc-id"
+	KindCeiling     Kind = "over-ceiling"
+	KindOverdraw    Kind = "over-remainder"
+	KindNoKind      Kind = "unknown-kind"        // approvals: an application of a kind never published
+	KindFieldType   Kind = "wrong-field-type"    // approvals: a field of another type than its kind's
+	KindPurpose     Kind = "other-purpose"       // identity: an access for a purpose the grant does not name
+	KindNotOwner    Kind = "not-subjects-key"    // identity: a grant signed by a key not the subject's
+	KindBadToken    Kind = "bad-token"           // votes: a token by another issuer key, or its signature altered
+	KindNoOption    Kind = "not-an-option"       // votes: a choice the election does not offer
+	KindWrongSigner Kind = "wrong-ballot-signer" // votes: a valid token, the ballot signed by another key
+	KindDuplicate   Kind = "duplicate"           // same bytes as an admitted statement
+	KindConflict    Kind = "conflict"            // one of two spends of one balance
 )
 
 // invalidKinds rotate, one after the other, through the invalid
@@ -112,6 +116,12 @@ var invalidKinds = []struct {
 	{KindFieldType, codes.InvalidArgument},
 	{KindPurpose, codes.FailedPrecondition},
 	{KindNotOwner, codes.Unauthenticated},
+	{KindBadToken, codes.Unauthenticated},
+	{KindNoOption, codes.InvalidArgument},
+	// The ballot's one signature line is not by the token's key: the votes
+	// rules answer rule.ErrNotAuthorized (identity, for a grant not signed
+	// by its subject, answers UNAUTHENTICATED).
+	{KindWrongSigner, codes.PermissionDenied},
 }
 
 // A Receipt is one submission and the server's answer to it.
@@ -168,6 +178,8 @@ type Hammer struct {
 	subjectVKey  string
 	credentialID string
 	grantID      string
+
+	votes *votes // the run's election and tokens
 
 	retries atomic.Int64 // submissions sent again after RESOURCE_EXHAUSTED
 
@@ -329,9 +341,10 @@ func (h *Hammer) id(what string) string {
 
 func (h *Hammer) account(what string) string { return h.cfg.Prefix + "-" + what }
 
-// setup opens the run's accounts and contracts on the funds log, and
+// setup opens the run's accounts and contracts on the funds log,
 // registers the run's subject on the identity log, issues it a diploma and
-// has it grant the demo agency access to it; each waited for.
+// has it grant the demo agency access to it, and opens the run's election
+// on the votes log; each waited for.
 func (h *Hammer) setup(ctx context.Context) error {
 	p := h.cfg.Prefix
 	steps := []struct {
@@ -370,7 +383,7 @@ func (h *Hammer) setup(ctx context.Context) error {
 			return fmt.Errorf("setup: %s %v refused: %s %s", s.typ, s.body, r.Code, r.Err)
 		}
 	}
-	return nil
+	return h.setupVotes(ctx)
 }
 
 // grantBody is a grant by the run's subject to the demo agency.
@@ -474,10 +487,13 @@ func (h *Hammer) worker(ctx, bg context.Context, n int) {
 		case 1:
 			h.duplicate(bg, rng, wait)
 		case 2:
-			if rng.Intn(2) == 0 {
+			switch rng.Intn(3) {
+			case 0:
 				h.fundsConflict(bg, rng)
-			} else {
+			case 1:
 				h.donationsConflict(bg, rng)
+			default:
+				h.votesConflict(bg, rng)
 			}
 		default:
 			h.valid(bg, rng, wait)
@@ -537,6 +553,13 @@ func (h *Hammer) simple(rng *rand.Rand, log string) (string, map[string]any) {
 		return "approvals.apply", h.applyBody(DemoPaymentKind, paymentFields(rng))
 	case LogIdentity:
 		return "identity.access", h.accessBody(grantPurpose)
+	case LogVotes:
+		// Another election (a ballot needs a token: see castValid).
+		body, err := h.electionBody(h.id("election"), time.Now().Add(time.Hour))
+		if err != nil {
+			panic(err)
+		}
+		return "votes.election.open", body
 	default:
 		return "donations.receive", receiveBody(h.id("gift"), 1+rng.Int63n(100000))
 	}
@@ -546,6 +569,8 @@ func (h *Hammer) simple(rng *rand.Rand, log string) (string, map[string]any) {
 func (h *Hammer) valid(ctx context.Context, rng *rand.Rand, wait bool) {
 	log := Logs[rng.Intn(len(Logs))]
 	switch log {
+	case LogVotes:
+		h.castValid(ctx, rng, wait)
 	case LogDonations:
 		// A gift received, then part of it handed to a recipient.
 		gift := h.id("gift")
@@ -645,6 +670,8 @@ func (h *Hammer) invalid(ctx context.Context, rng *rand.Rand, kind Kind, want co
 			panic(err)
 		}
 		h.submit(ctx, log, kind, want, h.signAs(h.origins[log], "identity.grant", h.grantBody(h.id("grant")), other), wait)
+	case KindBadToken, KindNoOption, KindWrongSigner:
+		h.castInvalid(ctx, rng, kind, want, wait)
 	}
 }
 
