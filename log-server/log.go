@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path"
 	"sync"
 	"time"
@@ -17,10 +19,10 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/log-server/tiles"
 )
 
 // MaxEntriesPerRequest caps one Entries call, like CT's get-entries, and
@@ -60,6 +62,10 @@ type LogOptions struct {
 	Policy *govlog.Policy
 	// WitnessTimeout bounds one round of cosigning. Default 10s.
 	WitnessTimeout time.Duration
+	// TilesDir keeps the log's C2SP tlog-tiles (see package tiles), from
+	// which its proofs, entries and bundles are read. Empty: the tiles are
+	// kept in memory, made again from the tree on each start.
+	TilesDir string
 	// Checkpoints, if set, keeps the last checkpoint signed, so that after a
 	// restart the log refuses to sign anything its tree cannot prove
 	// extends it. Nil: the guard holds within one process only (and the
@@ -73,6 +79,7 @@ type Log struct {
 	opts  LogOptions
 	tree  *trillian.Tree
 	trill *Trillian
+	tiles *tiles.Tree
 
 	witnesses []*witnessClient
 	// retryAt delays the next attempt to publish after witnesses failed.
@@ -131,6 +138,9 @@ func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
 	}
 	l := &Log{opts: opts, tree: tree, trill: t, changed: make(chan struct{}),
 		waiting: map[[32]byte]*waiter{}, wake: make(chan struct{}, 1)}
+	if l.tiles, err = tiles.Open(ctx, opts.TilesDir, t.tiles, l.storedLeaves, opts.Logger); err != nil {
+		return nil, fmt.Errorf("log %q: %w", opts.Origin, err)
+	}
 	if opts.Policy != nil {
 		if !policyHasLog(opts.Policy, opts.Signer) {
 			return nil, fmt.Errorf("log %q: its policy does not list its key", opts.Origin)
@@ -239,9 +249,16 @@ func (l *Log) publishIfGrown(ctx context.Context) error {
 		return fmt.Errorf("refusing to sign: the tree's root at size %d differs from the checkpoint this log signed at that size", cp.Size)
 	case prev.signed != nil && cp.Size == last.Size:
 		return nil // nothing new
-	case haveLast && last.Size > 0 && cp.Size > last.Size:
+	}
+	// The tiles are grown first: the root of the log's own leaves must be
+	// Trillian's, or nothing is signed.
+	g, err := l.growTiles(ctx, cp)
+	if err != nil {
+		return err
+	}
+	if haveLast && last.Size > 0 && cp.Size > last.Size {
 		// Never sign a fork: prove the new tree extends the last one signed.
-		hashes, err := l.ConsistencyProof(ctx, last.Size, cp.Size)
+		hashes, err := g.ConsistencyProof(last.Size)
 		if err != nil {
 			return err
 		}
@@ -257,7 +274,7 @@ func (l *Log) publishIfGrown(ctx context.Context) error {
 		if time.Now().Before(l.retryAt) {
 			return nil
 		}
-		cosigned, err := l.cosignAll(ctx, cp, signed)
+		cosigned, err := l.cosignAll(ctx, cp, signed, g.ConsistencyProof)
 		if err != nil {
 			l.retryAt = time.Now().Add(time.Second)
 			return err
@@ -269,6 +286,9 @@ func (l *Log) publishIfGrown(ctx context.Context) error {
 		if _, _, err := l.opts.Policy.Verify(signed); err != nil {
 			return fmt.Errorf("size %d not published: %w", cp.Size, err)
 		}
+	}
+	if err := g.Commit(signed); err != nil {
+		return fmt.Errorf("couldn't write the tiles of size %d: %w", cp.Size, err)
 	}
 	if l.opts.Checkpoints != nil {
 		if err := l.opts.Checkpoints.Store(l.opts.Origin, signed); err != nil {
@@ -300,6 +320,68 @@ func (l *Log) storedCheckpoint() (govlog.Checkpoint, bool, error) {
 		return govlog.Checkpoint{}, false, fmt.Errorf("the last signed checkpoint kept for %s is unreadable: %v", l.opts.Origin, err)
 	}
 	return cp, true, nil
+}
+
+// tilesChunk is how many leaves the tiles grow by at most before a commit,
+// so catching up a long way (tiles made again from scratch) holds a
+// bounded number of leaves in memory.
+const tilesChunk = 1 << 16
+
+// growTiles grows the tiles to the tree of checkpoint cp and checks that
+// their root is cp's. Growth far past the tiles is committed in chunks
+// first, without a checkpoint.
+func (l *Log) growTiles(ctx context.Context, cp govlog.Checkpoint) (*tiles.Growth, error) {
+	for {
+		have := l.tiles.Size()
+		if cp.Size < have {
+			return nil, fmt.Errorf("refusing to sign: the tree has %d entries, but the log's tiles already hold %d: its storage was rolled back", cp.Size, have)
+		}
+		count := min(cp.Size-have, tilesChunk)
+		leaves, err := l.storedLeaves(ctx, have, count)
+		if err != nil {
+			return nil, err
+		}
+		g, err := l.tiles.Grow(leaves)
+		if err != nil {
+			return nil, err
+		}
+		if g.Size() == cp.Size {
+			if g.Root() != cp.Hash {
+				return nil, fmt.Errorf("refusing to sign size %d: the tree's leaves hash to %x, not to Trillian's root %x", cp.Size, g.Root(), cp.Hash)
+			}
+			return g, nil
+		}
+		if err := g.Commit(nil); err != nil {
+			return nil, err
+		}
+		l.opts.Logger.Info("tiles catching up", "size", g.Size(), "of", cp.Size)
+	}
+}
+
+// storedLeaves reads exactly count leaves from index start from
+// Trillian's storage.
+func (l *Log) storedLeaves(ctx context.Context, start, count uint64) ([][]byte, error) {
+	out := make([][]byte, 0, count)
+	for uint64(len(out)) < count {
+		next := start + uint64(len(out))
+		resp, err := l.trill.Log.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{
+			LogId: l.tree.TreeId, StartIndex: int64(next), Count: int64(min(count-uint64(len(out)), entriesChunk)),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read leaves at %d: %w", next, err)
+		}
+		if len(resp.Leaves) == 0 {
+			return nil, fmt.Errorf("trillian returned no leaves at %d", next)
+		}
+		for _, leaf := range resp.Leaves {
+			if uint64(leaf.LeafIndex) != next {
+				return nil, fmt.Errorf("trillian returned leaf %d, want %d", leaf.LeafIndex, next)
+			}
+			out = append(out, leaf.LeafValue)
+			next++
+		}
+	}
+	return out, nil
 }
 
 // policyHasLog reports whether the policy lists the log's key.
@@ -519,20 +601,24 @@ func (l *Log) sequencedIndexes(ctx context.Context, hashes [][]byte, size uint64
 }
 
 func (l *Log) proveHash(ctx context.Context, hash [32]byte, size uint64) (uint64, [][32]byte, error) {
-	resp, err := l.trill.Log.GetInclusionProofByHash(ctx, &trillian.GetInclusionProofByHashRequest{
-		LogId: l.tree.TreeId, LeafHash: hash[:], TreeSize: int64(size), OrderBySequence: true,
-	})
-	if status.Code(err) == codes.NotFound {
-		return 0, nil, fmt.Errorf("leaf %x at size %d: %w", hash, size, govlog.ErrNotFound)
-	}
+	found, err := l.sequencedIndexes(ctx, [][]byte{hash[:]}, size)
 	if err != nil {
-		return 0, nil, fmt.Errorf("couldn't get inclusion proof: %w", err)
+		return 0, nil, err
 	}
-	if len(resp.Proof) == 0 {
+	index, ok := found[hash]
+	if !ok {
 		return 0, nil, fmt.Errorf("leaf %x at size %d: %w", hash, size, govlog.ErrNotFound)
 	}
-	hashes, err := toHashes(resp.Proof[0].Hashes)
-	return uint64(resp.Proof[0].LeafIndex), hashes, err
+	hashes, err := l.tiles.InclusionProof(index, size)
+	return index, hashes, tilesErr(err)
+}
+
+// tilesErr maps the tiles' "beyond the tree" to the log's out-of-range.
+func tilesErr(err error) error {
+	if errors.Is(err, tiles.ErrBeyond) {
+		return fmt.Errorf("%v: %w", err, govlog.ErrOutOfRange)
+	}
+	return err
 }
 
 // FindLeaf returns the index of the leaf with this hash in the tree of the
@@ -571,14 +657,8 @@ func (l *Log) InclusionProof(ctx context.Context, index, size uint64) ([][32]byt
 	if index >= size {
 		return nil, 0, fmt.Errorf("index %d, tree size %d: %w", index, size, govlog.ErrOutOfRange)
 	}
-	resp, err := l.trill.Log.GetInclusionProof(ctx, &trillian.GetInclusionProofRequest{
-		LogId: l.tree.TreeId, LeafIndex: int64(index), TreeSize: int64(size),
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("couldn't get inclusion proof: %w", err)
-	}
-	hashes, err := toHashes(resp.GetProof().GetHashes())
-	return hashes, size, err
+	hashes, err := l.tiles.InclusionProof(index, size)
+	return hashes, size, tilesErr(err)
 }
 
 // Bundle returns the tlog-proof bundle of entry index at the latest
@@ -588,13 +668,13 @@ func (l *Log) Bundle(ctx context.Context, index uint64) ([]byte, error) {
 	if index >= cp.Size {
 		return nil, fmt.Errorf("index %d, tree size %d: %w", index, cp.Size, govlog.ErrOutOfRange)
 	}
-	entries, err := l.Entries(ctx, index, 1)
+	entries, err := l.tiles.Entries(index, 1, MaxEntriesBytes)
 	if err != nil {
-		return nil, err
+		return nil, tilesErr(err)
 	}
-	hashes, _, err := l.InclusionProof(ctx, index, cp.Size)
+	hashes, err := l.tiles.InclusionProof(index, cp.Size)
 	if err != nil {
-		return nil, err
+		return nil, tilesErr(err)
 	}
 	b := govlog.Bundle{Extra: entries[0], Index: index, Proof: hashes, Checkpoint: signed}
 	return b.Marshal(), nil
@@ -608,32 +688,8 @@ func (l *Log) Entries(ctx context.Context, start, count uint64) ([][]byte, error
 		return nil, fmt.Errorf("start %d, tree size %d: %w", start, cp.Size, govlog.ErrOutOfRange)
 	}
 	count = min(count, cp.Size-start, MaxEntriesPerRequest)
-	out := make([][]byte, 0, count)
-	size := 0
-	for uint64(len(out)) < count && size < MaxEntriesBytes {
-		next := start + uint64(len(out))
-		resp, err := l.trill.Log.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{
-			LogId: l.tree.TreeId, StartIndex: int64(next), Count: int64(min(count-uint64(len(out)), entriesChunk)),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("couldn't get entries: %w", err)
-		}
-		if len(resp.Leaves) == 0 {
-			return nil, fmt.Errorf("trillian returned no entries at %d below size %d", next, cp.Size)
-		}
-		for _, leaf := range resp.Leaves {
-			if uint64(leaf.LeafIndex) != next {
-				return nil, fmt.Errorf("trillian returned entry %d, want %d", leaf.LeafIndex, next)
-			}
-			if len(out) > 0 && size+len(leaf.LeafValue) > MaxEntriesBytes {
-				return out, nil
-			}
-			out = append(out, leaf.LeafValue)
-			size += len(leaf.LeafValue)
-			next++
-		}
-	}
-	return out, nil
+	out, err := l.tiles.Entries(start, count, MaxEntriesBytes)
+	return out, tilesErr(err)
 }
 
 // ConsistencyProof proves that the tree of size to extends the tree of size
@@ -646,17 +702,16 @@ func (l *Log) ConsistencyProof(ctx context.Context, from, to uint64) ([][32]byte
 	if from > to {
 		return nil, fmt.Errorf("from size %d is past to size %d: %w", from, to, govlog.ErrOutOfRange)
 	}
-	if from == 0 || from == to {
-		return nil, nil
+	if _, cp := l.Checkpoint(); to > cp.Size {
+		return nil, fmt.Errorf("to size %d is past the latest checkpoint %d: %w", to, cp.Size, govlog.ErrOutOfRange)
 	}
-	resp, err := l.trill.Log.GetConsistencyProof(ctx, &trillian.GetConsistencyProofRequest{
-		LogId: l.tree.TreeId, FirstTreeSize: int64(from), SecondTreeSize: int64(to),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("couldn't get consistency proof: %w", err)
-	}
-	return toHashes(resp.GetProof().GetHashes())
+	hashes, err := l.tiles.ConsistencyProof(from, to)
+	return hashes, tilesErr(err)
 }
+
+// TilesHandler serves the log's C2SP tlog-tiles (checkpoint, tiles, entry
+// bundles) over HTTP, paths relative to the handler's prefix.
+func (l *Log) TilesHandler() http.Handler { return l.tiles }
 
 func toHashes(in [][]byte) ([][32]byte, error) {
 	out := make([][32]byte, len(in))

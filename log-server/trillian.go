@@ -23,6 +23,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/govlog/govlog/log-server/tiles"
 )
 
 // DefaultSequencerInterval is TrillianOptions.SequencerInterval when unset.
@@ -40,7 +42,10 @@ type TrillianOptions struct {
 	// SequencerBatchSize caps the leaves integrated per tree per pass.
 	// Default 2000.
 	SequencerBatchSize int
-	Logger             *slog.Logger
+	// TileCacheBytes bounds the memory in which every log keeps the tiles
+	// and entry bundles it has read (tiles.DefaultCacheBytes when zero).
+	TileCacheBytes int
+	Logger         *slog.Logger
 }
 
 // Trillian is Trillian's log server, admin server and sequencer running in
@@ -56,6 +61,7 @@ type Trillian struct {
 	Log      trillian.TrillianLogClient
 	Admin    trillian.TrillianAdminClient
 	registry extension.Registry
+	tiles    *tiles.Cache
 }
 
 // StartTrillian starts the servers and the sequencer. Close stops them.
@@ -116,6 +122,7 @@ func StartTrillian(opts TrillianOptions) (*Trillian, error) {
 		Log:      trillian.NewTrillianLogClient(conn),
 		Admin:    trillian.NewTrillianAdminClient(conn),
 		registry: registry,
+		tiles:    tiles.NewCache(opts.TileCacheBytes),
 	}, nil
 }
 

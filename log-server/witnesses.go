@@ -28,15 +28,15 @@ type witnessClient struct {
 }
 
 // cosign asks the witness to cosign signed (checkpoint cp), proving
-// consistency from the size it holds, and returns its verified cosignature
-// lines. A 409 tells us the witness's size; the request is then made again
-// once from there.
-func (w *witnessClient) cosign(ctx context.Context, l *Log, cp govlog.Checkpoint, signed []byte) ([]byte, error) {
+// consistency from the size it holds with prove, and returns its verified
+// cosignature lines. A 409 tells us the witness's size; the request is then
+// made again once from there.
+func (w *witnessClient) cosign(ctx context.Context, prove consistencyProver, cp govlog.Checkpoint, signed []byte) ([]byte, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		old := min(w.size, cp.Size)
-		proof, err := l.ConsistencyProof(ctx, old, cp.Size)
+		proof, err := prove(old)
 		if err != nil {
 			return nil, err
 		}
@@ -82,17 +82,21 @@ func (w *witnessClient) verify(signed, lines []byte) ([]byte, error) {
 	return keep, nil
 }
 
+// consistencyProver proves that the tree being signed extends the tree of
+// size from.
+type consistencyProver func(from uint64) ([][32]byte, error)
+
 // cosignAll sends signed to every witness of the policy concurrently and
 // returns the checkpoint with every cosignature that came back, and whether
 // the policy's quorum is met.
-func (l *Log) cosignAll(ctx context.Context, cp govlog.Checkpoint, signed []byte) ([]byte, error) {
+func (l *Log) cosignAll(ctx context.Context, cp govlog.Checkpoint, signed []byte, prove consistencyProver) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.opts.WitnessTimeout)
 	defer cancel()
 	results := make([][]byte, len(l.witnesses))
 	var wg sync.WaitGroup
 	for i, w := range l.witnesses {
 		wg.Go(func() {
-			lines, err := w.cosign(ctx, l, cp, signed)
+			lines, err := w.cosign(ctx, prove, cp, signed)
 			if err != nil {
 				l.opts.Logger.Warn("witness did not cosign", "witness", w.name, "size", cp.Size, "err", err)
 				return

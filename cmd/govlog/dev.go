@@ -33,7 +33,8 @@ import (
 
 func newDevCmd() *cobra.Command {
 	var (
-		data, listen, mysqlDSN, operator   string
+		data, listen, httpListen, mysqlDSN string
+		operator                           string
 		seqInterval, mmd, scheduleInterval time.Duration
 		verbose                            bool
 	)
@@ -63,6 +64,10 @@ survive restarts.`,
 			}
 			cfg.Listen, cfg.MySQL, cfg.SQLitePath = listen, mysqlDSN, filepath.Join(data, "govlog.db")
 			cfg.CheckpointDir = filepath.Join(data, "checkpoints")
+			cfg.TilesDir = filepath.Join(data, "tiles")
+			cfg.HTTPListen = devHTTPListen(httpListen, listen)
+			var httpURL string
+			cfg.onHTTP = func(addr string) { httpURL = "http://" + addr }
 			cfg.SequencerInterval, cfg.MMD, cfg.ScheduleInterval = seqInterval, mmd, scheduleInterval
 			cfg.AgencyQuota, cfg.AddressQuota = personalities.DefaultAgencyQuota, personalities.DefaultAddressQuota
 			fmt.Fprintf(out, "govlog dev: keys, registry and policy in %s\n", data)
@@ -87,8 +92,9 @@ survive restarts.`,
 			g.Go(func() error {
 				return runNode(gctx, cfg, logger, func(addr string) {
 					fmt.Fprintf(out, "gRPC: %s\n", addr)
+					fmt.Fprintf(out, "read path (C2SP tlog-tiles, any tlog client): %s/<log>/checkpoint\n", httpURL)
 					for _, l := range cfg.Logs {
-						fmt.Fprintf(out, "log %s: origin %s\n", l.Name, l.Origin)
+						fmt.Fprintf(out, "log %s: origin %s, tiles %s/%s/\n", l.Name, l.Origin, httpURL, l.Name)
 					}
 					fmt.Fprintf(out, "witnesses (%d of %d must cosign): %s\n", devQuorum, devWitnesses, strings.Join(witnessURLs, " "))
 					fmt.Fprintf(out, "registry: %d of the %d root keys (%s/keys/root-N.key) sign each change; see govlog registry --help\n", devRootQuorum, devRoots, data)
@@ -106,6 +112,7 @@ survive restarts.`,
 	}
 	cmd.Flags().StringVar(&data, "data", "govlog-data", "folder for keys, registry and policy (created if missing)")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "gRPC listen address")
+	cmd.Flags().StringVar(&httpListen, "http", "", "HTTP address of the read path (each log's tiles); default 127.0.0.1:7080 beside the default --listen, any free port with another --listen")
 	cmd.Flags().StringVar(&mysqlDSN, "mysql", "", "MySQL/MariaDB DSN (go-sql-driver format, e.g. root@tcp(127.0.0.1:3306)/govlog); default: SQLite in --data")
 	cmd.Flags().StringVar(&operator, "operator", "gov.example", "operator name: each log's origin is <operator>/<log>")
 	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", logserver.DefaultSequencerInterval, "how often queued statements are integrated")
@@ -113,6 +120,23 @@ survive restarts.`,
 	cmd.Flags().DurationVar(&scheduleInterval, "schedule-interval", personalities.DefaultScheduleInterval, "how often due statements (guarantee releases) are looked for")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
+}
+
+// devHTTPListen is the --http address: as given, or 127.0.0.1:7080 beside
+// the default gRPC address, or any free port when --listen was changed (so
+// two dev processes with their own --listen never collide on it).
+func devHTTPListen(flag, grpcListen string) string {
+	switch {
+	case flag != "":
+		return flag
+	case grpcListen == "127.0.0.1:7000":
+		return "127.0.0.1:7080"
+	}
+	host, _, err := net.SplitHostPort(grpcListen)
+	if err != nil {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, "0")
 }
 
 func printDevNextSteps(out interface{ Write([]byte) (int, error) }, data, addr string) {

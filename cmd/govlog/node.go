@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -54,6 +57,14 @@ type nodeConfig struct {
 	// database, so a rolled-back database stops the log instead of forking
 	// it. Empty: no such guard across restarts.
 	CheckpointDir string
+	// TilesDir keeps each log's C2SP tlog-tiles, in a folder per log.
+	// Empty: in memory, made again from the database on each start.
+	TilesDir string
+	// HTTPListen is the address of the read path over HTTP: each log's
+	// tiles below /<log>/. Empty: none.
+	HTTPListen string
+	// onHTTP is told the HTTP address once it listens (dev prints it).
+	onHTTP func(addr string)
 	// logVKeys are the logs' verifier keys, in Logs' order (dev only).
 	logVKeys []string
 	// warnings are what dev found odd in its data folder.
@@ -81,6 +92,25 @@ func grpcServerOptions() []grpc.ServerOption {
 		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	}
+}
+
+// readMux serves each log's tiles below /<name>/, and at / the list of
+// logs with their origins and prefixes.
+func readMux(cfgs []nodeLog, logs []*logserver.Log) *http.ServeMux {
+	mux := http.NewServeMux()
+	var index strings.Builder
+	index.WriteString("govlog logs: C2SP tlog-tiles below each prefix (checkpoint, tile/<L>/<N>, tile/entries/<N>)\n\n")
+	for i, l := range logs {
+		prefix := "/" + cfgs[i].Name
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, l.TilesHandler()))
+		fmt.Fprintf(&index, "%s\t%s\t%s/\n", cfgs[i].Name, l.Origin(), prefix)
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Write([]byte(index.String()))
+	})
+	return mux
 }
 
 // runNode serves until ctx is done; ready is called with the gRPC address
@@ -140,7 +170,11 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		if err != nil {
 			return fmt.Errorf("log %q: %w", lc.Name, err)
 		}
-		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Checkpoints: checkpoints, Logger: logger})
+		var tilesDir string
+		if cfg.TilesDir != "" {
+			tilesDir = filepath.Join(cfg.TilesDir, lc.Name)
+		}
+		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Checkpoints: checkpoints, TilesDir: tilesDir, Logger: logger})
 		if err != nil {
 			return err
 		}
@@ -168,6 +202,18 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	api.RegisterLogServer(gs, srv)
 
 	g, ctx := errgroup.WithContext(ctx)
+	if cfg.HTTPListen != "" {
+		hlis, err := net.Listen("tcp", cfg.HTTPListen)
+		if err != nil {
+			lis.Close()
+			return fmt.Errorf("couldn't listen on %s: %w", cfg.HTTPListen, err)
+		}
+		mux := readMux(cfg.Logs, logs)
+		g.Go(func() error { return serveHTTP(ctx, hlis, mux, "read path") })
+		if cfg.onHTTP != nil {
+			cfg.onHTTP(hlis.Addr().String())
+		}
+	}
 	for _, l := range logs {
 		g.Go(func() error { return l.Run(ctx) })
 	}

@@ -21,6 +21,11 @@ import (
 type serveConfig struct {
 	// Listen is the personality server's gRPC address. Default 127.0.0.1:7000.
 	Listen string `yaml:"listen"`
+	// HTTPListen is the address of the read path over HTTP: each log's
+	// C2SP tlog-tiles (checkpoint, tiles, entry bundles) below /<log>/,
+	// which any tlog client, a CDN or a mirror can read. Default
+	// 127.0.0.1:7080; "off" for none.
+	HTTPListen string `yaml:"http_listen"`
 	// Storage is "mysql" (MySQL/MariaDB, for production and scale-out) or
 	// "sqlite" (one file, no server: a small agency or a town).
 	Storage string `yaml:"storage"`
@@ -82,6 +87,11 @@ type serveConfig struct {
 	// backup, a lagging replica) stops it instead of making it fork. Keep it
 	// on the log server's own disk, not with the database. Recommended.
 	CheckpointDir string `yaml:"checkpoint_dir"`
+	// TilesDir keeps each log's tiles (a folder per log), from which proofs,
+	// entries and bundles are served. Keep it on the server's own disk; if
+	// it is lost the tiles are made again from the database on start.
+	// Empty: in memory only, made again on every start (slow for big logs).
+	TilesDir string `yaml:"tiles_dir"`
 	// Logs are the logs this server runs, the registry log (name:
 	// registry) among them.
 	Logs []serveLogConfig `yaml:"logs"`
@@ -114,6 +124,12 @@ func parseServeConfig(path string) (serveConfig, error) {
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:7000"
+	}
+	switch c.HTTPListen {
+	case "":
+		c.HTTPListen = "127.0.0.1:7080"
+	case "off":
+		c.HTTPListen = ""
 	}
 	switch {
 	case c.Storage != "mysql" && c.Storage != "sqlite":
@@ -167,6 +183,7 @@ func loadServeConfig(path string) (nodeConfig, error) {
 	}
 	nc = nodeConfig{
 		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns, SQLitePath: c.SQLite.Path, CheckpointDir: c.CheckpointDir,
+		TilesDir: c.TilesDir, HTTPListen: c.HTTPListen,
 		SequencerInterval: c.SequencerInterval, MMD: c.MMD, ScheduleInterval: c.ScheduleInterval,
 		AgencyQuota:  c.AgencyQuota.quota(personalities.DefaultAgencyQuota),
 		AddressQuota: c.AddressQuota.quota(personalities.DefaultAddressQuota),
@@ -232,8 +249,10 @@ func newServeCmd() *cobra.Command {
 		run: func(ctx context.Context, cfg nodeConfig, logger *slog.Logger) error {
 			// Trillian's klog is as verbose as the logger: --verbose.
 			quietTrillian(logger.Enabled(ctx, slog.LevelDebug))
+			var httpAddr string
+			cfg.onHTTP = func(addr string) { httpAddr = addr }
 			return runNode(ctx, cfg, logger, func(addr string) {
-				logger.Info("serving", "grpc", addr, "logs", len(cfg.Logs))
+				logger.Info("serving", "grpc", addr, "http", httpAddr, "logs", len(cfg.Logs))
 			})
 		},
 	})
