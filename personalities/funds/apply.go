@@ -23,6 +23,9 @@ func (c *change) accountOpen(b AccountOpenBody) error {
 		if ok {
 			return fmt.Errorf("%w: person %s already has worker account %s", rule.ErrRuleViolation, b.Owner, w.Account)
 		}
+		if err := c.notOnce(b.Owner); err != nil {
+			return err
+		}
 		c.put(WorkerKey(b.Owner), WorkerRecord{Account: b.AccountID})
 	}
 	c.put(AccountKey(b.AccountID), AccountRecord{
@@ -219,15 +222,30 @@ func (c *change) wagePay(b WagePayBody) error {
 	if _, err := c.controlled(b.From); err != nil {
 		return err
 	}
-	if !slices.Contains(k.Workers, b.Worker) {
+	if !slices.Contains(k.Workers, b.Worker) && b.To != "" {
 		return fmt.Errorf("%w: %s is not a worker of contract %s", ErrNotWorker, b.Worker, b.ContractID)
 	}
 	period, err := c.labourPeriod(k, b.ContractID, b.Period)
 	if err != nil {
 		return err
 	}
-	if err := c.workerAccount(b.Worker, b.To); err != nil {
-		return err
+	to := b.To
+	switch {
+	case period.Vouch != "" && b.To != "":
+		return fmt.Errorf("%w: the workers of contract %s were vouched for %s: pay their one-time commitments, with no \"to\"", ErrNotVouched, b.ContractID, b.Period)
+	case period.Vouch != "":
+		if err := c.vouchedWorker(b.ContractID, b.Period, b.Worker); err != nil {
+			return err
+		}
+		if to, err = c.onceAccount(b.Worker, KindWorker); err != nil {
+			return err
+		}
+	case b.To == "":
+		return fmt.Errorf("%w: the workers of contract %s were not vouched for %s: pay a worker of the contract, to their worker account (\"to\")", ErrNotWorker, b.ContractID, b.Period)
+	default:
+		if err := c.workerAccount(b.Worker, b.To); err != nil {
+			return err
+		}
 	}
 	wageKey := WageKey(b.ContractID, b.Period, b.Worker)
 	var w WageRecord
@@ -244,7 +262,7 @@ func (c *change) wagePay(b WagePayBody) error {
 	if err := c.payUnder(k, b.ContractID, p, b.Amount); err != nil {
 		return err
 	}
-	line, err := c.move(MoveWage, ref, b.From, b.To, b.Amount)
+	line, err := c.move(MoveWage, ref, b.From, to, b.Amount)
 	if err != nil {
 		return err
 	}
@@ -261,7 +279,7 @@ func (c *change) wagePay(b WagePayBody) error {
 	}
 	c.put(wageKey, w)
 	c.put(ProgressKey(b.ContractID), p)
-	c.put(ref, Movement{Kind: MoveWage, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, FromLine: line, To: b.To, Amount: b.Amount,
+	c.put(ref, Movement{Kind: MoveWage, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, FromLine: line, To: to, Amount: b.Amount,
 		Contract: b.ContractID, Period: b.Period, Worker: b.Worker})
 	return nil
 }
@@ -346,17 +364,25 @@ func (c *change) guaranteeRelease(b ReleaseBody) error {
 		}
 		return fmt.Errorf("%w: the guarantee of contract %s is held in escrow account %s", rule.ErrRuleViolation, b.ContractID, p.Escrow)
 	}
-	// The payments must be exactly the unpaid workers, in contract order:
-	// each is a worker with no wage record, in increasing order, and there
-	// are as many as the period counts unpaid.
+	// The payments must be exactly the unpaid workers, in contract order
+	// (or the unpaid one-time commitments vouched for the period, in
+	// theirs): each is one with no wage record, in increasing order, and
+	// there are as many as the period counts unpaid.
+	order, err := c.releaseOrder(k, b.ContractID, b.Period, period)
+	if err != nil {
+		return err
+	}
+	dest := make([]string, len(b.Payments))
 	last := -1
-	for _, pay := range b.Payments {
-		i := slices.Index(k.Workers, pay.Worker)
-		if i < 0 {
+	for j, pay := range b.Payments {
+		i := slices.Index(order, pay.Worker)
+		switch {
+		case i < 0 && period.Vouch != "":
+			return fmt.Errorf("%w: %s is not a one-time commitment vouched for contract %s, period %s", ErrNotVouched, pay.Worker, b.ContractID, b.Period)
+		case i < 0:
 			return fmt.Errorf("%w: %s is not a worker of contract %s", ErrNotWorker, pay.Worker, b.ContractID)
-		}
-		if i <= last {
-			return fmt.Errorf("%w: the release must list workers in the contract's order", rule.ErrRuleViolation)
+		case i <= last:
+			return fmt.Errorf("%w: the release must list workers in the contract's order (or the vouch's)", rule.ErrRuleViolation)
 		}
 		last = i
 		ok, err := c.get(WageKey(b.ContractID, b.Period, pay.Worker), new(WageRecord))
@@ -366,8 +392,20 @@ func (c *change) guaranteeRelease(b ReleaseBody) error {
 		if ok {
 			return fmt.Errorf("%w: worker %s was paid for %s under contract %s", rule.ErrRuleViolation, pay.Worker, b.Period, b.ContractID)
 		}
-		if err := c.workerAccount(pay.Worker, pay.To); err != nil {
-			return err
+		switch {
+		case period.Vouch != "" && pay.To != "":
+			return fmt.Errorf("%w: the workers of contract %s were vouched for %s: a release pays their one-time accounts, with no \"to\"", rule.ErrRuleViolation, b.ContractID, b.Period)
+		case period.Vouch != "":
+			if dest[j], err = c.onceAccount(pay.Worker, KindWorker); err != nil {
+				return err
+			}
+		case pay.To == "":
+			return fmt.Errorf("%w: the release must pay worker %s to their worker account (\"to\")", rule.ErrRuleViolation, pay.Worker)
+		default:
+			if err := c.workerAccount(pay.Worker, pay.To); err != nil {
+				return err
+			}
+			dest[j] = pay.To
 		}
 	}
 	if len(b.Payments) != period.Unpaid {
@@ -375,14 +413,14 @@ func (c *change) guaranteeRelease(b ReleaseBody) error {
 	}
 	share := releaseShare(k.WagePerPeriod, p.Held, len(b.Payments))
 	ref := PeriodKey(b.ContractID, b.Period)
-	for _, pay := range b.Payments {
+	for j, pay := range b.Payments {
 		if pay.Amount != share {
 			return fmt.Errorf("%w: the release pays %d to each unpaid worker of contract %s for %s, not %d", rule.ErrRuleViolation, share, b.ContractID, b.Period, pay.Amount)
 		}
 		var line int64
 		if share > 0 {
 			var err error
-			if line, err = c.move(MoveRelease, ref, b.Escrow, pay.To, share); err != nil {
+			if line, err = c.move(MoveRelease, ref, b.Escrow, dest[j], share); err != nil {
 				return err
 			}
 		}
@@ -423,6 +461,9 @@ func (c *change) beneficiaryRegister(b BeneficiaryRegisterBody) error {
 	if ok {
 		return fmt.Errorf("%w: credential %s is registered as beneficiary %s", rule.ErrAlreadyExists, b.Credential, cr.Beneficiary)
 	}
+	if err := c.notOnce(b.Credential); err != nil {
+		return err
+	}
 	ok, err = c.get(GradeKey(c.e.Agency, b.Grade), new(GradeRecord))
 	if err != nil {
 		return err
@@ -444,10 +485,19 @@ func (c *change) beneficiaryRegister(b BeneficiaryRegisterBody) error {
 		LeafHash: c.leaf, Agency: c.e.Agency, Credential: b.Credential, Grade: b.Grade, Account: b.Account,
 	})
 	c.put(CredentialKey(b.Credential), CredentialRecord{Beneficiary: b.BeneficiaryID})
+	var n GradeCount
+	if _, err := c.get(GradeCountKey(c.e.Agency, b.Grade), &n); err != nil {
+		return err
+	}
+	n.Beneficiaries++
+	c.put(GradeCountKey(c.e.Agency, b.Grade), n)
 	return nil
 }
 
 func (c *change) aidPay(b AidPayBody) error {
+	if b.Recipient != "" {
+		return c.aidPayOnce(b)
+	}
 	ref := PaymentKey(b.PaymentID)
 	if err := c.unused(ref, "payment "+b.PaymentID); err != nil {
 		return err
@@ -479,24 +529,25 @@ func (c *change) aidPay(b AidPayBody) error {
 	if ok {
 		return fmt.Errorf("%w: beneficiary %s was paid for %s by payment %s", rule.ErrAlreadyExists, b.BeneficiaryID, b.Period, prior.Payment)
 	}
-	var g GradeRecord
-	if err := c.mustGet(GradeKey(ben.Agency, ben.Grade), &g); err != nil {
+	if err := c.aidAmount(ben.Agency, b); err != nil {
 		return err
 	}
-	if b.Amount != g.AmountPerPeriod {
-		return fmt.Errorf("%w: grade %s pays %d per period, not %d", rule.ErrRuleViolation, b.Grade, g.AmountPerPeriod, b.Amount)
-	}
-	from, err := c.controlled(b.From)
-	if err != nil {
+	// Once one-time commitments are vouched for at this grade and period,
+	// they alone are paid: the vouch counted the payments by ID before it.
+	periodKey := AidPeriodKey(ben.Agency, ben.Grade, b.Period)
+	var ap AidPeriodRecord
+	if _, err := c.get(periodKey, &ap); err != nil {
 		return err
 	}
-	if err := requireKind(b.From, from, KindBudget); err != nil {
-		return err
+	if ap.Vouched > 0 {
+		return fmt.Errorf("%w: %s vouched for one-time commitments of grade %s for %s: pay those, by \"recipient\"", rule.ErrRuleViolation, ben.Agency, ben.Grade, b.Period)
 	}
 	line, err := c.move(MoveAid, ref, b.From, b.To, b.Amount)
 	if err != nil {
 		return err
 	}
+	ap.ByBeneficiary++
+	c.put(periodKey, ap)
 	c.put(aidKey, AidRecord{Payment: b.PaymentID, Amount: b.Amount})
 	c.put(ref, Movement{Kind: MoveAid, LeafHash: c.leaf, Agency: c.e.Agency, From: b.From, FromLine: line, To: b.To, Amount: b.Amount,
 		Period: b.Period, Beneficiary: b.BeneficiaryID})

@@ -21,6 +21,11 @@ const (
 	MaxWorkers = 300
 	// MaxSchedule is the most pay periods one labour contract has.
 	MaxSchedule = 60
+	// MaxVouch is the most one-time commitments one funds.aid.vouch lists
+	// (about 34 KB of them, within a 64 KiB leaf); an agency with more
+	// beneficiaries of a grade vouches in several statements. A
+	// funds.wage.vouch lists at most MaxWorkers.
+	MaxVouch = 500
 
 	maxIDLen   = 64
 	maxTextLen = 128
@@ -140,7 +145,11 @@ type TransferBody struct {
 	Approval string `json:"approval,omitempty"`
 }
 
-// WagePayBody is the body of funds.wage.pay.
+// WagePayBody is the body of funds.wage.pay. Worker is a commitment of
+// the contract's workers, with To their worker account; or, in a period
+// whose workers were vouched for (funds.wage.vouch), one of the one-time
+// commitments vouched for, with To empty: the wage goes to its one-time
+// account, [OnceAccount] of Worker.
 type WagePayBody struct {
 	PaymentID  string `json:"payment_id"`
 	ContractID string `json:"contract_id"`
@@ -148,7 +157,35 @@ type WagePayBody struct {
 	Period     string `json:"period"`
 	Amount     int64  `json:"amount"`
 	From       string `json:"from"`
-	To         string `json:"to"`
+	To         string `json:"to,omitempty"`
+}
+
+// Account returns the account the wage goes to.
+func (b WagePayBody) Account() string {
+	if b.To == "" {
+		return OnceAccount(b.Worker)
+	}
+	return b.To
+}
+
+// WageVouchBody is the body of funds.wage.vouch.
+type WageVouchBody struct {
+	ContractID string `json:"contract_id"`
+	Period     string `json:"period"`
+	// Commitments are fresh one-time commitments, one per unpaid worker of
+	// the period, in increasing order (so their order says nothing about
+	// which worker has which).
+	Commitments []string `json:"commitments"`
+}
+
+// AidVouchBody is the body of funds.aid.vouch.
+type AidVouchBody struct {
+	Grade  string `json:"grade"`
+	Period string `json:"period"`
+	// Commitments are fresh one-time commitments, one per registered
+	// beneficiary of the grade to be paid for the period, in increasing
+	// order.
+	Commitments []string `json:"commitments"`
 }
 
 // GuaranteeLodgeBody is the body of funds.guarantee.lodge.
@@ -175,8 +212,19 @@ type ReleaseBody struct {
 // missing wage.
 type ReleasePayment struct {
 	Worker string `json:"worker"`
-	To     string `json:"to"`
+	// To is the worker's worker account; empty when the period's workers
+	// were vouched for and Worker is a one-time commitment, paid to its
+	// [OnceAccount].
+	To     string `json:"to,omitempty"`
 	Amount int64  `json:"amount"`
+}
+
+// Account returns the account the payment goes to.
+func (p ReleasePayment) Account() string {
+	if p.To == "" {
+		return OnceAccount(p.Worker)
+	}
+	return p.To
 }
 
 // AidGradeBody is the body of funds.aid.grade.
@@ -195,15 +243,26 @@ type BeneficiaryRegisterBody struct {
 	Account    string `json:"account"`
 }
 
-// AidPayBody is the body of funds.aid.pay.
+// AidPayBody is the body of funds.aid.pay: either BeneficiaryID and To
+// (the registered beneficiary and their account), or Recipient alone (a
+// one-time commitment the agency vouched for, paid to its [OnceAccount]).
 type AidPayBody struct {
 	PaymentID     string `json:"payment_id"`
-	BeneficiaryID string `json:"beneficiary_id"`
+	BeneficiaryID string `json:"beneficiary_id,omitempty"`
+	Recipient     string `json:"recipient,omitempty"`
 	Grade         string `json:"grade"`
 	Period        string `json:"period"`
 	From          string `json:"from"`
-	To            string `json:"to"`
+	To            string `json:"to,omitempty"`
 	Amount        int64  `json:"amount"`
+}
+
+// Account returns the account the aid goes to.
+func (b AidPayBody) Account() string {
+	if b.Recipient != "" {
+		return OnceAccount(b.Recipient)
+	}
+	return b.To
 }
 
 // ParseAccountOpenBody parses and validates a funds.account.open body. Any
@@ -447,7 +506,7 @@ func ParseTransferBody(data []byte) (TransferBody, error) {
 
 // ParseWagePayBody parses and validates a funds.wage.pay body.
 func ParseWagePayBody(data []byte) (WagePayBody, error) {
-	o, err := body.Parse(data, []string{"payment_id", "contract_id", "worker", "period", "amount", "from", "to"}, nil)
+	o, err := body.Parse(data, []string{"payment_id", "contract_id", "worker", "period", "amount", "from"}, []string{"to"})
 	if err != nil {
 		return WagePayBody{}, err
 	}
@@ -470,13 +529,78 @@ func ParseWagePayBody(data []byte) (WagePayBody, error) {
 	if b.From, err = o.ID("from", body.ID); err != nil {
 		return WagePayBody{}, err
 	}
-	if b.To, err = o.ID("to", body.ID); err != nil {
-		return WagePayBody{}, err
+	if o.Has("to") {
+		if b.To, err = o.ID("to", body.ID); err != nil {
+			return WagePayBody{}, err
+		}
 	}
 	if b.From == b.To {
 		return WagePayBody{}, body.Errorf("from and to are the same account")
 	}
 	return b, nil
+}
+
+// ParseWageVouchBody parses and validates a funds.wage.vouch body.
+func ParseWageVouchBody(data []byte) (WageVouchBody, error) {
+	o, err := body.Parse(data, []string{"contract_id", "period", "commitments"}, nil)
+	if err != nil {
+		return WageVouchBody{}, err
+	}
+	var b WageVouchBody
+	if b.ContractID, err = o.ID("contract_id", body.ID); err != nil {
+		return WageVouchBody{}, err
+	}
+	if b.Period, err = o.Period("period"); err != nil {
+		return WageVouchBody{}, err
+	}
+	if b.Commitments, err = parseCommitments(o, "commitments", MaxWorkers); err != nil {
+		return WageVouchBody{}, err
+	}
+	return b, nil
+}
+
+// ParseAidVouchBody parses and validates a funds.aid.vouch body.
+func ParseAidVouchBody(data []byte) (AidVouchBody, error) {
+	o, err := body.Parse(data, []string{"grade", "period", "commitments"}, nil)
+	if err != nil {
+		return AidVouchBody{}, err
+	}
+	var b AidVouchBody
+	if b.Grade, err = o.ID("grade", body.ID); err != nil {
+		return AidVouchBody{}, err
+	}
+	if b.Period, err = o.Period("period"); err != nil {
+		return AidVouchBody{}, err
+	}
+	if b.Commitments, err = parseCommitments(o, "commitments", MaxVouch); err != nil {
+		return AidVouchBody{}, err
+	}
+	return b, nil
+}
+
+// parseCommitments reads a vouch's list of 1 to maxLen commitments, which
+// must be in strictly increasing order: one order for any set, so the
+// list's order cannot carry which registration each commitment is for.
+func parseCommitments(o body.Object, name string, maxLen int) ([]string, error) {
+	a, err := o.Array(name, 1, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, a.Len())
+	for i := range a.Len() {
+		s, err := a.Str(i)
+		if err != nil {
+			return nil, err
+		}
+		if err := body.CheckCommitment(a.Field(i), s); err != nil {
+			return nil, err
+		}
+		if i > 0 && s <= out[i-1] {
+			return nil, body.Errorf("field %q: commitments must be in increasing order without repeats (sorted, so that their order says nothing)", a.Field(i))
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // ParseGuaranteeLodgeBody parses and validates a funds.guarantee.lodge body.
@@ -530,7 +654,7 @@ func ParseReleaseBody(data []byte) (ReleaseBody, error) {
 		return ReleaseBody{}, err
 	}
 	for i := range payments.Len() {
-		p, err := payments.Object(i, []string{"worker", "to", "amount"}, nil)
+		p, err := payments.Object(i, []string{"worker", "amount"}, []string{"to"})
 		if err != nil {
 			return ReleaseBody{}, err
 		}
@@ -538,13 +662,15 @@ func ParseReleaseBody(data []byte) (ReleaseBody, error) {
 		if rp.Worker, err = p.Commitment("worker"); err != nil {
 			return ReleaseBody{}, err
 		}
-		if rp.To, err = p.ID("to", body.ID); err != nil {
-			return ReleaseBody{}, err
+		if p.Has("to") {
+			if rp.To, err = p.ID("to", body.ID); err != nil {
+				return ReleaseBody{}, err
+			}
 		}
 		if rp.Amount, err = p.Amount("amount", 0); err != nil {
 			return ReleaseBody{}, err
 		}
-		if rp.To == b.Escrow {
+		if rp.To != "" && rp.To == b.Escrow {
 			return ReleaseBody{}, body.Errorf("field %q is the escrow account itself", p.Field("to"))
 		}
 		for _, q := range b.Payments {
@@ -596,9 +722,10 @@ func ParseBeneficiaryRegisterBody(data []byte) (BeneficiaryRegisterBody, error) 
 	return b, nil
 }
 
-// ParseAidPayBody parses and validates a funds.aid.pay body.
+// ParseAidPayBody parses and validates a funds.aid.pay body: with
+// beneficiary_id and to, or with recipient instead of both.
 func ParseAidPayBody(data []byte) (AidPayBody, error) {
-	o, err := body.Parse(data, []string{"payment_id", "beneficiary_id", "grade", "period", "from", "to", "amount"}, nil)
+	o, err := body.Parse(data, []string{"payment_id", "grade", "period", "from", "amount"}, []string{"beneficiary_id", "to", "recipient"})
 	if err != nil {
 		return AidPayBody{}, err
 	}
@@ -606,8 +733,24 @@ func ParseAidPayBody(data []byte) (AidPayBody, error) {
 	if b.PaymentID, err = o.ID("payment_id", body.ID); err != nil {
 		return AidPayBody{}, err
 	}
-	if b.BeneficiaryID, err = o.ID("beneficiary_id", body.ID); err != nil {
-		return AidPayBody{}, err
+	switch {
+	case o.Has("recipient") && (o.Has("beneficiary_id") || o.Has("to")):
+		return AidPayBody{}, body.Errorf("field \"recipient\" (a one-time commitment, paid to its own account) goes without \"beneficiary_id\" and \"to\"")
+	case o.Has("recipient"):
+		if b.Recipient, err = o.Commitment("recipient"); err != nil {
+			return AidPayBody{}, err
+		}
+	case !o.Has("beneficiary_id"):
+		return AidPayBody{}, body.Errorf("missing field \"beneficiary_id\" (or \"recipient\", a one-time commitment)")
+	case !o.Has("to"):
+		return AidPayBody{}, body.Errorf("missing field \"to\"")
+	default:
+		if b.BeneficiaryID, err = o.ID("beneficiary_id", body.ID); err != nil {
+			return AidPayBody{}, err
+		}
+		if b.To, err = o.ID("to", body.ID); err != nil {
+			return AidPayBody{}, err
+		}
 	}
 	if b.Grade, err = o.ID("grade", body.ID); err != nil {
 		return AidPayBody{}, err
@@ -616,9 +759,6 @@ func ParseAidPayBody(data []byte) (AidPayBody, error) {
 		return AidPayBody{}, err
 	}
 	if b.From, err = o.ID("from", body.ID); err != nil {
-		return AidPayBody{}, err
-	}
-	if b.To, err = o.ID("to", body.ID); err != nil {
 		return AidPayBody{}, err
 	}
 	if b.Amount, err = o.Amount("amount", 1); err != nil {

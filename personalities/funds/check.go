@@ -147,13 +147,13 @@ func (e *provedEntry) movements() ([]movement, error) {
 		var b WagePayBody
 		if b, err = ParseWagePayBody(e.body); err == nil {
 			out = append(out, movement{PaymentKey(b.PaymentID), Movement{Kind: MoveWage,
-				From: b.From, To: b.To, Amount: b.Amount, Contract: b.ContractID, Period: b.Period, Worker: b.Worker}})
+				From: b.From, To: b.Account(), Amount: b.Amount, Contract: b.ContractID, Period: b.Period, Worker: b.Worker}})
 		}
 	case TypeAidPay:
 		var b AidPayBody
 		if b, err = ParseAidPayBody(e.body); err == nil {
 			out = append(out, movement{PaymentKey(b.PaymentID), Movement{Kind: MoveAid,
-				From: b.From, To: b.To, Amount: b.Amount, Period: b.Period, Beneficiary: b.BeneficiaryID}})
+				From: b.From, To: b.Account(), Amount: b.Amount, Period: b.Period, Beneficiary: b.BeneficiaryID, Recipient: b.Recipient}})
 		}
 	case TypeGuaranteeLodge:
 		var b GuaranteeLodgeBody
@@ -167,7 +167,7 @@ func (e *provedEntry) movements() ([]movement, error) {
 			for _, p := range b.Payments {
 				if p.Amount > 0 { // a share of 0 moves nothing
 					out = append(out, movement{PeriodKey(b.ContractID, b.Period), Movement{Kind: MoveRelease,
-						From: b.Escrow, To: p.To, Amount: p.Amount, Contract: b.ContractID, Period: b.Period, Worker: p.Worker}})
+						From: b.Escrow, To: p.Account(), Amount: p.Amount, Contract: b.ContractID, Period: b.Period, Worker: p.Worker}})
 				}
 			}
 		}
@@ -229,21 +229,10 @@ func checkAccountView(v *AccountView, args map[string]string, proved provedEntri
 	if err != nil {
 		return mismatch("account %s: %v", id, err)
 	}
-	if open.typ != TypeAccountOpen {
-		return mismatch("account %s: entry %s is a %s, not a %s", id, a.LeafHash, open.typ, TypeAccountOpen)
-	}
-	b, err := ParseAccountOpenBody(open.body)
-	if err != nil {
-		return mismatch("account %s: its %s does not parse: %v", id, TypeAccountOpen, err)
+	if err := checkOpening(id, a, open); err != nil {
+		return err
 	}
 	switch {
-	case b.AccountID != id:
-		return mismatch("account %s: entry %s opened account %s", id, a.LeafHash, b.AccountID)
-	case a.OwnerKind != b.OwnerKind || a.Owner != b.Owner || a.Kind != b.Kind:
-		return mismatch("account %s: the answer says a %s account of %s %s, its entry a %s account of %s %s",
-			id, a.Kind, a.OwnerKind, a.Owner, b.Kind, b.OwnerKind, b.Owner)
-	case !open.signedBy(a.Controller):
-		return mismatch("account %s: the answer says %s controls it, but its entry is signed by %s", id, a.Controller, strings.Join(open.signers, ", "))
 	case a.Balance < 0 || a.Lines < 0:
 		return mismatch("account %s: balance %d after %d lines", id, a.Balance, a.Lines)
 	case int64(len(v.Lines)) > limit:
@@ -259,8 +248,14 @@ func checkAccountView(v *AccountView, args map[string]string, proved provedEntri
 			return mismatch("account %s, line %d: %v", id, l.N, err)
 		}
 		// The ledger is in log order; only a release writes several lines
-		// to one account, its escrow, one per worker paid.
-		if e.index < index || e.index == index && (i == 0 || l.LeafHash != v.Lines[i-1].LeafHash) {
+		// to one account, its escrow, one per worker paid. A one-time
+		// account's first line is the payment that opened it.
+		_, once := onceOwner(id)
+		openedBy := once && i == 0 && l.N == 1 && l.LeafHash == a.LeafHash
+		if once && l.N == 1 && !openedBy {
+			return mismatch("account %s, line 1: entry %s, but the payment that opened the account is %s", id, l.LeafHash, a.LeafHash)
+		}
+		if e.index < index || e.index == index && !openedBy && (i == 0 || l.LeafHash != v.Lines[i-1].LeafHash) {
 			return mismatch("account %s, line %d: entry %s (index %d) is not after the line before it (index %d)", id, l.N, l.LeafHash, e.index, index)
 		}
 		index = e.index
@@ -311,6 +306,48 @@ func checkAccountView(v *AccountView, args map[string]string, proved provedEntri
 			FormatAmount(a.In), FormatAmount(a.Out), FormatAmount(v.Lines[len(v.Lines)-1].In), FormatAmount(v.Lines[len(v.Lines)-1].Out))
 	case a.Lines == 0 && (a.Balance != 0 || a.In != 0 || a.Out != 0):
 		return mismatch("account %s: balance %s without a ledger line", id, FormatAmount(a.Balance))
+	}
+	return nil
+}
+
+// checkOpening checks an account's record against the entry that opened
+// it: its funds.account.open, or for a one-time account the first payment
+// to it, which opened it as a worker account (a wage or a release) or a
+// beneficiary account (aid) of its commitment, controlled by nobody.
+func checkOpening(id string, a AccountRecord, open *provedEntry) error {
+	if owner, ok := onceOwner(id); ok {
+		kind := KindWorker
+		if open.typ == TypeAidPay {
+			kind = KindBeneficiary
+		}
+		ms, err := open.movements()
+		if err != nil {
+			return mismatch("account %s: %v", id, err)
+		}
+		if !slices.ContainsFunc(ms, func(m movement) bool { return m.To == id }) {
+			return mismatch("account %s: entry %s is a %s that pays nothing to it", id, a.LeafHash, open.typ)
+		}
+		if a.OwnerKind != OwnerPerson || a.Owner != owner || a.Kind != kind || a.Controller != "" {
+			return mismatch("account %s: the answer says a %s account of %s %s controlled by %q; a one-time account opened by a %s is a %s account of person %s, controlled by nobody",
+				id, a.Kind, a.OwnerKind, a.Owner, a.Controller, open.typ, kind, owner)
+		}
+		return nil
+	}
+	if open.typ != TypeAccountOpen {
+		return mismatch("account %s: entry %s is a %s, not a %s", id, a.LeafHash, open.typ, TypeAccountOpen)
+	}
+	b, err := ParseAccountOpenBody(open.body)
+	if err != nil {
+		return mismatch("account %s: its %s does not parse: %v", id, TypeAccountOpen, err)
+	}
+	switch {
+	case b.AccountID != id:
+		return mismatch("account %s: entry %s opened account %s", id, a.LeafHash, b.AccountID)
+	case a.OwnerKind != b.OwnerKind || a.Owner != b.Owner || a.Kind != b.Kind:
+		return mismatch("account %s: the answer says a %s account of %s %s, its entry a %s account of %s %s",
+			id, a.Kind, a.OwnerKind, a.Owner, b.Kind, b.OwnerKind, b.Owner)
+	case !open.signedBy(a.Controller):
+		return mismatch("account %s: the answer says %s controls it, but its entry is signed by %s", id, a.Controller, strings.Join(open.signers, ", "))
 	}
 	return nil
 }
@@ -452,7 +489,7 @@ func describe(m Movement) string {
 	s := fmt.Sprintf("%s of %s from %s to %s", m.Kind, FormatAmount(m.Amount), counterpartyName(m.From), m.To)
 	for _, f := range []struct{ name, v string }{
 		{"contract", m.Contract}, {"period", m.Period}, {"worker", m.Worker},
-		{"beneficiary", m.Beneficiary}, {"budget line", m.BudgetLine},
+		{"beneficiary", m.Beneficiary}, {"recipient", m.Recipient}, {"budget line", m.BudgetLine},
 	} {
 		if f.v != "" {
 			s += fmt.Sprintf(", %s %q", f.name, f.v)

@@ -19,7 +19,8 @@ func (*Rules) Queries() []rule.QueryInfo {
 	return []rule.QueryInfo{{
 		Name: QueryAccount, Arg: "id", ArgName: "ACCOUNT",
 		Summary: "Print an account's balance and ledger, each line's entry proved",
-		Doc: fmt.Sprintf(`account prints an account of the funds log: its kind, owner and controller,
+		Doc: fmt.Sprintf(`account prints an account of the funds log (an ID, or @ and a one-time
+commitment for the account a payment to that commitment opened): its kind, owner and controller,
 its balance, and a page of its ledger (at most %d lines, oldest first), each
 line a movement of money in (+) or out (-) with the balance after it. The
 entries that opened the account and made each line are proved against
@@ -41,7 +42,7 @@ transfer/<id>, payment/<id> (wages and aid), allocation/<id> or
 guarantee/<id>, or period/<contract>/<period> with --to for a guarantee
 release; or by the leaf hash of its entry, in hex or in base64 as submit prints it. Every entry on the path, and
 every contract it was paid under, is proved against --policy.`,
-		Flags: []rule.QueryFlag{{Name: "to", Usage: "for a guarantee release: the worker account whose payment to trace"}},
+		Flags: []rule.QueryFlag{{Name: "to", Usage: "for a guarantee release: the worker account whose payment to trace (@ and the commitment, for a one-time commitment)"}},
 	}}
 }
 
@@ -76,7 +77,11 @@ func (*Rules) FormatAnswer(w io.Writer, query string, result []byte) error {
 
 func printAccount(w io.Writer, v *AccountView) {
 	a := v.Account
-	fmt.Fprintf(w, "account %s: %s account of %s %s, controlled by %s\n", v.ID, a.Kind, a.OwnerKind, a.Owner, a.Controller)
+	if a.Controller == "" {
+		fmt.Fprintf(w, "account %s: one-time %s account of the commitment %s, opened by its payment; nothing moves out of it\n", v.ID, a.Kind, a.Owner)
+	} else {
+		fmt.Fprintf(w, "account %s: %s account of %s %s, controlled by %s\n", v.ID, a.Kind, a.OwnerKind, a.Owner, a.Controller)
+	}
 	fmt.Fprintf(w, "balance: %s after %s\n", FormatAmount(a.Balance), plural(int(a.Lines), "ledger line"))
 	if len(v.Lines) == 0 {
 		return
@@ -147,6 +152,9 @@ func hopDetails(m Movement) string {
 	}
 	if m.Beneficiary != "" {
 		parts = append(parts, "beneficiary "+m.Beneficiary)
+	}
+	if m.Recipient != "" {
+		parts = append(parts, "one-time commitment "+m.Recipient)
 	}
 	if len(parts) == 0 {
 		return ""

@@ -26,7 +26,8 @@ import (
 //
 // Its cost is one read of [DuePeriodsKey], one of the [DueKey] list of each
 // period that has begun, and for each due release one read per worker of
-// the contract. Fully paid and released periods leave those lists, so the
+// the contract (or, for a period vouched for, of its vouch, and one per
+// commitment vouched for). Fully paid and released periods leave those lists, so the
 // cost follows the work pending, not the history.
 func DueReleases(ctx context.Context, st rule.Reader, now time.Time) ([]ReleaseBody, error) {
 	due, err := dueReleases(ctx, st, now)
@@ -113,8 +114,20 @@ func releaseFor(ctx context.Context, st rule.Reader, contract, period string) (R
 	if per.Release != nil || per.Unpaid == 0 {
 		return ReleaseBody{}, false, nil
 	}
+	order := k.Workers
+	if per.Vouch != "" {
+		var vouched []string
+		ok, err := getJSON(ctx, st, WageVouchKey(contract, period), &vouched)
+		if err != nil {
+			return ReleaseBody{}, false, err
+		}
+		order = vouched
+		if !ok {
+			return ReleaseBody{}, false, fmt.Errorf("corrupt state: %s was vouched for but %s is missing", PeriodKey(contract, period), WageVouchKey(contract, period))
+		}
+	}
 	var unpaid []string
-	for _, w := range k.Workers {
+	for _, w := range order {
 		ok, err := getJSON(ctx, st, WageKey(contract, period, w), new(WageRecord))
 		if err != nil {
 			return ReleaseBody{}, false, err
@@ -130,6 +143,11 @@ func releaseFor(ctx context.Context, st rule.Reader, contract, period string) (R
 	share := releaseShare(k.WagePerPeriod, prog.Held, len(unpaid))
 	body := ReleaseBody{ContractID: contract, Period: period, Escrow: prog.Escrow}
 	for _, w := range unpaid {
+		if per.Vouch != "" {
+			// A one-time commitment is paid to its own account.
+			body.Payments = append(body.Payments, ReleasePayment{Worker: w, Amount: share})
+			continue
+		}
 		var wr WorkerRecord
 		ok, err := getJSON(ctx, st, WorkerKey(w), &wr)
 		if err != nil {

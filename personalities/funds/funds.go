@@ -37,10 +37,10 @@
 //
 //	treasury      funds.allocate
 //	fund-manager  funds.account.open, funds.contract.register,
-//	              funds.transfer, funds.guarantee.lodge
+//	              funds.transfer, funds.guarantee.lodge, funds.wage.vouch
 //	payroll       funds.wage.pay
 //	aid-officer   funds.aid.grade, funds.aid.beneficiary.register,
-//	              funds.aid.pay
+//	              funds.aid.vouch, funds.aid.pay
 //	rule-engine   funds.guarantee.release: held only by the funds log's own
 //	              rule key, which govlog uses to write the releases that
 //	              DueReleases computes
@@ -110,16 +110,32 @@
 // contract never exceeds its ceiling ([ErrOverCeiling]); no balance goes
 // negative ([ErrBalanceTooLow]).
 //
+// funds.wage.vouch ([WageVouchBody]), signed by the agency that
+// registered the contract (else [ErrNotController]); see "One-time
+// commitments":
+//
+//	contract_id  a labour contract
+//	period       a period of its schedule, not released
+//	commitments  fresh one-time commitments, in increasing order, exactly
+//	             as many as the period's unpaid workers
+//
+// At most once per contract and period (then [rule.ErrAlreadyExists]).
+// From then on the period's unpaid workers are paid by these commitments
+// only.
+//
 // funds.wage.pay ([WagePayBody]):
 //
 //	payment_id   ID, unused by any wage or aid payment
 //	contract_id  a labour contract
-//	worker       a worker of the contract (else ErrNotWorker)
+//	worker       a worker of the contract (else ErrNotWorker); in a
+//	             period vouched for, one of its one-time commitments
+//	             instead (else [ErrNotVouched])
 //	period       a period of the contract's schedule
 //	amount       the wage due: wage_per_period, less what a release
 //	             already paid the worker for the period
 //	from         the contract's payer, controlled by the signer
-//	to           the worker's worker account
+//	to           the worker's worker account; absent in a period vouched
+//	             for: the wage goes to the commitment's one-time account
 //
 // A worker is paid once per contract and period: a second payment is
 // [rule.ErrAlreadyExists] (the wage is the business identity; a payroll
@@ -149,7 +165,10 @@
 //	             was ever lodged for the contract
 //	payments     1 to 300 of {"worker", "to", "amount"}: exactly the
 //	             workers with no wage for the period, in the contract's
-//	             order, each to their worker account; amount 0 to 2^53
+//	             order, each to their worker account; amount 0 to 2^53.
+//	             In a period vouched for, exactly the one-time
+//	             commitments with no wage, in the vouch's order, without
+//	             "to": each is paid to its one-time account
 //
 // It is valid only if the entry's time is after the period's deadline
 // ([ErrNotDue]) and at most once per contract and period (then
@@ -181,10 +200,26 @@
 //	account         a beneficiary account whose owner is credential, so
 //	                the money can only reach that person's account
 //
+// funds.aid.vouch ([AidVouchBody]); see "One-time commitments":
+//
+//	grade        a grade of the signing agency's table
+//	period       a period
+//	commitments  1 to [MaxVouch] fresh one-time commitments, in
+//	             increasing order
+//
+// An agency may vouch for a grade and period in several statements, but
+// the commitments it vouched for, and the payments by beneficiary_id it
+// made, at that grade for that period never number more than the
+// beneficiaries it registered with that grade.
+//
 // funds.aid.pay ([AidPayBody]):
 //
 //	payment_id      ID, unused by any wage or aid payment
 //	beneficiary_id  a beneficiary the signing agency registered
+//	recipient       instead of beneficiary_id and to: a one-time
+//	                commitment the signing agency vouched for this
+//	                grade and period (else [ErrNotVouched]), paid to its
+//	                one-time account
 //	grade           the beneficiary's grade, so the entry shows it
 //	period          the period paid for, not after the month of the
 //	                statement's time (aid is not paid in advance)
@@ -192,8 +227,55 @@
 //	to              the beneficiary's registered account
 //	amount          exactly the grade's amount_per_period
 //
-// A beneficiary is paid once per period: a second payment is
-// [rule.ErrAlreadyExists].
+// A beneficiary, or a one-time commitment, is paid once: a second payment
+// is [rule.ErrAlreadyExists]. Once the agency vouched for commitments at a
+// grade and period, the payments of that grade and period are by
+// recipient only: the vouch counted those by beneficiary_id before it.
+//
+// # One-time commitments
+//
+// A commitment that comes back in several payments links them: anyone
+// reading the log sees that one person got this wage, that one and this
+// aid. DESIGN.md asks for one commitment per use. The rules cannot check
+// that two commitments are of one person without a salt the log never
+// sees, so the link between a registration (a beneficiary's credential, a
+// labour contract's worker) and a payment is vouched for by the agency
+// that made the registration, in the open, as a count:
+//
+//   - For each period, the agency logs a vouch: fresh commitments, one per
+//     registered person to be paid, in increasing order (sorting random
+//     HMAC outputs is a shuffle that cannot carry which registration each
+//     is for). funds.aid.vouch is per grade, and its count is bounded by
+//     the beneficiaries registered with that grade; funds.wage.vouch
+//     lists exactly the contract's unpaid workers of the period.
+//   - A payment then names one of them (aid's "recipient", a wage's or a
+//     release's "worker"), for the period, grade or contract it was
+//     vouched for, and is paid once to it, into [OnceAccount] of the
+//     commitment: an account no body can name, which the payment opens.
+//     A commitment is vouched for once in the whole log, and may not be
+//     a credential or a worker account's owner (nor later become one), so
+//     it never links to anything but its own payment. (A worker paid part
+//     of a wage by a release gets the rest to the same commitment: one
+//     period's wage.)
+//
+// What the log enforces is the count: no more payments per period than
+// registered people, each at their grade and the contract's wage. Which
+// commitment is whose is the agency's word, which each person can check:
+// the agency gives them the salt of their commitment, made (by `govlog
+// commit`) of "<credential>/<period>" for aid, or "<worker
+// commitment>/<contract>/<period>" for wages. With it, and the salt of
+// their credential, they can find their commitment in the vouch and show
+// anyone that a payment, and its registration, were theirs, and an
+// auditor given the openings can find a person vouched for twice. Without
+// the salts, two payments of one person look like payments of two.
+//
+// Paying by registration (beneficiary_id, a worker's own commitment) stays
+// valid, so entries written before these rules replay as they were; a
+// period is paid by one-time commitments from its vouch on. The counts
+// they rest on ([GradeCountKey], [AidPeriodKey]) are written by these
+// rules only: a state built by earlier code lacks the count of the
+// beneficiaries registered before, and must be rebuilt by replaying the
+// log (as a monitor does) before its agencies vouch.
 //
 // # Refusals
 //
@@ -214,8 +296,10 @@
 // [AccountKey], [LedgerKey], [ContractKey], [ProgressKey], [PeriodKey],
 // [WageKey], [WorkerKey], [AllocationKey], [TransferKey], [PaymentKey],
 // [GuaranteeKey], [GradeKey], [BeneficiaryKey], [CredentialKey], [AidKey],
-// [SupplyKey], [DueKey] and [DuePeriodsKey]. Agency IDs, IDs, commitments and
-// periods never contain "/", so keys need no escaping and cannot alias.
+// [OnceKey], [WageVouchKey], [GradeCountKey], [AidPeriodKey], [SupplyKey],
+// [DueKey] and [DuePeriodsKey]. Agency IDs, IDs, commitments, periods and
+// one-time account IDs never contain "/", so keys need no escaping and
+// cannot alias.
 //
 // The State has no range reads, so what a reader must find without knowing
 // a key is indexed: an account's ledger lines are numbered (Lines in its
@@ -236,7 +320,7 @@
 // account ([AccountView], [ReadAccount]): an account's record (balance,
 // number of ledger lines) and one page of its ledger, oldest first.
 //
-//	id     the account ID
+//	id     the account ID, or a one-time account's ("@<commitment>")
 //	from   optional: the first line number, from 1 (default 1)
 //	limit  optional: lines per page, 1 to MaxHistoryPage (the default)
 //
@@ -296,7 +380,10 @@
 //
 // account: the answer is about the account asked for, and its record
 // matches the account's funds.account.open (ID, owner kind, owner, kind;
-// the controller signed it). The lines are numbered consecutively from the
+// the controller signed it), or for a one-time account the payment that
+// opened it (it pays the account, whose owner is the commitment, whose
+// kind is worker for a wage or a release and beneficiary for aid, and
+// whose controller is nobody; the account's line 1 is that payment). The lines are numbered consecutively from the
 // line asked for, at most limit of them, each from an entry later in the
 // log than the one before it; each is a movement its entry records, in its
 // direction, with its counterparty, kind, amount and ref. Each balance is
@@ -359,6 +446,8 @@ const (
 	TypeAidGrade            = "funds.aid.grade"
 	TypeBeneficiaryRegister = "funds.aid.beneficiary.register"
 	TypeAidPay              = "funds.aid.pay"
+	TypeWageVouch           = "funds.wage.vouch"
+	TypeAidVouch            = "funds.aid.vouch"
 )
 
 // Registry roles; see "Roles" in the package doc.
@@ -440,6 +529,10 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 		err = applyBody(ParseBeneficiaryRegisterBody, c.beneficiaryRegister, e.Body)
 	case TypeAidPay:
 		err = applyBody(ParseAidPayBody, c.aidPay, e.Body)
+	case TypeWageVouch:
+		err = applyBody(ParseWageVouchBody, c.wageVouch, e.Body)
+	case TypeAidVouch:
+		err = applyBody(ParseAidVouchBody, c.aidVouch, e.Body)
 	default:
 		err = errors.New("statement type with a role but no rules") // unreachable
 	}
@@ -466,7 +559,7 @@ func (r *Rules) ReadKeys(e rule.Entry) []string {
 		if b, err := ParseAccountOpenBody(e.Body); err == nil {
 			keys := []string{AccountKey(b.AccountID)}
 			if b.Kind == KindWorker {
-				keys = append(keys, WorkerKey(b.Owner))
+				keys = append(keys, WorkerKey(b.Owner), OnceKey(b.Owner))
 			}
 			return keys
 		}
@@ -505,7 +598,7 @@ func (r *Rules) ReadKeys(e rule.Entry) []string {
 			// The due lists are read only when the payment is the last of
 			// its period, but that cannot be known here.
 			return []string{PaymentKey(b.PaymentID), ContractKey(b.ContractID), ProgressKey(b.ContractID),
-				AccountKey(b.From), AccountKey(b.To), WorkerKey(b.Worker), PeriodKey(b.ContractID, b.Period),
+				AccountKey(b.From), AccountKey(b.Account()), WorkerKey(b.Worker), OnceKey(b.Worker), PeriodKey(b.ContractID, b.Period),
 				WageKey(b.ContractID, b.Period, b.Worker), DueKey(b.Period), DuePeriodsKey}
 		}
 	case TypeGuaranteeLodge:
@@ -520,8 +613,9 @@ func (r *Rules) ReadKeys(e rule.Entry) []string {
 			if b.Escrow != "" {
 				keys = append(keys, AccountKey(b.Escrow))
 			}
+			keys = append(keys, WageVouchKey(b.ContractID, b.Period))
 			for _, p := range b.Payments {
-				keys = append(keys, WageKey(b.ContractID, b.Period, p.Worker), WorkerKey(p.Worker), AccountKey(p.To))
+				keys = append(keys, WageKey(b.ContractID, b.Period, p.Worker), WorkerKey(p.Worker), AccountKey(p.Account()))
 			}
 			return keys
 		}
@@ -531,14 +625,40 @@ func (r *Rules) ReadKeys(e rule.Entry) []string {
 		}
 	case TypeBeneficiaryRegister:
 		if b, err := ParseBeneficiaryRegisterBody(e.Body); err == nil {
-			return []string{BeneficiaryKey(b.BeneficiaryID), CredentialKey(b.Credential), GradeKey(e.Agency, b.Grade),
-				AccountKey(b.Account)}
+			return []string{BeneficiaryKey(b.BeneficiaryID), CredentialKey(b.Credential), OnceKey(b.Credential),
+				GradeKey(e.Agency, b.Grade), GradeCountKey(e.Agency, b.Grade), AccountKey(b.Account)}
 		}
 	case TypeAidPay:
 		if b, err := ParseAidPayBody(e.Body); err == nil {
+			if b.Recipient != "" {
+				return []string{PaymentKey(b.PaymentID), OnceKey(b.Recipient), GradeKey(e.Agency, b.Grade),
+					AccountKey(b.From), AccountKey(b.Account())}
+			}
+			// A beneficiary is paid by the agency that registered them,
+			// which must be the signer, at their grade, which must be the
+			// body's: other keys would be read only by a refused payment.
 			return []string{PaymentKey(b.PaymentID), BeneficiaryKey(b.BeneficiaryID), AidKey(b.BeneficiaryID, b.Period),
-				GradeKey(e.Agency, b.Grade), AccountKey(b.From), AccountKey(b.To)}
+				GradeKey(e.Agency, b.Grade), AidPeriodKey(e.Agency, b.Grade, b.Period), AccountKey(b.From), AccountKey(b.To)}
+		}
+	case TypeWageVouch:
+		if b, err := ParseWageVouchBody(e.Body); err == nil {
+			keys := []string{ContractKey(b.ContractID), ProgressKey(b.ContractID), PeriodKey(b.ContractID, b.Period)}
+			return append(keys, freshKeys(b.Commitments)...)
+		}
+	case TypeAidVouch:
+		if b, err := ParseAidVouchBody(e.Body); err == nil {
+			keys := []string{GradeKey(e.Agency, b.Grade), GradeCountKey(e.Agency, b.Grade), AidPeriodKey(e.Agency, b.Grade, b.Period)}
+			return append(keys, freshKeys(b.Commitments)...)
 		}
 	}
 	return nil
+}
+
+// freshKeys are the keys that show whether commitments are fresh.
+func freshKeys(commitments []string) []string {
+	keys := make([]string, 0, 3*len(commitments))
+	for _, c := range commitments {
+		keys = append(keys, OnceKey(c), CredentialKey(c), WorkerKey(c))
+	}
+	return keys
 }

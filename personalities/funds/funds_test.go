@@ -532,6 +532,8 @@ func TestRequiredRole(t *testing.T) {
 		"funds.aid.grade":                "aid-officer",
 		"funds.aid.beneficiary.register": "aid-officer",
 		"funds.aid.pay":                  "aid-officer",
+		"funds.aid.vouch":                "aid-officer",
+		"funds.wage.vouch":               "fund-manager",
 	}
 	for typ, w := range want {
 		if role, err := r.RequiredRole(typ); err != nil || role != w {
@@ -626,4 +628,10 @@ func TestBodyTypesMatchParser(t *testing.T) {
 	check("grade", funds.AidGradeBody{Grade: "g", AmountPerPeriod: 1}, wrap(funds.ParseAidGradeBody))
 	check("beneficiary", funds.BeneficiaryRegisterBody{BeneficiaryID: "b", Credential: dave, Grade: "g", Account: "a"}, wrap(funds.ParseBeneficiaryRegisterBody))
 	check("aid", funds.AidPayBody{PaymentID: "p", BeneficiaryID: "b", Grade: "g", Period: "2026-01", From: "a", To: "b", Amount: 1}, wrap(funds.ParseAidPayBody))
+	check("aid by commitment", funds.AidPayBody{PaymentID: "p", Recipient: dave, Grade: "g", Period: "2026-01", From: "a", Amount: 1}, wrap(funds.ParseAidPayBody))
+	check("wage by commitment", funds.WagePayBody{PaymentID: "p", ContractID: "c", Worker: alice, Period: "2026-01", Amount: 1, From: "a"}, wrap(funds.ParseWagePayBody))
+	check("release by commitment", funds.ReleaseBody{ContractID: "c", Period: "2026-01", Escrow: "e", Payments: []funds.ReleasePayment{{Worker: alice, Amount: 1}}}, wrap(funds.ParseReleaseBody))
+	lo, hi := sortedPair(alice, bob)
+	check("aid vouch", funds.AidVouchBody{Grade: "g", Period: "2026-01", Commitments: []string{lo, hi}}, wrap(funds.ParseAidVouchBody))
+	check("wage vouch", funds.WageVouchBody{ContractID: "c", Period: "2026-01", Commitments: []string{lo}}, wrap(funds.ParseWageVouchBody))
 }

@@ -35,6 +35,10 @@ func FuzzApply(f *testing.F) {
 		{funds.TypeAidGrade, mustJSON(funds.AidGradeBody{Grade: "dibao", AmountPerPeriod: 7}), 0, 2},
 		{funds.TypeBeneficiaryRegister, mustJSON(funds.BeneficiaryRegisterBody{BeneficiaryID: "ben-9", Credential: carol, Grade: "dibao", Account: "b-dave"}), 0, 2},
 		{funds.TypeAidPay, mustJSON(funds.AidPayBody{PaymentID: "p-9", BeneficiaryID: "ben-dave", Grade: "dibao", Period: "2026-03", From: "budget-aid", To: "b-dave", Amount: 1_200}), 0, 2},
+		{funds.TypeAidVouch, mustJSON(funds.AidVouchBody{Grade: "dibao", Period: "2026-03", Commitments: []string{r2}}), 0, 2},
+		{funds.TypeAidPay, mustJSON(funds.AidPayBody{PaymentID: "p-9", Recipient: r1, Grade: "dibao", Period: "2026-04", From: "budget-aid", Amount: 1_200}), 20 * day, 2},
+		{funds.TypeWageVouch, mustJSON(funds.WageVouchBody{ContractID: "c-lab", Period: "2026-03", Commitments: []string{min(w2, w3), max(w2, w3)}}), 0, 1},
+		{funds.TypeWagePay, mustJSON(funds.WagePayBody{PaymentID: "p-9", ContractID: "c-lab", Worker: w1, Period: "2026-04", Amount: 5_000, From: "co-1"}), 0, 1},
 		{funds.TypeTransfer, []byte(`{"amount":1,"amount":2}`), 0, 1},
 		{funds.TypeTransfer, []byte(`{"amount":1e999,"contract_id":[{}],"from":null}`), 0, 1},
 		{funds.TypeGuaranteeRelease, []byte(`{"payments":[[[[]]]]}`), 0, 3},
@@ -46,7 +50,11 @@ func FuzzApply(f *testing.F) {
 	ctx := context.Background()
 	r := funds.New()
 	base0 := ruletest.State{}
-	applyAll(f, base0, after(wage("p-1", "c-lab", alice, "2026-04", 5_000, "co-1", "w-alice")))
+	// A second beneficiary, and a period of aid and one of wages paid by
+	// one-time commitments (r1; w1, bob's rest of April).
+	applyAll(f, base0, after(wage("p-1", "c-lab", alice, "2026-04", 5_000, "co-1", "w-alice"),
+		open(civil, "b-erin", funds.OwnerPerson, erin, funds.KindBeneficiary), benef(civil, "ben-erin", erin, "dibao", "b-erin"),
+		aidVouch(civil, "dibao", "2026-04", r1), wageVouch(bureau, "c-lab", "2026-04", w1)))
 	signers := []string{treasury, bureau, civil, engine}
 	f.Fuzz(func(t *testing.T, typ string, body []byte, secs int64, who uint8) {
 		secs %= 400 * day // from about a year before t0 to a year after
@@ -93,6 +101,8 @@ var parsers = map[string]func([]byte) error{
 	funds.TypeAidGrade:            parse(funds.ParseAidGradeBody),
 	funds.TypeBeneficiaryRegister: parse(funds.ParseBeneficiaryRegisterBody),
 	funds.TypeAidPay:              parse(funds.ParseAidPayBody),
+	funds.TypeAidVouch:            parse(funds.ParseAidVouchBody),
+	funds.TypeWageVouch:           parse(funds.ParseWageVouchBody),
 }
 
 var _ rule.Domain = funds.New()

@@ -46,9 +46,9 @@ func (*Rules) Summary(ctx context.Context, st rule.Scanner, agency func(string) 
 			"balances of all accounts add up to the total allocated. Only the controlling agency can move money out " +
 			"of an account. Workers and aid beneficiaries are never named in the log.",
 	}
-	var balances int64
+	var balances, onceBalances int64
 	prefix := AccountKey("")
-	unreadable := 0
+	unreadable, once := 0, 0
 	err = st.Scan(ctx, prefix, func(key string, _ []byte) error {
 		id, _ := strings.CutPrefix(key, prefix)
 		a, ok, err := Account(ctx, st, id)
@@ -59,6 +59,14 @@ func (*Rules) Summary(ctx context.Context, st rule.Scanner, agency func(string) 
 		if !ok { // not an account ID: some other record under the prefix
 			return nil
 		}
+		balances += a.Balance
+		if _, ok := onceOwner(id); ok {
+			// One a payment: shown together, or the table grows by one
+			// row per person paid per period.
+			once++
+			onceBalances += a.Balance
+			return nil
+		}
 		owner := "a person, not named in the log"
 		switch a.OwnerKind {
 		case OwnerAgency:
@@ -67,11 +75,14 @@ func (*Rules) Summary(ctx context.Context, st rule.Scanner, agency func(string) 
 			owner = a.Owner
 		}
 		accounts.Rows = append(accounts.Rows, []string{id, string(a.Kind), string(a.OwnerKind), owner, agency(a.Controller), FormatAmount(a.Balance)})
-		balances += a.Balance
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if once > 0 {
+		accounts.Rows = append(accounts.Rows, []string{"@…", "worker, beneficiary", string(OwnerPerson),
+			plural(once, "one-time commitment") + ", not linked to anyone in the log", "nobody", FormatAmount(onceBalances)})
 	}
 	accounts.Total = []string{"All accounts", "", "", "", "", FormatAmount(balances)}
 	if unreadable > 0 {

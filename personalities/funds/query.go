@@ -179,8 +179,8 @@ func intArg(args map[string]string, k string, def, lo, hi int64) (int64, error) 
 // line number from (the first is 1). An unknown account is
 // [rule.ErrNotFound]; a malformed ID [rule.ErrInvalidQuery].
 func ReadAccount(ctx context.Context, st rule.Reader, id string, from int64, limit int) (*AccountView, error) {
-	if !body.ID.Valid(id) {
-		return nil, fmt.Errorf("%w: account ID %.80q is not an ID", rule.ErrInvalidQuery, id)
+	if !validAccountID(id) {
+		return nil, fmt.Errorf("%w: account ID %.80q is neither an ID nor @ and a one-time commitment", rule.ErrInvalidQuery, id)
 	}
 	a, ok, err := Account(ctx, st, id)
 	if err != nil {
@@ -293,7 +293,7 @@ func refOfEntry(ctx context.Context, v rule.View, leafHex, to string) (string, s
 			var paid []string
 			for _, p := range body.Payments {
 				if p.Amount > 0 {
-					paid = append(paid, p.To)
+					paid = append(paid, p.Account())
 				}
 			}
 			if len(paid) == 1 {
@@ -393,7 +393,7 @@ func releaseTo(ctx context.Context, st rule.Reader, contract, period, to string)
 	if to == "" {
 		return Movement{}, fmt.Errorf("%w: a release pays each unpaid worker of the period: name the worker account with argument to", rule.ErrInvalidQuery)
 	}
-	if !body.ID.Valid(to) {
+	if !validAccountID(to) {
 		return Movement{}, fmt.Errorf("%w: to %.80q is not an account ID", rule.ErrInvalidQuery, to)
 	}
 	p, ok, err := Period(ctx, st, contract, period)

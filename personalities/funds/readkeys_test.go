@@ -14,10 +14,7 @@ import (
 // Apply reads no key that ReadKeys did not name, so the batch prefetch
 // serves every read of the hot path.
 func TestReadKeysCoverAdmittedEntries(t *testing.T) {
-	ctx := context.Background()
-	st := &ruletest.Probe{State: ruletest.State{}}
-	r := funds.New()
-	entries := after(
+	checkReadKeys(t, after(
 		// A wage that is not the last of its period, then the last one,
 		// which takes the period off the due lists.
 		wage("p-1", "c-lab", alice, "2026-04", 5_000, "co-1", "w-alice"),
@@ -37,31 +34,41 @@ func TestReadKeysCoverAdmittedEntries(t *testing.T) {
 		open(civil, "b-erin", funds.OwnerPerson, erin, funds.KindBeneficiary),
 		benef(civil, "ben-erin", erin, "dibao", "b-erin"),
 		open(bureau, "w-erin", funds.OwnerPerson, erin, funds.KindWorker),
-	)
-	types := map[string]bool{}
+	), funds.TypeAccountOpen, funds.TypeAllocate, funds.TypeContractRegister, funds.TypeTransfer,
+		funds.TypeWagePay, funds.TypeGuaranteeLodge, funds.TypeGuaranteeRelease, funds.TypeAidGrade,
+		funds.TypeBeneficiaryRegister, funds.TypeAidPay)
+	r := funds.New()
+	for _, e := range []rule.Entry{rawEntry(bureau, funds.TypeTransfer, "{"), rawEntry(bureau, "funds.mint", "{}")} {
+		if got := r.ReadKeys(e); got != nil {
+			t.Errorf("ReadKeys of %s %s = %q, want none", e.Type, e.Body, got)
+		}
+	}
+}
+
+// checkReadKeys admits entries, checking that each reads no key that
+// ReadKeys did not name, and that they include each of types.
+func checkReadKeys(t *testing.T, entries []rule.Entry, types ...string) {
+	t.Helper()
+	ctx := context.Background()
+	st := &ruletest.Probe{State: ruletest.State{}}
+	r := funds.New()
+	seen := map[string]bool{}
 	for _, e := range entries {
 		st.Read = nil
 		keys := r.ReadKeys(e)
 		if err := r.Apply(ctx, st, e); err != nil {
 			t.Fatalf("%s %s: %v", e.Type, e.Body, err)
 		}
-		types[e.Type] = true
+		seen[e.Type] = true
 		for _, k := range st.Read {
 			if !slices.Contains(keys, k) {
 				t.Errorf("%s read %q, not among ReadKeys %q", e.Type, k, keys)
 			}
 		}
 	}
-	for _, typ := range []string{funds.TypeAccountOpen, funds.TypeAllocate, funds.TypeContractRegister, funds.TypeTransfer,
-		funds.TypeWagePay, funds.TypeGuaranteeLodge, funds.TypeGuaranteeRelease, funds.TypeAidGrade,
-		funds.TypeBeneficiaryRegister, funds.TypeAidPay} {
-		if !types[typ] {
+	for _, typ := range types {
+		if !seen[typ] {
 			t.Errorf("no %s in the test", typ)
-		}
-	}
-	for _, e := range []rule.Entry{rawEntry(bureau, funds.TypeTransfer, "{"), rawEntry(bureau, "funds.mint", "{}")} {
-		if got := r.ReadKeys(e); got != nil {
-			t.Errorf("ReadKeys of %s %s = %q, want none", e.Type, e.Body, got)
 		}
 	}
 }

@@ -29,7 +29,18 @@ type world struct {
 	works    []string
 	labour   []string
 	benefs   []string
+	onceAid  []string // one-time commitments vouched for aid
 	releases int
+}
+
+// fresh returns n new one-time commitments, sorted as a vouch lists them.
+func (w *world) fresh(n int) []string {
+	cs := make([]string, n)
+	for i := range cs {
+		cs[i] = person(w.id("once"))
+	}
+	slices.Sort(cs)
+	return cs
 }
 
 var (
@@ -142,11 +153,14 @@ func (w *world) step() {
 		}
 		id := w.pick(w.labour)
 		k, _, _ := funds.Contract(ctx, w.st, id)
+		period := k.Schedule[w.rng.IntN(len(k.Schedule))].Period
+		if w.onceWage(id, period, k) {
+			return
+		}
 		worker := w.pick(k.Workers)
 		if op == 42 {
 			worker = w.pick(workerPool)
 		}
-		period := k.Schedule[w.rng.IntN(len(k.Schedule))].Period
 		paid, _, _ := funds.Wage(ctx, w.st, id, period, worker)
 		to, _, _ := funds.WorkerAccount(ctx, w.st, worker)
 		w.submit(w.at(bureau, funds.TypeWagePay, funds.WagePayBody{PaymentID: w.id("P"), ContractID: id, Worker: worker, Period: period,
@@ -172,6 +186,10 @@ func (w *world) step() {
 			w.benefs = append(w.benefs, id)
 		}
 	case op < 87:
+		if w.rng.IntN(2) == 0 {
+			w.onceAidStep()
+			return
+		}
 		if len(w.benefs) == 0 {
 			return
 		}
@@ -198,11 +216,75 @@ func (w *world) step() {
 	}
 }
 
+// onceWage, now and then, vouches for the unpaid workers of a period (at
+// times one too many), or pays a commitment vouched for in it; it reports
+// whether it submitted anything.
+func (w *world) onceWage(contract, period string, k funds.ContractRecord) bool {
+	ctx := context.Background()
+	per, _, _ := funds.Period(ctx, w.st, contract, period)
+	if per.Vouch == "" {
+		if per.Release != nil || per.Unpaid == 0 || w.rng.IntN(3) > 0 {
+			return false
+		}
+		n := per.Unpaid
+		if w.rng.IntN(10) == 0 {
+			n++
+		}
+		w.submit(w.at(bureau, funds.TypeWageVouch, funds.WageVouchBody{ContractID: contract, Period: period, Commitments: w.fresh(n)}))
+		return true
+	}
+	vouched, _, _ := funds.WageVouch(ctx, w.st, contract, period)
+	c := w.pick(vouched)
+	paid, _, _ := funds.Wage(ctx, w.st, contract, period, c)
+	w.submit(w.at(bureau, funds.TypeWagePay, funds.WagePayBody{PaymentID: w.id("P"), ContractID: contract, Worker: c, Period: period,
+		Amount: max(k.WagePerPeriod-paid.Paid, 1), From: k.Payer}))
+	return true
+}
+
+// onceAidStep vouches for a fresh commitment at a grade (refused past the
+// beneficiaries registered with it), or pays one vouched for, now and then
+// for another period or twice.
+func (w *world) onceAidStep() {
+	ctx := context.Background()
+	if len(w.onceAid) == 0 || w.rng.IntN(2) == 0 {
+		period := w.now.AddDate(0, -w.rng.IntN(2), 0).Format("2006-01")
+		cs := w.fresh(1 + w.rng.IntN(2))
+		if w.submit(w.at(civil, funds.TypeAidVouch, funds.AidVouchBody{Grade: w.pick(grades), Period: period, Commitments: cs})) {
+			w.onceAid = append(w.onceAid, cs...)
+		}
+		return
+	}
+	c := w.pick(w.onceAid)
+	o, _, _ := funds.Once(ctx, w.st, c)
+	g, _, _ := funds.Grade(ctx, w.st, civil, o.Grade)
+	period := o.Period
+	if w.rng.IntN(8) == 0 {
+		period = w.now.Format("2006-01")
+	}
+	w.submit(w.at(civil, funds.TypeAidPay, funds.AidPayBody{PaymentID: w.id("P"), Recipient: c, Grade: o.Grade, Period: period,
+		From: "BA", Amount: g.AmountPerPeriod}))
+}
+
 // TestReplay checks what monitors rely on: applying the log from an empty
 // state, twice, gives the very state admission built, byte for byte; and
 // the books balance all along.
 func TestReplay(t *testing.T) {
 	ctx := context.Background()
+	allSeeds := make([]map[string]int, 16)
+	defer func() {
+		// Over all seeds, every path of one-time commitments is taken.
+		total := map[string]int{}
+		for _, m := range allSeeds {
+			for k, n := range m {
+				total[k] += n
+			}
+		}
+		for _, k := range []string{funds.TypeWageVouch, funds.TypeAidVouch, "aid by commitment", "wage by commitment", "release by commitment"} {
+			if total[k] == 0 {
+				t.Errorf("no %s admitted in any seed: %v", k, total)
+			}
+		}
+	}()
 	for seed := range uint64(16) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			w := &world{t: t, rng: rand.New(rand.NewPCG(seed, 0x5eed)), r: funds.New(), st: ruletest.State{}, now: t0}
@@ -213,7 +295,21 @@ func TestReplay(t *testing.T) {
 			if len(w.log) < 150 || w.releases == 0 {
 				t.Errorf("only %d admitted (%d refused), %d releases: the test exercises too little", len(w.log), w.refused, w.releases)
 			}
-			t.Logf("%d admitted, %d refused, %d releases", len(w.log), w.refused, w.releases)
+			byType := map[string]int{}
+			for _, e := range w.log {
+				byType[e.Type]++
+				if b, err := funds.ParseAidPayBody(e.Body); err == nil && b.Recipient != "" {
+					byType["aid by commitment"]++
+				}
+				if b, err := funds.ParseWagePayBody(e.Body); err == nil && b.To == "" {
+					byType["wage by commitment"]++
+				}
+				if b, err := funds.ParseReleaseBody(e.Body); err == nil && b.Payments[0].To == "" {
+					byType["release by commitment"]++
+				}
+			}
+			t.Logf("%d admitted, %d refused, %d releases; %v", len(w.log), w.refused, w.releases, byType)
+			allSeeds[seed] = byType
 
 			supply, err := funds.TotalSupply(ctx, w.st)
 			if err != nil {

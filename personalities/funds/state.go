@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
@@ -94,7 +95,10 @@ type Movement struct {
 	Period      string `json:"period,omitempty"`
 	Worker      string `json:"worker,omitempty"`
 	Beneficiary string `json:"beneficiary,omitempty"`
-	BudgetLine  string `json:"budget_line,omitempty"`
+	// Recipient is the one-time commitment an aid payment by commitment
+	// went to (Beneficiary is then empty).
+	Recipient  string `json:"recipient,omitempty"`
+	BudgetLine string `json:"budget_line,omitempty"`
 }
 
 // ContractRecord is a contract's terms, at [ContractKey]; they never change.
@@ -144,6 +148,11 @@ type PeriodRecord struct {
 	Unpaid int `json:"unpaid"`
 	// Release is set once the guarantee was released for the period.
 	Release *ReleaseRecord `json:"release,omitempty"`
+	// Vouch is the hex leaf hash of the funds.wage.vouch of the period,
+	// once its workers were vouched for: from then on Unpaid counts the
+	// one-time commitments at [WageVouchKey] with no wage record, and the
+	// period is paid to those only.
+	Vouch string `json:"vouch,omitempty"`
 }
 
 // ReleaseRecord is a guarantee release, inside its [PeriodRecord].
@@ -200,6 +209,49 @@ type BeneficiaryRecord struct {
 // with it, at [CredentialKey].
 type CredentialRecord struct {
 	Beneficiary string `json:"beneficiary"`
+}
+
+// OnceRecord is a one-time commitment, at [OnceKey]: what a vouch said it
+// may be paid, and whether it was.
+type OnceRecord struct {
+	// LeafHash is that of the funds.wage.vouch or funds.aid.vouch that
+	// listed it.
+	LeafHash string `json:"leaf_hash"`
+	// Agency signed the vouch: for aid, it alone pays the commitment.
+	Agency string   `json:"agency"`
+	Kind   OnceKind `json:"kind"`
+	Period string   `json:"period"`
+	// Contract, for a wage commitment: the labour contract.
+	Contract string `json:"contract,omitempty"`
+	// Grade, for an aid commitment: the need grade it is paid at.
+	Grade string `json:"grade,omitempty"`
+	// Payment, for an aid commitment, is the payment_id that paid it. (A
+	// wage commitment's pay is in its [WageRecord].)
+	Payment string `json:"payment,omitempty"`
+}
+
+// OnceKind says what a one-time commitment was vouched for.
+type OnceKind string
+
+// One-time commitment kinds.
+const (
+	OnceWage OnceKind = "wage"
+	OnceAid  OnceKind = "aid"
+)
+
+// GradeCount is how many beneficiaries an agency registered with a grade,
+// at [GradeCountKey]: the most one-time commitments it may vouch for at
+// that grade in one period.
+type GradeCount struct {
+	Beneficiaries int `json:"beneficiaries"`
+}
+
+// AidPeriodRecord counts the aid of one agency's grade in one period, at
+// [AidPeriodKey]: ByBeneficiary payments by beneficiary_id and Vouched
+// one-time commitments. Together they never pass [GradeCount].
+type AidPeriodRecord struct {
+	ByBeneficiary int `json:"by_beneficiary,omitempty"`
+	Vouched       int `json:"vouched,omitempty"`
 }
 
 // AidRecord marks a beneficiary paid for a period, at [AidKey].
@@ -285,6 +337,44 @@ func CredentialKey(commitment string) string { return "credential/" + commitment
 // AidKey is "aid/<beneficiary>/<period>", an [AidRecord].
 func AidKey(beneficiary, period string) string { return "aid/" + beneficiary + "/" + period }
 
+// OnceKey is "once/<commitment>", a [OnceRecord]. A commitment is vouched
+// for once in the whole log, so it names one period's pay of one person.
+func OnceKey(commitment string) string { return "once/" + commitment }
+
+// WageVouchKey is "vouch/<contract>/<period>", the sorted one-time
+// commitments a funds.wage.vouch listed for the period ([]string).
+func WageVouchKey(contract, period string) string { return "vouch/" + contract + "/" + period }
+
+// GradeCountKey is "grade/<agency>/<grade>/beneficiaries", a [GradeCount].
+func GradeCountKey(agency, grade string) string { return GradeKey(agency, grade) + "/beneficiaries" }
+
+// AidPeriodKey is "aidperiod/<agency>/<grade>/<period>", an
+// [AidPeriodRecord].
+func AidPeriodKey(agency, grade, period string) string {
+	return "aidperiod/" + agency + "/" + grade + "/" + period
+}
+
+// OnceAccount is the ID of the account a one-time commitment is paid to:
+// "@" and the commitment. No body can name it ("@" is not an ID
+// character), so nobody can open it before the payment, nor move money
+// out of it; the first payment to the commitment opens it, as a worker
+// account (wages) or a beneficiary account (aid) owned by the commitment
+// and controlled by nobody.
+func OnceAccount(commitment string) string { return "@" + commitment }
+
+// onceOwner returns the commitment of a one-time account ID.
+func onceOwner(account string) (string, bool) {
+	c, ok := strings.CutPrefix(account, "@")
+	return c, ok && body.ValidCommitment(c)
+}
+
+// validAccountID reports whether id is an account ID: an ID, or a
+// one-time account.
+func validAccountID(id string) bool {
+	_, once := onceOwner(id)
+	return once || body.ID.Valid(id)
+}
+
 // DueKey is "due/<period>", the sorted list of [DueItem]s of labour
 // contracts whose period is neither fully paid nor released.
 func DueKey(period string) string { return "due/" + period }
@@ -320,9 +410,10 @@ func read[T any](ctx context.Context, st rule.Reader, valid bool, key string) (T
 	return v, true, nil
 }
 
-// Account returns an account. ok is false if there is none.
+// Account returns an account (an ID, or an [OnceAccount]). ok is false if
+// there is none.
 func Account(ctx context.Context, st rule.Reader, id string) (AccountRecord, bool, error) {
-	return read[AccountRecord](ctx, st, body.ID.Valid(id), AccountKey(id))
+	return read[AccountRecord](ctx, st, validAccountID(id), AccountKey(id))
 }
 
 // Balance returns an account's balance in minor units of [Currency].
@@ -425,6 +516,31 @@ func BeneficiaryByCredential(ctx context.Context, st rule.Reader, credential str
 // were not paid for it.
 func Aid(ctx context.Context, st rule.Reader, beneficiary, period string) (AidRecord, bool, error) {
 	return read[AidRecord](ctx, st, body.ID.Valid(beneficiary) && body.ValidPeriod(period), AidKey(beneficiary, period))
+}
+
+// Once returns a one-time commitment vouched for, and what paid it.
+func Once(ctx context.Context, st rule.Reader, commitment string) (OnceRecord, bool, error) {
+	return read[OnceRecord](ctx, st, body.ValidCommitment(commitment), OnceKey(commitment))
+}
+
+// WageVouch returns the one-time commitments vouched for a period of a
+// labour contract, sorted.
+func WageVouch(ctx context.Context, st rule.Reader, contract, period string) ([]string, bool, error) {
+	return read[[]string](ctx, st, body.ID.Valid(contract) && body.ValidPeriod(period), WageVouchKey(contract, period))
+}
+
+// Beneficiaries returns how many beneficiaries an agency registered with a
+// grade.
+func Beneficiaries(ctx context.Context, st rule.Reader, agency, grade string) (int, error) {
+	g, _, err := read[GradeCount](ctx, st, body.ValidAgencyID(agency) && body.ID.Valid(grade), GradeCountKey(agency, grade))
+	return g.Beneficiaries, err
+}
+
+// AidPeriod returns the counts of an agency's aid of a grade in a period.
+func AidPeriod(ctx context.Context, st rule.Reader, agency, grade, period string) (AidPeriodRecord, error) {
+	a, _, err := read[AidPeriodRecord](ctx, st, body.ValidAgencyID(agency) && body.ID.Valid(grade) && body.ValidPeriod(period),
+		AidPeriodKey(agency, grade, period))
+	return a, err
 }
 
 // TotalSupply returns the money that entered the log; zero before the
