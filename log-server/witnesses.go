@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -63,6 +64,10 @@ func (w *witnessClient) cosign(ctx context.Context, prove consistencyProver, cp 
 
 // verify keeps only the response's lines that are valid cosignatures by
 // this witness's key on signed; other lines are ignored, as the spec says.
+// A valid signature spelled in non-canonical base64 (padding bits set),
+// which note.Open accepts, is ignored too: the policy refuses a checkpoint
+// carrying such a line, so keeping it would let one witness stop every
+// checkpoint from being published.
 func (w *witnessClient) verify(signed, lines []byte) ([]byte, error) {
 	var keep []byte
 	sc := bufio.NewScanner(bytes.NewReader(lines))
@@ -73,6 +78,9 @@ func (w *witnessClient) verify(signed, lines []byte) ([]byte, error) {
 			continue
 		}
 		for _, s := range n.Sigs {
+			if raw, err := base64.StdEncoding.Strict().DecodeString(s.Base64); err != nil || base64.StdEncoding.EncodeToString(raw) != s.Base64 {
+				continue
+			}
 			keep = append(keep, "— "+s.Name+" "+s.Base64+"\n"...)
 		}
 	}
