@@ -21,15 +21,16 @@ import (
 )
 
 // BenchmarkAddCheckpoint measures add-checkpoint over loopback HTTP with
-// keep-alive: 16 clients, each a log pushing its checkpoints one leaf at a
-// time, as a log does after each sequencing. Request bodies are prepared
+// keep-alive: 50 clients, each a log pushing its checkpoints one leaf at a
+// time and waiting for each answer, as a log does after each sequencing
+// and as transparency-dev/witness's loadtest drives a witness. Request bodies are prepared
 // before the clock starts. It reports requests per second, p50 and p99
 // latency, and beside them the same load against a handler that only reads
 // the body and answers 200 (bare net/http on loopback), as a ratio.
 func BenchmarkAddCheckpoint(b *testing.B) {
 	for _, store := range []string{"memory", "sqlite"} {
 		b.Run("store="+store, func(b *testing.B) {
-			const clients = 16
+			const clients = 50
 			ctx := context.Background()
 			logs := make([]*witnesstest.Log, clients)
 			keys := map[string]note.Verifier{}

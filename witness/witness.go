@@ -20,6 +20,22 @@
 // requests for sizes N and N+K can never roll it back, and a crash after
 // the write leaves the log to learn the new size from a 409.
 //
+// # Throughput
+//
+// Only the compare-and-swap is serial, per store; everything costly runs
+// in the request's own goroutine, in parallel with other requests: the log
+// signature is verified, and the request is decided (size, proof, replay)
+// against the log's state as this witness last read or wrote it, and
+// cosigned if it passes. Inside Update the witness only checks that the
+// store holds that same state (a byte comparison) and decides again if not,
+// so the store's critical section costs microseconds, and a store that
+// group-commits (witness/sqlstore) takes many requests into one
+// transaction and one fsync. The witness opens and verifies its own stored
+// checkpoint once, when it first reads it, not on every request. A
+// cosignature made for a request that the decision in Update then refuses
+// is dropped unsent: a cosignature leaves the witness only after its
+// checkpoint is stored.
+//
 // # Evidence and frozen logs
 //
 // When the witness holds two checkpoints signed by one log key that cannot
@@ -147,13 +163,21 @@ type Store interface {
 	// store could not be read.
 	Latest(ctx context.Context, origin string) (signedCheckpoint []byte, ok bool, err error)
 	// Update atomically replaces origin's latest checkpoint with fn(old),
-	// where old is the current value (nil if none). If another writer
-	// changes the value between the read and the write, Update calls fn
-	// again with the new value, so fn must be safe to call several times.
+	// where old is the current value (nil if none), and returns once the
+	// new value is durably stored. If another writer changes the value
+	// between the read and the write, Update calls fn again with the new
+	// value, so fn must be safe to call several times, on any goroutine.
 	// If fn returns old itself, unchanged, the store may skip the write.
 	// If fn returns an error, nothing is written and Update returns that
 	// error unwrapped in the chain (errors.Is works). Any other error is the
 	// store's: the new value may or may not have been written.
+	//
+	// A store may commit concurrent Updates together, of several origins
+	// and of one origin in arrival order, each fn seeing the value the
+	// previous fn of its origin returned. Then no Update of the batch
+	// returns before the batch is committed, and if the commit fails each
+	// returns the store's error, except an Update whose fn failed on a
+	// value already committed, which returns fn's error.
 	Update(ctx context.Context, origin string, fn func(old []byte) (new []byte, err error)) error
 	// AddEvidence stores e unless evidence with the same ID is already
 	// stored; added reports whether it was new.
@@ -213,8 +237,9 @@ type Witness struct {
 	perLog   float64 // add-checkpoint requests a second per log; <0: no limit
 
 	mu       sync.Mutex
-	frozen   map[string]bool   // origins with evidence
-	rejected map[string][]byte // origin -> last validly signed checkpoint refused as inconsistent
+	frozen   map[string]bool      // origins with evidence
+	rejected map[string][]byte    // origin -> last validly signed checkpoint refused as inconsistent
+	states   map[string]*logState // origin -> its state as last read or written
 }
 
 // New returns a Witness, reading from the store which logs are frozen.
@@ -241,6 +266,7 @@ func New(ctx context.Context, opts Options) (*Witness, error) {
 		perLog:   opts.PerLogRate,
 		frozen:   map[string]bool{},
 		rejected: map[string][]byte{},
+		states:   map[string]*logState{},
 	}
 	if w.perLog == 0 {
 		w.perLog = DefaultPerLogRate
@@ -339,63 +365,53 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, consistency
 		return nil, fmt.Errorf("%w: %s", ErrLogEquivocated, cp.Origin)
 	}
 	key := w.logs[cp.Origin]
-	var evidence *Evidence
+	// Decided first against the state this witness last saw for the log,
+	// outside the store's Update and so in parallel with other requests;
+	// fn decides again only if the store holds something else.
+	pre := w.decide(w.lastState(cp.Origin), cp, logSigned, oldSize, consistency)
+	var line []byte // this witness's cosignature on the request's checkpoint
+	if pre.err == nil && !pre.replay {
+		if line, err = w.cosign(logSigned); err != nil {
+			return nil, err
+		}
+	}
+	var d decision
 	err = w.store.Update(ctx, cp.Origin, func(old []byte) ([]byte, error) {
-		evidence, cosignature = nil, nil
-		latest := govlog.Checkpoint{Origin: cp.Origin, Hash: emptyRoot}
-		var latestSigned []byte
-		if old != nil {
+		d = pre
+		if !pre.against.is(old) {
+			st, err := w.state(key, old)
+			if err != nil {
+				d = decision{}
+				return nil, err
+			}
+			d = w.decide(st, cp, logSigned, oldSize, consistency)
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		if d.replay {
+			// The same checkpoint again (a retry, a replay): answer with
+			// the cosignature already given, and write nothing.
+			d.cosignature = slices.Clone(old[len(d.against.logSigned):])
+			return old, nil
+		}
+		if line == nil {
 			var err error
-			if latest, latestSigned, err = w.openStored(key, old); err != nil {
+			if line, err = w.cosign(logSigned); err != nil {
 				return nil, err
 			}
 		}
-		// SPEC: tlog-witness: the old size MUST match the size of the
-		// latest cosigned checkpoint (zero if none), else 409 with that size.
-		if oldSize != latest.Size {
-			return nil, &SizeConflictError{Latest: latest.Size}
-		}
-		var verr error
-		switch {
-		case oldSize == 0:
-			// SPEC: tlog-witness: if the old size is zero, the proof MUST be
-			// empty, else 422.
-			if len(consistency) > 0 {
-				verr = fmt.Errorf("%w: the proof from size 0 must be empty", ErrInconsistent)
-			}
-		case cp.Size == oldSize && cp.Hash != latest.Hash:
-			// SPEC: tlog-witness: at the same size the root hashes MUST be
-			// identical, else 422.
-			verr = fmt.Errorf("%w: size %d has another root", ErrInconsistent, cp.Size)
-			evidence = &Evidence{First: latestSigned, Second: logSigned}
-		default:
-			// SPEC: tlog-witness: the proof MUST be an RFC 6962 consistency
-			// proof from the old size to the checkpoint size, else 422.
-			if err := verifyConsistency(oldSize, cp.Size, consistency, latest.Hash, cp.Hash); err != nil {
-				verr = fmt.Errorf("%w: consistency proof from size %d to %d: %v", ErrInconsistent, oldSize, cp.Size, err)
-				if r, ok := prefixRoot(oldSize, cp.Size, consistency, cp.Hash); ok && r != latest.Hash {
-					evidence = &Evidence{First: latestSigned, Second: logSigned, Prefix: &Prefix{Root: r, Proof: consistency}}
-				}
-			}
-		}
-		if verr != nil {
-			return nil, verr
-		}
-		// The same checkpoint again (a retry, a replay): answer with the
-		// cosignature already given, and write nothing.
-		if old != nil && bytes.Equal(logSigned, latestSigned) && bytes.HasPrefix(old, latestSigned) && len(old) > len(latestSigned) {
-			cosignature = slices.Clone(old[len(latestSigned):])
-			return old, nil
-		}
-		line, err := w.cosign(logSigned)
-		if err != nil {
-			return nil, err
-		}
-		cosignature = line
+		d.cosignature = line
+		next := append(slices.Clip(logSigned), line...)
+		// Known before it is committed, so that a request extending this
+		// one is decided against it (and may join its batch); should the
+		// commit fail, Update gives the next request the stored value.
+		w.remember(&logState{stored: next, exists: true, cp: cp, logSigned: logSigned})
 		// SPEC: tlog-witness: the witness MUST persist the new checkpoint
 		// before responding, atomically with the old size check.
-		return append(slices.Clip(logSigned), line...), nil
+		return next, nil
 	})
+	evidence, cosignature := d.evidence, d.cosignature
 	if err != nil {
 		if errors.Is(err, ErrInconsistent) {
 			// SPEC: tlog-witness: the witness MAY log a validly signed
@@ -415,6 +431,118 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, consistency
 	}
 	w.metrics.cosigned.WithLabelValues(cp.Origin).Inc()
 	return cosignature, nil
+}
+
+// A logState is a log's latest cosigned checkpoint as the store holds it,
+// opened, or the state of a log never cosigned.
+type logState struct {
+	stored    []byte // the log-signed checkpoint and this witness's cosignature
+	exists    bool   // false: nothing stored (size 0, the empty tree)
+	cp        govlog.Checkpoint
+	logSigned []byte // stored without the cosignature
+}
+
+// is reports whether st is the state of the stored value old (nil if none).
+func (st *logState) is(old []byte) bool {
+	if st == nil {
+		return false
+	}
+	if old == nil {
+		return !st.exists
+	}
+	return st.exists && bytes.Equal(st.stored, old)
+}
+
+// lastState returns the state of origin this witness last read or wrote,
+// nil if none yet: a guess at what the store holds, for deciding outside
+// Update.
+func (w *Witness) lastState(origin string) *logState {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.states[origin]
+}
+
+// remember records st as the last state of its log, unless a larger one
+// is known already (requests finish out of order).
+func (w *Witness) remember(st *logState) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if have := w.states[st.cp.Origin]; have == nil || !have.exists || have.cp.Size <= st.cp.Size {
+		w.states[st.cp.Origin] = st
+	}
+}
+
+// state opens the stored value old of the log with this key, reusing the
+// last state when it is the same bytes, so that the witness checks its own
+// checkpoint's signature once, not on every request.
+func (w *Witness) state(key note.Verifier, old []byte) (*logState, error) {
+	origin := key.Name()
+	if st := w.lastState(origin); st.is(old) {
+		return st, nil
+	}
+	st := &logState{cp: govlog.Checkpoint{Origin: origin, Hash: emptyRoot}}
+	if old != nil {
+		cp, logSigned, err := w.openStored(key, old)
+		if err != nil {
+			return nil, err
+		}
+		st = &logState{stored: slices.Clone(old), exists: true, cp: cp, logSigned: logSigned}
+	}
+	w.mu.Lock()
+	w.states[origin] = st
+	w.mu.Unlock()
+	return st, nil
+}
+
+// A decision is add-checkpoint's answer to one request against one state
+// of its log.
+type decision struct {
+	against     *logState // the state decided against; nil: none (decide in Update)
+	err         error     // the refusal, if refused
+	evidence    *Evidence // what the refusal proves, if anything
+	replay      bool      // the checkpoint the state holds: answer with its cosignature
+	cosignature []byte    // the cosignature line to answer with, once known
+}
+
+// decide applies add-checkpoint's rules to a request against the log's
+// state st. It is pure: the same state and request give the same decision.
+func (w *Witness) decide(st *logState, cp govlog.Checkpoint, logSigned []byte, oldSize uint64, consistency [][32]byte) decision {
+	d := decision{against: st}
+	if st == nil {
+		return d
+	}
+	latest := st.cp
+	switch {
+	case oldSize != latest.Size:
+		// SPEC: tlog-witness: the old size MUST match the size of the
+		// latest cosigned checkpoint (zero if none), else 409 with that size.
+		d.err = &SizeConflictError{Latest: latest.Size}
+	case oldSize == 0:
+		// SPEC: tlog-witness: if the old size is zero, the proof MUST be
+		// empty, else 422.
+		if len(consistency) > 0 {
+			d.err = fmt.Errorf("%w: the proof from size 0 must be empty", ErrInconsistent)
+		}
+	case cp.Size == oldSize && cp.Hash != latest.Hash:
+		// SPEC: tlog-witness: at the same size the root hashes MUST be
+		// identical, else 422.
+		d.err = fmt.Errorf("%w: size %d has another root", ErrInconsistent, cp.Size)
+		d.evidence = &Evidence{First: st.logSigned, Second: logSigned}
+	default:
+		// SPEC: tlog-witness: the proof MUST be an RFC 6962 consistency
+		// proof from the old size to the checkpoint size, else 422.
+		if err := verifyConsistency(oldSize, cp.Size, consistency, latest.Hash, cp.Hash); err != nil {
+			d.err = fmt.Errorf("%w: consistency proof from size %d to %d: %v", ErrInconsistent, oldSize, cp.Size, err)
+			if r, ok := prefixRoot(oldSize, cp.Size, consistency, cp.Hash); ok && r != latest.Hash {
+				d.evidence = &Evidence{First: st.logSigned, Second: logSigned, Prefix: &Prefix{Root: r, Proof: consistency}}
+			}
+		}
+	}
+	if d.err == nil && st.exists && bytes.Equal(logSigned, st.logSigned) &&
+		bytes.HasPrefix(st.stored, st.logSigned) && len(st.stored) > len(st.logSigned) {
+		d.replay = true
+	}
+	return d
 }
 
 // open verifies signed against the key of the log its origin names, and

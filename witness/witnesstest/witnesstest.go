@@ -107,6 +107,58 @@ func TestStore(t *testing.T, open func(t *testing.T) witness.Store) {
 		}
 	})
 
+	t.Run("ConcurrentUpdatesOfManyOrigins", func(t *testing.T) {
+		// Writers of several origins at once, as a busy witness's requests
+		// arrive: each origin's counter counts exactly the Updates that
+		// returned nil, and an fn that fails (every third of a writer's)
+		// neither writes nor keeps the others of its batch from writing.
+		s := open(t)
+		const origins, writers, each = 8, 6, 12
+		errNo := errors.New("refused")
+		var mu sync.Mutex
+		succeeded := map[string]int{}
+		var wg sync.WaitGroup
+		for o := range origins {
+			origin := fmt.Sprintf("example.com/log%d", o)
+			for w := range writers {
+				wg.Go(func() {
+					for i := range each {
+						fail := (w+i)%3 == 0
+						err := s.Update(ctx, origin, func(old []byte) ([]byte, error) {
+							if fail {
+								return nil, errNo
+							}
+							n := 0
+							if old != nil {
+								var err error
+								if n, err = strconv.Atoi(string(old)); err != nil {
+									return nil, err
+								}
+							}
+							return []byte(strconv.Itoa(n + 1)), nil
+						})
+						switch {
+						case fail && !errors.Is(err, errNo):
+							t.Errorf("Update with a failing fn = %v, want its error", err)
+						case !fail && err != nil:
+							t.Errorf("Update: %v", err)
+						case !fail:
+							mu.Lock()
+							succeeded[origin]++
+							mu.Unlock()
+						}
+					}
+				})
+			}
+		}
+		wg.Wait()
+		for origin, n := range succeeded {
+			if cp, _, err := s.Latest(ctx, origin); err != nil || string(cp) != strconv.Itoa(n) {
+				t.Errorf("%s: counter %q (%v) after %d successful increments", origin, cp, err, n)
+			}
+		}
+	})
+
 	t.Run("Evidence", func(t *testing.T) {
 		s := open(t)
 		t0 := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
