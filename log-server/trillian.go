@@ -163,3 +163,9 @@ func (p *PlainLog) QueueLeaf(ctx context.Context, leaf []byte) error {
 	_, err := p.t.Log.QueueLeaf(ctx, &trillian.QueueLeafRequest{LogId: p.id, Leaf: &trillian.LogLeaf{LeafValue: leaf, LeafIdentityHash: h[:]}})
 	return err
 }
+
+// Serve serves Trillian's own gRPC API on lis as well, until Close. It is
+// for measuring Trillian beside govlog (govlog bench) only: in production
+// the API stays inside this process, so nothing reaches a tree but
+// admission.
+func (t *Trillian) Serve(lis net.Listener) error { return t.grpc.Serve(lis) }

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -20,12 +19,8 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/spf13/cobra"
-	"golang.org/x/mod/sumdb/note"
 
-	"github.com/govlog/govlog"
-	"github.com/govlog/govlog/client"
 	logserver "github.com/govlog/govlog/log-server"
-	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/storage/mysql"
 	"github.com/govlog/govlog/storage/sqlite"
 )
@@ -37,6 +32,10 @@ func newBenchCmd() *cobra.Command {
 		concurrency int
 		cpuProfile  string
 		seqInterval time.Duration
+		waitClients []int
+		readSize    int
+		readN       int
+		readConc    int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [--mysql 'root@tcp(127.0.0.1:3306)/']",
@@ -45,9 +44,15 @@ func newBenchCmd() *cobra.Command {
 fresh store (a temporary file; a new database on the server given):
   1. Trillian's own QueueLeaf over gRPC (quota off), --concurrency clients;
   2. govlog Submit with wait=false (admitted statements per second), same clients;
-  3. govlog Submit with wait=true (Submit to bundle latency).
-It shows progress, prints a table and, last, the ratio of (2) to (1) per
-backend. The stores are removed afterwards.`,
+  3. govlog Submit with wait=true (Submit to bundle latency), with each of
+     --wait-clients concurrent callers;
+  4. the read run: a log of --read-size entries, then bundles of random
+     entries (govlog GetInclusionProof with the bundle) against Trillian's own
+     GetInclusionProof on the same tree, --read-clients clients each.
+It shows progress, prints a table (a run whose calls fail shows its error
+rate; a run that cannot start shows why, and the bench goes on) and, last,
+the ratios of (2) to (1) and of the bundles to GetInclusionProof per backend.
+The stores are removed afterwards.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			quietTrillian(false)
@@ -62,27 +67,35 @@ backend. The stores are removed afterwards.`,
 				}
 				defer pprof.StopCPUProfile()
 			}
-			b := &bench{out: cmd.OutOrStdout(), server: mysqlServer, n: n, latencyN: latencyN, conc: concurrency, seq: seqInterval}
+			b := &bench{out: cmd.OutOrStdout(), server: mysqlServer, n: n, latencyN: latencyN, conc: concurrency, seq: seqInterval,
+				waitClients: waitClients, readSize: readSize, readN: readN, readConc: readConc}
 			return b.run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&mysqlServer, "mysql", "", "MySQL/MariaDB server DSN without a database name; bench creates and drops its own databases (default: SQLite only)")
 	cmd.Flags().IntVar(&n, "n", 10000, "statements (and leaves) per throughput run")
-	cmd.Flags().IntVar(&latencyN, "latency-n", 400, "statements in the wait=true latency run")
+	cmd.Flags().IntVar(&latencyN, "latency-n", 400, "statements in each wait=true run (at least twice its clients)")
+	cmd.Flags().IntSliceVar(&waitClients, "wait-clients", []int{32, 256, 1024}, "concurrent callers of each wait=true run")
+	cmd.Flags().IntVar(&readSize, "read-size", 100_000, "entries in the read run's log (0: no read run)")
+	cmd.Flags().IntVar(&readN, "read-n", 20_000, "bundles (and Trillian proofs) asked for in the read run")
+	cmd.Flags().IntVar(&readConc, "read-clients", 16, "concurrent clients of the read run")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 32, "concurrent clients")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run here")
 	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", logserver.DefaultSequencerInterval, "sequencer interval")
-	cmd.AddCommand(newBenchWitnessCmd())
 	return cmd
 }
 
 type bench struct {
-	out      io.Writer
-	server   string
-	n        int
-	latencyN int
-	conc     int
-	seq      time.Duration
+	out         io.Writer
+	server      string
+	n           int
+	latencyN    int
+	conc        int
+	seq         time.Duration
+	waitClients []int
+	readSize    int
+	readN       int
+	readConc    int
 }
 
 // benchStore is one storage backend under test: a fresh, empty store for
@@ -94,11 +107,14 @@ type benchStore struct {
 	trillian func(ctx context.Context, prepared bool) (logserver.TrillianOptions, func(), error)
 	// node fills in cfg's storage with a fresh store.
 	node func(ctx context.Context, cfg *nodeConfig) (func(), error)
+	// reopen opens Trillian's storage on the store node made.
+	reopen func(ctx context.Context, cfg nodeConfig) (logserver.TrillianOptions, func(), error)
 }
 
 type benchRow struct {
 	label string
 	r     runResult
+	err   error // the run could not be made
 }
 
 func (b *bench) run(ctx context.Context) error {
@@ -108,7 +124,7 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	fmt.Fprintf(b.out, "govlog bench: %d statements, %d clients, sequencer every %s\n", b.n, b.conc, b.seq)
 	var rows []benchRow
-	ratios := map[string]float64{}
+	ratios, readRatios := map[string]float64{}, map[string]float64{}
 	for _, st := range stores {
 		fmt.Fprintf(b.out, "== %s\n", st.name)
 		var best float64
@@ -118,43 +134,66 @@ func (b *bench) run(ctx context.Context) error {
 		}
 		for _, prepared := range settings {
 			r, err := b.trillianQueueLeaf(ctx, st, prepared)
-			if err != nil {
-				return fmt.Errorf("%s QueueLeaf run: %w", st.name, err)
-			}
 			label := st.name + ": Trillian QueueLeaf, quota off"
 			if st.name == "mysql" && prepared {
 				label += ", prepared"
 			} else if st.name == "mysql" {
 				label += ", interpolated"
 			}
-			rows = append(rows, benchRow{label, r})
-			best = max(best, r.rate)
+			rows = append(rows, benchRow{label, r, err})
+			if err == nil && r.errs == 0 {
+				best = max(best, r.rate)
+			}
 		}
-		admitted, err := b.govlogSubmit(ctx, st, false, b.n)
-		if err != nil {
-			return fmt.Errorf("%s wait=false run: %w", st.name, err)
+		admitted, err := b.govlogSubmit(ctx, st, false, b.n, b.conc)
+		rows = append(rows, benchRow{st.name + ": govlog Submit wait=false (admitted)", admitted, err})
+		if err == nil && best > 0 {
+			// Against Trillian's better setting on this backend.
+			ratios[st.name] = admitted.rate / best
 		}
-		waited, err := b.govlogSubmit(ctx, st, true, b.latencyN)
-		if err != nil {
-			return fmt.Errorf("%s wait=true run: %w", st.name, err)
+		for _, conc := range b.waitClients {
+			waited, err := b.govlogSubmit(ctx, st, true, max(b.latencyN, 2*conc), conc)
+			rows = append(rows, benchRow{fmt.Sprintf("%s: govlog Submit wait=true, %d clients", st.name, conc), waited, err})
 		}
-		rows = append(rows,
-			benchRow{st.name + ": govlog Submit wait=false (admitted)", admitted},
-			benchRow{st.name + ": govlog Submit wait=true (to bundle)", waited})
-		// Against Trillian's better setting on this backend.
-		ratios[st.name] = admitted.rate / best
+		if b.readSize > 0 {
+			bundles, proofs, size, err := b.readRun(ctx, st)
+			rows = append(rows,
+				benchRow{fmt.Sprintf("%s: Trillian GetInclusionProof, %d entries", st.name, size), proofs, err},
+				benchRow{fmt.Sprintf("%s: govlog bundles, %d entries", st.name, size), bundles, err})
+			if err == nil && proofs.rate > 0 {
+				readRatios[st.name] = bundles.rate / proofs.rate
+			}
+		}
 	}
-	fmt.Fprintf(b.out, "\n%-52s %10s %10s %10s %10s\n", "run", "per second", "p50", "p99", "CPU/op")
+	fmt.Fprintf(b.out, "\n%-56s %10s %10s %10s %10s %8s\n", "run", "per second", "p50", "p99", "CPU/op", "errors")
 	for _, row := range rows {
-		fmt.Fprintf(b.out, "%-52s %10.0f %10s %10s %10s\n", row.label, row.r.rate, row.r.p50(), row.r.p99(), row.r.cpu())
+		if row.err != nil {
+			fmt.Fprintf(b.out, "%-56s failed: %v\n", row.label, row.err)
+			continue
+		}
+		fmt.Fprintf(b.out, "%-56s %10.0f %10s %10s %10s %8s\n", row.label, row.r.rate, row.r.p50(), row.r.p99(), row.r.cpu(), row.r.errRate())
 	}
-	fmt.Fprintf(b.out, "wait=true p50 is measured with %d concurrent clients; sequencer interval %s\n", b.conc, b.seq)
-	mysqlRatio := "n/a (no --mysql)"
-	if r, ok := ratios["mysql"]; ok {
-		mysqlRatio = fmt.Sprintf("%.2f", r)
+	for _, row := range rows {
+		if row.r.firstErr != nil {
+			fmt.Fprintf(b.out, "%s: first error: %v\n", row.label, row.r.firstErr)
+		}
 	}
-	fmt.Fprintf(b.out, "ratio admitted/QueueLeaf: sqlite %.2f mysql %s\n", ratios["sqlite"], mysqlRatio)
+	fmt.Fprintf(b.out, "sequencer interval %s; per second counts the calls that succeeded\n", b.seq)
+	fmt.Fprintf(b.out, "ratio admitted/QueueLeaf: sqlite %s mysql %s\n", ratioText(ratios, "sqlite", b), ratioText(ratios, "mysql", b))
+	if b.readSize > 0 {
+		fmt.Fprintf(b.out, "ratio bundles/GetInclusionProof: sqlite %s mysql %s\n", ratioText(readRatios, "sqlite", b), ratioText(readRatios, "mysql", b))
+	}
 	return nil
+}
+
+func ratioText(ratios map[string]float64, store string, b *bench) string {
+	if r, ok := ratios[store]; ok {
+		return fmt.Sprintf("%.2f", r)
+	}
+	if store == "mysql" && b.server == "" {
+		return "n/a (no --mysql)"
+	}
+	return "n/a (a run failed)"
 }
 
 func (b *bench) sqliteStore() benchStore {
@@ -186,6 +225,15 @@ func (b *bench) sqliteStore() benchStore {
 			cfg.SQLitePath = path
 			return drop, err
 		},
+		reopen: func(ctx context.Context, cfg nodeConfig) (logserver.TrillianOptions, func(), error) {
+			var opts logserver.TrillianOptions
+			db, err := sqlite.Open(ctx, cfg.SQLitePath)
+			if err != nil {
+				return opts, nil, err
+			}
+			opts.AdminStorage, opts.LogStorage = sqlite.TrillianStorage(db)
+			return opts, func() { db.Close() }, nil
+		},
 	}
 }
 
@@ -211,12 +259,24 @@ func (b *bench) mysqlStore() benchStore {
 			cfg.MySQL = dsn
 			return drop, err
 		},
+		reopen: func(ctx context.Context, cfg nodeConfig) (logserver.TrillianOptions, func(), error) {
+			var opts logserver.TrillianOptions
+			db, err := mysql.Open(ctx, cfg.MySQL, mysql.Options{})
+			if err != nil {
+				return opts, nil, err
+			}
+			opts.AdminStorage, opts.LogStorage = mysql.TrillianStorage(db)
+			return opts, func() { db.Close() }, nil
+		},
 	}
 }
 
 type runResult struct {
 	rate      float64
 	latencies []time.Duration
+	// errs calls failed, the first with firstErr; the run went on.
+	errs     int
+	firstErr error
 	// cpuPerOp is the CPU time of this process (server and clients) and of
 	// a local mariadbd, divided by the operations; 0 if unknown.
 	cpuPerOp time.Duration
@@ -269,6 +329,13 @@ func cpuTime() (time.Duration, bool) {
 	return 0, false
 }
 
+func (r runResult) errRate() string {
+	if r.errs == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(r.errs)/float64(r.errs+len(r.latencies)))
+}
+
 func (r runResult) p50() time.Duration { return r.pct(0.50) }
 func (r runResult) p99() time.Duration { return r.pct(0.99) }
 
@@ -295,13 +362,16 @@ func (b *bench) freshDB(ctx context.Context, label string) (string, func(), erro
 	}, nil
 }
 
-// parallel runs do(i) for i in [0,n) on conc workers, printing progress, and
-// returns the rate and each call's latency.
+// parallel runs do(i) for i in [0,n) on conc workers, printing progress,
+// and returns the rate of calls that succeeded and each one's latency. A
+// call that fails is counted, not retried, and the run goes on.
 func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runResult, error) {
 	var next atomic.Int64
 	var firstErr error
 	var mu sync.Mutex
 	lat := make([]time.Duration, n)
+	failed := make([]bool, n)
+	var errs atomic.Int64
 	var wg sync.WaitGroup
 	done := make(chan struct{})
 	cpu0, cpuOK := cpuTime()
@@ -314,14 +384,12 @@ func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runRe
 			case <-done:
 				return
 			case <-tick.C:
-				fmt.Fprintf(b.out, "  %s: %d/%d\n", label, min(int(next.Load()), n), n)
+				fmt.Fprintf(b.out, "  %s: %d/%d (%d failed)\n", label, min(int(next.Load()), n), n, errs.Load())
 			}
 		}
 	}()
 	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
@@ -329,26 +397,31 @@ func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runRe
 				}
 				t := time.Now()
 				if err := do(i); err != nil {
+					errs.Add(1)
+					failed[i] = true
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
 					}
 					mu.Unlock()
-					return
+					continue
 				}
 				lat[i] = time.Since(t)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(done)
 	elapsed := time.Since(start)
-	if firstErr != nil {
-		return runResult{}, firstErr
+	ok := lat[:0]
+	for i, d := range lat {
+		if !failed[i] {
+			ok = append(ok, d)
+		}
 	}
-	r := runResult{rate: float64(n) / elapsed.Seconds(), latencies: lat}
-	if cpu1, ok := cpuTime(); ok && cpuOK {
-		r.cpuPerOp = (cpu1 - cpu0) / time.Duration(n)
+	r := runResult{rate: float64(len(ok)) / elapsed.Seconds(), latencies: ok, errs: int(errs.Load()), firstErr: firstErr}
+	if cpu1, cpuOK1 := cpuTime(); cpuOK1 && cpuOK && len(ok) > 0 {
+		r.cpuPerOp = (cpu1 - cpu0) / time.Duration(len(ok))
 	}
 	return r, nil
 }
@@ -381,99 +454,31 @@ func (b *bench) trillianQueueLeaf(ctx context.Context, st benchStore, prepared b
 	})
 }
 
-func (b *bench) govlogSubmit(ctx context.Context, st benchStore, wait bool, n int) (runResult, error) {
+// govlogSubmit submits n publications to a node on a fresh store with conc
+// concurrent callers.
+func (b *bench) govlogSubmit(ctx context.Context, st benchStore, wait bool, n, conc int) (runResult, error) {
 	cfg := nodeConfig{Listen: "127.0.0.1:0", SequencerInterval: b.seq, MMD: time.Hour}
 	drop, err := st.node(ctx, &cfg)
 	if err != nil {
 		return runResult{}, err
 	}
 	defer drop()
-	skey, vkey, err := note.GenerateKey(nil, "bench-agency")
+	node, err := b.startNode(ctx, cfg, conc)
 	if err != nil {
 		return runResult{}, err
 	}
-	agency, _ := note.NewSigner(skey)
-	// The workload: disclosures' publications, each of a new document.
-	domain, err := newDomain("disclosures")
+	defer node.stop()
+	statements, err := node.statements(0, n)
 	if err != nil {
 		return runResult{}, err
 	}
-	publish := domain.Types()[0]
-	// The registry is a log, as in production: its genesis names the
-	// bench agency, signed by two root keys.
-	genesis := registry.File{Agencies: []registry.Agency{{
-		ID: "bench-agency", Roles: []string{publish.Role}, Keys: []registry.Key{{VKey: vkey}},
-	}}}
-	var rootVKeys []string
-	var rootSigners []note.Signer
-	for _, name := range []string{"bench-root-1", "bench-root-2"} {
-		sk, vk, err := note.GenerateKey(nil, name)
-		if err != nil {
-			return runResult{}, err
-		}
-		signer, _ := note.NewSigner(sk)
-		rootVKeys, rootSigners = append(rootVKeys, vk), append(rootSigners, signer)
-	}
-	roots, err := registry.NewRoots(rootVKeys, 2)
-	if err != nil {
-		return runResult{}, err
-	}
-	var logSigners []note.Signer
-	for _, origin := range []string{"bench.example/disclosures", "bench.example/registry"} {
-		lkey, _, err := note.GenerateKey(nil, origin)
-		if err != nil {
-			return runResult{}, err
-		}
-		signer, _ := note.NewSigner(lkey)
-		logSigners = append(logSigners, signer)
-	}
-
-	// Statements are signed before the clock starts: the client's signing
-	// is not the server's admission.
-	statements := make([][]byte, n)
-	now := time.Now().UTC().Truncate(time.Second)
-	for i := range statements {
-		body := fmt.Sprintf(`{"doc_id":"bench-%d","title":"Benchmark document %d","sha256":"%064x","category":"budget","decision_date":"2026-11-01"}`, i, i, i)
-		st, err := govlog.NewStatement("bench.example/disclosures", publish.Type, now, []byte(body))
-		if err != nil {
-			return runResult{}, err
-		}
-		if statements[i], err = st.Sign(agency); err != nil {
-			return runResult{}, err
-		}
-	}
-
-	nodeCtx, stop := context.WithCancel(ctx)
-	addrc := make(chan string, 1)
-	errc := make(chan error, 1)
-	go func() {
-		cfg.Roots, cfg.Genesis, cfg.GenesisSigners = roots, genesis, rootSigners
-		cfg.Logs = []nodeLog{
-			{Name: "disclosures", Origin: "bench.example/disclosures", Signer: logSigners[0]},
-			{Name: registry.LogName, Origin: "bench.example/registry", Signer: logSigners[1]},
-		}
-		errc <- runNode(nodeCtx, cfg, slog.New(slog.DiscardHandler), func(addr string) { addrc <- addr })
-	}()
-	defer func() { stop(); <-errc }()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-errc:
-		return runResult{}, err
-	}
-	c, err := client.Dial(addr)
-	if err != nil {
-		return runResult{}, err
-	}
-	defer c.Close()
 	label := "Submit wait=false"
-	conc := b.conc
 	if wait {
-		label = "Submit wait=true"
+		label = fmt.Sprintf("Submit wait=true, %d clients", conc)
 	}
 	fmt.Fprintf(b.out, "govlog %s:\n", label)
 	return b.parallel(label, n, conc, func(i int) error {
-		_, err := c.Submit(ctx, "disclosures", statements[i], wait)
+		_, err := node.client(i).Submit(ctx, "disclosures", statements[i], wait)
 		return err
 	})
 }
