@@ -21,12 +21,17 @@ func (f *serverFlags) register(cmd *cobra.Command) { f.registerLog(cmd, "") }
 // registerLog registers the flags with --log defaulting to defaultLog, or
 // required if that is empty.
 func (f *serverFlags) registerLog(cmd *cobra.Command, defaultLog string) {
-	cmd.Flags().StringVar(&f.server, "server", "127.0.0.1:7000", "personality server gRPC address")
-	cmd.Flags().StringVar(&f.log, "log", defaultLog, "log name, e.g. disclosures")
-	cmd.Flags().DurationVar(&f.timeout, "timeout", 90*time.Second, "give up after this long")
+	f.registerFlags(cmd, defaultLog)
 	if defaultLog == "" {
 		cmd.MarkFlagRequired("log")
 	}
+}
+
+// registerFlags registers the flags; the command checks --log itself.
+func (f *serverFlags) registerFlags(cmd *cobra.Command, defaultLog string) {
+	cmd.Flags().StringVar(&f.server, "server", "127.0.0.1:7000", "personality server gRPC address")
+	cmd.Flags().StringVar(&f.log, "log", defaultLog, "log name, e.g. disclosures")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 90*time.Second, "give up after this long")
 }
 
 func (f *serverFlags) dial(cmd *cobra.Command) (*client.Client, context.Context, context.CancelFunc, error) {

@@ -21,7 +21,7 @@ func newProveCmd() *cobra.Command {
 	var hash, out, tilesURL string
 	var wait bool
 	cmd := &cobra.Command{
-		Use:   "prove --log LOG --index N --out FILE",
+		Use:   "prove (--log LOG | --tiles URL) --index N --out FILE",
 		Short: "Fetch an entry's bundle (entry, inclusion proof, checkpoint)",
 		Long: `prove fetches the tlog-proof bundle of one entry, by --index or by --hash
 (its base64 leaf hash), at the log's latest checkpoint. Check it offline
@@ -46,6 +46,9 @@ found by index only.`,
 					return err
 				}
 				return writeBundle(cmd, b, out)
+			}
+			if sf.log == "" {
+				return fmt.Errorf("give --log (or --tiles)")
 			}
 			c, ctx, done, err := sf.dial(cmd)
 			if err != nil {
@@ -82,7 +85,8 @@ found by index only.`,
 			return writeBundle(cmd, bundle, out)
 		},
 	}
-	sf.register(cmd)
+	// --log is not needed with --tiles: the prefix names the log.
+	sf.registerFlags(cmd, "")
 	cmd.Flags().Int64Var(&index, "index", -1, "entry index")
 	cmd.Flags().StringVar(&hash, "hash", "", "entry leaf hash (base64)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "if the entry is not in the log yet, wait for it (up to --timeout)")

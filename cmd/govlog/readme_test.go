@@ -40,8 +40,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 	block := strings.Join(blocks, "\n")
 
 	tmp := t.TempDir()
-	addr := freeAddr(t)
-	script := strings.NewReplacer("/tmp/gl", filepath.Join(tmp, "gl"), "127.0.0.1:7000", addr).Replace(block)
+	addr, httpAddr := freeAddr(t), freeAddr(t)
+	script := strings.NewReplacer("/tmp/gl", filepath.Join(tmp, "gl"), "127.0.0.1:7000", addr, "127.0.0.1:7080", httpAddr).Replace(block)
 
 	bin := filepath.Join(tmp, "govlog")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -49,7 +49,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dev := exec.CommandContext(ctx, bin, "dev", "--data", filepath.Join(tmp, "gl"), "--listen", addr)
+	dev := exec.CommandContext(ctx, bin, "dev", "--data", filepath.Join(tmp, "gl"), "--listen", addr, "--http", httpAddr)
 	var devOut lockedBuffer
 	dev.Stdout, dev.Stderr = &devOut, &devOut
 	if err := dev.Start(); err != nil {
@@ -72,6 +72,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 		// Entry 0 of each log is its registry view entry.
 		"included: gov.example/disclosures entry 1",
 		"OK: entry 1 of gov.example/disclosures is in the log, proved at tree size 2",
+		// The read path over HTTP: the same proof from the tiles.
+		"bundle written to tiles.bundle",
 		"signature: valid, by demo-0001, demo-agency",
 		"authorized: demo-agency held the role discloser at ",
 		"official: demo-0001, a registered official of demo-agency, co-signed",
