@@ -82,6 +82,7 @@ The stores are removed afterwards.`,
 	cmd.Flags().IntVar(&concurrency, "concurrency", 32, "concurrent clients")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run here")
 	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", logserver.DefaultSequencerInterval, "sequencer interval")
+	cmd.AddCommand(newBenchWitnessCmd())
 	return cmd
 }
 
