@@ -226,7 +226,7 @@ func keyIDOf(s note.Signer) string { return fmt.Sprintf("%s+%08x", s.Name(), s.K
 func (s *registryServer) outbox(t *testing.T, log string) uint64 {
 	t.Helper()
 	var n uint64
-	if err := s.backend.DB.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM govlog_outbox WHERE log = ?", log).Scan(&n); err != nil {
+	if err := s.backend.DB.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM govlog_leaves WHERE log = ?", log).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -79,6 +79,9 @@ type admitter struct {
 	// lock, if set, is taken around each batch, from reading the registry
 	// to after afterCommit; it returns the unlock.
 	lock func() (unlock func())
+	// published returns the log's latest published checkpoint, whose
+	// leaves the outbox may let go of (removeIntegrated).
+	published func() ([]byte, govlog.Checkpoint)
 
 	in      chan *pending
 	queued  chan []storage.OutboxEntry
@@ -534,15 +537,21 @@ func recordKeyUse(ctx context.Context, tx storage.AdmitTx, uses map[string]time.
 
 // queueLoop sends admitted leaves to Trillian and marks them queued, off the
 // admission path; every requeueInterval it also re-queues outbox rows left
-// unmarked by a crash or a failed queue write.
+// unmarked by a crash or a failed queue write, and every removeInterval it
+// lets go of the outbox rows a published checkpoint includes.
 func (a *admitter) queueLoop(ctx context.Context) {
 	tick := time.NewTicker(requeueInterval)
 	defer tick.Stop()
+	remove := time.NewTicker(removeInterval)
+	defer remove.Stop()
 	a.requeue(ctx)
+	var removedBelow uint64
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-remove.C:
+			removedBelow = a.removeIntegrated(ctx, removedBelow)
 		case entries := <-a.queued:
 		more:
 			for {
@@ -558,11 +567,43 @@ func (a *admitter) queueLoop(ctx context.Context) {
 			}
 		case <-tick.C:
 			a.requeue(ctx)
+			// The leaves requeue just marked, under the same checkpoint.
+			removedBelow = a.removeIntegrated(ctx, 0)
 		}
 	}
 }
 
 const requeueInterval = 5 * time.Second
+
+// removeInterval is how often the outbox lets go of integrated leaves:
+// often enough that it holds no more than a few seconds of admissions, at
+// the cost of one delete per few hundred leaves.
+const removeInterval = 500 * time.Millisecond
+
+// removeIntegrated removes from the outbox the leaves that the log's latest
+// published checkpoint includes, if it grew past done (the size removed
+// below last time), and returns the size removed below now. The checkpoint
+// was signed and published after Trillian integrated its leaves, which it
+// keeps for good: a leaf is removed only once it is safe in the log, and a
+// crash at any instant loses nothing, as the removal is one transaction
+// after the publication. A leaf not yet marked queued stays, to be marked by
+// requeue (its queue write confirms the log holds this leaf at its index).
+func (a *admitter) removeIntegrated(ctx context.Context, done uint64) uint64 {
+	if a.published == nil {
+		return done
+	}
+	signed, cp := a.published()
+	if signed == nil || cp.Size <= done {
+		return done
+	}
+	if _, err := a.store.RemoveIntegrated(ctx, a.log, cp.Size); err != nil {
+		if ctx.Err() == nil {
+			a.logger.Warn("couldn't remove integrated leaves from the outbox; will retry", "size", cp.Size, "err", err)
+		}
+		return done
+	}
+	return cp.Size
+}
 
 func (a *admitter) queueAndMark(ctx context.Context, entries []storage.OutboxEntry) error {
 	// Trillian stores leaves one at a time, two statements each, so a large
@@ -580,11 +621,32 @@ func (a *admitter) queueAndMark(ctx context.Context, entries []storage.OutboxEnt
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	hashes := make([][32]byte, len(entries))
+	indexes := make([]uint64, len(entries))
 	for i, e := range entries {
-		hashes[i] = e.LeafHash
+		indexes[i] = e.Index
 	}
-	return a.store.MarkQueued(ctx, a.log, hashes)
+	return a.store.MarkQueued(ctx, a.log, indexes)
+}
+
+// leafOf returns e's bytes: the outbox's copy or, once the outbox let go
+// of it (a published checkpoint includes it), the log's entry at its index.
+func leafOf(ctx context.Context, r Reader, e storage.OutboxEntry) ([]byte, error) {
+	if e.Leaf != nil {
+		return e.Leaf, nil
+	}
+	leaves, err := r.Entries(ctx, e.Index, 1)
+	if errors.Is(err, govlog.ErrOutOfRange) {
+		// Another server process published the checkpoint that includes
+		// it, and this one has not read it yet.
+		return nil, fmt.Errorf("%w: entry %d is in a checkpoint this server has not read yet; retry", ErrNotYetIncluded, e.Index)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read entry %d from the log: %w", e.Index, err)
+	}
+	if len(leaves) != 1 || govlog.LeafHash(leaves[0]) != e.LeafHash {
+		return nil, fmt.Errorf("the log's entry %d is not the leaf admitted there (%x)", e.Index, e.LeafHash)
+	}
+	return leaves[0], nil
 }
 
 // indexRuns splits entries, sorted by index, into runs of consecutive

@@ -1,9 +1,12 @@
 package personalities_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +21,7 @@ import (
 	"github.com/govlog/govlog/log-server/logtest"
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/storage"
 )
@@ -356,4 +360,266 @@ func TestShutdownWithQueueStuck(t *testing.T) {
 			t.Error("a Submit waiting for the admitter never returned after shutdown")
 		}
 	}
+}
+
+// outboxRows returns the log's rows in the outbox table, by index.
+func (h *harness) outboxRows(t testing.TB) []uint64 {
+	t.Helper()
+	rows, err := h.backend.DB.QueryContext(t.Context(), "SELECT leaf_index FROM govlog_outbox WHERE log = ? ORDER BY leaf_index", logName)
+	if err != nil {
+		t.Fatalf("couldn't read the outbox: %v", err)
+	}
+	defer rows.Close()
+	var out []uint64
+	for rows.Next() {
+		var i uint64
+		if err := rows.Scan(&i); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, i)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// waitOutbox waits until the log's outbox holds only the rows want.
+func (h *harness) waitOutbox(t testing.TB, want []uint64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := h.outboxRows(t)
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox holds %v after %s; want %v", got, timeout, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestOutboxLetsGoOfIntegratedLeaves: once a published checkpoint includes
+// the admitted leaves, the outbox keeps only the newest; every one of them
+// is still answered as a duplicate, with the promise it got first, or with
+// its bundle; and the next statement goes after the newest.
+func TestOutboxLetsGoOfIntegratedLeaves(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, harnessOptions{}, func(t *testing.T, h *harness) {
+		var stmts, promises [][]byte
+		for i := range 12 {
+			stmt := statement(t, disclosures.TypePublish, publish(fmt.Sprintf("let-go-%d", i)), h.keys.a)
+			resp, err := h.submit(stmt, false)
+			if err != nil {
+				t.Fatalf("Submit %d: %v", i, err)
+			}
+			stmts, promises = append(stmts, stmt), append(promises, resp.Promise)
+		}
+		h.waitForSize(t, uint64(len(stmts)), 10*time.Second)
+		h.waitOutbox(t, []uint64{uint64(len(stmts) - 1)}, 10*time.Second)
+
+		for i, stmt := range stmts {
+			resp, err := h.submit(stmt, false)
+			if err != nil || !resp.Duplicate {
+				t.Fatalf("statement %d again: %v, %v; want a duplicate", i, resp, err)
+			}
+			if !bytes.Equal(resp.Promise, promises[i]) {
+				t.Errorf("statement %d again: promise\n%s\nwant the first\n%s", i, resp.Promise, promises[i])
+			}
+			if !h.inOutbox(t, stmt) {
+				t.Errorf("statement %d is no longer known as admitted", i)
+			}
+		}
+		resp, err := h.submit(stmts[3], true)
+		if err != nil || !resp.Duplicate {
+			t.Fatalf("statement 3 again, waiting: %v, %v; want a duplicate", resp, err)
+		}
+		h.checkBundle(t, resp.Bundle, stmts[3], 3)
+		if got := h.mustAdmit(t, statement(t, disclosures.TypePublish, publish("let-go-next"), h.keys.a)); got.Index != int64(len(stmts)) {
+			t.Errorf("the next statement at %d, want %d", got.Index, len(stmts))
+		}
+		h.waitOutbox(t, []uint64{uint64(len(stmts))}, 10*time.Second)
+	})
+}
+
+// crashingStore stops the server (as a crash would, the process gone) the
+// moment RemoveIntegrated returns, once: after it removed rows (afterRemove)
+// or in place of removing them.
+type crashingStore struct {
+	storage.AdmissionStore
+	afterRemove bool
+	crash       func()
+	crashed     atomic.Bool
+}
+
+func (s *crashingStore) RemoveIntegrated(ctx context.Context, log string, size uint64) (int, error) {
+	if s.crashed.Load() {
+		return s.AdmissionStore.RemoveIntegrated(ctx, log, size)
+	}
+	n := 0
+	var err error
+	if s.afterRemove {
+		n, err = s.AdmissionStore.RemoveIntegrated(ctx, log, size)
+	}
+	if s.crashed.CompareAndSwap(false, true) {
+		go s.crash()
+	}
+	return n, err
+}
+
+// TestCrashAroundRemoval: a server stopped just before or just after the
+// outbox lets go of integrated leaves loses nothing: a new server on the
+// same store answers every statement as a duplicate with its first promise,
+// proves it in the log, and admits the next at the next index.
+func TestCrashAroundRemoval(t *testing.T) {
+	t.Parallel()
+	for _, afterRemove := range []bool{false, true} {
+		t.Run(fmt.Sprintf("afterRemove=%v", afterRemove), func(t *testing.T) {
+			t.Parallel()
+			opts := harnessOptions{wrapStore: func(s storage.AdmissionStore) storage.AdmissionStore {
+				cs := &crashingStore{AdmissionStore: s, afterRemove: afterRemove}
+				cs.crashed.Store(true) // no crash before the statements are in
+				return cs
+			}}
+			eachBackend(t, opts, func(t *testing.T, h *harness) {
+				cs := h.store.AdmissionStore.(*crashingStore)
+				var stmts, promises [][]byte
+				for i := range 8 {
+					stmt := statement(t, disclosures.TypePublish, publish(fmt.Sprintf("crash-removal-%d", i)), h.keys.a)
+					resp, err := h.submit(stmt, false)
+					if err != nil {
+						t.Fatalf("Submit %d: %v", i, err)
+					}
+					stmts, promises = append(stmts, stmt), append(promises, resp.Promise)
+				}
+				stopped := make(chan struct{})
+				cs.crash = func() { h.stop(); close(stopped) }
+				h.waitForSize(t, uint64(len(stmts)), 10*time.Second)
+				cs.crashed.Store(false) // crash at the next removal
+				select {
+				case <-stopped:
+				case <-time.After(10 * time.Second):
+					t.Fatal("no removal in 10s")
+				}
+				rows := h.outboxRows(t)
+				if afterRemove && len(rows) != 1 || !afterRemove && len(rows) != len(stmts) {
+					t.Errorf("outbox rows at the crash: %v", rows)
+				}
+
+				h.serve(h.served, nil)
+				for i, stmt := range stmts {
+					resp, err := h.submit(stmt, false)
+					if err != nil || !resp.Duplicate || !bytes.Equal(resp.Promise, promises[i]) {
+						t.Errorf("statement %d after the restart: %v, %v; want a duplicate with its first promise", i, resp, err)
+					}
+					hash := govlog.LeafHash(stmt)
+					incl := h.waitForLeaf(t, hash[:], 5*time.Second)
+					h.checkBundle(t, incl.Bundle, stmt, uint64(i))
+				}
+				h.waitOutbox(t, []uint64{uint64(len(stmts) - 1)}, 10*time.Second)
+				if got := h.mustAdmit(t, statement(t, disclosures.TypePublish, publish("crash-removal-next"), h.keys.a)); got.Index != int64(len(stmts)) {
+					t.Errorf("the next statement at %d, want %d", got.Index, len(stmts))
+				}
+			})
+		})
+	}
+}
+
+// TestQueryAfterRemoval: a query's answer cites entries the outbox let go
+// of; their bytes come from the log, and every bundle verifies and holds
+// the entry admitted.
+func TestQueryAfterRemoval(t *testing.T) {
+	t.Parallel()
+	const fundsOrigin = "gov.example/funds"
+	logtest.Each(t, logtest.Options{}, func(t *testing.T, b *logtest.Backend) {
+		logKey := logtest.NewLogKey(t, fundsOrigin)
+		l := b.OpenLog(t, logKey, testMMD)
+		agency := newSigner(t, cityA)
+		reg, err := registry.New(registry.File{Agencies: []registry.Agency{{
+			ID: cityA, Roles: []string{funds.RoleTreasury, funds.RoleFundManager},
+			Keys: []registry.Key{{VKey: agency.vkey}},
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := personalities.NewServer(personalities.Options{
+			Store: b.Store, Registry: reg,
+			Personalities: map[string]personalities.Personality{funds.LogName: {Domain: funds.New(), Log: l}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, stop := startServer(t, srv)
+		defer stop()
+		text, err := govlog.FormatPolicy([]string{logKey.VKey}, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		policy, err := govlog.ParsePolicy(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stmts [][]byte
+		for _, s := range []struct {
+			typ  string
+			body any
+		}{
+			{funds.TypeAccountOpen, map[string]any{"account_id": "budget", "owner_kind": "agency", "owner": cityA, "kind": "budget"}},
+			{funds.TypeAllocate, map[string]any{"allocation_id": "a1", "to": "budget", "amount": 600, "budget_line": "roads"}},
+			{funds.TypeAllocate, map[string]any{"allocation_id": "a2", "to": "budget", "amount": 400, "budget_line": "bridges"}},
+			{funds.TypeAccountOpen, map[string]any{"account_id": "other", "owner_kind": "agency", "owner": cityA, "kind": "budget"}},
+		} {
+			stmt := statementFor(t, fundsOrigin, s.typ, time.Now(), s.body, agency)
+			if _, err := client.Submit(t.Context(), &api.SubmitRequest{Log: funds.LogName, Statement: stmt}); err != nil {
+				t.Fatalf("%s: %v", s.typ, err)
+			}
+			stmts = append(stmts, stmt)
+		}
+		// Wait until the outbox holds only the newest.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var n int
+			if err := b.DB.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM govlog_outbox WHERE log = ?", funds.LogName).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d rows in the outbox after 10s", n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		resp, err := client.Query(t.Context(), &api.QueryRequest{Log: funds.LogName, Query: funds.QueryAccount, Args: map[string]string{"id": "budget"}})
+		if err != nil {
+			t.Fatalf("Query: %v", err)
+		}
+		verifyAnswer(t, policy, resp)
+		entries := map[string]bool{}
+		for _, bundle := range resp.Bundles {
+			vb, err := govlog.VerifyBundle(bundle, policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries[string(vb.Entry)] = true
+		}
+		for i, stmt := range stmts[:3] {
+			if !entries[string(stmt)] {
+				t.Errorf("statement %d is not among the answer's bundles", i)
+			}
+		}
+		// A query reading an entry by its hash (rule.View.Entry): the trace
+		// of an allocation is the allocation.
+		hash := govlog.LeafHash(stmts[1])
+		resp, err = client.Query(t.Context(), &api.QueryRequest{Log: funds.LogName, Query: funds.QueryPayment,
+			Args: map[string]string{"leaf_hash": hex.EncodeToString(hash[:])}})
+		if err != nil {
+			t.Fatalf("Query by the leaf hash of an allocation: %v", err)
+		}
+		verifyAnswer(t, policy, resp)
+		if vb, err := govlog.VerifyBundle(resp.Bundles[0], policy); err != nil || !bytes.Equal(vb.Entry, stmts[1]) {
+			t.Errorf("the trace of the allocation proves another entry (%v)", err)
+		}
+	})
 }

@@ -73,7 +73,7 @@ func (s *Server) query(ctx context.Context, req *api.QueryRequest) (*api.QueryRe
 	}
 	err = s.inQueryTurn(ctx, func() error {
 		return s.opts.Store.Read(ctx, req.Log, func(ctx context.Context, tx storage.ReadTx) error {
-			v := &view{tx: tx, origin: l.Log.Origin(), verifiers: reg.Verifiers()}
+			v := &view{tx: tx, log: l.Log, origin: l.Log.Origin(), verifiers: reg.Verifiers()}
 			res, hashes, err := q.Query(ctx, v, req.Query, req.Args)
 			if err != nil {
 				return err
@@ -104,6 +104,17 @@ func (s *Server) query(ctx context.Context, req *api.QueryRequest) (*api.QueryRe
 	}
 	if len(cited) == 0 {
 		return &api.QueryResponse{ResultJson: result}, nil
+	}
+	err = s.inQueryTurn(ctx, func() error {
+		for i := range cited {
+			if cited[i].Leaf, err = leafOf(ctx, l.Log, cited[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	signed, cp, err := s.checkpointIncluding(ctx, l, cited)
 	if err != nil {
@@ -208,7 +219,9 @@ func bundlesAt(ctx context.Context, l *servedLog, entries []storage.OutboxEntry,
 // view is the rule.View a Querier reads: the read transaction's state,
 // and the admitted entries in its outbox.
 type view struct {
-	tx        storage.ReadTx
+	tx storage.ReadTx
+	// log has the entries the outbox let go of.
+	log       Reader
 	origin    string
 	verifiers note.Verifiers
 }
@@ -232,7 +245,11 @@ func (v *view) Entry(ctx context.Context, leafHash [32]byte) (rule.Entry, bool, 
 	// registry, or by its domain for a self-signed type), so it is only
 	// read here. An entry that no longer parses is a failure here, not the
 	// caller's fault: %v keeps the statement's sentinels out of the error.
-	st, _, _, err := govlog.ReadStatement(e.Leaf, v.origin)
+	leaf, err := leafOf(ctx, v.log, e)
+	if err != nil {
+		return rule.Entry{}, false, err
+	}
+	st, _, _, err := govlog.ReadStatement(leaf, v.origin)
 	if err != nil {
 		return rule.Entry{}, false, fmt.Errorf("couldn't read admitted entry %x: %v", leafHash, err)
 	}

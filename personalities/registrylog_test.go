@@ -244,7 +244,7 @@ func (s *regLogServer) snapshot(t testing.TB, log string) logSnapshot {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.backend.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM govlog_outbox WHERE log = ?", log).Scan(&snap.outbox); err != nil {
+	if err := s.backend.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM govlog_leaves WHERE log = ?", log).Scan(&snap.outbox); err != nil {
 		t.Fatal(err)
 	}
 	return snap

@@ -199,7 +199,7 @@ func NewServer(opts Options) (*Server, error) {
 		}
 		a := &admitter{
 			log: name, domain: p.Domain, store: opts.Store, queue: p.Log,
-			backend: p.Log, ruleKey: p.RuleKey,
+			backend: p.Log, ruleKey: p.RuleKey, published: p.Log.Checkpoint,
 			maxBatch: opts.MaxBatch, checkTime: s.checkTime, registry: s.registry, stale: func() { s.regCommits.Add(1) },
 			logger: opts.Logger.With("log", name),
 			in:     make(chan *pending, opts.MaxBatch), queued: make(chan []storage.OutboxEntry, 64), stopped: make(chan struct{}),

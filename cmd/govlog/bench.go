@@ -83,6 +83,7 @@ The stores are removed afterwards.`,
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run here")
 	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", logserver.DefaultSequencerInterval, "sequencer interval")
 	cmd.AddCommand(newBenchWitnessCmd())
+	cmd.AddCommand(newBenchStorageCmd())
 	return cmd
 }
 

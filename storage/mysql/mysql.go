@@ -20,8 +20,10 @@ import (
 	"github.com/govlog/govlog/storage/internal/sqlstore"
 )
 
-// schemaVersion 2: outbox rows carry their log index.
-const schemaVersion = 2
+// schemaVersion 3: every admitted leaf's hash, index and admission time in
+// govlog_leaves, its bytes in the outbox only until a published checkpoint
+// includes it (2: the outbox kept them all; migrated by migrateFrom2).
+const schemaVersion = 3
 
 var (
 	//go:embed trillian_schema.sql
@@ -132,6 +134,9 @@ func isolationVariable(ctx context.Context, cfg *gomysql.Config) (string, error)
 }
 
 func ensureSchema(ctx context.Context, db *sql.DB) error {
+	if err := migrateFrom2(ctx, db); err != nil {
+		return err
+	}
 	if err := sqlstore.CheckExistingVersion(ctx, db, schemaVersion); err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Trees", "TreeControl", "Subtree", "TreeHead", "LeafData", "SequencedLeafData", "Unsequenced",
-		"govlog_schema", "govlog_state", "govlog_outbox",
+		"govlog_schema", "govlog_state", "govlog_leaves", "govlog_outbox",
 	} {
 		if !slices.Contains(tables, want) {
 			t.Errorf("table %s missing after Open; have %v", want, tables)

@@ -1,5 +1,7 @@
--- govlog's own tables beside Trillian's: the personalities' domain state and
--- outbox. Version 2; mysql.go checks the version row at start-up.
+-- govlog's own tables beside Trillian's: the personalities' domain state,
+-- every admitted leaf's hash, index and admission time, and the outbox.
+-- Version 3; mysql.go checks the version row at start-up and migrates a
+-- version 2 database (migrate.go).
 --
 -- Log names are VARBINARY, compared byte for byte as checkpoint origins are:
 -- under the server's default collation a VARCHAR would make "example.org/A"
@@ -16,14 +18,29 @@ CREATE TABLE IF NOT EXISTS govlog_state (
   PRIMARY KEY (log, k)
 );
 
+-- Every leaf admitted, kept for good: a statement submitted again is found
+-- here (a duplicate, answered with its first admission time), and queries
+-- cite entries by hash. The leaf's bytes are in Trillian's tables.
+CREATE TABLE IF NOT EXISTS govlog_leaves (
+  log            VARBINARY(64) NOT NULL,
+  leaf_hash      BINARY(32) NOT NULL,
+  leaf_index     BIGINT UNSIGNED NOT NULL,
+  admitted_nanos BIGINT NOT NULL,
+  PRIMARY KEY (log, leaf_hash)
+);
+
+-- The outbox: admitted leaves, with their bytes, until a published
+-- checkpoint includes them; the newest of each log stays, as the next
+-- index counts on from it. The index of leaves to queue begins with queued,
+-- so that no statement naming a log's rows by index (marking, removing)
+-- can take it for a range of the log and lock rows it does not change.
 CREATE TABLE IF NOT EXISTS govlog_outbox (
   log            VARBINARY(64) NOT NULL,
+  leaf_index     BIGINT UNSIGNED NOT NULL,
   leaf_hash      BINARY(32) NOT NULL,
   leaf           MEDIUMBLOB NOT NULL,
   admitted_nanos BIGINT NOT NULL,
   queued         BOOLEAN NOT NULL,
-  leaf_index     BIGINT UNSIGNED NOT NULL,
-  PRIMARY KEY (log, leaf_hash),
-  UNIQUE KEY outbox_index (log, leaf_index),
-  KEY outbox_unqueued (log, queued, leaf_index)
+  PRIMARY KEY (log, leaf_index),
+  KEY outbox_to_queue (queued, log, leaf_index)
 );

@@ -1,6 +1,7 @@
 -- govlog's own tables in the embedded SQLite store: the personalities'
--- domain state and outbox. Version 2; sqlite.go checks the version row at
--- start-up.
+-- domain state, every admitted leaf's hash, index and admission time, and
+-- the outbox. Version 3; sqlite.go checks the version row at start-up and
+-- migrates a version 2 store (migrate.go).
 
 CREATE TABLE IF NOT EXISTS govlog_schema (
   version INTEGER NOT NULL
@@ -13,15 +14,30 @@ CREATE TABLE IF NOT EXISTS govlog_state (
   PRIMARY KEY (log, k)
 ) WITHOUT ROWID;
 
+-- Every leaf admitted, kept for good: a statement submitted again is found
+-- here (a duplicate, answered with its first admission time), and queries
+-- cite entries by hash. The leaf's bytes are in Trillian's tables.
+CREATE TABLE IF NOT EXISTS govlog_leaves (
+  log            TEXT NOT NULL,
+  leaf_hash      BLOB NOT NULL,
+  leaf_index     INTEGER NOT NULL,
+  admitted_nanos INTEGER NOT NULL,
+  PRIMARY KEY (log, leaf_hash)
+) WITHOUT ROWID;
+
+-- The outbox: admitted leaves, with their bytes, until a published
+-- checkpoint includes them; the newest of each log stays, as the next
+-- index counts on from it.
 CREATE TABLE IF NOT EXISTS govlog_outbox (
   log            TEXT NOT NULL,
+  leaf_index     INTEGER NOT NULL,
   leaf_hash      BLOB NOT NULL,
   leaf           BLOB NOT NULL,
   admitted_nanos INTEGER NOT NULL,
   queued         INTEGER NOT NULL,
-  leaf_index     INTEGER NOT NULL,
-  PRIMARY KEY (log, leaf_hash),
-  UNIQUE (log, leaf_index)
-);
+  PRIMARY KEY (log, leaf_index)
+) WITHOUT ROWID;
 
-CREATE INDEX IF NOT EXISTS outbox_unqueued ON govlog_outbox (log, queued, leaf_index);
+-- Only the leaves still to be queued: a partial index, emptied as they are
+-- marked queued.
+CREATE INDEX IF NOT EXISTS outbox_to_queue ON govlog_outbox (log, leaf_index) WHERE queued = 0;

@@ -20,8 +20,10 @@ import (
 	"github.com/govlog/govlog/storage/internal/sqlstore"
 )
 
-// schemaVersion 2: outbox rows carry their log index.
-const schemaVersion = 2
+// schemaVersion 3: every admitted leaf's hash, index and admission time in
+// govlog_leaves, its bytes in the outbox only until a published checkpoint
+// includes it (2: the outbox kept them all; migrated by migrateFrom2).
+const schemaVersion = 3
 
 //go:embed schema.sql
 var schema string
@@ -48,6 +50,10 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 	// One connection: SQLite has one writer anyway, and an in-memory
 	// database exists only inside its connection.
 	db.SetMaxOpenConns(1)
+	if err := migrateFrom2(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if err := sqlstore.CheckExistingVersion(ctx, db, schemaVersion); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -35,11 +35,19 @@ type Dialect struct {
 const (
 	getStateSQL     = "SELECT v FROM govlog_state WHERE log = ? AND k = ?"
 	getStatesSQL    = "SELECT k, v FROM govlog_state WHERE log = ? AND k IN (%s)"
-	insertOutboxSQL = "INSERT INTO govlog_outbox (log, leaf_hash, leaf, admitted_nanos, queued, leaf_index) VALUES %s"
-	lookupOutboxSQL = "SELECT leaf_hash, leaf, admitted_nanos, leaf_index FROM govlog_outbox WHERE log = ? AND leaf_hash IN (%s)"
-	unqueuedSQL     = "SELECT leaf_hash, leaf, admitted_nanos, leaf_index FROM govlog_outbox WHERE log = ? AND queued = 0 ORDER BY leaf_index LIMIT ?"
-	nextIndexSQL    = "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM govlog_outbox WHERE log = ?"
-	markQueuedSQL   = "UPDATE govlog_outbox SET queued = 1 WHERE log = ? AND leaf_hash IN (%s)"
+	insertLeavesSQL = "INSERT INTO govlog_leaves (log, leaf_hash, leaf_index, admitted_nanos) VALUES %s"
+	insertOutboxSQL = "INSERT INTO govlog_outbox (log, leaf_index, leaf_hash, leaf, admitted_nanos, queued) VALUES %s"
+	// An admitted leaf, with its bytes while the outbox holds them.
+	lookupOutboxSQL = `SELECT l.leaf_hash, o.leaf, l.admitted_nanos, l.leaf_index FROM govlog_leaves l
+		LEFT JOIN govlog_outbox o ON o.log = l.log AND o.leaf_index = l.leaf_index
+		WHERE l.log = ? AND l.leaf_hash IN (%s)`
+	unqueuedSQL   = "SELECT leaf_hash, leaf, admitted_nanos, leaf_index FROM govlog_outbox WHERE log = ? AND queued = 0 ORDER BY leaf_index LIMIT ?"
+	nextIndexSQL  = "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM govlog_outbox WHERE log = ?"
+	markQueuedSQL = "UPDATE govlog_outbox SET queued = 1 WHERE log = ? AND leaf_index IN (%s)"
+	// The leaves RemoveIntegrated may remove, and the newest, which stays.
+	integratedSQL = "SELECT leaf_index FROM govlog_outbox WHERE log = ? AND queued = 1 AND leaf_index < ? ORDER BY leaf_index LIMIT ?"
+	newestSQL     = "SELECT COALESCE(MAX(leaf_index), -1) FROM govlog_outbox WHERE log = ?"
+	removeSQL     = "DELETE FROM govlog_outbox WHERE log = ? AND leaf_index IN (%s)"
 )
 
 // rowsPerStatement bounds multi-row statements well below both engines'
@@ -308,11 +316,23 @@ func (t *admitTx) flush(ctx context.Context) error {
 		keys = keys[n:]
 	}
 	for hashes := t.addOrder; len(hashes) > 0; {
-		n := rowsInStatement(len(hashes), func(i int) int { return len(t.log) + 32 + len(t.added[hashes[i]].Leaf) })
-		args := make([]any, 0, 5*n)
+		n := min(len(hashes), rowsPerStatement)
+		args := make([]any, 0, 4*n)
 		for _, h := range hashes[:n] {
 			e := t.added[h]
-			args = append(args, t.log, h[:], e.Leaf, e.AdmittedAt.UnixNano(), false, e.Index)
+			args = append(args, t.log, h[:], e.Index, e.AdmittedAt.UnixNano())
+		}
+		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(insertLeavesSQL, placeholders(n, 4)), args...); err != nil {
+			return fmt.Errorf("couldn't write admitted leaves: %w", err)
+		}
+		hashes = hashes[n:]
+	}
+	for hashes := t.addOrder; len(hashes) > 0; {
+		n := rowsInStatement(len(hashes), func(i int) int { return len(t.log) + 32 + len(t.added[hashes[i]].Leaf) })
+		args := make([]any, 0, 6*n)
+		for _, h := range hashes[:n] {
+			e := t.added[h]
+			args = append(args, t.log, e.Index, h[:], e.Leaf, e.AdmittedAt.UnixNano(), false)
 		}
 		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(insertOutboxSQL, placeholders(n, 6)), args...); err != nil {
 			return fmt.Errorf("couldn't write outbox: %w", err)
@@ -464,26 +484,84 @@ func (s *Store) Unqueued(ctx context.Context, log string, limit int) ([]storage.
 }
 
 // MarkQueued implements storage.AdmissionStore.
-func (s *Store) MarkQueued(ctx context.Context, log string, hashes [][32]byte) error {
-	for len(hashes) > 0 {
-		n := min(len(hashes), rowsPerStatement)
+func (s *Store) MarkQueued(ctx context.Context, log string, indexes []uint64) error {
+	for len(indexes) > 0 {
+		n := min(len(indexes), rowsPerStatement)
 		args := []any{log}
-		for _, h := range hashes[:n] {
-			args = append(args, h[:])
+		for _, i := range indexes[:n] {
+			args = append(args, i)
 		}
 		if _, err := s.db.ExecContext(ctx, fmt.Sprintf(markQueuedSQL, placeholders(n, 1)), args...); err != nil {
 			return fmt.Errorf("couldn't mark leaves queued: %w", err)
 		}
-		hashes = hashes[n:]
+		indexes = indexes[n:]
 	}
 	return nil
+}
+
+// RemoveIntegrated implements storage.AdmissionStore. It reads which rows
+// to remove without locking (a leaf below a published size and marked
+// queued never changes again), keeps the newest row whatever it read, and
+// deletes the rest by primary key, a few hundred per transaction: on MySQL
+// it locks only those rows, never the newest, which admissions lock to
+// count the next index, so it neither waits for admissions nor makes them
+// wait. The newest row stays even when two run at once: each removes only
+// rows below a row it saw committed, and rows are only ever added above
+// the newest.
+func (s *Store) RemoveIntegrated(ctx context.Context, log string, size uint64) (int, error) {
+	removed := 0
+	for {
+		n, err := s.removeIntegratedOnce(ctx, log, size)
+		removed += n
+		if err != nil || n < rowsPerStatement {
+			return removed, err
+		}
+	}
+}
+
+func (s *Store) removeIntegratedOnce(ctx context.Context, log string, size uint64) (int, error) {
+	var newest int64
+	if err := s.db.QueryRowContext(ctx, newestSQL, log).Scan(&newest); err != nil {
+		return 0, fmt.Errorf("couldn't read the outbox: %w", err)
+	}
+	if newest < 0 {
+		return 0, nil
+	}
+	below := min(size, uint64(newest)) // the newest stays
+	rows, err := s.db.QueryContext(ctx, integratedSQL, log, below, rowsPerStatement)
+	if err != nil {
+		return 0, fmt.Errorf("couldn't read the outbox: %w", err)
+	}
+	args := []any{log}
+	for rows.Next() {
+		var i uint64
+		if err := rows.Scan(&i); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("couldn't read the outbox: %w", err)
+		}
+		args = append(args, i)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("couldn't read the outbox: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("couldn't read the outbox: %w", err)
+	}
+	n := len(args) - 1
+	if n == 0 {
+		return 0, nil
+	}
+	if _, err := s.db.ExecContext(ctx, fmt.Sprintf(removeSQL, placeholders(n, 1)), args...); err != nil {
+		return 0, fmt.Errorf("couldn't remove integrated leaves from the outbox: %w", err)
+	}
+	return n, nil
 }
 
 func scanOutbox(rows *sql.Rows) ([]storage.OutboxEntry, error) {
 	defer rows.Close()
 	var out []storage.OutboxEntry
 	for rows.Next() {
-		var h, leaf []byte
+		var h, leaf []byte // leaf: NULL once removed from the outbox
 		var nanos int64
 		var index uint64
 		if err := rows.Scan(&h, &leaf, &nanos, &index); err != nil {
