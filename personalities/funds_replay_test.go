@@ -48,45 +48,8 @@ func TestFundsReplayMatchesAdmission(t *testing.T) {
 		if size := waitSize(t, w.log, n); size != n {
 			t.Fatalf("log size %d, want %d admitted statements and one release", size, n)
 		}
-		var entries [][]byte
-		for uint64(len(entries)) < n {
-			resp, err := w.client.GetEntries(t.Context(), &api.GetEntriesRequest{
-				Log: funds.LogName, Start: int64(len(entries)), Count: int64(n) - int64(len(entries)),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(resp.Entries) == 0 {
-				t.Fatalf("no entries from %d below size %d", len(entries), n)
-			}
-			entries = append(entries, resp.Entries...)
-		}
-
-		replayed := ruletest.State{}
-		rules := funds.New()
-		releases := 0
-		for i, leaf := range entries {
-			st, sigs, err := govlog.ParseStatement(leaf, fundsWorldOrigin, w.reg.Verifiers())
-			if err != nil {
-				t.Fatalf("entry %d: %v", i, err)
-			}
-			role, err := rules.RequiredRole(st.Type)
-			if err != nil {
-				t.Fatalf("entry %d: %v", i, err)
-			}
-			agency, err := w.reg.Authorize(sigs, role, st.Time)
-			if err != nil {
-				t.Fatalf("entry %d (%s): %v", i, st.Type, err)
-			}
-			e := rule.Entry{Type: st.Type, Time: st.Time, Body: st.Body, Agency: agency, LeafHash: govlog.LeafHash(leaf)}
-			if err := rules.Apply(t.Context(), replayed, e); err != nil {
-				t.Fatalf("replay refuses entry %d (%s): %v", i, st.Type, err)
-			}
-			if st.Type == funds.TypeGuaranteeRelease {
-				releases++
-			}
-		}
-		if releases != 1 {
+		replayed, types := w.replay(t, n)
+		if releases := types[funds.TypeGuaranteeRelease]; releases != 1 {
 			t.Errorf("%d releases in the log, want 1", releases)
 		}
 
@@ -153,30 +116,80 @@ func TestFundsReplayMatchesAdmission(t *testing.T) {
 			}
 		}
 
-		// And the whole state, key by key. The store's interface has no range
-		// read, so its table is read directly (see storage/*/schema.sql).
-		stored := map[string][]byte{}
-		rows, err := b.DB.QueryContext(t.Context(), "SELECT k, v FROM govlog_state WHERE log = ?", funds.LogName)
+		// And the whole state, key by key.
+		w.checkState(t, replayed)
+	})
+}
+
+// replay reads the first n entries of the funds log and applies them, as
+// a monitor does, from an empty state through the funds rules; each must
+// be admitted. It returns the state and how many entries of each type.
+func (w *fundsWorld) replay(t *testing.T, n uint64) (ruletest.State, map[string]int) {
+	t.Helper()
+	var entries [][]byte
+	for uint64(len(entries)) < n {
+		resp, err := w.client.GetEntries(t.Context(), &api.GetEntriesRequest{
+			Log: funds.LogName, Start: int64(len(entries)), Count: int64(n) - int64(len(entries)),
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			var v []byte
-			if err := rows.Scan(&k, &v); err != nil {
-				t.Fatal(err)
-			}
-			stored[k] = v
+		if len(resp.Entries) == 0 {
+			t.Fatalf("no entries from %d below size %d", len(entries), n)
 		}
-		if err := rows.Err(); err != nil {
+		entries = append(entries, resp.Entries...)
+	}
+	replayed := ruletest.State{}
+	rules := funds.New()
+	types := map[string]int{}
+	for i, leaf := range entries {
+		st, sigs, err := govlog.ParseStatement(leaf, fundsWorldOrigin, w.reg.Verifiers())
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		role, err := rules.RequiredRole(st.Type)
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		agency, err := w.reg.Authorize(sigs, role, st.Time)
+		if err != nil {
+			t.Fatalf("entry %d (%s): %v", i, st.Type, err)
+		}
+		e := rule.Entry{Type: st.Type, Time: st.Time, Body: st.Body, Agency: agency, LeafHash: govlog.LeafHash(leaf)}
+		if err := rules.Apply(t.Context(), replayed, e); err != nil {
+			t.Fatalf("replay refuses entry %d (%s): %v", i, st.Type, err)
+		}
+		types[st.Type]++
+	}
+	return replayed, types
+}
+
+// checkState compares a replayed state with the admission store's, key by
+// key. The store's interface has no range read, so its table is read
+// directly (see storage/*/schema.sql).
+func (w *fundsWorld) checkState(t *testing.T, replayed ruletest.State) {
+	t.Helper()
+	stored := map[string][]byte{}
+	rows, err := w.backend.DB.QueryContext(t.Context(), "SELECT k, v FROM govlog_state WHERE log = ?", funds.LogName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
 			t.Fatal(err)
 		}
-		if diff := diffStates(replayed, stored); len(diff) > 0 {
-			t.Errorf("replayed state (%d keys) differs from the admission store's (%d keys):\n%s",
-				len(replayed), len(stored), strings.Join(diff, "\n"))
-		}
-	})
+		stored[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := diffStates(replayed, stored); len(diff) > 0 {
+		t.Errorf("replayed state (%d keys) differs from the admission store's (%d keys):\n%s",
+			len(replayed), len(stored), strings.Join(diff, "\n"))
+	}
 }
 
 // diffStates lists up to 20 keys whose values differ between a replayed

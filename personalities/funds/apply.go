@@ -23,10 +23,12 @@ func (c *change) accountOpen(b AccountOpenBody) error {
 		if ok {
 			return fmt.Errorf("%w: person %s already has worker account %s", rule.ErrRuleViolation, b.Owner, w.Account)
 		}
+		c.put(WorkerKey(b.Owner), WorkerRecord{Account: b.AccountID})
+	}
+	if b.OwnerKind == OwnerPerson {
 		if err := c.notOnce(b.Owner); err != nil {
 			return err
 		}
-		c.put(WorkerKey(b.Owner), WorkerRecord{Account: b.AccountID})
 	}
 	c.put(AccountKey(b.AccountID), AccountRecord{
 		LeafHash:   c.leaf,

@@ -253,8 +253,9 @@
 //     vouched for, and is paid once to it, into [OnceAccount] of the
 //     commitment: an account no body can name, which the payment opens.
 //     A commitment is vouched for once in the whole log, and may not be
-//     a credential or a worker account's owner (nor later become one), so
-//     it never links to anything but its own payment. (A worker paid part
+//     a credential or a worker's commitment, nor later become one or own
+//     an account opened by funds.account.open, so it never links to
+//     anything but its own payment. (A worker paid part
 //     of a wage by a release gets the rest to the same commitment: one
 //     period's wage.)
 //
@@ -559,7 +560,10 @@ func (r *Rules) ReadKeys(e rule.Entry) []string {
 		if b, err := ParseAccountOpenBody(e.Body); err == nil {
 			keys := []string{AccountKey(b.AccountID)}
 			if b.Kind == KindWorker {
-				keys = append(keys, WorkerKey(b.Owner), OnceKey(b.Owner))
+				keys = append(keys, WorkerKey(b.Owner))
+			}
+			if b.OwnerKind == OwnerPerson {
+				keys = append(keys, OnceKey(b.Owner))
 			}
 			return keys
 		}
