@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/ruletest"
@@ -537,4 +539,54 @@ func TestReadKeysCoverOncePaths(t *testing.T) {
 		wageOnce(t0, "p-5", "c-lab", w4, "2026-04", 5_000),
 		open(bureau, "w-dave", funds.OwnerPerson, dave, funds.KindWorker),
 	), funds.TypeAidVouch, funds.TypeWageVouch, funds.TypeAidPay, funds.TypeWagePay, funds.TypeGuaranteeRelease)
+}
+
+// TestVouchFitsALeaf: the largest vouches the parsers allow fit in one
+// signed statement.
+func TestVouchFitsALeaf(t *testing.T) {
+	many := func(n int) []string {
+		cs := make([]string, n)
+		for i := range cs {
+			cs[i] = once(fmt.Sprint("many-", i))
+		}
+		slices.Sort(cs)
+		return cs
+	}
+	for _, e := range []rule.Entry{
+		entry(civil, funds.TypeAidVouch, funds.AidVouchBody{Grade: strings.Repeat("g", 64), Period: "2026-03", Commitments: many(funds.MaxVouch)}),
+		entry(bureau, funds.TypeWageVouch, funds.WageVouchBody{ContractID: strings.Repeat("c", 64), Period: "2026-03", Commitments: many(funds.MaxWorkers)}),
+	} {
+		_, leaf := signed(t, e)
+		if len(leaf) > govlog.MaxStatementSize {
+			t.Errorf("%s: %d bytes", e.Type, len(leaf))
+		}
+		t.Logf("%s: %d bytes signed", e.Type, len(leaf))
+	}
+}
+
+// BenchmarkAidVouch applies a vouch of MaxVouch commitments, in memory:
+// the rules' cost of one full statement (3 reads and 1 write per
+// commitment).
+func BenchmarkAidVouch(b *testing.B) {
+	cs := make([]string, funds.MaxVouch)
+	for i := range cs {
+		cs[i] = once(fmt.Sprint("bench-", i))
+	}
+	slices.Sort(cs)
+	setup := ruletest.State{}
+	es := base()
+	for i := range funds.MaxVouch {
+		id := fmt.Sprint("many-", i)
+		es = append(es, open(civil, "b-"+id, funds.OwnerPerson, person(id), funds.KindBeneficiary), benef(civil, "ben-"+id, person(id), "dibao", "b-"+id))
+	}
+	applyAll(b, setup, es)
+	e := aidVouch(civil, "dibao", "2026-03", cs...)
+	r := funds.New()
+	b.ResetTimer()
+	for range b.N {
+		if err := r.Apply(context.Background(), ruletest.NewOverlay(setup), e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/funds.MaxVouch, "ns/commitment")
 }
