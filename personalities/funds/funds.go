@@ -129,7 +129,7 @@
 //	contract_id  a labour contract
 //	worker       a worker of the contract (else ErrNotWorker); in a
 //	             period vouched for, one of its one-time commitments
-//	             instead (else [ErrNotVouched])
+//	             instead (else ErrNotVouched)
 //	period       a period of the contract's schedule
 //	amount       the wage due: wage_per_period, less what a release
 //	             already paid the worker for the period
@@ -204,7 +204,7 @@
 //
 //	grade        a grade of the signing agency's table
 //	period       a period
-//	commitments  1 to [MaxVouch] fresh one-time commitments, in
+//	commitments  1 to MaxVouch fresh one-time commitments, in
 //	             increasing order
 //
 // An agency may vouch for a grade and period in several statements, but
@@ -218,7 +218,7 @@
 //	beneficiary_id  a beneficiary the signing agency registered
 //	recipient       instead of beneficiary_id and to: a one-time
 //	                commitment the signing agency vouched for this
-//	                grade and period (else [ErrNotVouched]), paid to its
+//	                grade and period (else ErrNotVouched), paid to its
 //	                one-time account
 //	grade           the beneficiary's grade, so the entry shows it
 //	period          the period paid for, not after the month of the
