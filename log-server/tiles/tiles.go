@@ -67,6 +67,9 @@ type Tree struct {
 	cache *Cache
 	st    atomic.Pointer[state]
 	mu    sync.Mutex // held from Grow to Commit
+	// changed is closed, and replaced, each time a commit is served:
+	// what a mirror waits on.
+	changed atomic.Pointer[chan struct{}]
 }
 
 // state is the tree at one size; it is never changed once made.
@@ -133,6 +136,7 @@ func Open(ctx context.Context, dir string, cache *Cache, leaves LeafSource, logg
 		logger = slog.Default()
 	}
 	t := &Tree{cache: cache}
+	t.changed.Store(new(make(chan struct{})))
 	if dir == "" {
 		t.files = &memStore{m: map[string][]byte{}}
 	} else {
@@ -380,8 +384,16 @@ func (g *Growth) Commit(signed []byte) error {
 		}
 	}
 	t.st.Store(&to)
+	// After the store: a waiter that took the channel before loading the
+	// state is woken, one that took it after has seen the new state.
+	next := make(chan struct{})
+	close(*t.changed.Swap(&next))
 	return nil
 }
+
+// changes returns a channel closed at the next commit; take it before
+// reading the state it should wake on.
+func (t *Tree) changes() <-chan struct{} { return *t.changed.Load() }
 
 // rowsBytes is what one full tile with its inner levels holds in memory.
 const rowsBytes = (2*Width-1)*32 + 9*24
