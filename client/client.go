@@ -5,6 +5,12 @@
 // Policy.Verify, OpenPromise) before trusting them, as the govlog command
 // does with --policy. The one exception is Query, which verifies every
 // proof of its answer against the policy it is given before returning it.
+//
+// A connection is plaintext unless a Dialer gives it TLS credentials. A
+// call whose connection failed says why when it can tell: the server
+// speaks TLS and the client did not (found with a TLS handshake that
+// checks and sends nothing), or the reverse, or a client certificate the
+// server wanted.
 package client
 
 import (
@@ -17,10 +23,14 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/api"
+	"github.com/govlog/govlog/internal/tlsfiles"
 )
 
 // Client talks to one govlog personality server.
@@ -29,16 +39,70 @@ type Client struct {
 	api  api.LogClient
 }
 
+// Dial connects to addr ("host:port") in plaintext. The connection is made
+// lazily: the first call reports an unreachable server.
+func Dial(addr string) (*Client, error) { return Dialer{}.Dial(addr) }
+
+// A Dialer says how to connect to a server. The zero Dialer connects in
+// plaintext.
+type Dialer struct {
+	// Credentials, if set, secure the connection: TLS is
+	// credentials.NewTLS(&tls.Config{RootCAs: ...}), the system's roots
+	// with an empty tls.Config, plus a client certificate for a server
+	// that requires one on Submit. govlog's commands use internal/tlsfiles,
+	// whose credentials also say plainly why a handshake failed.
+	Credentials credentials.TransportCredentials
+}
+
+// ErrServerSpeaksTLS is a plaintext client's error when the server it
+// could not talk to answers TLS handshakes: give the Dialer credentials.
+var ErrServerSpeaksTLS = errors.New("the server speaks TLS, and this client connected without it")
+
+// ErrServerWithoutTLS is a TLS client's error when the server answered its
+// handshake in plaintext.
+var ErrServerWithoutTLS = errors.New("the server does not speak TLS, and this client connected with it")
+
 // Dial connects to addr ("host:port"). The connection is made lazily: the
-// first call reports an unreachable server.
-func Dial(addr string) (*Client, error) {
+// first call reports an unreachable server, a TLS mismatch
+// (ErrServerSpeaksTLS, ErrServerWithoutTLS) or a certificate refused.
+func (d Dialer) Dial(addr string) (*Client, error) {
+	creds := d.Credentials
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
 	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+		grpc.WithUnaryInterceptor(explainTransportErrors(addr, d.Credentials != nil)))
 	if err != nil {
 		return nil, fmt.Errorf("couldn't dial %s: %w", addr, err)
 	}
 	return &Client{conn: conn, api: api.NewLogClient(conn)}, nil
+}
+
+// explainTransportErrors turns a call's failed connection into an error
+// that says why, when it can tell: a plaintext client to a TLS server
+// (which gRPC reports as an EOF before the server's preface), a TLS client
+// to a plaintext one, or a client certificate the server wanted. Calls that
+// reached the server are left alone.
+func explainTransportErrors(addr string, secure bool) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		st, ok := status.FromError(err)
+		if err == nil || !ok || st.Code() != codes.Unavailable || !strings.HasPrefix(st.Message(), "connection error") {
+			return err
+		}
+		msg := st.Message()
+		switch {
+		case secure && strings.Contains(msg, tlsfiles.ErrPlaintextServer.Error()):
+			return fmt.Errorf("%s: %w: %w", addr, ErrServerWithoutTLS, err)
+		case strings.Contains(msg, "remote error: tls: certificate required"):
+			return fmt.Errorf("%s requires a client certificate: %w", addr, err)
+		case !secure && tlsfiles.SpeaksTLS(ctx, addr):
+			return fmt.Errorf("%s: %w: %w", addr, ErrServerSpeaksTLS, err)
+		}
+		return err
+	}
 }
 
 // Close closes the connection.
