@@ -19,6 +19,8 @@ import (
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/api"
 	logserver "github.com/govlog/govlog/log-server"
+	"github.com/govlog/govlog/log-server/tiles"
+	"github.com/govlog/govlog/log-server/tiles/s3mirror"
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/storage"
@@ -63,6 +65,9 @@ type nodeConfig struct {
 	// HTTPListen is the address of the read path over HTTP: each log's
 	// tiles below /<log>/. Empty: none.
 	HTTPListen string
+	// TilesMirror, if set, is the object store each log's tiles are
+	// copied to, below <log>/. Nil: none.
+	TilesMirror *s3mirror.Mirror
 	// onHTTP is told the HTTP address once it listens (dev prints it).
 	onHTTP func(addr string)
 	// logVKeys are the logs' verifier keys, in Logs' order (dev only).
@@ -111,6 +116,27 @@ func readMux(cfgs []nodeLog, logs []*logserver.Log) *http.ServeMux {
 		w.Write([]byte(index.String()))
 	})
 	return mux
+}
+
+// tilesMirrors are the loops that copy each log's tiles to
+// cfg.TilesMirror, below <log>/; none without a mirror. They run beside the
+// logs: a store that fails is retried, and stops neither a log nor the node.
+func tilesMirrors(cfg nodeConfig, logs []*logserver.Log, logger *slog.Logger) ([]func(context.Context) error, error) {
+	if cfg.TilesMirror == nil {
+		return nil, nil
+	}
+	var runs []func(context.Context) error
+	for i, l := range logs {
+		tree, ok := l.TilesHandler().(*tiles.Tree)
+		if !ok {
+			return nil, fmt.Errorf("log %q: its tiles cannot be mirrored", cfg.Logs[i].Name)
+		}
+		m := cfg.TilesMirror.Sub(cfg.Logs[i].Name)
+		opts := tiles.MirrorOptions{Logger: logger.With("log", cfg.Logs[i].Name, "mirror", m.String())}
+		runs = append(runs, func(ctx context.Context) error { return tree.RunMirror(ctx, m, opts) })
+	}
+	logger.Info("copying the logs' tiles to an object store", "mirror", cfg.TilesMirror.String())
+	return runs, nil
 }
 
 // runNode serves until ctx is done; ready is called with the gRPC address
@@ -194,6 +220,10 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	if err := srv.AdmitGenesis(ctx); err != nil {
 		return err
 	}
+	mirrors, err := tilesMirrors(cfg, logs, logger)
+	if err != nil {
+		return err
+	}
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
@@ -216,6 +246,9 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	}
 	for _, l := range logs {
 		g.Go(func() error { return l.Run(ctx) })
+	}
+	for _, mirror := range mirrors {
+		g.Go(func() error { return mirror(ctx) })
 	}
 	g.Go(func() error { return srv.Run(ctx) })
 	g.Go(func() error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/log-server/tiles/s3mirror"
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/registry"
 )
@@ -92,9 +94,71 @@ type serveConfig struct {
 	// it is lost the tiles are made again from the database on start.
 	// Empty: in memory only, made again on every start (slow for big logs).
 	TilesDir string `yaml:"tiles_dir"`
+	// TilesMirror, if set, copies every log's tiles as they grow to an
+	// S3-compatible object store (Amazon S3, MinIO, Ceph, Garage), each
+	// log below <prefix><log>/, so that the store, or a CDN in front of it,
+	// serves the read path at any scale. Its checkpoint is written after
+	// every tile it names; if the store is down the log goes on and the
+	// copy catches up later. Optional.
+	TilesMirror *tilesMirrorConfig `yaml:"tiles_mirror"`
 	// Logs are the logs this server runs, the registry log (name:
 	// registry) among them.
 	Logs []serveLogConfig `yaml:"logs"`
+}
+
+// tilesMirrorConfig is where serve copies the logs' tiles.
+type tilesMirrorConfig struct {
+	// Endpoint is the store's host[:port], without a scheme:
+	// s3.eu-central-1.amazonaws.com, minio.internal:9000.
+	Endpoint string `yaml:"endpoint"`
+	// Bucket must exist; the keys must allow reading and writing objects
+	// in it. Make it (or the prefix) publicly readable to serve it.
+	Bucket string `yaml:"bucket"`
+	// Prefix is put before each log's folder: with "govlog/", the
+	// disclosures log's checkpoint is govlog/disclosures/checkpoint.
+	// Default none: <log>/ at the bucket's root.
+	Prefix string `yaml:"prefix"`
+	// Secure speaks HTTPS to the store. Default true; false only for a
+	// store on loopback or a private network.
+	Secure *bool `yaml:"secure"`
+	// Region is the bucket's region. Default: asked of the store.
+	Region string `yaml:"region"`
+	// AccessKeyFile and SecretKeyFile hold the access key ID and the
+	// secret key, one line each (the secret file readable by the server
+	// only). Both left out: the environment's AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY and, if set, AWS_SESSION_TOKEN. Keys are
+	// never written in this file.
+	AccessKeyFile string `yaml:"access_key_file"`
+	SecretKeyFile string `yaml:"secret_key_file"`
+}
+
+// mirror checks c, reads its keys and makes the store's client.
+func (c *tilesMirrorConfig) mirror() (*s3mirror.Mirror, error) {
+	opts := s3mirror.Options{Endpoint: c.Endpoint, Bucket: c.Bucket, Prefix: c.Prefix, Region: c.Region, Secure: c.Secure == nil || *c.Secure}
+	switch {
+	case c.AccessKeyFile == "" && c.SecretKeyFile == "":
+		opts.AccessKeyID, opts.SecretAccessKey = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+		opts.SessionToken = os.Getenv("AWS_SESSION_TOKEN")
+		if opts.AccessKeyID == "" || opts.SecretAccessKey == "" {
+			return nil, errors.New("tiles_mirror: set access_key_file and secret_key_file, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment")
+		}
+	case c.AccessKeyFile == "" || c.SecretKeyFile == "":
+		return nil, errors.New("tiles_mirror: access_key_file and secret_key_file go together")
+	default:
+		var err error
+		if opts.AccessKeyID, err = readKeyFile(c.AccessKeyFile); err != nil {
+			return nil, fmt.Errorf("tiles_mirror: access_key_file: %w", err)
+		}
+		if opts.SecretAccessKey, err = readKeyFile(c.SecretKeyFile); err != nil {
+			return nil, fmt.Errorf("tiles_mirror: secret_key_file: %w", err)
+		}
+		warnIfShared(c.SecretKeyFile)
+	}
+	m, err := s3mirror.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("tiles_mirror: %w", err)
+	}
+	return m, nil
 }
 
 // serveLogConfig is one log of a serveConfig.
@@ -150,6 +214,8 @@ func parseServeConfig(path string) (serveConfig, error) {
 		return c, fmt.Errorf("%s: agency_quota must be positive", path)
 	case c.AddressQuota.PerSecond < 0 || c.AddressQuota.Burst < 0:
 		return c, fmt.Errorf("%s: address_quota must be positive", path)
+	case c.TilesMirror != nil && (c.TilesMirror.Endpoint == "" || c.TilesMirror.Bucket == ""):
+		return c, fmt.Errorf("%s: tiles_mirror: endpoint and bucket are required", path)
 	}
 	seen := map[string]bool{}
 	for i, l := range c.Logs {
@@ -187,6 +253,11 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		SequencerInterval: c.SequencerInterval, MMD: c.MMD, ScheduleInterval: c.ScheduleInterval,
 		AgencyQuota:  c.AgencyQuota.quota(personalities.DefaultAgencyQuota),
 		AddressQuota: c.AddressQuota.quota(personalities.DefaultAddressQuota),
+	}
+	if c.TilesMirror != nil {
+		if nc.TilesMirror, err = c.TilesMirror.mirror(); err != nil {
+			return nc, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	if nc.Roots, err = c.RegistryRoots.load(); err != nil {
 		return nc, fmt.Errorf("%s: %w", path, err)

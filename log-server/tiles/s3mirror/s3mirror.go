@@ -105,6 +105,9 @@ func (m *Mirror) Sub(dir string) *Mirror {
 // Prefix is the key prefix of m's objects.
 func (m *Mirror) Prefix() string { return m.prefix }
 
+// String names m's place in the store, for logs: s3://bucket/prefix.
+func (m *Mirror) String() string { return "s3://" + m.bucket + "/" + m.prefix }
+
 // Get reads the object at path below the prefix; a missing object is
 // fs.ErrNotExist (a missing bucket is an error like any other).
 func (m *Mirror) Get(ctx context.Context, path string) ([]byte, error) {
