@@ -47,7 +47,7 @@ type fakeS3 struct {
 	putOrder []string
 }
 
-func newFakeS3(t *testing.T) *fakeS3 {
+func newFakeS3(t testing.TB) *fakeS3 {
 	f := &fakeS3{backend: s3mem.New(), puts: map[string]int{}, headers: map[string][2]string{}}
 	if err := f.backend.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func (f *fakeS3) mirror(t *testing.T, log string) *Mirror {
 
 // testLog is a log's leaves, its tree of tiles and its signer.
 type testLog struct {
-	t      *testing.T
+	t      testing.TB
 	tree   *tiles.Tree
 	leaves [][]byte
 	stored []tlog.Hash // tlog's own stored hashes: the reference roots
@@ -119,7 +119,7 @@ type testLog struct {
 	vkey   string
 }
 
-func newTestLog(t *testing.T) *testLog {
+func newTestLog(t testing.TB) *testLog {
 	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
 	if err != nil {
 		t.Fatal(err)
@@ -513,4 +513,43 @@ func TestOptions(t *testing.T) {
 	if m, _ := New(Options{Endpoint: "s3.example.org", Bucket: "b", AccessKeyID: "a", SecretAccessKey: "s"}); m.Sub("funds").Prefix() != "funds/" {
 		t.Fatalf("no prefix: %q", m.Sub("funds").Prefix())
 	}
+}
+
+// BenchmarkFirstUpload uploads a log of 65,636 entries (256 full tiles and
+// bundles, a level-1 tile, three partial ones, the checkpoint: 517
+// objects) to an empty prefix of the in-process S3 server, 8 at a time,
+// and reports objects and entries per second.
+func BenchmarkFirstUpload(b *testing.B) {
+	f := newFakeS3(b)
+	l := newTestLog(b)
+	l.growTo(65536+100, 65536+100)
+	u, _ := url.Parse(f.srv.URL)
+	var objects int
+	b.ResetTimer()
+	for i := range b.N {
+		m, err := New(Options{Endpoint: u.Host, Bucket: bucket, Prefix: fmt.Sprintf("bench-%d", i), AccessKeyID: "a", SecretAccessKey: "b"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.mu.Lock()
+		before := len(f.putOrder)
+		f.mu.Unlock()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- l.tree.RunMirror(ctx, m, tiles.MirrorOptions{Logger: slog.New(slog.DiscardHandler)}) }()
+		for {
+			got, err := f.object(m.Prefix() + "checkpoint")
+			if err == nil && bytes.Equal(got, l.tree.Checkpoint()) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		<-done
+		f.mu.Lock()
+		objects += len(f.putOrder) - before
+		f.mu.Unlock()
+	}
+	b.ReportMetric(float64(objects)/b.Elapsed().Seconds(), "objects/s")
+	b.ReportMetric(float64(len(l.leaves)*b.N)/b.Elapsed().Seconds(), "entries/s")
 }
