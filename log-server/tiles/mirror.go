@@ -106,6 +106,8 @@ func (t *Tree) RunMirror(ctx context.Context, m Mirror, opts MirrorOptions) erro
 		case wrote:
 			pause = opts.Retry
 			wait = time.After(opts.Interval)
+		default:
+			pause = opts.Retry
 		}
 		if wait != nil {
 			select {
