@@ -239,7 +239,7 @@ func (s *Store) apply(updates []*update) error {
 	changed := map[string]bool{}
 	for _, u := range updates {
 		old, ok := values[u.origin]
-		next, err := u.fn(old)
+		next, err := callFn(u, old)
 		if err != nil {
 			u.err, u.sure = err, !changed[u.origin]
 			continue
@@ -265,6 +265,18 @@ func (s *Store) apply(updates []*update) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// callFn calls u.fn, turning a panic into an error: fn runs on the
+// committer's goroutine, where a panic would end the process rather than
+// one request.
+func callFn(u *update, old []byte) (next []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("update of %s panicked: %v", u.origin, r)
+		}
+	}()
+	return u.fn(old)
 }
 
 // readLatest returns the stored values of the updates' origins; an origin
