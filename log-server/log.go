@@ -62,6 +62,11 @@ type LogOptions struct {
 	Policy *govlog.Policy
 	// WitnessTimeout bounds one round of cosigning. Default 10s.
 	WitnessTimeout time.Duration
+	// WitnessClient sends checkpoints to the witnesses; its transport
+	// checks https:// witnesses' certificates (and may present the log's
+	// own). Default: an http.Client with a 30s timeout and the system's
+	// roots.
+	WitnessClient *http.Client
 	// TilesDir keeps the log's C2SP tlog-tiles (see package tiles), from
 	// which its proofs, entries and bundles are read. Empty: the tiles are
 	// kept in memory, made again from the tree on each start.
@@ -145,7 +150,7 @@ func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
 		if !policyHasLog(opts.Policy, opts.Signer) {
 			return nil, fmt.Errorf("log %q: its policy does not list its key", opts.Origin)
 		}
-		if l.witnesses, err = newWitnessClients(opts.Policy); err != nil {
+		if l.witnesses, err = newWitnessClients(opts.Policy, opts.WitnessClient); err != nil {
 			return nil, err
 		}
 	}
@@ -709,9 +714,10 @@ func (l *Log) ConsistencyProof(ctx context.Context, from, to uint64) ([][32]byte
 	return hashes, tilesErr(err)
 }
 
-// TilesHandler serves the log's C2SP tlog-tiles (checkpoint, tiles, entry
-// bundles) over HTTP, paths relative to the handler's prefix.
-func (l *Log) TilesHandler() http.Handler { return l.tiles }
+// Tiles is the log's tiles: its C2SP tlog-tiles read path over HTTP
+// (ServeHTTP, paths relative to the handler's prefix) and what a mirror
+// copies (RunMirror).
+func (l *Log) Tiles() *tiles.Tree { return l.tiles }
 
 func toHashes(in [][]byte) ([][32]byte, error) {
 	out := make([][32]byte, len(in))

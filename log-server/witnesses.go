@@ -125,8 +125,12 @@ func (l *Log) cosignAll(ctx context.Context, cp govlog.Checkpoint, signed []byte
 	return cosigned, nil
 }
 
-// newWitnessClients makes a client for each witness of policy that has a URL.
-func newWitnessClients(policy *govlog.Policy) ([]*witnessClient, error) {
+// newWitnessClients makes a client for each witness of policy that has a
+// URL, sending with hc (nil: one with a 30s timeout).
+func newWitnessClients(policy *govlog.Policy, hc *http.Client) ([]*witnessClient, error) {
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
 	var out []*witnessClient
 	for _, pw := range policy.Witnesses() {
 		if pw.URL == "" {
@@ -137,7 +141,7 @@ func newWitnessClients(policy *govlog.Policy) ([]*witnessClient, error) {
 			return nil, fmt.Errorf("witness %s: %w", pw.Name, err)
 		}
 		out = append(out, &witnessClient{name: pw.Name, verifier: v,
-			client: &witness.Client{URL: pw.URL, HTTPClient: &http.Client{Timeout: 30 * time.Second}}})
+			client: &witness.Client{URL: pw.URL, HTTPClient: hc}})
 	}
 	return out, nil
 }

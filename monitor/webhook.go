@@ -51,8 +51,9 @@ const WebhookQueueSize = 1000
 // it is given up on (it stays in the store and on the dashboard).
 const webhookAttempts = 4
 
-// webhookTimeout bounds one POST to a webhook.
-const webhookTimeout = 10 * time.Second
+// WebhookTimeout bounds one POST to a webhook (and is the timeout of the
+// default WebhookClient).
+const WebhookTimeout = 10 * time.Second
 
 // WebhookSignatureHeader is the header that signs each webhook POST when
 // Options.WebhookSecret is set (without a secret, POSTs carry no such
@@ -220,7 +221,7 @@ func newWebhooks(opts Options, logger *slog.Logger) (*webhooks, error) {
 		c.CheckRedirect = noRedirect
 		w.client = &c
 	} else {
-		w.client = &http.Client{Timeout: webhookTimeout, CheckRedirect: noRedirect}
+		w.client = &http.Client{Timeout: WebhookTimeout, CheckRedirect: noRedirect}
 	}
 	for _, r := range []string{"queue_full", "failed", "shutdown"} {
 		w.drops.WithLabelValues(r)
@@ -402,7 +403,7 @@ func (w *webhooks) finish(ctx context.Context, q *hookQueue, d *delivery, err er
 }
 
 func (w *webhooks) post(u string, body []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), webhookTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), WebhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {

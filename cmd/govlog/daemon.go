@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/govlog/govlog/internal/tlsfiles"
 )
 
 // daemon is a subcommand that runs a server from one YAML config until it
@@ -70,21 +74,83 @@ func newDaemonCmd[C any](d daemon[C]) *cobra.Command {
 	return cmd
 }
 
-// newMetrics returns a Prometheus registry with the Go runtime and process
-// collectors, and a mux serving it at GET /metrics.
-func newMetrics() (*prometheus.Registry, *http.ServeMux) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return reg, mux
+// adminServer is a daemon's admin listener, its own and never a public
+// one: GET /metrics (Prometheus: the Go runtime and process collectors
+// and what the daemon registers), GET /healthz (200 while the process
+// serves: liveness) and GET /readyz (503 until the daemon says it is
+// ready, then 200: readiness). It speaks plaintext: bind it to loopback or
+// a private network.
+type adminServer struct {
+	reg   *prometheus.Registry
+	ready atomic.Bool
 }
 
-// serveHTTPWhile serves h on lis and runs run until ctx is done or either
-// fails, then shuts both down.
-func serveHTTPWhile(ctx context.Context, lis net.Listener, h http.Handler, name string, run func(context.Context) error) error {
+func newAdminServer() *adminServer {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &adminServer{reg: reg}
+}
+
+// setReady marks the daemon ready: /readyz answers 200 from now on.
+func (a *adminServer) setReady() { a.ready.Store(true) }
+
+func (a *adminServer) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !a.ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "not ready: starting\n")
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	return mux
+}
+
+// start listens on addr (lis if set) and serves the admin handler in the
+// background until stop is called; "" serves nothing.
+func (a *adminServer) start(lis net.Listener, addr string, logger *slog.Logger) (stop func(), err error) {
+	if lis == nil && addr == "" {
+		return func() {}, nil
+	}
+	if lis, err = listenOr(lis, addr); err != nil {
+		return nil, fmt.Errorf("admin_listen: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := serveHTTP(ctx, lis, a.handler(), "admin"); err != nil {
+			logger.Error("admin listener stopped", "err", err)
+		}
+	}()
+	logger.Info("admin listener: /metrics, /healthz, /readyz", "addr", "http://"+lis.Addr().String())
+	return func() { cancel(); <-done }, nil
+}
+
+// adminListen is an admin_listen setting: the default when empty, none
+// for "off".
+func adminListen(setting, def string) string {
+	switch setting {
+	case "":
+		return def
+	case "off":
+		return ""
+	}
+	return setting
+}
+
+// serveHTTPWhile serves h on lis (with TLS if tlsServer is set) and runs
+// run until ctx is done or either fails, then shuts both down.
+func serveHTTPWhile(ctx context.Context, lis net.Listener, h http.Handler, name string, tlsServer *tlsfiles.Server, run func(context.Context) error) error {
 	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() error { return serveHTTP(ctx, lis, h, name) })
+	eg.Go(func() error { return serveHTTPTLS(ctx, lis, h, name, tlsServer) })
 	eg.Go(func() error { return run(ctx) })
 	return eg.Wait()
 }

@@ -13,7 +13,7 @@ import (
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "govlog:", err)
+		fmt.Fprintln(os.Stderr, "govlog:", withHint(err))
 		os.Exit(1)
 	}
 }

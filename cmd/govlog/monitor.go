@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 	"gopkg.in/yaml.v3"
@@ -28,10 +29,17 @@ var _ monitor.LogReader = (*client.Client)(nil)
 // its documentation.
 type monitorConfig struct {
 	// Listen is the HTTP address of the dashboard (GET /), the alerts
-	// (GET /alerts, GET /alerts/<id>), POST /promises (anyone may hand in
-	// a promise; a broken one is an alert) and GET /metrics (Prometheus,
-	// govlog_monitor_alerts_total by log and kind). Default 127.0.0.1:7390.
+	// (GET /alerts, GET /alerts/<id>) and POST /promises (anyone may hand
+	// in a promise; a broken one is an alert). Default 127.0.0.1:7390.
 	Listen string `yaml:"listen"`
+	// TLS, if set, makes Listen speak HTTPS only. With client_ca_file,
+	// every client must present a certificate that CA issued.
+	TLS *tlsServerConfig `yaml:"tls"`
+	// AdminListen is the address of GET /metrics (Prometheus:
+	// govlog_monitor_alerts_total by log and kind, and the rest), /healthz
+	// and /readyz, a listener of its own in plaintext: keep it on loopback
+	// or a private network. Default 127.0.0.1:7391; "off" for none.
+	AdminListen string `yaml:"admin_listen"`
 	// Database is the path of the monitor's SQLite file, created if
 	// missing: per log, the last verified checkpoint and the replayed
 	// domain state; and every alert with its evidence. Losing it costs a
@@ -65,6 +73,11 @@ type monitorConfig struct {
 	// per URL, the newest dropped beyond, counted in
 	// govlog_monitor_webhook_drops_total).
 	Webhooks []string `yaml:"webhooks"`
+	// WebhookTLS is how https:// webhooks are checked: ca_file, the CA
+	// their certificates chain to (default: the system's roots), and
+	// cert_file and key_file, the monitor's own certificate for receivers
+	// that require one.
+	WebhookTLS *tlsClientConfig `yaml:"webhook_tls"`
 	// WebhookSecretFile, if set, is the path of a file holding the secret
 	// that signs every webhook POST: a Govlog-Signature header
 	// "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the
@@ -142,6 +155,11 @@ type monitorLogConfig struct {
 	// Personality names the rules entries are replayed with (`govlog
 	// domains` lists them; registry for the registry log). Default: Name.
 	Personality string `yaml:"personality"`
+	// TLS, if set, speaks TLS to URL: ca_file is the CA the server's
+	// certificate chains to ("tls: {}" for the system's roots); cert_file
+	// and key_file, the monitor's own certificate, if the server wants
+	// one.
+	TLS *tlsClientConfig `yaml:"tls"`
 }
 
 // loadedMonitor is a monitor config with its files read and checked.
@@ -154,6 +172,9 @@ type loadedMonitor struct {
 	// listener, if set, is used instead of listening on Listen (govlog dev
 	// picks a free port).
 	listener net.Listener
+	// metrics, if set, takes the monitor's metrics instead of an admin
+	// listener of its own (govlog dev serves them on its own).
+	metrics prometheus.Registerer
 }
 
 // loadMonitorConfig reads the config strictly (unknown fields are errors),
@@ -170,6 +191,7 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:7390"
 	}
+	c.AdminListen = adminListen(c.AdminListen, "127.0.0.1:7391")
 	if c.PollInterval == 0 {
 		c.PollInterval = monitor.DefaultInterval
 	}
@@ -219,6 +241,9 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 		if _, _, err := net.SplitHostPort(l.URL); err != nil {
 			return fail("log %q: url %q is not host:port: %v", l.Origin, l.URL, err)
 		}
+		if err := checkTLSFiles(nil, l.TLS); err != nil {
+			return fail("log %q: %v", l.Origin, err)
+		}
 		if l.Name == "" {
 			l.Name = path.Base(l.Origin)
 		}
@@ -251,6 +276,9 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 	if err := monitor.CheckWatches(lm.watches, lm.logs); err != nil {
 		return fail("%v", err)
 	}
+	if err := checkTLSFiles(c.TLS, c.WebhookTLS); err != nil {
+		return fail("%v", err)
+	}
 	if c.WebhookSecretFile != "" {
 		b, err := os.ReadFile(c.WebhookSecretFile)
 		if err != nil {
@@ -274,7 +302,8 @@ last one verified, downloads the new entries, recomputes the root from them,
 and replays every statement: its signature, its key and role in the registry,
 and the domain rules, with the same code the log's admission server ran.
 Anything wrong is an alert, with its evidence, in the log output (level ERROR,
-"ALERT"), in GET /metrics (govlog_monitor_alerts_total) and in the database.
+"ALERT"), in GET /metrics on the admin listener (govlog_monitor_alerts_total)
+and in the database.
 It resumes where it stopped.`,
 		configFile: "monitor.yaml",
 		load:       loadMonitorConfig,
@@ -285,6 +314,24 @@ It resumes where it stopped.`,
 
 // runMonitor follows the logs until ctx is done, then shuts down gracefully.
 func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) error {
+	tlsServer, err := cfg.TLS.server(cfg.TLS != nil && cfg.TLS.ClientCAFile != "", logger)
+	if err != nil {
+		return err
+	}
+	hooks, err := cfg.WebhookTLS.client(logger)
+	if err != nil {
+		return fmt.Errorf("webhook_tls: %w", err)
+	}
+	reg := cfg.metrics
+	admin := newAdminServer()
+	if reg == nil {
+		reg = admin.reg
+		stopAdmin, err := admin.start(nil, cfg.AdminListen, logger)
+		if err != nil {
+			return err
+		}
+		defer stopAdmin()
+	}
 	store, err := monitor.OpenStore(ctx, cfg.Database)
 	if err != nil {
 		return err
@@ -298,36 +345,45 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	}()
 	logs := slices.Clone(cfg.logs)
 	for i := range logs {
-		addr := cfg.Logs[i].URL
-		c, ok := byAddr[addr]
+		// Logs on one server share a connection, if they reach it alike.
+		lc := cfg.Logs[i]
+		key := lc.URL
+		if lc.TLS != nil {
+			key += fmt.Sprintf(" %+v", *lc.TLS)
+		}
+		c, ok := byAddr[key]
 		if !ok {
-			if c, err = client.Dial(addr); err != nil {
-				return err
+			d, err := logDialer(lc.TLS, logger)
+			if err == nil {
+				c, err = d.Dial(lc.URL)
 			}
-			byAddr[addr] = c
+			if err != nil {
+				return fmt.Errorf("log %q: %w", lc.Origin, err)
+			}
+			byAddr[key] = c
 		}
 		logs[i].Reader = c
 	}
-	reg, mux := newMetrics()
 	mon, err := monitor.New(monitor.Options{
 		Logs: logs, Store: store, Logger: logger, Metrics: reg,
 		BatchSize: cfg.BatchSize, Interval: cfg.PollInterval, MaxCheckpointAge: cfg.MaxCheckpointAge, OverdueAfter: cfg.OverdueAfter,
 		Webhooks: cfg.Webhooks, WebhookSecret: cfg.webhookSecret, Watches: cfg.watches,
+		WebhookClient: hooks.HTTPClient(monitor.WebhookTimeout),
 	})
 	if err != nil {
 		return err
 	}
 
 	// The dashboard (GET /), alerts (GET /alerts) and POST /promises.
-	mux.Handle("/", mon.Handler())
 	lis, err := listenOr(cfg.listener, cfg.Listen)
 	if err != nil {
 		return err
 	}
-	logger.Info("monitor running", "dashboard", "http://"+lis.Addr().String()+"/",
+	logger.Info("monitor running", "dashboard", httpScheme(tlsServer)+"://"+lis.Addr().String()+"/",
 		"logs", len(logs), "watches", len(cfg.watches), "database", cfg.Database, "poll_interval", cfg.PollInterval)
+	admin.setReady()
 
-	err = serveHTTPWhile(ctx, lis, mux, "monitor", mon.Run)
+	err = serveHTTPWhile(ctx, lis, mon.Handler(), "monitor", tlsServer, mon.Run)
 	mon.WaitWebhooks()
 	logger.Info("monitor stopped")
 	return err

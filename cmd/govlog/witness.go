@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
@@ -28,9 +29,18 @@ import (
 // its documentation.
 type witnessConfig struct {
 	// Listen is the HTTP address of the witness API: POST /add-checkpoint,
-	// GET /checkpoint/<hex SHA-256 of origin>, GET /evidence and
-	// GET /metrics (Prometheus). Default 127.0.0.1:7380.
+	// GET /checkpoint/<hex SHA-256 of origin> and GET /evidence. Default
+	// 127.0.0.1:7380.
 	Listen string `yaml:"listen"`
+	// TLS, if set, makes Listen speak HTTPS only: the logs then push to
+	// https:// URLs. With client_ca_file, every client (the logs pushing,
+	// peers gossiping, anyone reading) must present a certificate that CA
+	// issued.
+	TLS *tlsServerConfig `yaml:"tls"`
+	// AdminListen is the address of GET /metrics (Prometheus), /healthz
+	// and /readyz, a listener of its own in plaintext: keep it on loopback
+	// or a private network. Default 127.0.0.1:7381; "off" for none.
+	AdminListen string `yaml:"admin_listen"`
 	// Key is the path of the witness's secret key, made by
 	// `govlog keygen --witness --name <witness name>`.
 	Key string `yaml:"key"`
@@ -41,8 +51,13 @@ type witnessConfig struct {
 	// Logs are the logs this witness cosigns.
 	Logs []witnessLogConfig `yaml:"logs"`
 	// Peers are the URL prefixes of other witnesses to gossip with, for
-	// example http://witness2.example:7380.
+	// example https://witness2.example:7380.
 	Peers []string `yaml:"peers"`
+	// PeersTLS is how https:// peers are checked: ca_file, the CA their
+	// certificates chain to (default: the system's roots), and cert_file
+	// and key_file, this witness's own certificate for peers that require
+	// one.
+	PeersTLS *tlsClientConfig `yaml:"peers_tls"`
 	// PollInterval is the time between gossip rounds over peers and logs.
 	// Default 30s.
 	PollInterval time.Duration `yaml:"poll_interval"`
@@ -68,6 +83,11 @@ type witnessLogConfig struct {
 	// Name is the log's name on that server. Default: the last element of
 	// the origin (funds for gov.example/funds).
 	Name string `yaml:"name"`
+	// TLS, if set, speaks TLS to URL: ca_file is the CA the server's
+	// certificate chains to ("tls: {}" for the system's roots); cert_file
+	// and key_file, this witness's own certificate, if the server wants
+	// one.
+	TLS *tlsClientConfig `yaml:"tls"`
 }
 
 // loadedWitness is a witness config with its files read and checked.
@@ -78,6 +98,9 @@ type loadedWitness struct {
 	// listener, if set, is used instead of listening on Listen (govlog dev
 	// picks free ports before it writes the policy naming them).
 	listener net.Listener
+	// metrics, if set, takes the witness's metrics instead of an admin
+	// listener of its own (govlog dev serves several witnesses' on one).
+	metrics prometheus.Registerer
 }
 
 // loadWitnessConfig reads the config strictly (unknown fields are errors),
@@ -94,6 +117,7 @@ func loadWitnessConfig(configPath string) (*loadedWitness, error) {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:7380"
 	}
+	c.AdminListen = adminListen(c.AdminListen, "127.0.0.1:7381")
 	if c.PollInterval == 0 {
 		c.PollInterval = 30 * time.Second
 	}
@@ -155,6 +179,14 @@ func loadWitnessConfig(configPath string) (*loadedWitness, error) {
 			return fail("peer %q is not an http(s) URL", p)
 		}
 	}
+	if err := checkTLSFiles(c.TLS, c.PeersTLS); err != nil {
+		return fail("%v", err)
+	}
+	for _, l := range c.Logs {
+		if err := checkTLSFiles(nil, l.TLS); err != nil {
+			return fail("log %q: %v", l.Origin, err)
+		}
+	}
 	return lw, nil
 }
 
@@ -191,12 +223,29 @@ more for that log; check the evidence with govlog check-evidence.`,
 // runWitness serves the witness until ctx is done, then shuts down
 // gracefully.
 func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) error {
+	tlsServer, err := cfg.TLS.server(cfg.TLS != nil && cfg.TLS.ClientCAFile != "", logger)
+	if err != nil {
+		return err
+	}
+	peers, err := cfg.PeersTLS.client(logger)
+	if err != nil {
+		return fmt.Errorf("peers_tls: %w", err)
+	}
+	reg := cfg.metrics
+	admin := newAdminServer()
+	if reg == nil {
+		reg = admin.reg
+		stopAdmin, err := admin.start(nil, cfg.AdminListen, logger)
+		if err != nil {
+			return err
+		}
+		defer stopAdmin()
+	}
 	store, err := sqlstore.Open(ctx, cfg.Database)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	reg, mux := newMetrics()
 	w, err := witness.New(ctx, witness.Options{
 		Cosigner: cfg.cosigner, Logs: cfg.logKeys, Store: store, Logger: logger, Metrics: reg,
 		PerLogRate: cfg.PerLogRate,
@@ -204,13 +253,14 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 	if err != nil {
 		return err
 	}
-	readers, err := newLogReaders(cfg.Logs)
+	readers, err := newLogReaders(cfg.Logs, logger)
 	if err != nil {
 		return err
 	}
 	defer readers.close()
 	gopts := gossip.Options{
 		Witness: w, Peers: cfg.Peers, Interval: cfg.PollInterval, Logger: logger, Metrics: reg,
+		HTTPClient: peers.HTTPClient(10 * time.Second),
 	}
 	if len(readers.logs) > 0 {
 		gopts.Logs, gopts.Proofs = readers.checkpoint, readers
@@ -222,15 +272,15 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 		return err
 	}
 
-	mux.Handle("/", witness.NewHandler(w))
 	lis, err := listenOr(cfg.listener, cfg.Listen)
 	if err != nil {
 		return err
 	}
-	logger.Info("witness serving", "addr", "http://"+lis.Addr().String(), "name", w.Name(),
+	logger.Info("witness serving", "addr", httpScheme(tlsServer)+"://"+lis.Addr().String(), "name", w.Name(),
 		"logs", len(cfg.Logs), "peers", len(cfg.Peers), "database", cfg.Database)
+	admin.setReady()
 
-	err = serveHTTPWhile(ctx, lis, mux, "witness", g.Run)
+	err = serveHTTPWhile(ctx, lis, witness.NewHandler(w), "witness", tlsServer, g.Run)
 	logger.Info("witness stopped")
 	return err
 }
@@ -251,21 +301,29 @@ var _ witness.ProofSource = (*logReaders)(nil)
 
 var errNoLogURL = errors.New("no url configured for this log")
 
-func newLogReaders(logs []witnessLogConfig) (*logReaders, error) {
+func newLogReaders(logs []witnessLogConfig, logger *slog.Logger) (*logReaders, error) {
 	r := &logReaders{logs: map[string]logReader{}}
 	byAddr := map[string]*client.Client{}
 	for _, l := range logs {
 		if l.URL == "" {
 			continue
 		}
-		c, ok := byAddr[l.URL]
+		// Logs on one server share a connection, if they reach it alike.
+		key := l.URL
+		if l.TLS != nil {
+			key += fmt.Sprintf(" %+v", *l.TLS)
+		}
+		c, ok := byAddr[key]
 		if !ok {
-			var err error
-			if c, err = client.Dial(l.URL); err != nil {
-				r.close()
-				return nil, err
+			d, err := logDialer(l.TLS, logger)
+			if err == nil {
+				c, err = d.Dial(l.URL)
 			}
-			byAddr[l.URL] = c
+			if err != nil {
+				r.close()
+				return nil, fmt.Errorf("log %q: %w", l.Origin, err)
+			}
+			byAddr[key] = c
 			r.clients = append(r.clients, c)
 		}
 		r.logs[l.Origin] = logReader{c: c, name: l.Name}
