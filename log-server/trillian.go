@@ -169,3 +169,42 @@ func (p *PlainLog) QueueLeaf(ctx context.Context, leaf []byte) error {
 // the API stays inside this process, so nothing reaches a tree but
 // admission.
 func (t *Trillian) Serve(lis net.Listener) error { return t.grpc.Serve(lis) }
+
+// TrillianProver asks a Trillian log server's own GetInclusionProof RPC,
+// over gRPC, for proofs in one of govlog's trees: govlog bench measures it
+// beside govlog's bundles on the same tree.
+type TrillianProver struct {
+	conn   *grpc.ClientConn
+	log    trillian.TrillianLogClient
+	treeID int64
+}
+
+// DialTrillianProver connects to the Trillian API at addr (see Serve) and
+// finds the tree of the log with this origin.
+func DialTrillianProver(ctx context.Context, addr, origin string) (*TrillianProver, error) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	trees, err := trillian.NewTrillianAdminClient(conn).ListTrees(ctx, &trillian.ListTreesRequest{})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	for _, t := range trees.Tree {
+		if t.Description == origin && !t.Deleted {
+			return &TrillianProver{conn: conn, log: trillian.NewTrillianLogClient(conn), treeID: t.TreeId}, nil
+		}
+	}
+	conn.Close()
+	return nil, fmt.Errorf("no trillian tree for %q", origin)
+}
+
+// Prove asks for the inclusion proof of entry index in the tree of size.
+func (p *TrillianProver) Prove(ctx context.Context, index, size uint64) error {
+	_, err := p.log.GetInclusionProof(ctx, &trillian.GetInclusionProofRequest{LogId: p.treeID, LeafIndex: int64(index), TreeSize: int64(size)})
+	return err
+}
+
+// Close closes the connection.
+func (p *TrillianProver) Close() error { return p.conn.Close() }

@@ -10,10 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/trillian"
 	"golang.org/x/mod/sumdb/note"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
@@ -223,31 +220,19 @@ func (b *bench) readRun(ctx context.Context, st benchStore) (bundles, trillianPr
 		return
 	}
 	defer trill.Close()
-	trees, err := trill.Admin.ListTrees(ctx, &trillian.ListTreesRequest{})
-	if err != nil {
-		return
-	}
-	var treeID int64
-	for _, t := range trees.Tree {
-		if t.Description == benchOrigin {
-			treeID = t.TreeId
-		}
-	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return
 	}
 	go trill.Serve(lis)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	prover, err := logserver.DialTrillianProver(ctx, lis.Addr().String(), benchOrigin)
 	if err != nil {
 		return
 	}
-	defer conn.Close()
-	lc := trillian.NewTrillianLogClient(conn)
+	defer prover.Close()
 	fmt.Fprintf(b.out, "Trillian GetInclusionProof on the same tree, %d clients:\n", b.readConc)
 	trillianProofs, err = b.parallel("GetInclusionProof", b.readN, b.readConc, func(i int) error {
-		_, err := lc.GetInclusionProof(ctx, &trillian.GetInclusionProofRequest{LogId: treeID, LeafIndex: int64(indexes[i]), TreeSize: int64(size)})
-		return err
+		return prover.Prove(ctx, indexes[i], size)
 	})
 	return
 }

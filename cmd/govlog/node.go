@@ -107,7 +107,7 @@ func readMux(cfgs []nodeLog, logs []*logserver.Log) *http.ServeMux {
 	index.WriteString("govlog logs: C2SP tlog-tiles below each prefix (checkpoint, tile/<L>/<N>, tile/entries/<N>)\n\n")
 	for i, l := range logs {
 		prefix := "/" + cfgs[i].Name
-		mux.Handle(prefix+"/", http.StripPrefix(prefix, l.TilesHandler()))
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, l.Tiles()))
 		fmt.Fprintf(&index, "%s\t%s\t%s/\n", cfgs[i].Name, l.Origin(), prefix)
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -127,10 +127,7 @@ func tilesMirrors(cfg nodeConfig, logs []*logserver.Log, logger *slog.Logger) ([
 	}
 	var runs []func(context.Context) error
 	for i, l := range logs {
-		tree, ok := l.TilesHandler().(*tiles.Tree)
-		if !ok {
-			return nil, fmt.Errorf("log %q: its tiles cannot be mirrored", cfg.Logs[i].Name)
-		}
+		tree := l.Tiles()
 		m := cfg.TilesMirror.Sub(cfg.Logs[i].Name)
 		opts := tiles.MirrorOptions{Logger: logger.With("log", cfg.Logs[i].Name, "mirror", m.String())}
 		runs = append(runs, func(ctx context.Context) error { return tree.RunMirror(ctx, m, opts) })
