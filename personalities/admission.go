@@ -83,8 +83,12 @@ type admitter struct {
 	// leaves the outbox may let go of (removeIntegrated).
 	published func() ([]byte, govlog.Checkpoint)
 
-	in      chan *pending
-	queued  chan []storage.OutboxEntry
+	in     chan *pending
+	queued chan []storage.OutboxEntry
+	// recheck says a batch failed in the store: its transaction may have
+	// committed all the same, so the outbox is read again for leaves to
+	// queue.
+	recheck chan struct{}
 	stopped chan struct{} // closed when run returns
 }
 
@@ -333,6 +337,12 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 		}
 		p.done <- r
 	}
+	if err != nil && !errors.Is(err, errRefusedInAtomicBatch) {
+		select {
+		case a.recheck <- struct{}{}:
+		default:
+		}
+	}
 	if err == nil && len(admitted) > 0 {
 		select {
 		case a.queued <- admitted:
@@ -544,13 +554,28 @@ func (a *admitter) queueLoop(ctx context.Context) {
 	defer tick.Stop()
 	remove := time.NewTicker(removeInterval)
 	defer remove.Stop()
-	a.requeue(ctx)
+	// Queued leaves are marked in the outbox a tick later, many batches in
+	// one write, not one write per batch: admissions, queue writes and
+	// marks all take turns at the database, and a mark is only needed
+	// after a crash (an unmarked leaf is queued again, harmlessly) and
+	// before removal (only marked leaves are let go of).
+	var toMark []uint64
+	failed := !a.requeue(ctx, &toMark)
 	var removedBelow uint64
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-remove.C:
+			if len(toMark) > 0 {
+				if err := a.store.MarkQueued(ctx, a.log, toMark); err != nil {
+					if ctx.Err() == nil {
+						a.logger.Warn("couldn't mark queued leaves in the outbox; will retry", "n", len(toMark), "err", err)
+					}
+					continue
+				}
+				toMark = toMark[:0]
+			}
 			removedBelow = a.removeIntegrated(ctx, removedBelow)
 		case entries := <-a.queued:
 		more:
@@ -562,13 +587,21 @@ func (a *admitter) queueLoop(ctx context.Context) {
 					break more
 				}
 			}
-			if err := a.queueAndMark(ctx, entries); err != nil && ctx.Err() == nil {
+			if err := a.queueLeaves(ctx, entries, &toMark); err != nil && ctx.Err() == nil {
 				a.logger.Warn("couldn't queue admitted leaves; will retry from the outbox", "n", len(entries), "err", err)
+				failed = true
 			}
 		case <-tick.C:
-			a.requeue(ctx)
-			// The leaves requeue just marked, under the same checkpoint.
-			removedBelow = a.removeIntegrated(ctx, 0)
+			select {
+			case <-a.recheck:
+				failed = true
+			default:
+			}
+			// Only after a failure: otherwise every leaf admitted was
+			// queued (or is in toMark, not yet marked).
+			if failed {
+				failed = !a.requeue(ctx, &toMark)
+			}
 		}
 	}
 }
@@ -586,8 +619,8 @@ const removeInterval = 500 * time.Millisecond
 // was signed and published after Trillian integrated its leaves, which it
 // keeps for good: a leaf is removed only once it is safe in the log, and a
 // crash at any instant loses nothing, as the removal is one transaction
-// after the publication. A leaf not yet marked queued stays, to be marked by
-// requeue (its queue write confirms the log holds this leaf at its index).
+// after the publication. A leaf not yet marked queued stays until it is
+// (its queue write confirms the log holds this leaf at its index).
 func (a *admitter) removeIntegrated(ctx context.Context, done uint64) uint64 {
 	if a.published == nil {
 		return done
@@ -605,7 +638,8 @@ func (a *admitter) removeIntegrated(ctx context.Context, done uint64) uint64 {
 	return cp.Size
 }
 
-func (a *admitter) queueAndMark(ctx context.Context, entries []storage.OutboxEntry) error {
+// queueLeaves queues entries to Trillian and adds their indexes to toMark.
+func (a *admitter) queueLeaves(ctx context.Context, entries []storage.OutboxEntry, toMark *[]uint64) error {
 	// Trillian stores leaves one at a time, two statements each, so a large
 	// write is bound by round trips: split it over a few concurrent
 	// transactions. Each part is a run of consecutive indexes.
@@ -621,11 +655,10 @@ func (a *admitter) queueAndMark(ctx context.Context, entries []storage.OutboxEnt
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	indexes := make([]uint64, len(entries))
-	for i, e := range entries {
-		indexes[i] = e.Index
+	for _, e := range entries {
+		*toMark = append(*toMark, e.Index)
 	}
-	return a.store.MarkQueued(ctx, a.log, indexes)
+	return nil
 }
 
 // leafOf returns e's bytes: the outbox's copy or, once the outbox let go
@@ -671,27 +704,37 @@ const (
 	queueChunk   = 64
 )
 
-// requeue queues every outbox row not marked queued, in chunks.
-func (a *admitter) requeue(ctx context.Context) {
+// requeue queues every outbox row not marked queued, in chunks, marks them
+// and reports whether it got through.
+func (a *admitter) requeue(ctx context.Context, toMark *[]uint64) bool {
 	total := 0
 	for ctx.Err() == nil {
+		// Marks first: Unqueued must not hand back what is queued already.
+		if len(*toMark) > 0 {
+			if err := a.store.MarkQueued(ctx, a.log, *toMark); err != nil {
+				a.logger.Warn("couldn't mark queued leaves in the outbox", "err", err)
+				return false
+			}
+			*toMark = (*toMark)[:0]
+		}
 		entries, err := a.store.Unqueued(ctx, a.log, 1000)
 		if err != nil {
 			a.logger.Warn("couldn't read outbox", "err", err)
-			return
+			return false
 		}
 		if len(entries) == 0 {
 			break
 		}
-		if err := a.queueAndMark(ctx, entries); err != nil {
+		if err := a.queueLeaves(ctx, entries, toMark); err != nil {
 			a.logger.Warn("couldn't re-queue outbox", "n", len(entries), "err", err)
-			return
+			return false
 		}
 		total += len(entries)
 	}
 	if total > 0 {
 		a.logger.Info("re-queued admitted leaves from the outbox", "n", total)
 	}
+	return ctx.Err() == nil
 }
 
 // overlay is the state one statement sees: the transaction's state plus

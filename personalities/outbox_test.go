@@ -451,9 +451,15 @@ type crashingStore struct {
 	afterRemove bool
 	crash       func()
 	crashed     atomic.Bool
+	// armed is false until the statements are in: until then nothing is
+	// removed (as if removal were slow), so the crash finds every row.
+	armed atomic.Bool
 }
 
 func (s *crashingStore) RemoveIntegrated(ctx context.Context, log string, size uint64) (int, error) {
+	if !s.armed.Load() {
+		return 0, nil
+	}
 	if s.crashed.Load() {
 		return s.AdmissionStore.RemoveIntegrated(ctx, log, size)
 	}
@@ -497,6 +503,7 @@ func TestCrashAroundRemoval(t *testing.T) {
 				cs.crash = func() { h.stop(); close(stopped) }
 				h.waitForSize(t, uint64(len(stmts)), 10*time.Second)
 				cs.crashed.Store(false) // crash at the next removal
+				cs.armed.Store(true)
 				select {
 				case <-stopped:
 				case <-time.After(10 * time.Second):

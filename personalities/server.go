@@ -202,7 +202,7 @@ func NewServer(opts Options) (*Server, error) {
 			backend: p.Log, ruleKey: p.RuleKey, published: p.Log.Checkpoint,
 			maxBatch: opts.MaxBatch, checkTime: s.checkTime, registry: s.registry, stale: func() { s.regCommits.Add(1) },
 			logger: opts.Logger.With("log", name),
-			in:     make(chan *pending, opts.MaxBatch), queued: make(chan []storage.OutboxEntry, 64), stopped: make(chan struct{}),
+			in:     make(chan *pending, opts.MaxBatch), queued: make(chan []storage.OutboxEntry, 64), recheck: make(chan struct{}, 1), stopped: make(chan struct{}),
 		}
 		l := &servedLog{Personality: p, admitter: a}
 		s.logs[name] = l
