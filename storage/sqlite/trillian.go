@@ -44,7 +44,21 @@ var trillianSchema string
 //     before it is returned, so a caller that forgets to close it cannot
 //     hold the connection.
 func TrillianStorage(db *sql.DB) (tstorage.AdminStorage, tstorage.LogStorage) {
-	return &adminStorage{db: db}, &logStorage{db: db}
+	return &adminStorage{db: db}, &logStorage{db: db, prepared: prepare(db, selectLatestHeadSQL, insertLeafSQL, insertSequencedIfNewSQL)}
+}
+
+// prepare prepares the statements every write to a tree runs, once: modernc's
+// SQLite otherwise parses a statement each time it runs, and admission
+// stores each leaf with two of them. A statement that does not prepare is
+// left out (it is then prepared as it runs, as any other).
+func prepare(db *sql.DB, queries ...string) map[string]*sql.Stmt {
+	out := map[string]*sql.Stmt{}
+	for _, q := range queries {
+		if st, err := db.Prepare(q); err == nil {
+			out[q] = st
+		}
+	}
+	return out
 }
 
 // maxLeavesPerRange caps one GetLeavesByRange, so that no read holds the

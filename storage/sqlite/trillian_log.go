@@ -73,6 +73,9 @@ const (
 // logStorage implements Trillian's storage.LogStorage.
 type logStorage struct {
 	db *sql.DB
+	// prepared are statements prepared once (see prepare); a transaction
+	// runs them on its connection through stmt.
+	prepared map[string]*sql.Stmt
 }
 
 var _ tstorage.LogStorage = (*logStorage)(nil)
@@ -178,6 +181,7 @@ func (s *logStorage) begin(ctx context.Context, tree *trillian.Tree, readOnly bo
 	}
 	t := &logTX{
 		tx:       sqlTx,
+		prepared: s.prepared,
 		treeID:   tree.TreeId,
 		treeType: tree.TreeType,
 		readOnly: readOnly,
@@ -188,7 +192,13 @@ func (s *logStorage) begin(ctx context.Context, tree *trillian.Tree, readOnly bo
 		revision, timestamp, size int64
 		rootHash                  []byte
 	)
-	err = sqlTx.QueryRowContext(ctx, selectLatestHeadSQL, tree.TreeId).Scan(&revision, &timestamp, &size, &rootHash)
+	row := sqlTx.QueryRowContext
+	if st, ok := s.prepared[selectLatestHeadSQL]; ok {
+		row = func(ctx context.Context, _ string, args ...any) *sql.Row {
+			return sqlTx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		}
+	}
+	err = row(ctx, selectLatestHeadSQL, tree.TreeId).Scan(&revision, &timestamp, &size, &rootHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The root that initialises the tree is written at revision 0.
 		t.writeRevision = 0
@@ -222,6 +232,7 @@ type logTX struct {
 	// for concurrent use.
 	mu       sync.Mutex
 	tx       *sql.Tx
+	prepared map[string]*sql.Stmt
 	closed   bool
 	treeID   int64
 	treeType trillian.TreeType
@@ -500,7 +511,7 @@ func (t *logTX) addSequencedLeaves(ctx context.Context, leaves []*trillian.LogLe
 	ok := status.New(codes.OK, "OK").Proto()
 	out := make([]*trillian.QueuedLogLeaf, len(leaves))
 	for i, leaf := range leaves {
-		res, err := t.tx.ExecContext(ctx, insertLeafSQL, t.treeID, leaf.LeafIdentityHash, leaf.MerkleLeafHash, blob(leaf.LeafValue), leaf.ExtraData, nanos)
+		res, err := t.exec(ctx, insertLeafSQL, t.treeID, leaf.LeafIdentityHash, leaf.MerkleLeafHash, blob(leaf.LeafValue), leaf.ExtraData, nanos)
 		if err != nil {
 			return nil, fmt.Errorf("couldn't add leaf %d: %w", leaf.LeafIndex, err)
 		}
@@ -512,7 +523,7 @@ func (t *logTX) addSequencedLeaves(ctx context.Context, leaves []*trillian.LogLe
 		}
 		// Integration times of pre-ordered leaves are not recorded (0), as
 		// with MySQL.
-		res, err = t.tx.ExecContext(ctx, insertSequencedIfNewSQL, t.treeID, leaf.LeafIndex, leaf.LeafIdentityHash, 0)
+		res, err = t.exec(ctx, insertSequencedIfNewSQL, t.treeID, leaf.LeafIndex, leaf.LeafIdentityHash, 0)
 		if err != nil {
 			return nil, fmt.Errorf("couldn't add leaf %d: %w", leaf.LeafIndex, err)
 		}
@@ -528,6 +539,15 @@ func (t *logTX) addSequencedLeaves(ctx context.Context, leaves []*trillian.LogLe
 		out[i] = &trillian.QueuedLogLeaf{Status: ok}
 	}
 	return out, nil
+}
+
+// exec runs query in the transaction, as the statement prepared once for
+// the store if there is one.
+func (t *logTX) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st, ok := t.prepared[query]; ok {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
 }
 
 // DequeueLeaves returns, for a LOG tree, up to limit queued leaves not
