@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -188,4 +189,107 @@ func (t *Tiles) bundle(ctx context.Context, size, n uint64) ([][]byte, error) {
 		return nil, fmt.Errorf("entry bundle %d holds %d entries, want %d", n, len(ents), tile.W)
 	}
 	return ents, nil
+}
+
+// TilesReader reads several logs through their tiles, by log name, the way
+// a monitor reads them over gRPC (it implements monitor.LogReader): the
+// checkpoint, entries from entry bundles, and consistency proofs made from
+// hash tiles, each tile checked against the checkpoint last read.
+type TilesReader struct {
+	mu   sync.Mutex
+	logs map[string]*Tiles
+	last map[string]govlog.Checkpoint // the checkpoint last read, per log
+}
+
+// NewTilesReader reads each log named in prefixes from its prefix (for
+// example "disclosures": "https://logs.example/disclosures/").
+func NewTilesReader(prefixes map[string]string, hc *http.Client) *TilesReader {
+	r := &TilesReader{logs: map[string]*Tiles{}, last: map[string]govlog.Checkpoint{}}
+	for name, p := range prefixes {
+		r.logs[name] = NewTiles(p, hc)
+	}
+	return r
+}
+
+func (r *TilesReader) log(name string) (*Tiles, error) {
+	t, ok := r.logs[name]
+	if !ok {
+		return nil, fmt.Errorf("no tiles URL for log %q", name)
+	}
+	return t, nil
+}
+
+func (r *TilesReader) lastCheckpoint(name string) (govlog.Checkpoint, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cp, ok := r.last[name]
+	return cp, ok
+}
+
+// Checkpoint returns the log's latest checkpoint, unverified, and keeps
+// its size and root for the reads that follow.
+func (r *TilesReader) Checkpoint(ctx context.Context, name string) ([]byte, error) {
+	t, err := r.log(name)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := t.Checkpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	text, _, ok := cutNote(signed)
+	if !ok {
+		return nil, fmt.Errorf("the %s read path's checkpoint is not a signed note", name)
+	}
+	cp, err := govlog.ParseCheckpoint(text)
+	if err != nil {
+		return nil, fmt.Errorf("the %s read path's checkpoint: %w", name, err)
+	}
+	r.mu.Lock()
+	r.last[name] = cp
+	r.mu.Unlock()
+	return signed, nil
+}
+
+// Entries returns entries from start, up to the end of their entry bundle,
+// within the checkpoint last read.
+func (r *TilesReader) Entries(ctx context.Context, name string, start, count uint64) ([][]byte, error) {
+	t, err := r.log(name)
+	if err != nil {
+		return nil, err
+	}
+	cp, ok := r.lastCheckpoint(name)
+	if !ok {
+		return nil, fmt.Errorf("read the %s checkpoint before its entries", name)
+	}
+	return t.Entries(ctx, cp.Size, start, count)
+}
+
+// ConsistencyProof proves that the checkpoint last read (of size to)
+// extends the tree of size from, from hash tiles.
+func (r *TilesReader) ConsistencyProof(ctx context.Context, name string, from, to uint64) ([][]byte, error) {
+	t, err := r.log(name)
+	if err != nil {
+		return nil, err
+	}
+	cp, ok := r.lastCheckpoint(name)
+	if !ok || cp.Size != to {
+		return nil, fmt.Errorf("a consistency proof to size %d needs that checkpoint read first", to)
+	}
+	if from == 0 || from == to {
+		return nil, nil
+	}
+	if from > to {
+		return nil, fmt.Errorf("from size %d is past to size %d", from, to)
+	}
+	tree := tlog.Tree{N: int64(to), Hash: cp.Hash}
+	p, err := tlog.ProveTree(tree.N, int64(from), tlog.TileHashReader(tree, tileReader{ctx, t}))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't prove %d to %d from the tiles: %w", from, to, err)
+	}
+	out := make([][]byte, len(p))
+	for i := range p {
+		out[i] = p[i][:]
+	}
+	return out, nil
 }

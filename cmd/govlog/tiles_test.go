@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,8 +66,8 @@ func TestReadPathTiles(t *testing.T) {
 	dir := t.TempDir()
 	b := &bench{out: io.Discard, seq: 0}
 	cfg := nodeConfig{Listen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0", SQLitePath: filepath.Join(dir, "govlog.db"), TilesDir: filepath.Join(dir, "tiles")}
-	var httpAddr string
-	cfg.onHTTP = func(addr string) { httpAddr = addr }
+	var httpURL string
+	cfg.onHTTP = func(url string) { httpURL = url }
 	node, err := b.startNode(ctx, cfg, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -95,8 +96,8 @@ func TestReadPathTiles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	prefix := "http://" + httpAddr + "/disclosures/"
-	index, err := httpGet("http://" + httpAddr + "/")
+	prefix := httpURL + "/disclosures/"
+	index, err := httpGet(httpURL + "/")
 	if err != nil || !bytes.Contains(index, []byte("disclosures\t"+benchOrigin+"\t/disclosures/")) {
 		t.Fatalf("index: %q, %v", index, err)
 	}
@@ -158,6 +159,38 @@ func TestReadPathTiles(t *testing.T) {
 		if !bytes.Equal(fromTiles, fromGRPC) {
 			t.Fatalf("entry %d: the bundle from tiles differs from gRPC's:\n%s\n%s", i, fromTiles, fromGRPC)
 		}
+	}
+	// A monitor's reads, from the tiles: the same entries and consistency
+	// proofs as gRPC gives.
+	tr := client.NewTilesReader(map[string]string{"disclosures": prefix}, nil)
+	if _, err := tr.Entries(ctx, "disclosures", 0, 10); err == nil {
+		t.Fatal("entries read before a checkpoint")
+	}
+	if _, err := tr.Checkpoint(ctx, "disclosures"); err != nil {
+		t.Fatal(err)
+	}
+	for _, start := range []uint64{0, 250, 256, cp.Size - 1} {
+		got, err := tr.Entries(ctx, "disclosures", start, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := node.client(0).Entries(ctx, "disclosures", start, uint64(len(got)))
+		if err != nil || len(got) == 0 || len(want) != len(got) || !bytes.Equal(got[len(got)-1], want[len(want)-1]) || !bytes.Equal(got[0], want[0]) {
+			t.Fatalf("entries from %d: %d from tiles, %d from gRPC (%v)", start, len(got), len(want), err)
+		}
+	}
+	for _, from := range []uint64{1, 100, 256, cp.Size - 1} {
+		got, err := tr.ConsistencyProof(ctx, "disclosures", from, cp.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := node.client(0).ConsistencyProof(ctx, "disclosures", from, cp.Size)
+		if err != nil || !slices.EqualFunc(got, want, bytes.Equal) {
+			t.Fatalf("consistency %d to %d: tiles %x, gRPC %x (%v)", from, cp.Size, got, want, err)
+		}
+	}
+	if _, err := tr.ConsistencyProof(ctx, "disclosures", 1, cp.Size+1); err == nil {
+		t.Fatal("a proof to a size no checkpoint read has")
 	}
 	if _, err := client.NewTiles(prefix, nil).Bundle(ctx, cp.Size); err == nil {
 		t.Fatal("a bundle past the checkpoint was made")
