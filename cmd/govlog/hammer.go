@@ -19,6 +19,7 @@ func newHammerCmd() *cobra.Command {
 	var (
 		server, data string
 		duration     time.Duration
+		retryFor     time.Duration
 		clients      int
 		seed         int64
 	)
@@ -42,10 +43,15 @@ accesses; on the votes log it opens an election naming an RSA token
 issuer key it makes for the run, logs batches of tokens, mints them by
 RFC 9474 blind signatures, and casts one ballot per token. A
 submission refused with RESOURCE_EXHAUSTED (a quota) is sent again, the
-same bytes, after a short sleep. Afterwards it waits up to the log's maximum merge delay and checks
-that every promise was kept, every bundle verifies against DIR/policy.txt,
-every refused statement is absent, every duplicate got the same leaf, every
-conflict was won exactly once, and every checkpoint seen is cosigned and
+same bytes, after a short sleep; so is, for up to --retry-for, one whose
+answer left its outcome unknown (UNAVAILABLE, DEADLINE_EXCEEDED: the
+server, a witness or the database restarting), and the answer may then be
+the duplicate of its own first sending. A promise is kept if the hammer
+saw a checkpoint including its entry by the deadline. Afterwards it
+waits up to the log's maximum merge delay and checks that every promise
+was kept, every bundle verifies against DIR/policy.txt, every refused
+statement is absent, every duplicate got the same answer, every conflict
+was won exactly once, and every checkpoint seen is cosigned and
 consistent with the others. It prints a table per log and exits non-zero on
 any loss or inconsistency.`,
 		Args: cobra.NoArgs,
@@ -79,7 +85,7 @@ any loss or inconsistency.`,
 			fmt.Fprintf(stderr, "hammer: %s for %s with %d clients, seed %d\n", server, duration, clients, seed)
 			rep, err := hammer.Run(ctx, hammer.Config{
 				API: c, Policy: policy, Signer: signer, Duration: duration, Clients: clients, Seed: seed,
-				Progress: stderr, ProgressEvery: 3 * time.Second,
+				Progress: stderr, ProgressEvery: 3 * time.Second, RetryFor: retryFor,
 			})
 			if err != nil {
 				return err
@@ -100,6 +106,7 @@ any loss or inconsistency.`,
 	cmd.Flags().StringVar(&data, "data", "govlog-data", "a govlog dev data folder: keys/demo-agency.key and policy.txt")
 	cmd.Flags().DurationVar(&duration, "duration", 30*time.Second, "how long to submit")
 	cmd.Flags().IntVar(&clients, "clients", 16, "concurrent submitters")
+	cmd.Flags().DurationVar(&retryFor, "retry-for", 2*time.Minute, "how long to send a submission again while its outcome is unknown (0: never)")
 	cmd.Flags().Int64Var(&seed, "seed", 0, "seed of the statement mix (default: from the clock, printed)")
 	return cmd
 }

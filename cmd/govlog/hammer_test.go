@@ -303,3 +303,68 @@ func TestHammerDuplicateAnswers(t *testing.T) {
 		t.Errorf("a duplicate promised the same deadline was reported:\n%s", got)
 	}
 }
+
+// bundleLog is a log whose only entry is one statement: BundleByHash
+// serves its bundle.
+type bundleLog struct {
+	fakeLog
+	bundle []byte
+}
+
+func (b *bundleLog) BundleByHash(context.Context, string, [32]byte) ([]byte, error) {
+	return b.bundle, nil
+}
+
+// TestHammerPromiseSeenInTime: a promise is judged by when the hammer first
+// saw a checkpoint including its entry, not by when the final check asks
+// (a long run checks promises made long before); and a statement sent
+// again after an unknown outcome may be answered as the duplicate of its
+// own first sending.
+func TestHammerPromiseSeenInTime(t *testing.T) {
+	signer, policy := hammerTestLog(t)
+	stmt := []byte("the one entry")
+	leaf := govlog.LeafHash(stmt)
+	cp, err := govlog.SignCheckpoint(govlog.Checkpoint{Origin: "gov.example/disclosures", Size: 1, Hash: leaf}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &bundleLog{bundle: (&govlog.Bundle{Extra: stmt, Index: 0, Checkpoint: cp}).Marshal()}
+	due := time.Now().Add(-time.Minute).Truncate(time.Second)
+	promise, err := govlog.Promise{Origin: "gov.example/disclosures", LeafHash: leaf, Deadline: due}.Sign(signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(seenAt func(string, uint64) (time.Time, bool), r *hammer.Receipt) *hammer.Report {
+		return hammer.Check(t.Context(), hammer.CheckInput{
+			API: api, Policy: policy, Receipts: []*hammer.Receipt{r}, SeenAt: seenAt, PollEvery: 10 * time.Millisecond,
+			Origins: map[string]string{hammer.LogDisclosures: "gov.example/disclosures"},
+		})
+	}
+	receipt := func() *hammer.Receipt {
+		return &hammer.Receipt{Log: hammer.LogDisclosures, Kind: hammer.KindValid, WantCode: codes.OK, Signed: stmt, LeafHash: leaf,
+			Code: codes.OK, Promise: promise}
+	}
+	at := func(t time.Time) func(string, uint64) (time.Time, bool) {
+		return func(string, uint64) (time.Time, bool) { return t, true }
+	}
+	if rep := check(at(due.Add(-time.Minute)), receipt()); !rep.OK() || rep.Logs[0].PromisesChecked != 1 {
+		t.Errorf("seen a minute before its deadline: problems %q, promises checked %d; want kept", rep.Problems, rep.Logs[0].PromisesChecked)
+	}
+	if rep := check(at(due.Add(30*time.Second)), receipt()); rep.Lost() != 1 {
+		t.Errorf("first seen 30 s after its deadline: lost %d, problems %q; want lost", rep.Lost(), rep.Problems)
+	}
+	if rep := check(nil, receipt()); rep.Lost() != 1 {
+		t.Errorf("found only now, past its deadline: lost %d; want lost", rep.Lost())
+	}
+
+	resent := receipt()
+	resent.Duplicate, resent.Resent = true, 2
+	if rep := check(at(due.Add(-time.Minute)), resent); !rep.OK() || rep.Logs[0].Admitted != 1 {
+		t.Errorf("sent again after an unknown outcome and answered duplicate: problems %q, admitted %d; want admitted once", rep.Problems, rep.Logs[0].Admitted)
+	}
+	fresh := receipt()
+	fresh.Duplicate = true
+	if rep := check(at(due.Add(-time.Minute)), fresh); !strings.Contains(strings.Join(rep.Problems, "\n"), "was answered as a duplicate") {
+		t.Errorf("a fresh statement sent once and answered duplicate: problems %q", rep.Problems)
+	}
+}

@@ -28,6 +28,11 @@ type CheckInput struct {
 	Origins map[string]string
 	// Polled holds, per log, the checkpoints read one after the other.
 	Polled map[string][][]byte
+	// SeenAt, if set, returns when a checkpoint of log including index
+	// was first seen (polled while the log was hammered, and after): a
+	// promise is kept if its entry was in the log by the deadline, however
+	// late the check looks for it. Nil: when the check finds it.
+	SeenAt func(log string, index uint64) (time.Time, bool)
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 	// PollEvery is how often pending promises are looked for; 0: 500ms.
@@ -114,6 +119,25 @@ func (c *checker) sawCheckpoint(log string, signed []byte) {
 
 func (c *checker) call(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, c.in.CallTimeout)
+}
+
+// retrying calls f until it answers, asking again for up to unreachableFor
+// while the server does not answer.
+func (c *checker) retrying(ctx context.Context, f func(context.Context) error) error {
+	start := time.Now()
+	for {
+		cctx, cancel := c.call(ctx)
+		err := f(cctx)
+		cancel()
+		if !outcomeUnknown(err) || ctx.Err() != nil || time.Since(start) > unreachableFor {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(c.in.PollEvery):
+		}
+	}
 }
 
 func short(h [32]byte) string { return fmt.Sprintf("%x", h[:6]) }
@@ -215,16 +239,18 @@ func (c *checker) admitted(r *Receipt, promised *[]*pendingPromise) {
 			c.stat(r.Log, func(s *LogStats) { s.Duplicates++ })
 			c.sameAnswer(r)
 		}
-	case r.Duplicate:
+	case r.Duplicate && r.Resent == 0:
 		c.problem("%s: a fresh %s statement %s was answered as a duplicate", r.Log, r.Kind, short(r.LeafHash))
 	default:
+		// Fresh, or sent again after an unknown outcome and answered as
+		// the duplicate of its own first sending: admitted once.
 		c.stat(r.Log, func(s *LogStats) { s.Admitted++ })
 		if r.Kind != KindConflict && r.WantCode != r.Code {
 			c.problem("%s: a %s statement %s was admitted, want %s", r.Log, r.Kind, short(r.LeafHash), r.WantCode)
 		}
 	}
 	if r.Wait {
-		if err := c.verifyBundle(r.Log, r.Bundle, r.Signed, true, r.Index); err != nil {
+		if _, err := c.verifyBundle(r.Log, r.Bundle, r.Signed, true, r.Index); err != nil {
 			c.problem("%s: the bundle of %s %s: %v", r.Log, r.Kind, short(r.LeafHash), err)
 			return
 		}
@@ -288,27 +314,28 @@ func (c *checker) openPromise(r *Receipt) (govlog.Promise, error) {
 }
 
 // verifyBundle checks a bundle under the policy, for the entry signed
-// (and at index if withIndex), and keeps its checkpoint.
-func (c *checker) verifyBundle(log string, bundle, signed []byte, withIndex bool, index uint64) error {
+// (and at index if withIndex), keeps its checkpoint, and returns the
+// entry's index.
+func (c *checker) verifyBundle(log string, bundle, signed []byte, withIndex bool, index uint64) (uint64, error) {
 	vb, err := govlog.VerifyBundle(bundle, c.in.Policy)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if !bytes.Equal(vb.Entry, signed) {
-		return fmt.Errorf("it proves another entry")
+		return 0, fmt.Errorf("it proves another entry")
 	}
 	if withIndex && vb.Index != index {
-		return fmt.Errorf("it proves index %d, the answer said %d", vb.Index, index)
+		return 0, fmt.Errorf("it proves index %d, the answer said %d", vb.Index, index)
 	}
 	if vb.Checkpoint.Origin != c.in.Origins[log] {
-		return fmt.Errorf("its checkpoint is of %s, not %s", vb.Checkpoint.Origin, c.in.Origins[log])
+		return 0, fmt.Errorf("its checkpoint is of %s, not %s", vb.Checkpoint.Origin, c.in.Origins[log])
 	}
 	b, err := govlog.ParseBundle(bundle)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	c.sawCheckpoint(log, b.Checkpoint)
-	return nil
+	return vb.Index, nil
 }
 
 // settlePromises looks for every promised leaf until it is in the log, or
@@ -355,7 +382,12 @@ func (c *checker) settlePromises(ctx context.Context, pending []*pendingPromise)
 	}
 }
 
-// lookForPromise reports whether p is settled: kept, or lost.
+// unreachableFor bounds how long a check keeps asking a server that does
+// not answer (one restarting) before it reports that it could not check.
+const unreachableFor = 2 * time.Minute
+
+// lookForPromise reports whether p is settled: kept, lost, or not
+// checkable.
 func (c *checker) lookForPromise(ctx context.Context, p *pendingPromise) bool {
 	r := p.r
 	cctx, cancel := c.call(ctx)
@@ -363,18 +395,33 @@ func (c *checker) lookForPromise(ctx context.Context, p *pendingPromise) bool {
 	cancel()
 	now := c.in.Now()
 	if err == nil {
-		if err := c.verifyBundle(r.Log, bundle, r.Signed, false, 0); err != nil {
+		index, err := c.verifyBundle(r.Log, bundle, r.Signed, false, 0)
+		if err != nil {
 			c.problem("%s: the bundle served for promised %s: %v", r.Log, short(r.LeafHash), err)
 			return true
 		}
-		if now.After(p.deadline.Add(time.Second)) { // deadlines are whole seconds
+		seen := now
+		if c.in.SeenAt != nil {
+			if at, ok := c.in.SeenAt(r.Log, index); ok && at.Before(seen) {
+				seen = at
+			}
+		}
+		if seen.After(p.deadline.Add(time.Second)) { // deadlines are whole seconds
 			c.stat(r.Log, func(s *LogStats) { s.Lost++ })
 			c.problem("%s: LOST: %s %s promised by %s was first seen in the log at %s", r.Log, r.Kind, short(r.LeafHash),
-				p.deadline.Format(time.RFC3339), now.Format(time.RFC3339))
+				p.deadline.Format(time.RFC3339), seen.Format(time.RFC3339))
 			return true
 		}
 		c.stat(r.Log, func(s *LogStats) { s.PromisesChecked++ })
 		return true
+	}
+	if outcomeUnknown(err) {
+		// The server does not answer: no judgement yet.
+		if now.After(p.deadline.Add(unreachableFor)) {
+			c.problem("%s: the promise for %s could not be checked: %v", r.Log, short(r.LeafHash), err)
+			return true
+		}
+		return false
 	}
 	if now.After(p.deadline.Add(time.Second)) {
 		c.stat(r.Log, func(s *LogStats) { s.Lost++ })
@@ -404,9 +451,10 @@ func (c *checker) checkRefusedAbsent(ctx context.Context) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			cctx, cancel := c.call(ctx)
-			_, err := c.in.API.BundleByHash(cctx, r.Log, r.LeafHash)
-			cancel()
+			err := c.retrying(ctx, func(ctx context.Context) error {
+				_, err := c.in.API.BundleByHash(ctx, r.Log, r.LeafHash)
+				return err
+			})
 			switch status.Code(err) {
 			case codes.NotFound:
 				c.stat(r.Log, func(s *LogStats) { s.RefusedAbsent++ })
@@ -478,9 +526,11 @@ func (c *checker) checkCheckpoints(ctx context.Context) {
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				cctx, cancel := c.call(ctx)
-				hashes, err := c.in.API.ConsistencyProof(cctx, log, a.Size, b.Size)
-				cancel()
+				var hashes [][]byte
+				err := c.retrying(ctx, func(ctx context.Context) (err error) {
+					hashes, err = c.in.API.ConsistencyProof(ctx, log, a.Size, b.Size)
+					return err
+				})
 				if err != nil {
 					c.problem("%s: no consistency proof from %d to %d: %v", log, a.Size, b.Size, err)
 					return

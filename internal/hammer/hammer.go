@@ -137,9 +137,14 @@ type Receipt struct {
 	Code      codes.Code // codes.OK: admitted
 	Err       string
 	Duplicate bool
-	Promise   []byte // wait=false
-	Bundle    []byte // wait=true
-	Index     uint64
+	// Resent counts the times the same bytes were sent again after an
+	// answer that left the outcome unknown (the server unreachable or
+	// restarting): the last answer may then say duplicate, as the first
+	// sending was admitted.
+	Resent  int
+	Promise []byte // wait=false
+	Bundle  []byte // wait=true
+	Index   uint64
 
 	DupOf *Receipt // KindDuplicate: the admitted receipt whose bytes were sent again
 	Pair  int      // KindConflict: the pair's number, from 1
@@ -164,6 +169,12 @@ type Config struct {
 	ProgressEvery time.Duration
 	// CallTimeout bounds each call; 0: one minute.
 	CallTimeout time.Duration
+	// RetryFor is how long a submission whose answer left its outcome
+	// unknown (UNAVAILABLE, DEADLINE_EXCEEDED, a dropped connection: the
+	// server or its database restarting) is sent again, the same bytes, as
+	// a client must; 0: not sent again, and the unknown outcome is a
+	// problem of the run.
+	RetryFor time.Duration
 }
 
 // Hammer is a run in progress.
@@ -182,13 +193,15 @@ type Hammer struct {
 	votes *votes // the run's election and tokens
 
 	retries atomic.Int64 // submissions sent again after RESOURCE_EXHAUSTED
+	resends atomic.Int64 // submissions sent again after an unknown outcome
 
 	mu       sync.Mutex
 	receipts []*Receipt
 	admitted map[string][]*Receipt // per log, fresh admitted statements, for duplicates
 	docIDs   []string              // admitted disclosure doc_ids
 	pairs    int
-	cps      map[string][][]byte // per log, the checkpoints polled, in order
+	cps      map[string][][]byte   // per log, the checkpoints polled, in order
+	seen     map[string][]seenSize // per log, when each size polled was first seen
 
 	seq atomic.Int64 // for unique IDs
 
@@ -214,7 +227,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Prefix == "" {
 		cfg.Prefix = "h" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
-	h := &Hammer{cfg: cfg, origins: map[string]string{}, admitted: map[string][]*Receipt{}, cps: map[string][][]byte{}}
+	h := &Hammer{cfg: cfg, origins: map[string]string{}, admitted: map[string][]*Receipt{}, cps: map[string][][]byte{}, seen: map[string][]seenSize{}}
 	// A key by the agency's name that no registry knows: a signature by it
 	// must be refused as by an unknown key.
 	skey, _, err := note.GenerateKey(nil, cfg.Signer.Name())
@@ -244,6 +257,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		h.origins[l] = cp.Origin
 		h.cps[l] = append(h.cps[l], signed)
+		h.seen[l] = append(h.seen[l], seenSize{cp.Size, time.Now()})
 	}
 	if err := h.setup(ctx); err != nil {
 		return nil, err
@@ -283,11 +297,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cancel()
 	if cfg.Progress != nil {
 		fmt.Fprintln(cfg.Progress, h.progress())
-		fmt.Fprintf(cfg.Progress, "hammer: submissions done (%d sent again after RESOURCE_EXHAUSTED); checking promises, bundles, refusals and checkpoints\n", h.retries.Load())
+		fmt.Fprintf(cfg.Progress, "hammer: submissions done (%d sent again after RESOURCE_EXHAUSTED, %d after an unknown outcome); checking promises, bundles, refusals and checkpoints\n", h.retries.Load(), h.resends.Load())
 	}
 	rep := Check(ctx, CheckInput{
 		API: cfg.API, Policy: cfg.Policy, Receipts: h.snapshot(), Origins: h.origins,
-		Polled: h.polled(), CallTimeout: cfg.CallTimeout, Progress: cfg.Progress,
+		Polled: h.polled(), SeenAt: h.seenAt, CallTimeout: cfg.CallTimeout, Progress: cfg.Progress,
 	})
 	stopPoll()
 	pollWG.Wait()
@@ -310,6 +324,25 @@ func (h *Hammer) polled() map[string][][]byte {
 	return m
 }
 
+// seenSize is a checkpoint size polled, and when it was first seen.
+type seenSize struct {
+	size uint64
+	at   time.Time
+}
+
+// seenAt returns when the hammer first polled a checkpoint of log that
+// includes index (the poller runs on through the checks).
+func (h *Hammer) seenAt(log string, index uint64) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range h.seen[log] {
+		if s.size > index {
+			return s.at, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // poll reads each log's checkpoint every half second, keeping each new one.
 func (h *Hammer) poll(ctx context.Context, log string) {
 	t := time.NewTicker(500 * time.Millisecond)
@@ -326,9 +359,13 @@ func (h *Hammer) poll(ctx context.Context, log string) {
 		if err != nil {
 			continue
 		}
+		now := time.Now()
 		h.mu.Lock()
 		if cps := h.cps[log]; string(cps[len(cps)-1]) != string(signed) {
 			h.cps[log] = append(cps, signed)
+			if cp, _, err := h.cfg.Policy.Verify(signed); err == nil {
+				h.seen[log] = append(h.seen[log], seenSize{cp.Size, now})
+			}
 		}
 		h.mu.Unlock()
 	}
@@ -425,24 +462,45 @@ func (h *Hammer) submit(ctx context.Context, log string, kind Kind, want codes.C
 // RESOURCE_EXHAUSTED.
 const maxQuotaRetries = 50
 
+// outcomeUnknown reports whether an answer leaves a submission's outcome
+// unknown: the server was unreachable, restarting, or did not answer in
+// time; the same bytes must be sent again to learn it.
+func outcomeUnknown(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+		return true
+	}
+	return false
+}
+
 // send submits r. The hammer sends nothing over the size limits, so a
 // RESOURCE_EXHAUSTED is a quota (per agency, or per client address for
 // self-signed statements): "retry later", and the same bytes are sent
-// again after a short sleep; only the last answer is kept.
+// again after a short sleep. An answer that leaves the outcome unknown is
+// followed, for up to RetryFor, by the same bytes again. Only the last
+// answer is kept.
 func (h *Hammer) send(ctx context.Context, r *Receipt) {
 	var res *client.Submitted
 	var err error
-	for attempt := 0; ; attempt++ {
+	quota := 0
+	for {
 		cctx, cancel := context.WithTimeout(ctx, h.cfg.CallTimeout)
 		res, err = h.cfg.API.Submit(cctx, r.Log, r.Signed, r.Wait)
 		cancel()
-		if status.Code(err) != codes.ResourceExhausted || attempt >= maxQuotaRetries || ctx.Err() != nil {
-			break
+		var pause time.Duration
+		switch {
+		case ctx.Err() != nil || err == nil:
+		case status.Code(err) == codes.ResourceExhausted && quota < maxQuotaRetries:
+			quota++
+			h.retries.Add(1)
+			pause = min(time.Duration(50*quota)*time.Millisecond, time.Second)
+		case outcomeUnknown(err) && time.Since(r.Sent) < h.cfg.RetryFor:
+			r.Resent++
+			h.resends.Add(1)
+			pause = min(time.Duration(100*r.Resent)*time.Millisecond, time.Second)
 		}
-		h.retries.Add(1)
-		pause := time.Duration(50*(attempt+1)) * time.Millisecond
-		if pause > time.Second {
-			pause = time.Second
+		if pause == 0 {
+			break
 		}
 		select {
 		case <-ctx.Done():
@@ -467,7 +525,7 @@ func (h *Hammer) keep(rs ...*Receipt) {
 	defer h.mu.Unlock()
 	for _, r := range rs {
 		h.receipts = append(h.receipts, r)
-		if r.Admitted() && !r.Duplicate && r.Kind != KindDuplicate {
+		if r.Admitted() && (!r.Duplicate || r.Resent > 0) && r.Kind != KindDuplicate {
 			h.admitted[r.Log] = append(h.admitted[r.Log], r)
 		}
 	}
@@ -783,7 +841,7 @@ func (h *Hammer) progress() string {
 			lost++
 		}
 		switch {
-		case r.Admitted() && r.Duplicate:
+		case r.Admitted() && r.Duplicate && (r.Kind == KindDuplicate || r.Resent == 0):
 			dups++
 		case r.Admitted():
 			admitted++
@@ -792,8 +850,8 @@ func (h *Hammer) progress() string {
 		}
 	}
 	el := time.Since(h.start).Truncate(time.Second)
-	return fmt.Sprintf("hammer %s: sent %d, admitted %d, duplicates %d, refused %s, conflicts won %d lost %d, sent again after quota %d",
-		el, sent, admitted, dups, formatCodes(refused), won, lost, h.retries.Load())
+	return fmt.Sprintf("hammer %s: sent %d, admitted %d, duplicates %d, refused %s, conflicts won %d lost %d, sent again after quota %d, after an unknown outcome %d",
+		el, sent, admitted, dups, formatCodes(refused), won, lost, h.retries.Load(), h.resends.Load())
 }
 
 func formatCodes(m map[codes.Code]int) string {
