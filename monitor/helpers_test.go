@@ -35,6 +35,8 @@ type testWorld struct {
 	rotated   note.Signer // ministry-of-finance, retired at rotatedAt
 	unknown   note.Signer // city-a, not in the registry
 	registry  *registry.Registry
+	// agencyVKey is agency's verifier key.
+	agencyVKey string
 }
 
 func newSigner(t testing.TB, name string, seed byte) (note.Signer, string) {
@@ -68,6 +70,7 @@ func newWorld(t testing.TB) *testWorld {
 	var logVKey, agencyVKey, revokedVKey, rotatedVKey string
 	w.logSigner, logVKey = newSigner(t, testOrigin, 1)
 	w.agency, agencyVKey = newSigner(t, "ministry-of-finance", 2)
+	w.agencyVKey = agencyVKey
 	w.revoked, revokedVKey = newSigner(t, "ministry-of-finance", 3)
 	w.unknown, _ = newSigner(t, "city-a", 4)
 	w.rotated, rotatedVKey = newSigner(t, "ministry-of-finance", 5)
