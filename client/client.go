@@ -62,9 +62,18 @@ var ErrServerSpeaksTLS = errors.New("the server speaks TLS, and this client conn
 // handshake in plaintext.
 var ErrServerWithoutTLS = errors.New("the server does not speak TLS, and this client connected with it")
 
+// ErrClientCertRequired and ErrClientCertRefused are a TLS client's errors
+// when the server wants a client certificate (mutual TLS) and got none, or
+// one it does not take.
+var (
+	ErrClientCertRequired = errors.New("the server requires a client certificate, and this client gave none")
+	ErrClientCertRefused  = errors.New("the server refused this client's certificate: expired, or issued by a CA it does not trust")
+)
+
 // Dial connects to addr ("host:port"). The connection is made lazily: the
 // first call reports an unreachable server, a TLS mismatch
-// (ErrServerSpeaksTLS, ErrServerWithoutTLS) or a certificate refused.
+// (ErrServerSpeaksTLS, ErrServerWithoutTLS), a certificate refused, or a
+// client certificate wanted (ErrClientCertRequired, ErrClientCertRefused).
 func (d Dialer) Dial(addr string) (*Client, error) {
 	creds := d.Credentials
 	if creds == nil {
@@ -97,7 +106,14 @@ func explainTransportErrors(addr string, secure bool) grpc.UnaryClientIntercepto
 		case secure && strings.Contains(msg, tlsfiles.ErrPlaintextServer.Error()):
 			return fmt.Errorf("%s: %w: %w", addr, ErrServerWithoutTLS, err)
 		case strings.Contains(msg, "remote error: tls: certificate required"):
-			return fmt.Errorf("%s requires a client certificate: %w", addr, err)
+			return fmt.Errorf("%s: %w: %w", addr, ErrClientCertRequired, err)
+		case strings.Contains(msg, "remote error: tls: bad certificate"),
+			strings.Contains(msg, "remote error: tls: unknown certificate authority"),
+			strings.Contains(msg, "remote error: tls: expired certificate"):
+			// With TLS 1.3 the server judges the client's certificate
+			// after the client's handshake is done: its alert comes with
+			// the first read.
+			return fmt.Errorf("%s: %w: %w", addr, ErrClientCertRefused, err)
 		case !secure && tlsfiles.SpeaksTLS(ctx, addr):
 			return fmt.Errorf("%s: %w: %w", addr, ErrServerSpeaksTLS, err)
 		}

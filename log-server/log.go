@@ -64,8 +64,8 @@ type LogOptions struct {
 	WitnessTimeout time.Duration
 	// WitnessClient sends checkpoints to the witnesses; its transport
 	// checks https:// witnesses' certificates (and may present the log's
-	// own). Default: an http.Client with a 30s timeout and the system's
-	// roots.
+	// own). Default: an http.Client with DefaultWitnessRequestTimeout and
+	// the system's roots.
 	WitnessClient *http.Client
 	// TilesDir keeps the log's C2SP tlog-tiles (see package tiles), from
 	// which its proofs, entries and bundles are read. Empty: the tiles are

@@ -125,11 +125,15 @@ func (l *Log) cosignAll(ctx context.Context, cp govlog.Checkpoint, signed []byte
 	return cosigned, nil
 }
 
+// DefaultWitnessRequestTimeout bounds one request to a witness when
+// LogOptions.WitnessClient is not set.
+const DefaultWitnessRequestTimeout = 30 * time.Second
+
 // newWitnessClients makes a client for each witness of policy that has a
-// URL, sending with hc (nil: one with a 30s timeout).
+// URL, sending with hc (nil: one with DefaultWitnessRequestTimeout).
 func newWitnessClients(policy *govlog.Policy, hc *http.Client) ([]*witnessClient, error) {
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Timeout: DefaultWitnessRequestTimeout}
 	}
 	var out []*witnessClient
 	for _, pw := range policy.Witnesses() {

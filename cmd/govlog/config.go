@@ -102,15 +102,18 @@ type tlsServerConfig struct {
 	ClientCAFile string `yaml:"client_ca_file"`
 }
 
-// server checks the block and loads its files; nil for no block. A key
-// file readable by others is warned about.
-func (c *tlsServerConfig) server(requireClientCert bool, logger *slog.Logger) (*tlsfiles.Server, error) {
+// server loads the block's files, client certificates treated as
+// clientCerts says (if it names a client CA); nil for no block.
+func (c *tlsServerConfig) server(clientCerts tlsfiles.ClientCertPolicy, logger *slog.Logger) (*tlsfiles.Server, error) {
 	if c == nil {
 		return nil, nil
 	}
+	if c.ClientCAFile == "" {
+		clientCerts = tlsfiles.VerifyIfGiven
+	}
 	s, err := tlsfiles.NewServer(tlsfiles.ServerOptions{
 		CertFile: c.CertFile, KeyFile: c.KeyFile, ClientCAFile: c.ClientCAFile,
-		RequireClientCert: requireClientCert, Logger: logger,
+		ClientCerts: clientCerts, Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
@@ -144,7 +147,7 @@ func (c *tlsClientConfig) client(logger *slog.Logger) (*tlsfiles.Client, error) 
 // about.
 func checkTLSFiles(server *tlsServerConfig, clients ...*tlsClientConfig) error {
 	if server != nil {
-		if _, err := server.server(false, nil); err != nil {
+		if _, err := server.server(tlsfiles.VerifyIfGiven, nil); err != nil {
 			return err
 		}
 		warnIfShared(server.KeyFile)

@@ -83,6 +83,8 @@ func newDaemonCmd[C any](d daemon[C]) *cobra.Command {
 type adminServer struct {
 	reg   *prometheus.Registry
 	ready atomic.Bool
+	// url is where it serves, once started.
+	url string
 }
 
 func newAdminServer() *adminServer {
@@ -130,7 +132,8 @@ func (a *adminServer) start(lis net.Listener, addr string, logger *slog.Logger) 
 			logger.Error("admin listener stopped", "err", err)
 		}
 	}()
-	logger.Info("admin listener: /metrics, /healthz, /readyz", "addr", "http://"+lis.Addr().String())
+	a.url = "http://" + lis.Addr().String()
+	logger.Info("admin listener: /metrics, /healthz, /readyz", "addr", a.url)
 	return func() { cancel(); <-done }, nil
 }
 

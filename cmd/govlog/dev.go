@@ -34,9 +34,9 @@ import (
 func newDevCmd() *cobra.Command {
 	var (
 		data, listen, httpListen, mysqlDSN string
-		operator                           string
+		adminAddr, operator                string
 		seqInterval, mmd, scheduleInterval time.Duration
-		verbose                            bool
+		verbose, useTLS                    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -46,7 +46,12 @@ func newDevCmd() *cobra.Command {
 On first start it fills --data with a demo agency key, the registry, the log
 keys and policy.txt, and prints what to type next. The logs live in one SQLite
 file in --data (govlog.db), or in MySQL/MariaDB with --mysql; either way they
-survive restarts.`,
+survive restarts.
+
+With --tls it makes a local CA and a certificate for 127.0.0.1 and localhost
+in --data/tls, and every listener (gRPC, the read path, the witnesses, the
+monitor) speaks TLS: clients give --ca-file --data/tls/ca.pem. The CA is for
+trying TLS on this machine, not for production.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -65,11 +70,24 @@ survive restarts.`,
 			cfg.Listen, cfg.MySQL, cfg.SQLitePath = listen, mysqlDSN, filepath.Join(data, "govlog.db")
 			cfg.CheckpointDir = filepath.Join(data, "checkpoints")
 			cfg.TilesDir = filepath.Join(data, "tiles")
-			cfg.HTTPListen = devHTTPListen(httpListen, listen)
+			cfg.HTTPListen = devListen(httpListen, listen, "127.0.0.1:7080")
 			var httpURL string
-			cfg.onHTTP = func(addr string) { httpURL = "http://" + addr }
+			cfg.onHTTP = func(url string) { httpURL = url }
 			cfg.SequencerInterval, cfg.MMD, cfg.ScheduleInterval = seqInterval, mmd, scheduleInterval
 			cfg.AgencyQuota, cfg.AddressQuota = personalities.DefaultAgencyQuota, personalities.DefaultAddressQuota
+			var devTLS *devTLSFiles
+			if useTLS {
+				if devTLS, err = prepareDevTLS(filepath.Join(data, "tls"), listen); err != nil {
+					return fmt.Errorf("--tls: %w", err)
+				}
+				cfg.TLS, cfg.WitnessTLS = &devTLS.server, &devTLS.client
+			}
+			cfg.admin = newAdminServer()
+			stopAdmin, err := cfg.admin.start(nil, devListen(adminAddr, listen, "127.0.0.1:7090"), logger)
+			if err != nil {
+				return err
+			}
+			defer stopAdmin()
 			fmt.Fprintf(out, "govlog dev: keys, registry and policy in %s\n", data)
 			for _, w := range cfg.warnings {
 				fmt.Fprintln(out, "warning: "+w)
@@ -80,18 +98,23 @@ survive restarts.`,
 				fmt.Fprintln(out, "storage: MySQL/MariaDB (entries survive restarts)")
 			}
 			g, gctx := errgroup.WithContext(ctx)
-			policy, witnessURLs, err := startDevWitnesses(gctx, g, data, listen, cfg, logger)
+			policy, witnessURLs, err := startDevWitnesses(gctx, g, data, listen, cfg, devTLS, logger)
 			if err != nil {
 				return err
 			}
 			cfg.Policy = policy
-			monitorURL, startMonitor, err := devMonitor(gctx, g, data, listen, cfg, logger)
+			monitorURL, startMonitor, err := devMonitor(gctx, g, data, listen, cfg, devTLS, logger)
 			if err != nil {
 				return err
 			}
 			g.Go(func() error {
 				return runNode(gctx, cfg, logger, func(addr string) {
-					fmt.Fprintf(out, "gRPC: %s\n", addr)
+					if devTLS != nil {
+						fmt.Fprintf(out, "TLS: every listener below, with a certificate for %s issued by the local CA %s\n", strings.Join(devTLS.hosts, ", "), devTLS.client.CAFile)
+						fmt.Fprintf(out, "gRPC (TLS): %s (clients: --ca-file %s)\n", addr, devTLS.client.CAFile)
+					} else {
+						fmt.Fprintf(out, "gRPC: %s\n", addr)
+					}
 					fmt.Fprintf(out, "read path (C2SP tlog-tiles, any tlog client): %s/<log>/checkpoint\n", httpURL)
 					for _, l := range cfg.Logs {
 						fmt.Fprintf(out, "log %s: origin %s, tiles %s/%s/\n", l.Name, l.Origin, httpURL, l.Name)
@@ -99,11 +122,12 @@ survive restarts.`,
 					fmt.Fprintf(out, "witnesses (%d of %d must cosign): %s\n", devQuorum, devWitnesses, strings.Join(witnessURLs, " "))
 					fmt.Fprintf(out, "registry: %d of the %d root keys (%s/keys/root-N.key) sign each change; see govlog registry --help\n", devRootQuorum, devRoots, data)
 					fmt.Fprintf(out, "monitor dashboard: %s/\n", monitorURL)
+					fmt.Fprintf(out, "metrics and health (admin, plaintext): %s/metrics /healthz /readyz\n", cfg.admin.url)
 					startMonitor()
-					if err := seedDemo(gctx, data, addr, cfg); err != nil {
+					if err := seedDemo(gctx, data, addr, cfg, devTLS); err != nil {
 						fmt.Fprintf(out, "warning: couldn't write the demo statements: %v\n", err)
 					}
-					printDevNextSteps(out, data, addr)
+					printDevNextSteps(out, data, addr, devTLS)
 					fmt.Fprintln(out, "ready")
 				})
 			})
@@ -113,6 +137,8 @@ survive restarts.`,
 	cmd.Flags().StringVar(&data, "data", "govlog-data", "folder for keys, registry and policy (created if missing)")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "gRPC listen address")
 	cmd.Flags().StringVar(&httpListen, "http", "", "HTTP address of the read path (each log's tiles); default 127.0.0.1:7080 beside the default --listen, any free port with another --listen")
+	cmd.Flags().StringVar(&adminAddr, "admin", "", "address of /metrics, /healthz and /readyz (plaintext); default 127.0.0.1:7090 beside the default --listen, any free port with another --listen")
+	cmd.Flags().BoolVar(&useTLS, "tls", false, "make a local CA and certificates in --data/tls and speak TLS on every listener")
 	cmd.Flags().StringVar(&mysqlDSN, "mysql", "", "MySQL/MariaDB DSN (go-sql-driver format, e.g. root@tcp(127.0.0.1:3306)/govlog); default: SQLite in --data")
 	cmd.Flags().StringVar(&operator, "operator", "gov.example", "operator name: each log's origin is <operator>/<log>")
 	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", logserver.DefaultSequencerInterval, "how often queued statements are integrated")
@@ -122,15 +148,15 @@ survive restarts.`,
 	return cmd
 }
 
-// devHTTPListen is the --http address: as given, or 127.0.0.1:7080 beside
+// devListen is the address of --http or --admin: as given, or def beside
 // the default gRPC address, or any free port when --listen was changed (so
 // two dev processes with their own --listen never collide on it).
-func devHTTPListen(flag, grpcListen string) string {
+func devListen(flag, grpcListen, def string) string {
 	switch {
 	case flag != "":
 		return flag
 	case grpcListen == "127.0.0.1:7000":
-		return "127.0.0.1:7080"
+		return def
 	}
 	host, _, err := net.SplitHostPort(grpcListen)
 	if err != nil {
@@ -139,10 +165,16 @@ func devHTTPListen(flag, grpcListen string) string {
 	return net.JoinHostPort(host, "0")
 }
 
-func printDevNextSteps(out interface{ Write([]byte) (int, error) }, data, addr string) {
+func printDevNextSteps(out interface{ Write([]byte) (int, error) }, data, addr string, devTLS *devTLSFiles) {
 	// The first example of the first domain; govlog domains lists them all.
 	d := domainList[0]()
 	t := d.Types()[0]
+	// With TLS, every command that dials the server checks its
+	// certificate with the local CA.
+	server := addr
+	if devTLS != nil {
+		server += " --ca-file " + devTLS.client.CAFile
+	}
 	fmt.Fprintf(out, `
 Try it (in another terminal; govlog domains lists every log's statement types):
   govlog submit --server %[2]s --log %[3]s --key %[1]s/keys/demo-agency.key \
@@ -151,9 +183,10 @@ Try it (in another terminal; govlog domains lists every log's statement types):
       --out entry.bundle
   govlog verify --policy %[1]s/policy.txt entry.bundle
   govlog get --server %[2]s --log %[3]s --index 1
+  govlog prove --server %[2]s --log %[3]s --index 1 --out again.bundle
   govlog registry show --server %[2]s --policy %[1]s/policy.txt demo-agency
   govlog checkpoint --server %[2]s --log %[3]s --policy %[1]s/policy.txt
-`, data, addr, d.Log(), t.Type, t.Examples[0])
+`, data, server, d.Log(), t.Type, t.Examples[0])
 }
 
 // prepareDevData creates what dev needs in data on first start and loads it
@@ -319,7 +352,7 @@ const devWitnesses, devQuorum = 3, 2
 // each other and read the logs from logAddr. It writes policy.txt naming
 // the logs and the witnesses (with their URLs, which the logs push to) and
 // returns the policy.
-func startDevWitnesses(ctx context.Context, g *errgroup.Group, data, logAddr string, cfg nodeConfig, logger *slog.Logger) (*govlog.Policy, []string, error) {
+func startDevWitnesses(ctx context.Context, g *errgroup.Group, data, logAddr string, cfg nodeConfig, devTLS *devTLSFiles, logger *slog.Logger) (*govlog.Policy, []string, error) {
 	var pws []govlog.PolicyWitness
 	var ws []*loadedWitness
 	for i := 1; i <= devWitnesses; i++ {
@@ -350,19 +383,29 @@ func startDevWitnesses(ctx context.Context, g *errgroup.Group, data, logAddr str
 		if err != nil {
 			return nil, nil, err
 		}
-		w := &loadedWitness{cosigner: cosigner, logKeys: map[string]note.Verifier{}, listener: lis}
+		// The witnesses label their metrics with their names: they share
+		// dev's admin listener.
+		w := &loadedWitness{cosigner: cosigner, logKeys: map[string]note.Verifier{}, listener: lis, metrics: cfg.admin.reg}
 		w.Database = filepath.Join(data, name+".db")
 		w.PollInterval = 2 * time.Second
+		scheme := "http"
+		if devTLS != nil {
+			w.TLS, w.PeersTLS, scheme = &devTLS.server, &devTLS.client, "https"
+		}
 		for i, l := range cfg.Logs {
 			v, err := note.NewVerifier(cfg.logVKeys[i])
 			if err != nil {
 				return nil, nil, err
 			}
 			w.logKeys[l.Origin] = v
-			w.Logs = append(w.Logs, witnessLogConfig{Origin: l.Origin, VKey: cfg.logVKeys[i], URL: logAddr, Name: l.Name})
+			wl := witnessLogConfig{Origin: l.Origin, VKey: cfg.logVKeys[i], URL: logAddr, Name: l.Name}
+			if devTLS != nil {
+				wl.TLS = &devTLS.client
+			}
+			w.Logs = append(w.Logs, wl)
 		}
 		ws = append(ws, w)
-		pws = append(pws, govlog.PolicyWitness{Name: name, VKey: vkey, URL: "http://" + lis.Addr().String()})
+		pws = append(pws, govlog.PolicyWitness{Name: name, VKey: vkey, URL: scheme + "://" + lis.Addr().String()})
 	}
 	var urls []string
 	for i, w := range ws {
@@ -389,12 +432,16 @@ func startDevWitnesses(ctx context.Context, g *errgroup.Group, data, logAddr str
 // devMonitor prepares a monitor, in this process, that follows the dev logs
 // through their gRPC address, with its SQLite file in data. It returns the
 // address it serves on and a function that starts it once the logs serve.
-func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr string, cfg nodeConfig, logger *slog.Logger) (string, func(), error) {
+func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr string, cfg nodeConfig, devTLS *devTLSFiles, logger *slog.Logger) (string, func(), error) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	m := &loadedMonitor{listener: lis}
+	m := &loadedMonitor{listener: lis, metrics: cfg.admin.reg}
+	scheme := "http"
+	if devTLS != nil {
+		m.TLS, scheme = &devTLS.server, "https"
+	}
 	m.Database = filepath.Join(data, "monitor.db")
 	m.PollInterval = 2 * time.Second
 	m.BatchSize = monitor.DefaultBatchSize
@@ -406,11 +453,15 @@ func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr string, cf
 		if err != nil {
 			return "", nil, err
 		}
-		m.Logs = append(m.Logs, monitorLogConfig{Origin: l.Origin, URL: logAddr, Name: l.Name})
+		ml := monitorLogConfig{Origin: l.Origin, URL: logAddr, Name: l.Name}
+		if devTLS != nil {
+			ml.TLS = &devTLS.client
+		}
+		m.Logs = append(m.Logs, ml)
 		m.logs = append(m.logs, monitor.Log{Name: l.Name, Origin: l.Origin, Policy: cfg.Policy, Domain: domain})
 	}
 	start := func() { g.Go(func() error { return runMonitor(ctx, m, logger.With("part", "monitor")) }) }
-	return "http://" + lis.Addr().String(), start, nil
+	return scheme + "://" + lis.Addr().String(), start, nil
 }
 
 func fileExists(path string) bool {
@@ -422,12 +473,18 @@ func fileExists(path string) bool {
 // that is a rule.Seeder wants its log to start with (the approvals log's
 // demo application kind). On later starts the rules refuse them as done,
 // which is not an error.
-func seedDemo(ctx context.Context, data, addr string, cfg nodeConfig) error {
+func seedDemo(ctx context.Context, data, addr string, cfg nodeConfig, devTLS *devTLSFiles) error {
 	signer, err := loadSigner(filepath.Join(data, "keys", "demo-agency.key"))
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(addr)
+	var d client.Dialer
+	if devTLS != nil {
+		if d, err = logDialer(&devTLS.client, nil); err != nil {
+			return err
+		}
+	}
+	c, err := d.Dial(addr)
 	if err != nil {
 		return err
 	}

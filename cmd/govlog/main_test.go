@@ -49,6 +49,10 @@ func TestScripts(t *testing.T) {
 			"registry":    cmdRegistry,
 			"httpget":     cmdHTTPGet,
 			"revoke":      cmdRevoke,
+			"tlscerts":    cmdTLSCerts,
+			"waitready":   cmdWaitReady,
+			"httpsget":    cmdHTTPSGet,
+			"waitcert":    cmdWaitCert,
 		},
 	})
 }

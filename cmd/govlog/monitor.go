@@ -19,6 +19,7 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/internal/tlsfiles"
 	"github.com/govlog/govlog/monitor"
 	"github.com/govlog/govlog/personalities/registry"
 )
@@ -314,7 +315,8 @@ It resumes where it stopped.`,
 
 // runMonitor follows the logs until ctx is done, then shuts down gracefully.
 func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) error {
-	tlsServer, err := cfg.TLS.server(cfg.TLS != nil && cfg.TLS.ClientCAFile != "", logger)
+	// With a client CA, every client must present a certificate it issued.
+	tlsServer, err := cfg.TLS.server(tlsfiles.Require, logger)
 	if err != nil {
 		return err
 	}

@@ -14,10 +14,15 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/api"
+	"github.com/govlog/govlog/internal/tlsfiles"
 	logserver "github.com/govlog/govlog/log-server"
 	"github.com/govlog/govlog/log-server/tiles"
 	"github.com/govlog/govlog/log-server/tiles/s3mirror"
@@ -65,14 +70,31 @@ type nodeConfig struct {
 	// HTTPListen is the address of the read path over HTTP: each log's
 	// tiles below /<log>/. Empty: none.
 	HTTPListen string
+	// TLS, if set, makes Listen and HTTPListen speak TLS only; with
+	// SubmitRequiresClientCert, Submit answers UNAUTHENTICATED to a caller
+	// without a verified client certificate.
+	TLS                      *tlsServerConfig
+	SubmitRequiresClientCert bool
+	// WitnessTLS checks the policy's https:// witnesses; nil: the
+	// system's roots.
+	WitnessTLS *tlsClientConfig
+	// AdminListen is the address of /metrics, /healthz and /readyz.
+	// Empty: none.
+	AdminListen string
+	// admin, if set, is the admin server to use instead of one on
+	// AdminListen (dev serves the witnesses' and monitor's metrics on it
+	// too); runNode marks it ready.
+	admin *adminServer
 	// TilesMirror, if set, is the object store each log's tiles are
 	// copied to, below <log>/. Nil: none.
 	TilesMirror *s3mirror.Mirror
-	// onHTTP is told the HTTP address once it listens (dev prints it).
-	onHTTP func(addr string)
+	// onHTTP is told the read path's URL (http:// or https://) once it
+	// listens (dev prints it).
+	onHTTP func(url string)
 	// logVKeys are the logs' verifier keys, in Logs' order (dev only).
 	logVKeys []string
-	// warnings are what dev found odd in its data folder.
+	// warnings are what dev found odd in its data folder, or serve in its
+	// config.
 	warnings []string
 }
 
@@ -83,6 +105,29 @@ type nodeLog struct {
 	// RuleKey signs the statements the log writes itself
 	// (rule.TypeInfo.ByLog); nil if none.
 	RuleKey note.Signer
+}
+
+// requireClientCertOnSubmit answers UNAUTHENTICATED to a Submit whose
+// caller presented no client certificate that s's client CA issued, saying
+// why; every other call passes. The handshake took any certificate
+// (tlsfiles.VerifyLater), so that a client with none, or a refused one,
+// reads this answer instead of a broken connection, and can still read.
+func requireClientCertOnSubmit(s *tlsfiles.Server) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if info.FullMethod != api.Log_Submit_FullMethodName {
+			return handler(ctx, req)
+		}
+		err := tlsfiles.ErrNoClientCert
+		if p, ok := peer.FromContext(ctx); ok {
+			if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+				_, err = s.VerifyClient(ti.State)
+			}
+		}
+		if err != nil {
+			return nil, status.Errorf(codes.Unauthenticated, "Submit needs a client certificate issued by this server's client CA (mutual TLS), and %v: use --client-cert and --client-key (reads need none)", err)
+		}
+		return handler(ctx, req)
+	}
 }
 
 // grpcServerOptions bound what one client can hold of the server: message
@@ -143,6 +188,30 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		topts logserver.TrillianOptions
 		store storage.AdmissionStore
 	)
+	// The admin listener answers from the start: /healthz at once, /readyz
+	// with 503 until the logs are open and the genesis admitted.
+	admin := cfg.admin
+	if admin == nil {
+		admin = newAdminServer()
+		stopAdmin, err := admin.start(nil, cfg.AdminListen, logger)
+		if err != nil {
+			return err
+		}
+		defer stopAdmin()
+	}
+	clientCerts := tlsfiles.VerifyIfGiven
+	if cfg.SubmitRequiresClientCert {
+		clientCerts = tlsfiles.VerifyLater
+	}
+	tlsServer, err := cfg.TLS.server(clientCerts, logger.With("listener", "gRPC and read path"))
+	if err != nil {
+		return err
+	}
+	witnessTLS, err := cfg.WitnessTLS.client(logger)
+	if err != nil {
+		return fmt.Errorf("witness_tls: %w", err)
+	}
+	witnessClient := witnessTLS.HTTPClient(logserver.DefaultWitnessRequestTimeout)
 	if cfg.MySQL != "" {
 		db, err := mysql.Open(ctx, cfg.MySQL, mysql.Options{MaxOpenConns: cfg.MySQLMaxConns})
 		if err != nil {
@@ -197,7 +266,8 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		if cfg.TilesDir != "" {
 			tilesDir = filepath.Join(cfg.TilesDir, lc.Name)
 		}
-		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Checkpoints: checkpoints, TilesDir: tilesDir, Logger: logger})
+		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Checkpoints: checkpoints, TilesDir: tilesDir, Logger: logger,
+			WitnessClient: witnessClient})
 		if err != nil {
 			return err
 		}
@@ -225,7 +295,14 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	if err != nil {
 		return fmt.Errorf("couldn't listen on %s: %w", cfg.Listen, err)
 	}
-	gs := grpc.NewServer(grpcServerOptions()...)
+	gopts := grpcServerOptions()
+	if tlsServer != nil {
+		gopts = append(gopts, grpc.Creds(tlsServer.GRPCCredentials()))
+	}
+	if cfg.SubmitRequiresClientCert {
+		gopts = append(gopts, grpc.ChainUnaryInterceptor(requireClientCertOnSubmit(tlsServer)))
+	}
+	gs := grpc.NewServer(gopts...)
 	api.RegisterLogServer(gs, srv)
 
 	g, ctx := errgroup.WithContext(ctx)
@@ -236,9 +313,9 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			return fmt.Errorf("couldn't listen on %s: %w", cfg.HTTPListen, err)
 		}
 		mux := readMux(cfg.Logs, logs)
-		g.Go(func() error { return serveHTTP(ctx, hlis, mux, "read path") })
+		g.Go(func() error { return serveHTTPTLS(ctx, hlis, mux, "read path", tlsServer) })
 		if cfg.onHTTP != nil {
-			cfg.onHTTP(hlis.Addr().String())
+			cfg.onHTTP(httpScheme(tlsServer) + "://" + hlis.Addr().String())
 		}
 	}
 	for _, l := range logs {
@@ -265,6 +342,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		}
 		return nil
 	})
+	admin.setReady()
 	ready(lis.Addr().String())
 	return g.Wait()
 }

@@ -41,7 +41,11 @@ found by index only.`,
 				if hash != "" {
 					return fmt.Errorf("--tiles finds entries by --index only: a static read path has no index by hash")
 				}
-				b, err := proveFromTiles(cmd, tilesURL, uint64(index), sf.timeout, wait)
+				hc, err := sf.httpClient(0) // --timeout bounds it
+				if err != nil {
+					return err
+				}
+				b, err := proveFromTiles(cmd, client.NewTiles(tilesURL, hc), uint64(index), sf.timeout, wait)
 				if err != nil {
 					return err
 				}
@@ -91,16 +95,15 @@ found by index only.`,
 	cmd.Flags().StringVar(&hash, "hash", "", "entry leaf hash (base64)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "if the entry is not in the log yet, wait for it (up to --timeout)")
 	cmd.Flags().StringVar(&out, "out", "", "write the bundle here instead of stdout")
-	cmd.Flags().StringVar(&tilesURL, "tiles", "", "read the log's tlog-tiles over HTTP at this prefix (e.g. http://127.0.0.1:7080/disclosures/) instead of gRPC")
+	cmd.Flags().StringVar(&tilesURL, "tiles", "", "read the log's tlog-tiles over HTTP at this prefix (e.g. http://127.0.0.1:7080/disclosures/) instead of gRPC; an https:// prefix is checked with --ca-file (or the system's roots)")
 	return cmd
 }
 
 // proveFromTiles makes the bundle of entry index from the log's tiles,
 // waiting (with wait) until a checkpoint includes it.
-func proveFromTiles(cmd *cobra.Command, prefix string, index uint64, timeout time.Duration, wait bool) ([]byte, error) {
+func proveFromTiles(cmd *cobra.Command, t *client.Tiles, index uint64, timeout time.Duration, wait bool) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
-	t := client.NewTiles(prefix, nil)
 	for {
 		bundle, err := t.Bundle(ctx, index)
 		if err == nil {

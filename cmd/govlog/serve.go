@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/spf13/cobra"
 
 	"github.com/govlog/govlog"
@@ -23,6 +24,19 @@ import (
 type serveConfig struct {
 	// Listen is the personality server's gRPC address. Default 127.0.0.1:7000.
 	Listen string `yaml:"listen"`
+	// TLS, if set, makes the gRPC listener and the read path (http_listen)
+	// speak TLS only, with this certificate (read again when its files
+	// change). Clients then dial with --tls or --ca-file. With
+	// client_ca_file, clients are asked for a certificate (mutual TLS) and
+	// one that CA did not issue is refused; Submit requires one only with
+	// submit_requires_client_cert. Default: plaintext.
+	TLS *serveTLSConfig `yaml:"tls"`
+	// AdminListen is the address of GET /metrics (Prometheus), /healthz
+	// (200 while the process serves) and /readyz (503 until every log is
+	// open and the registry's genesis admitted, then 200), a listener of
+	// its own in plaintext, never a public one: keep it on loopback or a
+	// private network. Default 127.0.0.1:7090; "off" for none.
+	AdminListen string `yaml:"admin_listen"`
 	// HTTPListen is the address of the read path over HTTP: each log's
 	// C2SP tlog-tiles (checkpoint, tiles, entry bundles) below /<log>/,
 	// which any tlog client, a CDN or a mirror can read. Default
@@ -39,8 +53,16 @@ type serveConfig struct {
 	// MySQL configures the MySQL/MariaDB database shared by Trillian and the
 	// personalities, for storage: mysql.
 	MySQL struct {
-		// DSN in go-sql-driver format: user:password@tcp(host:3306)/dbname.
+		// DSN in go-sql-driver format: user@tcp(host:3306)/dbname, its
+		// password left out: it comes from password_file or, without it,
+		// the environment variable GOVLOG_MYSQL_PASSWORD. A password
+		// written in the DSN (user:password@...) still works, with a
+		// warning at every start.
 		DSN string `yaml:"dsn"`
+		// PasswordFile is the path of a file holding the database
+		// password (one line; a final newline is not part of it),
+		// readable by the server only.
+		PasswordFile string `yaml:"password_file"`
 		// MaxOpenConns caps connections (MariaDB allows 151). Default 64.
 		MaxOpenConns int `yaml:"max_open_conns"`
 	} `yaml:"mysql"`
@@ -62,6 +84,11 @@ type serveConfig struct {
 	// which is published once the quorum has cosigned it. Optional; without
 	// it checkpoints are signed by the log alone.
 	Policy string `yaml:"policy"`
+	// WitnessTLS is how the policy's https:// witnesses are checked:
+	// ca_file, the CA their certificates chain to (default: the system's
+	// roots), and cert_file and key_file, the server's own certificate for
+	// witnesses that require one.
+	WitnessTLS *tlsClientConfig `yaml:"witness_tls"`
 	// SequencerInterval is how often queued statements are integrated.
 	// Default 100ms (logserver.DefaultSequencerInterval).
 	SequencerInterval time.Duration `yaml:"sequencer_interval"`
@@ -161,6 +188,52 @@ func (c *tilesMirrorConfig) mirror() (*s3mirror.Mirror, error) {
 	return m, nil
 }
 
+// serveTLSConfig is serve's tls block: a server's, and whether Submit
+// requires a client certificate.
+type serveTLSConfig struct {
+	tlsServerConfig `yaml:",inline"`
+	// SubmitRequiresClientCert makes Submit answer UNAUTHENTICATED to a
+	// caller without a certificate issued by client_ca_file; every other
+	// call (checkpoints, entries, proofs, queries) stays open to anyone.
+	// For agencies that want only their own machines to submit.
+	SubmitRequiresClientCert bool `yaml:"submit_requires_client_cert"`
+}
+
+// mysqlPasswordEnv is the environment variable the MySQL password may come
+// from.
+const mysqlPasswordEnv = "GOVLOG_MYSQL_PASSWORD"
+
+// mysqlDSN is the DSN with the password put in from password_file or the
+// environment (getenv). A password written in the DSN itself is kept, with
+// a warning; two sources of it are an error. No error holds the password.
+func (c *serveConfig) mysqlDSN(getenv func(string) string) (dsn string, warnings []string, err error) {
+	cfg, err := gomysql.ParseDSN(c.MySQL.DSN)
+	if err != nil {
+		return "", nil, fmt.Errorf("mysql.dsn: %w", err)
+	}
+	env := getenv(mysqlPasswordEnv)
+	switch {
+	case c.MySQL.PasswordFile != "" && env != "":
+		return "", nil, fmt.Errorf("mysql: the password is both in password_file and in %s: keep one", mysqlPasswordEnv)
+	case cfg.Passwd != "" && (c.MySQL.PasswordFile != "" || env != ""):
+		return "", nil, fmt.Errorf("mysql: the DSN holds a password and so does password_file or %s: take it out of the DSN", mysqlPasswordEnv)
+	case c.MySQL.PasswordFile != "":
+		b, err := os.ReadFile(c.MySQL.PasswordFile)
+		if err != nil {
+			return "", nil, fmt.Errorf("mysql.password_file: %w", err)
+		}
+		if cfg.Passwd = strings.TrimRight(string(b), "\r\n"); cfg.Passwd == "" {
+			return "", nil, fmt.Errorf("mysql.password_file %s is empty", c.MySQL.PasswordFile)
+		}
+		warnIfShared(c.MySQL.PasswordFile)
+	case env != "":
+		cfg.Passwd = env
+	case cfg.Passwd != "":
+		warnings = append(warnings, fmt.Sprintf("mysql.dsn holds the database password: move it to mysql.password_file (chmod 600) or the %s environment variable", mysqlPasswordEnv))
+	}
+	return cfg.FormatDSN(), warnings, nil
+}
+
 // serveLogConfig is one log of a serveConfig.
 type serveLogConfig struct {
 	// Name is the log's short name and personality: registry,
@@ -189,6 +262,7 @@ func parseServeConfig(path string) (serveConfig, error) {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:7000"
 	}
+	c.AdminListen = adminListen(c.AdminListen, "127.0.0.1:7090")
 	switch c.HTTPListen {
 	case "":
 		c.HTTPListen = "127.0.0.1:7080"
@@ -200,6 +274,10 @@ func parseServeConfig(path string) (serveConfig, error) {
 		return c, fmt.Errorf("%s: storage must be \"mysql\" or \"sqlite\", got %q", path, c.Storage)
 	case c.Storage == "mysql" && c.MySQL.DSN == "":
 		return c, fmt.Errorf("%s: mysql.dsn is required with storage: mysql", path)
+	case c.TLS != nil && (c.TLS.CertFile == "" || c.TLS.KeyFile == ""):
+		return c, fmt.Errorf("%s: tls: cert_file and key_file are required", path)
+	case c.TLS != nil && c.TLS.SubmitRequiresClientCert && c.TLS.ClientCAFile == "":
+		return c, fmt.Errorf("%s: tls: submit_requires_client_cert needs client_ca_file, the CA that issues the client certificates", path)
 	case c.Storage == "sqlite" && c.SQLite.Path == "":
 		return c, fmt.Errorf("%s: sqlite.path is required with storage: sqlite", path)
 	case c.Registry == "":
@@ -248,8 +326,8 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		return nc, err
 	}
 	nc = nodeConfig{
-		Listen: c.Listen, MySQL: c.MySQL.DSN, MySQLMaxConns: c.MySQL.MaxOpenConns, SQLitePath: c.SQLite.Path, CheckpointDir: c.CheckpointDir,
-		TilesDir: c.TilesDir, HTTPListen: c.HTTPListen,
+		Listen: c.Listen, MySQLMaxConns: c.MySQL.MaxOpenConns, SQLitePath: c.SQLite.Path, CheckpointDir: c.CheckpointDir,
+		TilesDir: c.TilesDir, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen, WitnessTLS: c.WitnessTLS,
 		SequencerInterval: c.SequencerInterval, MMD: c.MMD, ScheduleInterval: c.ScheduleInterval,
 		AgencyQuota:  c.AgencyQuota.quota(personalities.DefaultAgencyQuota),
 		AddressQuota: c.AddressQuota.quota(personalities.DefaultAddressQuota),
@@ -258,6 +336,17 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		if nc.TilesMirror, err = c.TilesMirror.mirror(); err != nil {
 			return nc, fmt.Errorf("%s: %w", path, err)
 		}
+	}
+	if c.Storage == "mysql" {
+		if nc.MySQL, nc.warnings, err = c.mysqlDSN(os.Getenv); err != nil {
+			return nc, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if c.TLS != nil {
+		nc.TLS, nc.SubmitRequiresClientCert = &c.TLS.tlsServerConfig, c.TLS.SubmitRequiresClientCert
+	}
+	if err := checkTLSFiles(nc.TLS, c.WitnessTLS); err != nil {
+		return nc, fmt.Errorf("%s: %w", path, err)
 	}
 	if nc.Roots, err = c.RegistryRoots.load(); err != nil {
 		return nc, fmt.Errorf("%s: %w", path, err)
@@ -315,15 +404,28 @@ func newServeCmd() *cobra.Command {
 			for _, l := range cfg.Logs {
 				names = append(names, l.Name)
 			}
-			return fmt.Sprintf("%d logs (%s) on %s", len(cfg.Logs), strings.Join(names, ", "), storage)
+			summary := fmt.Sprintf("%d logs (%s) on %s", len(cfg.Logs), strings.Join(names, ", "), storage)
+			if cfg.TLS != nil {
+				summary += ", TLS"
+				if cfg.SubmitRequiresClientCert {
+					summary += " (Submit requires a client certificate)"
+				}
+			}
+			for _, w := range cfg.warnings {
+				summary += "\nwarning: " + w
+			}
+			return summary
 		},
 		run: func(ctx context.Context, cfg nodeConfig, logger *slog.Logger) error {
 			// Trillian's klog is as verbose as the logger: --verbose.
 			quietTrillian(logger.Enabled(ctx, slog.LevelDebug))
-			var httpAddr string
-			cfg.onHTTP = func(addr string) { httpAddr = addr }
+			for _, w := range cfg.warnings {
+				logger.Warn(w)
+			}
+			var httpURL string
+			cfg.onHTTP = func(url string) { httpURL = url }
 			return runNode(ctx, cfg, logger, func(addr string) {
-				logger.Info("serving", "grpc", addr, "http", httpAddr, "logs", len(cfg.Logs))
+				logger.Info("serving", "grpc", addr, "http", httpURL, "tls", cfg.TLS != nil, "logs", len(cfg.Logs))
 			})
 		},
 	})

@@ -26,6 +26,7 @@ import (
 func newVerifyCmd() *cobra.Command {
 	var policyPath, registryPath, registryServer string
 	var timeout time.Duration
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "verify --policy POLICY BUNDLE",
 		Short: "Verify offline that a bundle's entry is in the log",
@@ -85,7 +86,11 @@ It exits 0 and says what it proved, or non-zero with the reason.`,
 				}
 				return checkSigner(w, vb, reg, registryPath)
 			case registryServer != "":
-				reg, where, err := readRegistryLog(cmd, registryServer, policy, timeout)
+				d, err := tf.dialer()
+				if err != nil {
+					return err
+				}
+				reg, where, err := readRegistryLog(cmd, d, registryServer, policy, timeout)
 				if err != nil {
 					return fmt.Errorf("the entry is in the log, but the registry could not be read: %w", err)
 				}
@@ -99,6 +104,7 @@ It exits 0 and says what it proved, or non-zero with the reason.`,
 	cmd.Flags().StringVar(&registryPath, "registry", "", "registry file, to check who signed the statement too")
 	cmd.Flags().StringVar(&registryServer, "registry-server", "", "gRPC address of a server of the registry log, to check who signed against the registry log itself")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "how long to wait for --registry-server")
+	tf.register(cmd) // for --registry-server
 	return cmd
 }
 
@@ -188,8 +194,8 @@ func checkSigner(w io.Writer, vb *govlog.VerifiedBundle, reg *registry.Registry,
 
 // readRegistryLog reads the registry log from server, checked against a
 // checkpoint policy accepts, and replays it.
-func readRegistryLog(cmd *cobra.Command, server string, policy *govlog.Policy, timeout time.Duration) (*registry.Registry, string, error) {
-	c, err := client.Dial(server)
+func readRegistryLog(cmd *cobra.Command, d client.Dialer, server string, policy *govlog.Policy, timeout time.Duration) (*registry.Registry, string, error) {
+	c, err := d.Dial(server)
 	if err != nil {
 		return nil, "", err
 	}

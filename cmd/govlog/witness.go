@@ -20,6 +20,7 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/internal/tlsfiles"
 	"github.com/govlog/govlog/witness"
 	"github.com/govlog/govlog/witness/gossip"
 	"github.com/govlog/govlog/witness/sqlstore"
@@ -223,7 +224,8 @@ more for that log; check the evidence with govlog check-evidence.`,
 // runWitness serves the witness until ctx is done, then shuts down
 // gracefully.
 func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) error {
-	tlsServer, err := cfg.TLS.server(cfg.TLS != nil && cfg.TLS.ClientCAFile != "", logger)
+	// With a client CA, every client must present a certificate it issued.
+	tlsServer, err := cfg.TLS.server(tlsfiles.Require, logger)
 	if err != nil {
 		return err
 	}

@@ -131,7 +131,7 @@ func (h *handshakeLog) failed(remote string, err error) {
 	case strings.Contains(msg, "remote error: tls: "):
 		alert := remoteAlert(msg)
 		if expired, notAfter := h.pair.expired(); expired {
-			h.warn("refused", slog.LevelError, "a client refused this server's TLS certificate: it has expired", remote, alert,
+			h.warn("refused-expired", slog.LevelError, "a client refused this server's TLS certificate: it has expired", remote, alert,
 				"not_after", notAfter.UTC().Format(time.RFC3339), "cert_file", h.pair.certFile)
 			return
 		}

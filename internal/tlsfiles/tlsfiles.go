@@ -18,9 +18,10 @@
 //     (mutual TLS) is reloaded the same way.
 //   - The client-CA file (mutual TLS) is read once, at start: changing it
 //     needs a restart. Client certificates are asked for, and verified
-//     when given; whether one is required is the server's choice
-//     (ServerOptions.RequireClientCert), or its handlers' (govlog serve
-//     requires one on Submit only).
+//     when given; the server may require one (Require), or verify it
+//     itself on the requests that need one (VerifyLater: govlog serve
+//     requires one on Submit only, and answers a missing or refused one
+//     with UNAUTHENTICATED on that call, reads staying open).
 //   - A server that holds an expired certificate starts anyway and logs an
 //     error at every reload check (at most once a minute): refusing to
 //     start would also stop the reload that mends it.
@@ -59,12 +60,12 @@ type ServerOptions struct {
 	// KeyFile its private key (PEM). Both are required.
 	CertFile, KeyFile string
 	// ClientCAFile, if set, holds the CA certificates (PEM) that client
-	// certificates are verified against: clients are asked for one, and a
-	// certificate given must verify, or the handshake fails.
+	// certificates are verified against: clients are asked for one, and
+	// ClientCerts says what follows.
 	ClientCAFile string
-	// RequireClientCert refuses, in the handshake, a client without a
-	// certificate. It needs ClientCAFile.
-	RequireClientCert bool
+	// ClientCerts is what the handshake does with client certificates
+	// when ClientCAFile is set. Default VerifyIfGiven.
+	ClientCerts ClientCertPolicy
 	// ReloadInterval is how often, at most, the files are checked for a
 	// change. Default DefaultReloadInterval.
 	ReloadInterval time.Duration
@@ -72,13 +73,39 @@ type ServerOptions struct {
 	Logger *slog.Logger
 }
 
+// ClientCertPolicy is what a server's handshake does with client
+// certificates.
+type ClientCertPolicy int
+
+const (
+	// VerifyIfGiven: a certificate given must verify against the client
+	// CA, or the handshake fails; none is fine.
+	VerifyIfGiven ClientCertPolicy = iota
+	// Require: a certificate must be given and verify, or the handshake
+	// fails.
+	Require
+	// VerifyLater: the handshake proves the client holds the key of the
+	// certificate it gives, but does not verify it; the server calls
+	// VerifyClient on the requests that need one. A missing or refused
+	// certificate is then an answer to that request, which the client
+	// reads plainly, instead of a broken connection (with TLS 1.3 a
+	// client learns that its certificate was refused only on its first
+	// read, if the connection is not torn down first).
+	VerifyLater
+)
+
+// ErrNoClientCert is VerifyClient's error for a client that gave no
+// certificate.
+var ErrNoClientCert = errors.New("the client gave no certificate")
+
 // Server is a server's TLS configuration, its certificate reloaded from
 // its files.
 type Server struct {
-	opts   ServerOptions
-	config *tls.Config
-	pair   *keyPair
-	log    handshakeLog
+	opts      ServerOptions
+	config    *tls.Config
+	clientCAs *x509.CertPool
+	pair      *keyPair
+	log       handshakeLog
 }
 
 // NewServer loads the files and returns the server's configuration. An
@@ -87,7 +114,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	switch {
 	case opts.CertFile == "" || opts.KeyFile == "":
 		return nil, errors.New("TLS needs both cert_file and key_file")
-	case opts.RequireClientCert && opts.ClientCAFile == "":
+	case opts.ClientCerts != VerifyIfGiven && opts.ClientCAFile == "":
 		return nil, errors.New("requiring client certificates needs client_ca_file, the CA they are checked against")
 	}
 	if opts.Logger == nil {
@@ -109,13 +136,56 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.clientCAs = pool
 		s.config.ClientCAs = pool
-		s.config.ClientAuth = tls.VerifyClientCertIfGiven
-		if opts.RequireClientCert {
+		switch opts.ClientCerts {
+		case VerifyIfGiven:
+			s.config.ClientAuth = tls.VerifyClientCertIfGiven
+		case Require:
 			s.config.ClientAuth = tls.RequireAndVerifyClientCert
+		case VerifyLater:
+			s.config.ClientAuth = tls.RequestClientCert
 		}
 	}
 	return s, nil
+}
+
+// VerifyClient returns the verified certificate of the client of a
+// connection: the handshake's (VerifyIfGiven, Require), or, with
+// VerifyLater, the one the client gave, verified now against the client
+// CA as crypto/tls would have. The error says plainly what is wrong;
+// ErrNoClientCert if the client gave none.
+func (s *Server) VerifyClient(cs tls.ConnectionState) (*x509.Certificate, error) {
+	if len(cs.VerifiedChains) > 0 {
+		return cs.VerifiedChains[0][0], nil
+	}
+	if len(cs.PeerCertificates) == 0 || s.clientCAs == nil {
+		return nil, ErrNoClientCert
+	}
+	leaf := cs.PeerCertificates[0]
+	opts := x509.VerifyOptions{
+		Roots:         s.clientCAs,
+		Intermediates: x509.NewCertPool(),
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	if _, err := leaf.Verify(opts); err != nil {
+		var invalid x509.CertificateInvalidError
+		var unknown x509.UnknownAuthorityError
+		name := leaf.Subject.String()
+		switch {
+		case errors.As(err, &invalid) && invalid.Reason == x509.Expired && time.Now().After(leaf.NotAfter):
+			return nil, fmt.Errorf("the client certificate %q has expired (not valid after %s)", name, leaf.NotAfter.UTC().Format(time.RFC3339))
+		case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+			return nil, fmt.Errorf("the client certificate %q is not valid yet (not before %s)", name, leaf.NotBefore.UTC().Format(time.RFC3339))
+		case errors.As(err, &unknown):
+			return nil, fmt.Errorf("the client certificate %q is issued by %q, not by this server's client CA", name, leaf.Issuer.String())
+		}
+		return nil, fmt.Errorf("the client certificate %q does not verify: %w", name, err)
+	}
+	return leaf, nil
 }
 
 // Config returns the server's configuration. Its certificate follows the

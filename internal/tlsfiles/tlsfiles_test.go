@@ -381,7 +381,7 @@ func TestClientCertificates(t *testing.T) {
 
 	var log syncBuffer
 	optional := serveHTTPS(t, p.server(ServerOptions{ClientCAFile: p.path("ca.pem"), Logger: newLogger(&log)}))
-	required := serveHTTPS(t, p.server(ServerOptions{ClientCAFile: p.path("ca.pem"), RequireClientCert: true, Logger: newLogger(&log)}))
+	required := serveHTTPS(t, p.server(ServerOptions{ClientCAFile: p.path("ca.pem"), ClientCerts: Require, Logger: newLogger(&log)}))
 
 	for _, tc := range []struct {
 		name      string
@@ -434,7 +434,8 @@ func TestOptionsErrors(t *testing.T) {
 		{"no key", &ServerOptions{CertFile: p.path("server.pem")}, nil, "needs both cert_file and key_file"},
 		{"missing cert", &ServerOptions{CertFile: p.path("none.pem"), KeyFile: p.path("server.key")}, nil, "none.pem: no such file"},
 		{"key of another cert", &ServerOptions{CertFile: p.path("server.pem"), KeyFile: p.path("ca.pem")}, nil, "couldn't load the certificate"},
-		{"required without CA", &ServerOptions{CertFile: p.path("server.pem"), KeyFile: p.path("server.key"), RequireClientCert: true}, nil, "needs client_ca_file"},
+		{"required without CA", &ServerOptions{CertFile: p.path("server.pem"), KeyFile: p.path("server.key"), ClientCerts: Require}, nil, "needs client_ca_file"},
+		{"verified later without CA", &ServerOptions{CertFile: p.path("server.pem"), KeyFile: p.path("server.key"), ClientCerts: VerifyLater}, nil, "needs client_ca_file"},
 		{"client CA not PEM", &ServerOptions{CertFile: p.path("server.pem"), KeyFile: p.path("server.key"), ClientCAFile: p.path("garbage.pem")}, nil, "garbage.pem holds no PEM certificate"},
 		{"CA file missing", nil, &ClientOptions{CAFile: p.path("none.pem")}, "none.pem: no such file"},
 		{"client cert without key", nil, &ClientOptions{CertFile: p.path("server.pem")}, "needs both its certificate and its key"},
@@ -477,5 +478,53 @@ func TestLoadCA(t *testing.T) {
 	p.issue("leaf", Leaf{Name: "leaf", Hosts: localhost})
 	if _, err := LoadCA(p.path("leaf.pem"), p.path("leaf.key")); err == nil || !strings.Contains(err.Error(), "is not a CA certificate") {
 		t.Errorf("a leaf as CA: got %v", err)
+	}
+}
+
+func TestVerifyClientLater(t *testing.T) {
+	p := newPKI(t, "test CA")
+	p.issue("server", Leaf{Name: "server", Hosts: localhost})
+	p.issue("agency", Leaf{Name: "agency", Client: true})
+	p.issue("expired", Leaf{Name: "expired", Client: true, NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
+	other := newPKI(t, "another CA")
+	other.issue("stranger", Leaf{Name: "stranger", Client: true})
+
+	s := p.server(ServerOptions{ClientCAFile: p.path("ca.pem"), ClientCerts: VerifyLater})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The handler says whom it verified, or why not: every handshake
+	// succeeds.
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cert, err := s.VerifyClient(*r.TLS)
+		if err != nil {
+			if errors.Is(err, ErrNoClientCert) {
+				io.WriteString(w, "none: ")
+			}
+			io.WriteString(w, err.Error())
+			return
+		}
+		io.WriteString(w, "verified "+cert.Subject.CommonName)
+	})}
+	go srv.Serve(s.Listener(lis))
+	t.Cleanup(func() { srv.Close() })
+	url := "https://" + lis.Addr().String() + "/"
+
+	for _, tc := range []struct {
+		name, cert, key, want string
+	}{
+		{"none", "", "", "none: the client gave no certificate"},
+		{"issued by the client CA", p.path("agency.pem"), p.path("agency.key"), "verified agency"},
+		{"expired", p.path("expired.pem"), p.path("expired.key"), `the client certificate "CN=expired" has expired (not valid after `},
+		{"another CA", other.path("stranger.pem"), other.path("stranger.key"), `the client certificate "CN=stranger" is issued by "CN=another CA", not by this server's client CA`},
+		{"a server certificate", p.path("server.pem"), p.path("server.key"), `the client certificate "CN=server" does not verify`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, err := get(p.client(ClientOptions{CertFile: tc.cert, KeyFile: tc.key}), url)
+			if err != nil || !strings.HasPrefix(body, tc.want) {
+				t.Errorf("got %q, %v; want %q", body, err, tc.want)
+			}
+		})
 	}
 }

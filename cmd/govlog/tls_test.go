@@ -1,0 +1,239 @@
+package main
+
+import (
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/govlog/govlog/internal/tlsfiles"
+)
+
+// tlscerts DIR writes a test PKI to DIR: ca.pem, server.pem and
+// server-key.pem (for 127.0.0.1 and localhost), expired.pem and
+// expired-key.pem (a server certificate that expired an hour ago),
+// agency.pem and agency-key.pem (a client certificate), and
+// stranger.pem, stranger-key.pem and other-ca.pem (a client certificate
+// of another CA).
+func cmdTLSCerts(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: tlscerts DIR")
+	}
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o700))
+	write := func(name string, data []byte) {
+		ts.Check(os.WriteFile(filepath.Join(dir, name), data, 0o600))
+	}
+	issue := func(ca *tlsfiles.CA, name string, l tlsfiles.Leaf) {
+		cert, key, err := ca.Issue(l)
+		ts.Check(err)
+		write(name+".pem", cert)
+		write(name+"-key.pem", key)
+	}
+	ca, err := tlsfiles.NewCA("test CA", time.Now().Add(24*time.Hour))
+	ts.Check(err)
+	other, err := tlsfiles.NewCA("another CA", time.Now().Add(24*time.Hour))
+	ts.Check(err)
+	write("ca.pem", ca.CertPEM())
+	write("other-ca.pem", other.CertPEM())
+	hosts := []string{"127.0.0.1", "localhost"}
+	issue(ca, "server", tlsfiles.Leaf{Name: "govlog test", Hosts: hosts})
+	issue(ca, "expired", tlsfiles.Leaf{Name: "govlog test", Hosts: hosts, NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
+	issue(ca, "agency", tlsfiles.Leaf{Name: "demo-agency", Client: true})
+	issue(other, "stranger", tlsfiles.Leaf{Name: "stranger", Client: true})
+}
+
+// waitready URL waits up to 60s until URL (an admin listener's /readyz)
+// answers 200.
+func cmdWaitReady(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitready URL")
+	}
+	var last string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(args[0])
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		last = resp.Status + ": " + string(b)
+	}
+	ts.Fatalf("%s never answered 200 (last: %s)", args[0], last)
+}
+
+// httpsget CAFILE URL TEXT fetches URL, its certificate checked with
+// CAFILE, until its body contains TEXT (up to 30s).
+func cmdHTTPSGet(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: httpsget CAFILE URL TEXT")
+	}
+	c, err := tlsfiles.NewClient(tlsfiles.ClientOptions{CAFile: ts.MkAbs(args[0])})
+	ts.Check(err)
+	hc := c.HTTPClient(10 * time.Second)
+	var last string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := hc.Get(args[1])
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if last = string(b); strings.Contains(last, args[2]) {
+			return
+		}
+	}
+	ts.Fatalf("%s never contained %q; last:\n%s", args[1], args[2], last)
+}
+
+// waitcert ADDR expired|valid waits up to 30s until the TLS server at
+// ADDR presents a certificate in that state (a reload is checked for at
+// most every 5 s, when a handshake asks).
+func cmdWaitCert(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 || (args[1] != "expired" && args[1] != "valid") {
+		ts.Fatalf("usage: waitcert ADDR expired|valid")
+	}
+	var last string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		// Only the certificate's dates are looked at.
+		conn, err := tls.Dial("tcp", args[0], &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		leaf := conn.ConnectionState().PeerCertificates[0]
+		conn.Close()
+		state := "valid"
+		if time.Now().After(leaf.NotAfter) {
+			state = "expired"
+		}
+		if last = state; state == args[1] {
+			return
+		}
+	}
+	ts.Fatalf("%s never presented a certificate %s (last: %s)", args[0], args[1], last)
+}
+
+// TestAdminServer: /readyz answers 503 until the daemon is ready; /healthz
+// and /metrics answer from the start.
+func TestAdminServer(t *testing.T) {
+	a := newAdminServer()
+	srv := httptest.NewServer(a.handler())
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "not ready") {
+		t.Errorf("/readyz before ready: %d %q", code, body)
+	}
+	if code, body := get("/healthz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz: %d %q", code, body)
+	}
+	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("/metrics: %d, no go_goroutines", code)
+	}
+	a.setReady()
+	if code, body := get("/readyz"); code != http.StatusOK || body != "ready\n" {
+		t.Errorf("/readyz once ready: %d %q", code, body)
+	}
+}
+
+func TestMySQLPassword(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	secret := file("password", "s3cr:t@(x)\n")
+	empty := file("empty", "\n")
+	for _, tc := range []struct {
+		name, dsn, file, env string
+		wantDSN, wantErr     string
+		wantWarning          bool
+	}{
+		{name: "none", dsn: "govlog@tcp(db:3306)/govlog", wantDSN: "govlog@tcp(db:3306)/govlog"},
+		{name: "from a file", dsn: "govlog@tcp(db:3306)/govlog", file: secret, wantDSN: "govlog:s3cr:t@(x)@tcp(db:3306)/govlog"},
+		{name: "from the environment", dsn: "govlog@tcp(db:3306)/govlog", env: "envpass", wantDSN: "govlog:envpass@tcp(db:3306)/govlog"},
+		{name: "inline", dsn: "govlog:inline@tcp(db:3306)/govlog", wantDSN: "govlog:inline@tcp(db:3306)/govlog", wantWarning: true},
+		{name: "file and environment", dsn: "govlog@tcp(db:3306)/govlog", file: secret, env: "envpass", wantErr: "both in password_file and in GOVLOG_MYSQL_PASSWORD"},
+		{name: "inline and file", dsn: "govlog:inline@tcp(db:3306)/govlog", file: secret, wantErr: "take it out of the DSN"},
+		{name: "inline and environment", dsn: "govlog:inline@tcp(db:3306)/govlog", env: "envpass", wantErr: "take it out of the DSN"},
+		{name: "empty file", dsn: "govlog@tcp(db:3306)/govlog", file: empty, wantErr: "is empty"},
+		{name: "missing file", dsn: "govlog@tcp(db:3306)/govlog", file: filepath.Join(dir, "none"), wantErr: "mysql.password_file: open"},
+		{name: "bad DSN", dsn: "govlog:inline@db:3306", wantErr: "mysql.dsn: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c serveConfig
+			c.MySQL.DSN, c.MySQL.PasswordFile = tc.dsn, tc.file
+			dsn, warnings, err := c.mysqlDSN(func(k string) string {
+				if k == mysqlPasswordEnv {
+					return tc.env
+				}
+				return ""
+			})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want an error containing %q", err, tc.wantErr)
+				}
+				for _, p := range []string{"inline", "envpass", "s3cr"} {
+					if strings.Contains(err.Error(), p) {
+						t.Errorf("the error shows the password: %v", err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dsn != tc.wantDSN {
+				t.Errorf("DSN %q, want %q", dsn, tc.wantDSN)
+			}
+			if got := len(warnings) > 0; got != tc.wantWarning || (got && !strings.Contains(warnings[0], "move it to mysql.password_file")) {
+				t.Errorf("warnings %q, want one: %v", warnings, tc.wantWarning)
+			}
+		})
+	}
+}
+
+// TestServeConfigTLSErrors: a tls block is checked before anything starts.
+func TestServeConfigTLSErrors(t *testing.T) {
+	const head = "storage: sqlite\nsqlite: {path: x.db}\nregistry: r\nlogs: [{name: registry, origin: o/registry, key: k}]\n"
+	for _, tc := range []struct{ name, yaml, wantErr string }{
+		{"no key", "tls: {cert_file: c.pem}\n", "tls: cert_file and key_file are required"},
+		{"client certs without a CA", "tls: {cert_file: c.pem, key_file: k.pem, submit_requires_client_cert: true}\n", "submit_requires_client_cert needs client_ca_file"},
+		{"unknown field", "tls: {cert_file: c.pem, key_file: k.pem, ca_file: x}\n", "field ca_file not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(path, []byte(head+tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := parseServeConfig(path)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
