@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -147,6 +149,13 @@ type monitorLogConfig struct {
 	Origin string `yaml:"origin"`
 	// URL is the gRPC address (host:port) of a govlog server of the log.
 	URL string `yaml:"url"`
+	// Tiles, instead of URL, is the log's C2SP tlog-tiles prefix over HTTP
+	// (a server's http_listen, a mirror or a CDN: for example
+	// https://logs.example/disclosures/): checkpoints, entries and
+	// consistency proofs are read there, every tile checked against the
+	// checkpoint, and nothing is asked of the log's gRPC server. The tls
+	// block applies to it when it is https://.
+	Tiles string `yaml:"tiles"`
 	// Name is the log's name on that server. Default: the last element of
 	// the origin (disclosures for gov.example/disclosures).
 	Name string `yaml:"name"`
@@ -232,14 +241,17 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 	seen := map[string]bool{}
 	for i := range lm.Logs {
 		l := &lm.Logs[i]
-		if l.Origin == "" || l.URL == "" || l.Policy == "" {
-			return fail("logs[%d]: origin, url and policy are required", i)
+		if l.Origin == "" || (l.URL == "") == (l.Tiles == "") || l.Policy == "" {
+			return fail("logs[%d]: origin, policy and one of url and tiles are required", i)
 		}
 		if seen[l.Origin] {
 			return fail("log %q listed twice", l.Origin)
 		}
 		seen[l.Origin] = true
-		if _, _, err := net.SplitHostPort(l.URL); err != nil {
+		if l.Tiles != "" && !strings.HasPrefix(l.Tiles, "http://") && !strings.HasPrefix(l.Tiles, "https://") {
+			return fail("log %q: tiles %q is not an http:// or https:// prefix", l.Origin, l.Tiles)
+		}
+		if _, _, err := net.SplitHostPort(l.URL); l.URL != "" && err != nil {
 			return fail("log %q: url %q is not host:port: %v", l.Origin, l.URL, err)
 		}
 		if err := checkTLSFiles(nil, l.TLS); err != nil {
@@ -349,6 +361,18 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	for i := range logs {
 		// Logs on one server share a connection, if they reach it alike.
 		lc := cfg.Logs[i]
+		if lc.Tiles != "" {
+			var hc *http.Client
+			if lc.TLS != nil {
+				tc, err := lc.TLS.client(logger)
+				if err != nil {
+					return fmt.Errorf("log %q: tls: %w", lc.Origin, err)
+				}
+				hc = tc.HTTPClient(30 * time.Second)
+			}
+			logs[i].Reader = client.NewTilesReader(map[string]string{logs[i].Name: lc.Tiles}, hc)
+			continue
+		}
 		key := lc.URL
 		if lc.TLS != nil {
 			key += fmt.Sprintf(" %+v", *lc.TLS)
