@@ -1,18 +1,26 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/grpc"
 
+	"github.com/govlog/govlog/api"
 	"github.com/govlog/govlog/internal/tlsfiles"
 )
 
@@ -233,6 +241,185 @@ func TestServeConfigTLSErrors(t *testing.T) {
 			_, err := parseServeConfig(path)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// refusedCheckpointLog serves a checkpoint that no policy accepts, so that a monitor
+// following it raises checkpoint_refused.
+type refusedCheckpointLog struct{ api.UnimplementedLogServer }
+
+func (refusedCheckpointLog) GetCheckpoint(context.Context, *api.GetCheckpointRequest) (*api.GetCheckpointResponse, error) {
+	return &api.GetCheckpointResponse{Checkpoint: []byte("gov.example/registry\n1\nnot a hash\n\n— nobody AAAA\n")}, nil
+}
+
+// TestMonitorOverTLS: a monitor configured with TLS follows a log over
+// TLS (its CA in the log's tls block) and POSTs its alert to an https://
+// webhook checked with webhook_tls's CA, presenting its own certificate to
+// a receiver that requires one.
+func TestMonitorOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	path := func(name string) string { return filepath.Join(dir, name) }
+	write := func(name string, data []byte) {
+		t.Helper()
+		if err := os.WriteFile(path(name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca, err := tlsfiles.NewCA("test CA", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("ca.pem", ca.CertPEM())
+	for name, leaf := range map[string]tlsfiles.Leaf{
+		"server":  {Name: "server", Hosts: []string{"127.0.0.1"}},
+		"monitor": {Name: "monitor", Client: true},
+	} {
+		cert, key, err := ca.Issue(leaf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(name+".pem", cert)
+		write(name+"-key.pem", key)
+	}
+	logVKey := ""
+	for _, name := range []string{"root-1", "root-2", "log"} {
+		origin := name
+		if name == "log" {
+			origin = "gov.example/registry"
+		}
+		skey, vkey, err := note.GenerateKey(rand.Reader, origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writeKeyFiles(path(name), skey, vkey); err != nil {
+			t.Fatal(err)
+		}
+		logVKey = vkey
+	}
+	write("policy.txt", []byte("log "+logVKey+"\nquorum none\n"))
+
+	serverTLS, err := tlsfiles.NewServer(tlsfiles.ServerOptions{CertFile: path("server.pem"), KeyFile: path("server-key.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer(grpc.Creds(serverTLS.GRPCCredentials()))
+	api.RegisterLogServer(gs, refusedCheckpointLog{})
+	go gs.Serve(lis)
+	defer gs.Stop()
+
+	// The receiver requires a client certificate of the CA.
+	hookTLS, err := tlsfiles.NewServer(tlsfiles.ServerOptions{CertFile: path("server.pem"), KeyFile: path("server-key.pem"), ClientCAFile: path("ca.pem"), ClientCerts: tlsfiles.Require})
+	if err != nil {
+		t.Fatal(err)
+	}
+	posted := make(chan string, 10)
+	hookLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		posted <- r.TLS.VerifiedChains[0][0].Subject.CommonName + " " + string(b)
+	})}
+	go hook.Serve(hookTLS.Listener(hookLis))
+	defer hook.Close()
+	hookURL := "https://" + hookLis.Addr().String()
+
+	write("monitor.yaml", []byte(`listen: 127.0.0.1:0
+admin_listen: "off"
+tls: {cert_file: `+path("server.pem")+`, key_file: `+path("server-key.pem")+`}
+database: `+path("monitor.db")+`
+poll_interval: 100ms
+registry_roots: {quorum: 2, keys: [`+path("root-1.vkey")+`, `+path("root-2.vkey")+`]}
+webhooks: [`+hookURL+`/alerts]
+webhook_tls: {ca_file: `+path("ca.pem")+`, cert_file: `+path("monitor.pem")+`, key_file: `+path("monitor-key.pem")+`}
+logs:
+  - origin: gov.example/registry
+    url: `+lis.Addr().String()+`
+    policy: `+path("policy.txt")+`
+    tls: {ca_file: `+path("ca.pem")+`}
+`))
+	lm, err := loadMonitorConfig(path("monitor.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runMonitor(ctx, lm, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	select {
+	case body := <-posted:
+		if !strings.HasPrefix(body, "monitor ") || !strings.Contains(body, `"checkpoint_refused"`) {
+			t.Errorf("the webhook got %q, want a checkpoint_refused alert from the monitor's certificate", body)
+		}
+	case err := <-done:
+		t.Fatalf("the monitor stopped: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no alert reached the https webhook in 30s")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("runMonitor: %v", err)
+	}
+}
+
+// TestDeployTLSExamplesParse: the tls blocks deploy/*.yaml show commented
+// out parse, uncommented, with the fields the daemons know.
+func TestDeployTLSExamplesParse(t *testing.T) {
+	block := regexp.MustCompile(`(?m)^(\s*)# ((?:tls|peers_tls|webhook_tls|witness_tls):\n(?:\s*#   \w+: .*\n)+)`)
+	for _, tc := range []struct {
+		file   string
+		config any
+		blocks int
+	}{
+		{"govlog.yaml", &serveConfig{}, 1},
+		{"govlog-sqlite.yaml", &serveConfig{}, 1},
+		{"witness.yaml", &witnessConfig{}, 3},
+		{"monitor.yaml", &monitorConfig{}, 3},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("../../deploy", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := 0
+			uncommented := block.ReplaceAllStringFunc(string(data), func(m string) string {
+				found++
+				lines := strings.Split(m, "\n")
+				for i, l := range lines {
+					indent, rest, _ := strings.Cut(l, "# ")
+					lines[i] = indent + rest
+				}
+				return strings.Join(lines, "\n")
+			})
+			if found != tc.blocks {
+				t.Fatalf("found %d commented TLS blocks, want %d", found, tc.blocks)
+			}
+			path := filepath.Join(t.TempDir(), tc.file)
+			if err := os.WriteFile(path, []byte(uncommented), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := readConfig(path, tc.config); err != nil {
+				t.Fatalf("uncommented: %v", err)
+			}
+			switch c := tc.config.(type) {
+			case *serveConfig:
+				if c.TLS == nil || c.TLS.CertFile == "" || c.TLS.KeyFile == "" {
+					t.Errorf("no tls block read: %+v", c.TLS)
+				}
+			case *witnessConfig:
+				if c.TLS == nil || c.PeersTLS == nil || c.Logs[1].TLS == nil || c.Logs[1].TLS.CAFile == "" {
+					t.Errorf("tls blocks not read: %+v %+v %+v", c.TLS, c.PeersTLS, c.Logs[1].TLS)
+				}
+			case *monitorConfig:
+				if c.TLS == nil || c.WebhookTLS == nil || c.Logs[1].TLS == nil {
+					t.Errorf("tls blocks not read: %+v %+v %+v", c.TLS, c.WebhookTLS, c.Logs[1].TLS)
+				}
 			}
 		})
 	}
