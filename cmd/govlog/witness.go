@@ -262,7 +262,7 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 	defer readers.close()
 	gopts := gossip.Options{
 		Witness: w, Peers: cfg.Peers, Interval: cfg.PollInterval, Logger: logger, Metrics: reg,
-		HTTPClient: peers.HTTPClient(10 * time.Second),
+		HTTPClient: peers.HTTPClient(gossip.DefaultPeerTimeout),
 	}
 	if len(readers.logs) > 0 {
 		gopts.Logs, gopts.Proofs = readers.checkpoint, readers

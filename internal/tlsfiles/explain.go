@@ -15,7 +15,7 @@ import (
 
 // ErrPlaintextServer is a TLS client's error when the server answered its
 // handshake without TLS.
-var ErrPlaintextServer = errors.New("does not speak TLS")
+var ErrPlaintextServer = errors.New("the server does not speak TLS")
 
 // HandshakeError is a client's failed TLS handshake, said plainly. Unwrap
 // gives crypto/tls's own error.
@@ -69,7 +69,7 @@ func (c *Client) Explain(server string, err error) error {
 		return say("TLS: the certificate of %s does not verify: %v", host, verify.Err)
 	case errors.As(err, &record):
 		err = fmt.Errorf("%w: %w", ErrPlaintextServer, err)
-		return say("TLS: %s %v: it answered the handshake in plaintext (connect without TLS, or to its TLS address)", server, ErrPlaintextServer)
+		return say("TLS: %s answered the handshake in plaintext: %v (connect without TLS, or to its TLS address)", server, ErrPlaintextServer)
 	}
 	msg := err.Error()
 	switch {

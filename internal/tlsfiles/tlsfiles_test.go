@@ -335,8 +335,8 @@ func TestPlaintextAndTLSMismatch(t *testing.T) {
 	// A TLS client to a plaintext server is told so, at once.
 	start := time.Now()
 	err := checkGRPC(plainAddr, grpc.WithTransportCredentials(c.GRPCCredentials()))
-	if err == nil || !strings.Contains(err.Error(), plainAddr+" does not speak TLS") {
-		t.Errorf("TLS to plaintext gRPC: got %v, want %q", err, plainAddr+" does not speak TLS")
+	if want := plainAddr + " answered the handshake in plaintext: the server does not speak TLS"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("TLS to plaintext gRPC: got %v, want %q", err, want)
 	}
 	if _, err := tls.Dial("tcp", plainAddr, c.Config()); !errors.Is(c.Explain(plainAddr, err), ErrPlaintextServer) {
 		t.Errorf("Explain: got %v, want ErrPlaintextServer", c.Explain(plainAddr, err))

@@ -52,6 +52,10 @@ import (
 // this origin, unverified. An error means none was obtained this time.
 type CheckpointSource func(ctx context.Context, origin string) ([]byte, error)
 
+// DefaultPeerTimeout bounds one request to a peer when Options.HTTPClient
+// is not set.
+const DefaultPeerTimeout = 10 * time.Second
+
 // Options configures a Gossip.
 type Options struct {
 	// Witness is the witness whose checkpoints are compared and which
@@ -67,7 +71,9 @@ type Options struct {
 	Proofs witness.ProofSource
 	// Interval is the time between polls. Default 10s.
 	Interval time.Duration
-	// HTTPClient fetches from peers. Default: one with a 10s timeout.
+	// HTTPClient fetches from peers; its transport checks https:// peers'
+	// certificates. Default: one with DefaultPeerTimeout and the system's
+	// roots.
 	HTTPClient *http.Client
 	// Logger gets the alerts and fetch failures. Default: discard.
 	Logger *slog.Logger
@@ -100,7 +106,7 @@ func New(opts Options) (*Gossip, error) {
 		opts.Interval = 10 * time.Second
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		opts.HTTPClient = &http.Client{Timeout: DefaultPeerTimeout}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
