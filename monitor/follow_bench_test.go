@@ -296,15 +296,18 @@ func ed25519Ceiling(b *testing.B, w *testWorld, leaves [][]byte) float64 {
 	return rate
 }
 
-// ed25519Key decodes a note verifier key, "<name>+<hash>+<base64(alg || key)>",
-// to its name with hash and its Ed25519 public key.
+// ed25519Key decodes a note verifier key, "<name>+<hash>+<base64(alg || key)>"
+// (a name holds no "+"), to its name with hash and its Ed25519 public key.
 func ed25519Key(vkey string) (string, ed25519.PublicKey, error) {
-	i := strings.LastIndex(vkey, "+")
-	raw, err := base64.StdEncoding.DecodeString(vkey[i+1:])
+	f := strings.SplitN(vkey, "+", 3)
+	if len(f) != 3 {
+		return "", nil, fmt.Errorf("not a verifier key: %q", vkey)
+	}
+	raw, err := base64.StdEncoding.DecodeString(f[2])
 	if err != nil || len(raw) != 1+ed25519.PublicKeySize || raw[0] != 1 {
 		return "", nil, fmt.Errorf("not an Ed25519 verifier key: %q", vkey)
 	}
-	return vkey[:i], ed25519.PublicKey(raw[1:]), nil
+	return f[0] + "+" + f[1], ed25519.PublicKey(raw[1:]), nil
 }
 
 // cpuTime is the CPU time (user and system) this process has used so far:

@@ -84,6 +84,7 @@ The stores are removed afterwards.`,
 	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", logserver.DefaultSequencerInterval, "sequencer interval")
 	cmd.AddCommand(newBenchWitnessCmd())
 	cmd.AddCommand(newBenchStorageCmd())
+	cmd.AddCommand(newBenchMonitorCmd())
 	return cmd
 }
 

@@ -4,10 +4,8 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,11 +13,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
-	"github.com/govlog/govlog/personalities/registry"
 )
 
 func newBenchStorageCmd() *cobra.Command {
@@ -115,10 +111,8 @@ func (b *bench) runStorage(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		printStorage(b.out, name, entries, size)
 		results = append(results, result{name, entries, size})
-	}
-	for _, r := range results {
-		printStorage(b.out, r.name, r.entries, r.size)
 	}
 	var line []string
 	for _, r := range results {
@@ -221,107 +215,52 @@ func countRows(ctx context.Context, db *sql.DB, table string) (int64, error) {
 // outboxWait passed), and stops the node. It returns the disclosures log's
 // size.
 func (b *bench) fillNode(ctx context.Context, cfg nodeConfig, countOutbox func(context.Context) (int64, error)) (uint64, error) {
-	skey, vkey, err := note.GenerateKey(nil, "bench-agency")
+	n, err := b.startNode(ctx, cfg, b.conc)
 	if err != nil {
 		return 0, err
 	}
-	agency, _ := note.NewSigner(skey)
-	domain, err := newDomain("disclosures")
+	size, err := b.fill(ctx, n)
 	if err != nil {
+		n.stop()
 		return 0, err
 	}
-	publish := domain.Types()[0]
-	cfg.Genesis = registry.File{Agencies: []registry.Agency{{
-		ID: "bench-agency", Roles: []string{publish.Role}, Keys: []registry.Key{{VKey: vkey}},
-	}}}
-	var rootVKeys []string
-	for _, name := range []string{"bench-root-1", "bench-root-2"} {
-		sk, vk, err := note.GenerateKey(nil, name)
-		if err != nil {
-			return 0, err
-		}
-		signer, _ := note.NewSigner(sk)
-		rootVKeys, cfg.GenesisSigners = append(rootVKeys, vk), append(cfg.GenesisSigners, signer)
-	}
-	if cfg.Roots, err = registry.NewRoots(rootVKeys, 2); err != nil {
-		return 0, err
-	}
-	for _, l := range []struct{ name, origin string }{{"disclosures", "bench.example/disclosures"}, {registry.LogName, "bench.example/registry"}} {
-		lkey, _, err := note.GenerateKey(nil, l.origin)
-		if err != nil {
-			return 0, err
-		}
-		signer, _ := note.NewSigner(lkey)
-		cfg.Logs = append(cfg.Logs, nodeLog{Name: l.name, Origin: l.origin, Signer: signer})
-	}
-
-	statements := make([][]byte, b.n)
-	now := time.Now().UTC().Truncate(time.Second)
-	for i := range statements {
-		body := fmt.Sprintf(`{"doc_id":"bench-%d","title":"Benchmark document %d","sha256":"%064x","category":"budget","decision_date":"2026-11-01"}`, i, i, i)
-		st, err := govlog.NewStatement("bench.example/disclosures", publish.Type, now, []byte(body))
-		if err != nil {
-			return 0, err
-		}
-		if statements[i], err = st.Sign(agency); err != nil {
-			return 0, err
-		}
-	}
-
-	nodeCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	addrc := make(chan string, 1)
-	errc := make(chan error, 1)
-	go func() {
-		errc <- runNode(nodeCtx, cfg, slog.New(slog.DiscardHandler), func(addr string) { addrc <- addr })
-	}()
-	stopNode := func() error {
-		stop()
-		return <-errc
-	}
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-errc:
-		return 0, err
-	}
-	c, err := client.Dial(addr)
-	if err != nil {
-		stopNode()
-		return 0, err
-	}
-	defer c.Close()
-	fmt.Fprintf(b.out, "filling with Submit wait=false:\n")
-	if _, err := b.parallel("Submit", b.n, b.conc, func(i int) error {
-		_, err := c.Submit(ctx, "disclosures", statements[i], false)
-		return err
-	}); err != nil {
-		stopNode()
-		return 0, err
-	}
-	size, err := waitIntegrated(ctx, c, uint64(b.n))
-	if err != nil {
-		stopNode()
-		return 0, err
-	}
-	fmt.Fprintf(b.out, "  a signed checkpoint includes all %d entries\n", size)
 	// The outbox lets go of integrated leaves in the background: give it
 	// a little time, and measure what is there either way.
 	deadline := time.Now().Add(outboxWait)
 	for {
 		rows, err := countOutbox(ctx)
 		if err != nil {
-			stopNode()
+			n.stop()
 			return 0, err
 		}
-		if rows <= int64(len(cfg.Logs)) || time.Now().After(deadline) {
+		if rows <= int64(len(n.cfg.Logs)) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if err := stopNode(); err != nil && !errors.Is(err, context.Canceled) {
+	return size, n.stop()
+}
+
+// fill submits b.n publications to the node with wait=false from b.conc
+// clients and waits until a checkpoint includes them all. It returns the
+// disclosures log's size.
+func (b *bench) fill(ctx context.Context, n *benchNode) (uint64, error) {
+	statements, err := n.statements(0, b.n)
+	if err != nil {
 		return 0, err
 	}
+	fmt.Fprintf(b.out, "filling with Submit wait=false:\n")
+	if _, err := b.parallel("Submit", b.n, b.conc, func(i int) error {
+		_, err := n.client(i).Submit(ctx, "disclosures", statements[i], false)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	size, err := waitIntegrated(ctx, n.clients[0], uint64(b.n))
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(b.out, "  a signed checkpoint includes all %d entries\n", size)
 	return size, nil
 }
 
