@@ -1,7 +1,11 @@
 package tlsfiles
 
 import (
+	"bytes"
 	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -50,20 +54,39 @@ func (c *Client) HTTPClient(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: explainingTransport{t, c}}
 }
 
-// explainingTransport explains failed TLS handshakes.
+// ErrHTTPSServer is an http:// request's error when the server speaks
+// HTTPS on that address.
+var ErrHTTPSServer = errors.New("the server speaks HTTPS")
+
+// explainingTransport explains failed TLS handshakes, and a plaintext
+// request answered by an HTTPS server.
 type explainingTransport struct {
 	base http.RoundTripper
 	c    *Client
 }
 
+// httpsAnswer is what net/http's TLS server answers a plaintext request.
+const httpsAnswer = "Client sent an HTTP request to an HTTPS server."
+
 func (t explainingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
-	if err != nil && req.URL.Scheme == "https" {
+	switch {
+	case err != nil && req.URL.Scheme == "https":
 		c := t.c
 		if c == nil {
 			c = &Client{}
 		}
 		return nil, c.Explain(req.URL.Host, err)
+	case err == nil && req.URL.Scheme == "http" && resp.StatusCode == http.StatusBadRequest:
+		head, readErr := io.ReadAll(io.LimitReader(resp.Body, int64(len(httpsAnswer))+16))
+		if readErr == nil && strings.Contains(string(head), httpsAnswer) {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%s: %w: use an https:// URL", req.URL.Host, ErrHTTPSServer)
+		}
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
 	}
 	return resp, err
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -358,9 +359,22 @@ func TestPlaintextAndTLSMismatch(t *testing.T) {
 		t.Error("SpeaksTLS: true for a plaintext server")
 	}
 
-	// Over HTTP, net/http answers a plaintext request itself.
+	// Over HTTP, net/http answers a plaintext request itself, which the
+	// HTTP client says plainly.
 	url := serveHTTPS(t, s)
-	resp, err := http.Get("http://" + strings.TrimPrefix(url, "https://"))
+	plainURL := "http://" + strings.TrimPrefix(url, "https://")
+	if _, err := get(c, plainURL); !errors.Is(err, ErrHTTPSServer) || !strings.Contains(err.Error(), "use an https:// URL") {
+		t.Errorf("http:// to an HTTPS server: got %v, want ErrHTTPSServer", err)
+	}
+	// Any other 400 reaches the caller whole.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad request: no such tile", http.StatusBadRequest)
+	}))
+	defer other.Close()
+	if body, err := get(c, other.URL); err != nil || body != "bad request: no such tile\n" {
+		t.Errorf("a plaintext 400: got %q, %v", body, err)
+	}
+	resp, err := http.Get(plainURL)
 	if err != nil {
 		t.Fatal(err)
 	}
