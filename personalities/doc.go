@@ -14,7 +14,10 @@
 //     body against the domain state.
 //  5. State change and leaf are written to the outbox in ONE transaction.
 //  6. The leaf is queued to Trillian; a loop re-queues outbox rows not
-//     marked queued, so an admitted statement survives any crash.
+//     marked queued, so an admitted statement survives any crash. Once a
+//     checkpoint the log published includes the leaf, the outbox lets go
+//     of its copy (Trillian keeps it); its hash, index and admission time
+//     stay, so a resubmission is still a duplicate with its first promise.
 //  7. The caller gets a tlog-proof bundle once a checkpoint includes the
 //     leaf, or at once a promise signed by the log key (wait=false).
 //

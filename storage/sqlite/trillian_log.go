@@ -33,6 +33,9 @@ const (
 	selectLatestHeadSQL = `SELECT revision, timestamp_nanos, tree_size, root_hash FROM trillian_tree_heads
 		WHERE tree_id = ? ORDER BY revision DESC LIMIT 1`
 	insertHeadSQL = `INSERT INTO trillian_tree_heads (tree_id, revision, timestamp_nanos, tree_size, root_hash) VALUES (?, ?, ?, ?, ?)`
+	// Only the newest head is ever read: the ones before it go when it is
+	// written, in its transaction.
+	deleteOldHeadsSQL = "DELETE FROM trillian_tree_heads WHERE tree_id = ? AND revision < ?"
 
 	// %s: the tile IDs.
 	selectTilesSQL = "SELECT tile FROM trillian_tiles WHERE tree_id = ? AND tile_id IN (%s)"
@@ -314,6 +317,9 @@ func (t *logTX) StoreSignedLogRoot(ctx context.Context, root *trillian.SignedLog
 	_, err := t.tx.ExecContext(ctx, insertHeadSQL, t.treeID, t.writeRevision, int64(lr.TimestampNanos), int64(lr.TreeSize), blob(lr.RootHash))
 	if err != nil {
 		return fmt.Errorf("couldn't store root of tree %d at revision %d: %w", t.treeID, t.writeRevision, err)
+	}
+	if _, err := t.tx.ExecContext(ctx, deleteOldHeadsSQL, t.treeID, t.writeRevision); err != nil {
+		return fmt.Errorf("couldn't remove the roots of tree %d before revision %d: %w", t.treeID, t.writeRevision, err)
 	}
 	return nil
 }

@@ -19,9 +19,10 @@ CREATE TABLE IF NOT EXISTS trillian_trees (
   delete_time_nanos       INTEGER
 ) STRICT;
 
--- One row per signed log root. revision is the tree revision the root was
--- written at: 0 for the root that initialises the tree, then one more per
--- root; the newest is the tree's state.
+-- The newest signed log root of each tree (a root's transaction removes
+-- the ones before it, which nothing reads). revision is the tree revision
+-- the root was written at: 0 for the root that initialises the tree, then
+-- one more per root.
 CREATE TABLE IF NOT EXISTS trillian_tree_heads (
   tree_id         INTEGER NOT NULL REFERENCES trillian_trees (tree_id) ON DELETE CASCADE,
   revision        INTEGER NOT NULL,

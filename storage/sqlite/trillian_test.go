@@ -170,6 +170,12 @@ func TestTrillianReopen(t *testing.T) {
 	if got := root(t, logs, tree); got.TreeSize != 300 || !bytes.Equal(got.RootHash, final) {
 		t.Fatalf("after integrating the rest, root %+v, want size 300 and hash %x", got, final)
 	}
+	// Four roots were written (the initial one, then three batches): only
+	// the newest is kept.
+	var heads int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM trillian_tree_heads WHERE tree_id = ?", tree.TreeId).Scan(&heads); err != nil || heads != 1 {
+		t.Errorf("%d roots kept (%v), want the newest only", heads, err)
+	}
 	for size := uint64(1); size < 300; size += 7 {
 		resp, err := srv.GetConsistencyProof(ctx, &trillian.GetConsistencyProofRequest{LogId: tree.TreeId, FirstTreeSize: int64(size), SecondTreeSize: 300})
 		if err != nil {
