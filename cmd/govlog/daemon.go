@@ -115,14 +115,15 @@ func (a *adminServer) handler() http.Handler {
 	return mux
 }
 
-// start listens on addr (lis if set) and serves the admin handler in the
-// background until stop is called; "" serves nothing.
-func (a *adminServer) start(lis net.Listener, addr string, logger *slog.Logger) (stop func(), err error) {
-	if lis == nil && addr == "" {
+// start listens on addr and serves the admin handler in the background
+// until stop is called; "" serves nothing.
+func (a *adminServer) start(addr string, logger *slog.Logger) (stop func(), err error) {
+	if addr == "" {
 		return func() {}, nil
 	}
-	if lis, err = listenOr(lis, addr); err != nil {
-		return nil, fmt.Errorf("admin_listen: %w", err)
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin_listen: couldn't listen on %s: %w", addr, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -135,6 +136,21 @@ func (a *adminServer) start(lis net.Listener, addr string, logger *slog.Logger) 
 	a.url = "http://" + lis.Addr().String()
 	logger.Info("admin listener: /metrics, /healthz, /readyz", "addr", a.url)
 	return func() { cancel(); <-done }, nil
+}
+
+// startAdmin starts a daemon's admin server on addr ("" for none), its
+// metrics registered in the registry returned; or, when shared is set
+// (govlog dev serves every part's metrics on its own), none, the metrics
+// registered in shared. setReady marks the daemon ready on /readyz.
+func startAdmin(shared prometheus.Registerer, addr string, logger *slog.Logger) (reg prometheus.Registerer, setReady, stop func(), err error) {
+	if shared != nil {
+		return shared, func() {}, func() {}, nil
+	}
+	a := newAdminServer()
+	if stop, err = a.start(addr, logger); err != nil {
+		return nil, nil, nil, err
+	}
+	return a.reg, a.setReady, stop, nil
 }
 
 // adminListen is an admin_listen setting: the default when empty, none

@@ -83,7 +83,7 @@ trying TLS on this machine, not for production.`,
 				cfg.TLS, cfg.WitnessTLS = &devTLS.server, &devTLS.client
 			}
 			cfg.admin = newAdminServer()
-			stopAdmin, err := cfg.admin.start(nil, devListen(adminAddr, listen, "127.0.0.1:7090"), logger)
+			stopAdmin, err := cfg.admin.start(devListen(adminAddr, listen, "127.0.0.1:7090"), logger)
 			if err != nil {
 				return err
 			}

@@ -336,16 +336,11 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	if err != nil {
 		return fmt.Errorf("webhook_tls: %w", err)
 	}
-	reg := cfg.metrics
-	admin := newAdminServer()
-	if reg == nil {
-		reg = admin.reg
-		stopAdmin, err := admin.start(nil, cfg.AdminListen, logger)
-		if err != nil {
-			return err
-		}
-		defer stopAdmin()
+	reg, setReady, stopAdmin, err := startAdmin(cfg.metrics, cfg.AdminListen, logger)
+	if err != nil {
+		return err
 	}
+	defer stopAdmin()
 	store, err := monitor.OpenStore(ctx, cfg.Database)
 	if err != nil {
 		return err
@@ -407,7 +402,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	}
 	logger.Info("monitor running", "dashboard", httpScheme(tlsServer)+"://"+lis.Addr().String()+"/",
 		"logs", len(logs), "watches", len(cfg.watches), "database", cfg.Database, "poll_interval", cfg.PollInterval)
-	admin.setReady()
+	setReady()
 
 	err = serveHTTPWhile(ctx, lis, mon.Handler(), "monitor", tlsServer, mon.Run)
 	mon.WaitWebhooks()

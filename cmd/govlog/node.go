@@ -193,7 +193,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	admin := cfg.admin
 	if admin == nil {
 		admin = newAdminServer()
-		stopAdmin, err := admin.start(nil, cfg.AdminListen, logger)
+		stopAdmin, err := admin.start(cfg.AdminListen, logger)
 		if err != nil {
 			return err
 		}

@@ -233,16 +233,11 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 	if err != nil {
 		return fmt.Errorf("peers_tls: %w", err)
 	}
-	reg := cfg.metrics
-	admin := newAdminServer()
-	if reg == nil {
-		reg = admin.reg
-		stopAdmin, err := admin.start(nil, cfg.AdminListen, logger)
-		if err != nil {
-			return err
-		}
-		defer stopAdmin()
+	reg, setReady, stopAdmin, err := startAdmin(cfg.metrics, cfg.AdminListen, logger)
+	if err != nil {
+		return err
 	}
+	defer stopAdmin()
 	store, err := sqlstore.Open(ctx, cfg.Database)
 	if err != nil {
 		return err
@@ -280,7 +275,7 @@ func runWitness(ctx context.Context, cfg *loadedWitness, logger *slog.Logger) er
 	}
 	logger.Info("witness serving", "addr", httpScheme(tlsServer)+"://"+lis.Addr().String(), "name", w.Name(),
 		"logs", len(cfg.Logs), "peers", len(cfg.Peers), "database", cfg.Database)
-	admin.setReady()
+	setReady()
 
 	err = serveHTTPWhile(ctx, lis, witness.NewHandler(w), "witness", tlsServer, g.Run)
 	logger.Info("witness stopped")
