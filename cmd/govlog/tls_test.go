@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"database/sql"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
@@ -16,12 +18,15 @@ import (
 	"testing"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
 
 	"github.com/govlog/govlog/api"
 	"github.com/govlog/govlog/internal/tlsfiles"
+	"github.com/govlog/govlog/storage/mysql"
+	"github.com/govlog/govlog/storage/mysql/mysqltest"
 )
 
 // tlscerts DIR writes a test PKI to DIR: ca.pem, server.pem and
@@ -420,6 +425,66 @@ func TestDeployTLSExamplesParse(t *testing.T) {
 				if c.TLS == nil || c.WebhookTLS == nil || c.Logs[1].TLS == nil {
 					t.Errorf("tls blocks not read: %+v %+v %+v", c.TLS, c.WebhookTLS, c.Logs[1].TLS)
 				}
+			}
+		})
+	}
+}
+
+// TestMySQLPasswordConnects: a server reaches MariaDB as a user with a
+// password that is only in password_file, or only in the environment.
+func TestMySQLPasswordConnects(t *testing.T) {
+	dsn := mysqltest.DSN(t)
+	cfg, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var b [6]byte
+	rand.Read(b[:])
+	user, password := "govlog_pw_"+hex.EncodeToString(b[:]), "pw:"+hex.EncodeToString(b[:])+"@x"
+	// Names and password are ours: hex, and characters a DSN must carry.
+	for _, q := range []string{
+		"CREATE USER '" + user + "'@'%' IDENTIFIED BY '" + password + "'",
+		"GRANT ALL ON " + cfg.DBName + ".* TO '" + user + "'@'%'",
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	defer admin.Exec("DROP USER '" + user + "'@'%'")
+
+	passwordFile := filepath.Join(t.TempDir(), "mysql.password")
+	if err := os.WriteFile(passwordFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	userCfg := *cfg
+	userCfg.User, userCfg.Passwd = user, ""
+	for _, tc := range []struct {
+		name, file, env string
+		wantErr         bool
+	}{
+		{name: "password_file", file: passwordFile},
+		{name: "environment", env: password},
+		{name: "no password", wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c serveConfig
+			c.MySQL.DSN, c.MySQL.PasswordFile = userCfg.FormatDSN(), tc.file
+			full, _, err := c.mysqlDSN(func(string) string { return tc.env })
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := mysql.Open(t.Context(), full, mysql.Options{})
+			if err == nil {
+				err = db.PingContext(t.Context())
+				db.Close()
+			}
+			if (err != nil) != tc.wantErr {
+				t.Errorf("got %v, want an error: %v", err, tc.wantErr)
 			}
 		})
 	}
