@@ -38,8 +38,9 @@ then measures, on this machine:
   2. the same pass reading over gRPC from the node, which shares the cores;
   3. the Ed25519 ceiling: ed25519.Verify of each entry's signature, and
      nothing else, on every core.
-It prints entries per second and CPU time per entry of each, and last the
-ratio of (1) to (3). The store is removed afterwards.`,
+Each is run a few times and the fastest kept. It prints entries per second
+and CPU time per entry of each, and last the ratio of (1) to (3), by
+wall-clock time and by CPU time. The store is removed afterwards.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			quietTrillian(false)
@@ -90,18 +91,28 @@ func (b *bench) runMonitor(ctx context.Context) error {
 		}
 	}
 
+	// Each run is made a few times and the fastest kept: on a machine
+	// shared with other work, the fastest is the one least disturbed.
 	fmt.Fprintf(b.out, "monitor, entries prefetched:\n")
-	own, err := b.followOnce(ctx, logs, func(name string) monitor.LogReader { return prefetched[name] })
+	own, err := fastest(2, func() (passResult, error) {
+		return b.followOnce(ctx, logs, func(name string) monitor.LogReader { return prefetched[name] })
+	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(b.out, "monitor over gRPC:\n")
-	overGRPC, err := b.followOnce(ctx, logs, func(string) monitor.LogReader { return node.clients[0] })
+	overGRPC, err := fastest(2, func() (passResult, error) {
+		return b.followOnce(ctx, logs, func(string) monitor.LogReader { return node.clients[0] })
+	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(b.out, "Ed25519 ceiling:\n")
-	ceiling, err := ed25519Ceiling(prefetched["disclosures"].leaves, node.cfg.Genesis)
+	ceiling, err := fastest(3, func() (passResult, error) {
+		r, err := ed25519Ceiling(prefetched["disclosures"].leaves, node.cfg.Genesis)
+		fmt.Fprintf(b.out, "  %s\n", r.elapsed.Round(time.Millisecond))
+		return r, err
+	})
 	if err != nil {
 		return err
 	}
@@ -120,9 +131,26 @@ func (b *bench) runMonitor(ctx context.Context) error {
 	} {
 		fmt.Fprintf(b.out, "%-52s %12.0f %12s\n", r.label, float64(size)/r.r.elapsed.Seconds(), perEntry(r.r.cpu))
 	}
-	fmt.Fprintf(b.out, "ratio monitor/Ed25519 ceiling: %.2f (over gRPC %.2f)\n",
-		ceiling.elapsed.Seconds()/own.elapsed.Seconds(), ceiling.elapsed.Seconds()/overGRPC.elapsed.Seconds())
+	fmt.Fprintf(b.out, "CPU/entry is this whole process's: the monitor's, and the node's while it serves.\n")
+	fmt.Fprintf(b.out, "ratio monitor/Ed25519 ceiling: %.2f (by CPU time %.2f; over gRPC %.2f)\n",
+		ceiling.elapsed.Seconds()/own.elapsed.Seconds(), ceiling.cpu.Seconds()/own.cpu.Seconds(),
+		ceiling.elapsed.Seconds()/overGRPC.elapsed.Seconds())
 	return nil
+}
+
+// fastest runs f n times and returns its fastest result.
+func fastest(n int, f func() (passResult, error)) (passResult, error) {
+	var best passResult
+	for i := range n {
+		r, err := f()
+		if err != nil {
+			return passResult{}, err
+		}
+		if i == 0 || r.elapsed < best.elapsed {
+			best = r
+		}
+	}
+	return best, nil
 }
 
 // passResult is the wall-clock and CPU time of one run.
