@@ -1,0 +1,1611 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// TestDeploy keeps deploy/ true to the code, without docker, kubectl or
+// systemd. It builds govlog, runs deploy/compose/setup.sh (and so
+// deploy/setup-keys.sh) in a copy of deploy/, and then checks:
+//
+//   - every daemon config there with the real binary's --check: the
+//     examples with keys made for them, and each config that compose,
+//     Kubernetes and systemd run with every path in it resolved through
+//     that service's mounts to the files setup-keys.sh made (a path no
+//     mount provides, a file it reads on a writable mount or state on a
+//     read-only one, and any warning, are errors);
+//   - every govlog command line (Dockerfile, compose, Kubernetes, systemd,
+//     deploy/README.md) against the command tree: subcommands and flags
+//     must exist;
+//   - that the files they mount or install exist, the addresses the
+//     configs dial are services listening there, healthchecks and probes
+//     ask the admin listener, exactly one serve runs, and the security
+//     settings (non-root, read-only root, no capabilities, the sandbox);
+//   - govlog-healthcheck, built as the Dockerfile builds it, against a
+//     running witness's /readyz.
+//
+// Where kubectl or systemd-analyze are installed it also builds the
+// kustomization and verifies the units.
+func TestDeploy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds govlog")
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash: setup.sh needs it")
+	}
+	d := newDeployCheck(t)
+	t.Run("dockerfile", d.checkDockerfile)
+	t.Run("examples", d.checkExamples)
+	t.Run("compose", d.checkCompose)
+	t.Run("kubernetes", d.checkKubernetes)
+	t.Run("systemd", d.checkSystemd)
+	t.Run("readme", d.checkREADMECommands)
+	t.Run("healthcheck", d.checkHealthcheck)
+	t.Run("every config checked", d.checkEveryConfigChecked)
+}
+
+// deployCheck is what TestDeploy's parts share.
+type deployCheck struct {
+	repo string // the repository's deploy/
+	tmp  string
+	bin  string // govlog, built
+	work string // the copy of deploy/ that setup.sh ran in
+	out  string // what setup-keys.sh made (work/compose/secrets)
+	// checked holds the deploy/ configs --check passed on, relative to
+	// deploy/.
+	checked map[string]bool
+	// copies maps the copies of files Kubernetes volumes show to the
+	// files copied.
+	copies map[string]string
+	// imageBinaries are the paths of the image's executables.
+	imageBinaries []string
+	// composeWitness is a compose witness's config, resolved to host files.
+	composeWitness string
+	configs        int
+}
+
+func newDeployCheck(t *testing.T) *deployCheck {
+	repo, err := filepath.Abs("../../deploy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	d := &deployCheck{repo: repo, tmp: tmp, bin: filepath.Join(tmp, "govlog"), work: filepath.Join(tmp, "deploy"), checked: map[string]bool{}, copies: map[string]string{}}
+	d.out = filepath.Join(d.work, "compose", "secrets")
+	if out, err := exec.Command("go", "build", "-o", d.bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// The files setup.sh needs, and the compose configs, but not the
+	// secrets, state or .env a run of setup.sh in the repository left.
+	copyFile(t, filepath.Join(repo, "setup-keys.sh"), filepath.Join(d.work, "setup-keys.sh"))
+	entries, err := os.ReadDir(filepath.Join(repo, "compose"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && e.Name() != ".env" {
+			copyFile(t, filepath.Join(repo, "compose", e.Name()), filepath.Join(d.work, "compose", e.Name()))
+		}
+	}
+	setup := exec.Command("bash", filepath.Join(d.work, "compose", "setup.sh"))
+	setup.Env = append(os.Environ(), "GOVLOG="+d.bin)
+	if out, err := setup.CombinedOutput(); err != nil {
+		t.Fatalf("compose/setup.sh: %v\n%s", err, out)
+	}
+	env, err := os.ReadFile(filepath.Join(d.work, "compose", ".env"))
+	if err != nil || !bytes.Contains(env, []byte("GOVLOG_UID=")) || !bytes.Contains(env, []byte("GOVLOG_GID=")) {
+		t.Fatalf("compose/setup.sh wrote no .env with GOVLOG_UID and GOVLOG_GID (%v): %s", err, env)
+	}
+	return d
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, fi.Mode().Perm()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkCommandLine checks a govlog command line (the arguments after the
+// binary) against the command tree, and returns the subcommand's name and
+// its --config, if given.
+func checkCommandLine(t *testing.T, where string, args []string) (sub, config string) {
+	t.Helper()
+	root := newRootCmd()
+	cmd, rest, err := root.Find(args)
+	if err == nil {
+		cmd.InitDefaultHelpFlag()
+		err = cmd.ParseFlags(rest)
+	}
+	if err == nil {
+		err = cmd.ValidateArgs(cmd.Flags().Args())
+	}
+	if err != nil {
+		t.Errorf("%s: govlog %s: %v", where, strings.Join(args, " "), err)
+		return "", ""
+	}
+	if f := cmd.Flags().Lookup("config"); f != nil && f.Changed {
+		config = f.Value.String()
+	}
+	return cmd.Name(), config
+}
+
+// A mount shows a host file or folder at a path where a daemon runs (a
+// container's, or the machine's under systemd).
+type mount struct {
+	target   string
+	source   string
+	writable bool
+}
+
+// resolve returns the host path p is, through the mount closest to it.
+func resolve(mounts []mount, p string) (string, mount, bool) {
+	best := -1
+	for i, m := range mounts {
+		if p == m.target || strings.HasPrefix(p, strings.TrimSuffix(m.target, "/")+"/") {
+			if best < 0 || len(m.target) > len(mounts[best].target) {
+				best = i
+			}
+		}
+	}
+	if best < 0 {
+		return "", mount{}, false
+	}
+	m := mounts[best]
+	return filepath.Join(m.source, strings.TrimPrefix(p, m.target)), m, true
+}
+
+// stateSettings are the config settings that name what a daemon writes.
+var stateSettings = map[string]bool{"database": true, "path": true, "checkpoint_dir": true, "tiles_dir": true}
+
+// checkMountedConfig checks the config a daemon reads at configPath
+// through mounts: every path in it must be on a mount (files it reads on
+// read-only ones, state on writable ones), and --check must pass with them
+// resolved. It returns the config as a map and the resolved copy's path.
+func (d *deployCheck) checkMountedConfig(t *testing.T, where, sub, configPath string, mounts []mount) (map[string]any, string) {
+	t.Helper()
+	host, m, ok := resolve(mounts, configPath)
+	switch {
+	case configPath == "":
+		t.Errorf("%s: runs govlog %s without -c CONFIG", where, sub)
+		return nil, ""
+	case !ok:
+		t.Errorf("%s: no mount provides the config %s", where, configPath)
+		return nil, ""
+	case m.writable:
+		t.Errorf("%s: the config %s is on a writable mount", where, configPath)
+	}
+	return d.checkConfig(t, where, sub, host, func(keys []string, _ *yaml.Node, p string) (string, error) {
+		h, m, ok := resolve(mounts, p)
+		setting := keys[len(keys)-1]
+		switch {
+		case !ok:
+			return "", fmt.Errorf("%s: %s, which no mount provides", setting, p)
+		case stateSettings[setting] && !m.writable:
+			return "", fmt.Errorf("%s: %s is state, on a read-only mount", setting, p)
+		case !stateSettings[setting] && m.writable:
+			return "", fmt.Errorf("%s: %s is read, but on a writable mount", setting, p)
+		}
+		if !stateSettings[setting] {
+			if _, err := os.Stat(h); err != nil {
+				return "", fmt.Errorf("%s: %s: %v", setting, p, err)
+			}
+		}
+		return h, nil
+	})
+}
+
+// pathFunc returns what to put instead of the absolute path p, found
+// under the settings keys in mapping parent.
+type pathFunc func(keys []string, parent *yaml.Node, p string) (string, error)
+
+// checkConfig rewrites every absolute path in the config at path with fn,
+// runs `govlog sub -c <rewritten> --check` and expects OK and no warning.
+func (d *deployCheck) checkConfig(t *testing.T, where, sub, path string, fn pathFunc) (map[string]any, string) {
+	t.Helper()
+	d.markChecked(path)
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%s: %v", where, err)
+		return nil, ""
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		t.Errorf("%s: %s: %v", where, path, err)
+		return nil, ""
+	}
+	walkPaths(&doc, nil, nil, func(keys []string, parent, n *yaml.Node) {
+		v, err := fn(keys, parent, n.Value)
+		if err != nil {
+			t.Errorf("%s: %s: %v", where, path, err)
+			return
+		}
+		n.Value = v
+	})
+	rewritten, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.configs++
+	file := filepath.Join(d.tmp, "configs", fmt.Sprintf("%d-%s", d.configs, filepath.Base(path)))
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, rewritten, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(d.bin, sub, "-c", file, "--check").CombinedOutput()
+	if err != nil || !bytes.HasPrefix(out, []byte(file+": OK")) || bytes.Contains(out, []byte("warning")) {
+		t.Errorf("%s: govlog %s --check of %s: %v\n%s", where, sub, path, err, out)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(text, &cfg); err != nil {
+		t.Errorf("%s: %s: %v", where, path, err)
+	}
+	return cfg, file
+}
+
+// walkPaths calls fn on every scalar in n that is an absolute path, with
+// the settings above it and the mapping that holds it.
+func walkPaths(n *yaml.Node, keys []string, parent *yaml.Node, fn func(keys []string, parent, n *yaml.Node)) {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			walkPaths(c, keys, parent, fn)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			walkPaths(n.Content[i+1], append(slices.Clip(keys), n.Content[i].Value), n, fn)
+		}
+	case yaml.ScalarNode:
+		if strings.HasPrefix(n.Value, "/") && len(keys) > 0 {
+			fn(keys, parent, n)
+		}
+	}
+}
+
+// markChecked records that the config at path (in deploy/ or its copy)
+// was checked.
+func (d *deployCheck) markChecked(path string) {
+	path = cmp.Or(d.copies[path], path)
+	for _, dir := range []string{d.repo, d.work} {
+		if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+			d.checked[filepath.ToSlash(rel)] = true
+		}
+	}
+}
+
+// setting returns the string at a dotted path of a config map.
+func setting(cfg map[string]any, name string) string {
+	var v any = cfg
+	for _, k := range strings.Split(name, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = m[k]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+// listenPorts returns the ports a daemon's config listens on for others:
+// listen and http_listen.
+func listenPorts(cfg map[string]any) []string {
+	var ports []string
+	for _, k := range []string{"listen", "http_listen"} {
+		if _, port, err := net.SplitHostPort(setting(cfg, k)); err == nil {
+			ports = append(ports, port)
+		}
+	}
+	return ports
+}
+
+// dialed returns the host:port addresses a witness or monitor config
+// dials: its logs' gRPC addresses and tiles, and its peers.
+func dialed(cfg map[string]any) []string {
+	var addrs []string
+	logs, _ := cfg["logs"].([]any)
+	for _, l := range logs {
+		m, _ := l.(map[string]any)
+		if u, _ := m["url"].(string); u != "" {
+			addrs = append(addrs, u)
+		}
+		if u, _ := m["tiles"].(string); u != "" {
+			addrs = append(addrs, urlHostPort(u))
+		}
+	}
+	peers, _ := cfg["peers"].([]any)
+	for _, p := range peers {
+		s, _ := p.(string)
+		addrs = append(addrs, urlHostPort(s))
+	}
+	return addrs
+}
+
+// urlHostPort is the host:port an http(s) URL dials.
+func urlHostPort(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return u.Host + ":443"
+	}
+	return u.Host + ":80"
+}
+
+// policyWitnessURLs returns the URLs of a policy file's witnesses.
+func policyWitnessURLs(t *testing.T, path string) []string {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, line := range strings.Split(string(text), "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "witness" {
+			urls = append(urls, f[3])
+		}
+	}
+	return urls
+}
+
+// checkAdminURL checks that a healthcheck or probe at host:port and path
+// reaches cfg's admin listener.
+func checkAdminURL(t *testing.T, where string, cfg map[string]any, port, path string, paths ...string) {
+	t.Helper()
+	_, adminPort, err := net.SplitHostPort(setting(cfg, "admin_listen"))
+	switch {
+	case err != nil:
+		t.Errorf("%s: admin_listen %q: %v", where, setting(cfg, "admin_listen"), err)
+	case port != adminPort:
+		t.Errorf("%s: asks port %s, but admin_listen is %s", where, port, setting(cfg, "admin_listen"))
+	case !slices.Contains(paths, path):
+		t.Errorf("%s: asks %s, want one of %v", where, path, paths)
+	}
+}
+
+func (d *deployCheck) checkDockerfile(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join(d.repo, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Instructions, continuation lines joined; the final stage's apart.
+	var all, final []string
+	var line string
+	for _, l := range strings.Split(string(text), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		if s, ok := strings.CutSuffix(l, "\\"); ok {
+			line += s
+			continue
+		}
+		if line += l; strings.TrimSpace(line) != "" {
+			if strings.HasPrefix(line, "FROM ") {
+				final = nil
+			}
+			all, final = append(all, line), append(final, line)
+		}
+		line = ""
+	}
+	joined := strings.Join(all, "\n")
+	for _, want := range []string{"ENV CGO_ENABLED=0", "./cmd/govlog", "./deploy/docker/healthcheck.go"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("Dockerfile: no %q", want)
+		}
+	}
+	if !strings.Contains(final[0], "distroless/static") {
+		t.Errorf("Dockerfile: the image is %q, want distroless/static", final[0])
+	}
+	// The executables: go build -o /out<path>, copied from /out/usr/local/bin/.
+	for _, m := range regexp.MustCompile(`go build [^&]*-o /out(/\S+)`).FindAllStringSubmatch(joined, -1) {
+		d.imageBinaries = append(d.imageBinaries, m[1])
+	}
+	var entrypoint, cmd []string
+	user := ""
+	for _, l := range final {
+		verb, arg, _ := strings.Cut(l, " ")
+		switch verb {
+		case "USER":
+			user = arg
+		case "ENTRYPOINT":
+			entrypoint = jsonArray(t, l, arg)
+		case "CMD":
+			cmd = jsonArray(t, l, arg)
+		case "COPY":
+			if strings.Contains(arg, "/out/usr/local/bin/ /usr/local/bin/") {
+				continue
+			}
+			if !strings.Contains(arg, "--from=") {
+				t.Errorf("Dockerfile: %q copies from the build context into the image", l)
+			}
+		}
+	}
+	if !strings.Contains(joined, "COPY --from=build /out/usr/local/bin/ /usr/local/bin/") {
+		t.Errorf("Dockerfile: the final stage does not copy /out/usr/local/bin/ from the build stage; TestDeploy reads the binaries' paths from it")
+	}
+	if u, _, _ := strings.Cut(user, ":"); u == "" || u == "root" || u == "0" {
+		t.Errorf("Dockerfile: USER %q: the image must run as a non-root user", user)
+	}
+	if len(entrypoint) != 1 || !slices.Contains(d.imageBinaries, entrypoint[0]) || filepath.Base(entrypoint[0]) != "govlog" {
+		t.Errorf("Dockerfile: ENTRYPOINT %q, want govlog, one of the binaries built (%v)", entrypoint, d.imageBinaries)
+	}
+	checkCommandLine(t, "Dockerfile CMD", cmd)
+	// What setup.sh makes stays out of the build context.
+	ignore, err := os.ReadFile(filepath.Join(d.repo, "Dockerfile.dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gitignore, err := os.ReadFile(filepath.Join(d.repo, "compose", ".gitignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignored := strings.Fields(string(ignore))
+	for _, l := range strings.Split(string(gitignore), "\n") {
+		if l = strings.TrimSpace(l); l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if p := "deploy/compose/" + strings.Trim(l, "/"); !slices.Contains(ignored, p) {
+			t.Errorf("Dockerfile.dockerignore does not keep %s (made by setup.sh) out of the build context", p)
+		}
+	}
+}
+
+func jsonArray(t *testing.T, line, arg string) []string {
+	t.Helper()
+	var v []string
+	if err := yaml.Unmarshal([]byte(arg), &v); err != nil || !strings.HasPrefix(arg, "[") {
+		t.Errorf("Dockerfile: %q: want the exec form, a JSON array", line)
+	}
+	return v
+}
+
+// checkExamples checks the commented examples, deploy/*.yaml, with keys,
+// a genesis, a policy and secrets made where they name them.
+func (d *deployCheck) checkExamples(t *testing.T) {
+	for _, ex := range []struct{ file, sub string }{
+		{"govlog.yaml", "serve"},
+		{"govlog-sqlite.yaml", "serve"},
+		{"witness.yaml", "witness"},
+		{"monitor.yaml", "monitor"},
+	} {
+		path := filepath.Join(d.repo, ex.file)
+		f := &exampleFiles{bin: d.bin, root: filepath.Join(d.tmp, "examples", ex.file), origins: map[string]string{}}
+		text, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`(?m)^\s*-?\s*origin:\s*(\S+)`).FindAllStringSubmatch(string(text), -1) {
+			f.follows = append(f.follows, m[1])
+		}
+		d.checkConfig(t, ex.file, ex.sub, path, f.make)
+	}
+}
+
+// exampleFiles makes, below root, the files an example config names.
+type exampleFiles struct {
+	bin  string
+	root string
+	// follows are the origins the config names.
+	follows []string
+	origins map[string]string // origin -> a key pair's path prefix
+	n       int
+}
+
+func (f *exampleFiles) make(keys []string, parent *yaml.Node, p string) (string, error) {
+	host := filepath.Join(f.root, p)
+	setting := keys[len(keys)-1]
+	if stateSettings[setting] {
+		return host, nil
+	}
+	if _, err := os.Stat(host); err == nil {
+		return host, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
+		return "", err
+	}
+	stem := strings.TrimSuffix(strings.TrimSuffix(host, ".key"), ".vkey")
+	origin := mappingValue(parent, "origin")
+	switch {
+	case setting == "key" && origin == "": // a witness's own
+		return host, f.keygen(stem, "witness.example/w", "--witness")
+	case (setting == "key" || setting == "vkey") && origin != "":
+		return host, f.keygen(stem, origin)
+	case setting == "rule_key" || setting == "keys" || setting == "registry_genesis_keys":
+		return host, f.keygen(stem, filepath.Base(stem))
+	case setting == "registry":
+		agency := filepath.Join(f.root, "agency")
+		if err := f.keygen(agency, "ministry-of-finance"); err != nil {
+			return "", err
+		}
+		vkey, err := os.ReadFile(agency + ".vkey")
+		if err != nil {
+			return "", err
+		}
+		genesis := fmt.Sprintf("agencies:\n  - id: ministry-of-finance\n    roles: [discloser]\n    keys:\n      - vkey: %s\n", bytes.TrimSpace(vkey))
+		return host, os.WriteFile(host, []byte(genesis), 0o644)
+	case setting == "policy":
+		return host, f.policy(host)
+	case strings.HasSuffix(setting, "_file"): // passwords, secrets
+		return host, os.WriteFile(host, []byte("an example secret\n"), 0o600)
+	}
+	return "", fmt.Errorf("%s: %s: TestDeploy makes no file for this setting", strings.Join(keys, "."), p)
+}
+
+// policy writes a policy with a key for every origin the config follows.
+func (f *exampleFiles) policy(path string) error {
+	var b strings.Builder
+	for _, origin := range f.follows {
+		prefix, ok := f.origins[origin]
+		if !ok {
+			f.n++
+			prefix = filepath.Join(f.root, "origins", strconv.Itoa(f.n))
+			if err := f.keygen(prefix, origin); err != nil {
+				return err
+			}
+			f.origins[origin] = prefix
+		}
+		vkey, err := os.ReadFile(prefix + ".vkey")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "log %s\n", bytes.TrimSpace(vkey))
+	}
+	return os.WriteFile(path, []byte(b.String()+"quorum none\n"), 0o644)
+}
+
+func (f *exampleFiles) keygen(prefix, name string, extra ...string) error {
+	if _, err := os.Stat(prefix + ".key"); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(prefix), 0o755); err != nil {
+		return err
+	}
+	out, err := exec.Command(f.bin, append([]string{"keygen", "--name", name, "--out", prefix}, extra...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("keygen %s: %v: %s", name, err, out)
+	}
+	return nil
+}
+
+// mappingValue is the scalar under key in mapping n, or "".
+func mappingValue(n *yaml.Node, key string) string {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
+}
+
+// composeFile is what TestDeploy reads of deploy/compose/compose.yaml.
+type composeFile struct {
+	Services map[string]composeService `yaml:"services"`
+	Secrets  map[string]struct {
+		File string `yaml:"file"`
+	} `yaml:"secrets"`
+}
+
+type composeService struct {
+	Image string `yaml:"image"`
+	Build struct {
+		Context    string `yaml:"context"`
+		Dockerfile string `yaml:"dockerfile"`
+	} `yaml:"build"`
+	Command     []string          `yaml:"command"`
+	User        string            `yaml:"user"`
+	ReadOnly    bool              `yaml:"read_only"`
+	CapDrop     []string          `yaml:"cap_drop"`
+	SecurityOpt []string          `yaml:"security_opt"`
+	Environment map[string]string `yaml:"environment"`
+	Volumes     []string          `yaml:"volumes"`
+	Secrets     []composeSecret   `yaml:"secrets"`
+	DependsOn   map[string]any    `yaml:"depends_on"`
+	Healthcheck struct {
+		Test []string `yaml:"test"`
+	} `yaml:"healthcheck"`
+}
+
+// composeSecret is a service's secret: its name, or source and target.
+type composeSecret struct {
+	Source string `yaml:"source"`
+	Target string `yaml:"target"`
+}
+
+func (s *composeSecret) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		s.Source = n.Value
+		return nil
+	}
+	type plain composeSecret
+	return n.Decode((*plain)(s))
+}
+
+// composeImage is the image compose builds from deploy/Dockerfile.
+const composeImage = "govlog:local"
+
+func (d *deployCheck) checkCompose(t *testing.T) {
+	dir := filepath.Join(d.work, "compose")
+	text, err := os.ReadFile(filepath.Join(dir, "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(text, &c); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range c.Secrets {
+		if _, err := os.Stat(filepath.Join(dir, s.File)); err != nil {
+			t.Errorf("compose: secret %s: %v (setup.sh did not make it)", name, err)
+		}
+	}
+	cfgs := map[string]map[string]any{} // service -> its config
+	subs := map[string]string{}         // service -> govlog subcommand
+	for _, name := range sortedKeys(c.Services) {
+		s := c.Services[name]
+		for dep := range s.DependsOn {
+			if _, ok := c.Services[dep]; !ok {
+				t.Errorf("compose: %s depends on %s, which is no service", name, dep)
+			}
+		}
+		if s.Image != composeImage {
+			continue
+		}
+		where := "compose " + name
+		cfgs[name], subs[name] = d.checkComposeService(t, where, dir, c, s)
+	}
+	serves := 0
+	for name, sub := range subs {
+		if sub == "serve" {
+			serves++
+			d.checkComposeDatabase(t, c, cfgs[name])
+		}
+	}
+	if serves != 1 {
+		t.Errorf("compose: %d services run govlog serve; exactly one may, until the election (issue 17)", serves)
+	}
+	// Every address a witness or monitor dials, and every witness the
+	// policy names, is a service listening there.
+	listens := func(addr string) bool {
+		host, port, err := net.SplitHostPort(addr)
+		return err == nil && subs[host] != "" && slices.Contains(listenPorts(cfgs[host]), port)
+	}
+	for name, cfg := range cfgs {
+		for _, addr := range dialed(cfg) {
+			if !listens(addr) {
+				t.Errorf("compose %s: dials %s, where no service listens", name, addr)
+			}
+		}
+	}
+	for _, u := range policyWitnessURLs(t, filepath.Join(d.out, "public", "policy.txt")) {
+		if !listens(urlHostPort(u)) {
+			t.Errorf("compose: setup-keys.sh's policy names the witness %s, where no service listens", u)
+		}
+	}
+}
+
+// checkComposeService checks one govlog service and returns its config and
+// subcommand.
+func (d *deployCheck) checkComposeService(t *testing.T, where, dir string, c composeFile, s composeService) (map[string]any, string) {
+	if ctx := filepath.Join(d.repo, "compose", s.Build.Context); ctx != filepath.Dir(d.repo) || s.Build.Dockerfile != "deploy/Dockerfile" {
+		t.Errorf("%s: builds %s in %s, want deploy/Dockerfile in the repository", where, s.Build.Dockerfile, ctx)
+	}
+	if u, _, _ := strings.Cut(s.User, ":"); u == "" || u == "root" || u == "0" {
+		t.Errorf("%s: user %q: want a non-root user", where, s.User)
+	}
+	if !s.ReadOnly || !slices.Contains(s.CapDrop, "ALL") || !slices.Contains(s.SecurityOpt, "no-new-privileges:true") {
+		t.Errorf("%s: want read_only, cap_drop: [ALL] and no-new-privileges", where)
+	}
+	sub, config := checkCommandLine(t, where, s.Command)
+	var mounts []mount
+	for _, v := range s.Volumes {
+		parts := strings.Split(v, ":")
+		if len(parts) < 2 {
+			t.Errorf("%s: volume %q: want source:target", where, v)
+			continue
+		}
+		m := mount{target: parts[1], writable: len(parts) < 3 || parts[2] != "ro"}
+		if strings.HasPrefix(parts[0], ".") {
+			m.source = filepath.Join(dir, parts[0])
+			if _, err := os.Stat(m.source); err != nil {
+				t.Errorf("%s: volume %s: %v", where, v, err)
+			}
+		} else { // a named volume
+			m.source = filepath.Join(d.tmp, "volumes", parts[0])
+		}
+		mounts = append(mounts, m)
+	}
+	for _, ref := range s.Secrets {
+		secret, ok := c.Secrets[ref.Source]
+		if !ok {
+			t.Errorf("%s: secret %s is not declared", where, ref.Source)
+			continue
+		}
+		target := ref.Target
+		if !strings.HasPrefix(target, "/") {
+			target = "/run/secrets/" + cmp.Or(target, ref.Source)
+		}
+		mounts = append(mounts, mount{target: target, source: filepath.Join(dir, secret.File)})
+	}
+	cfg, resolved := d.checkMountedConfig(t, where, sub, config, mounts)
+	if sub == "witness" && d.composeWitness == "" {
+		d.composeWitness = resolved
+	}
+	test := s.Healthcheck.Test
+	if len(test) != 3 || test[0] != "CMD" || !slices.Contains(d.imageBinaries, test[1]) {
+		t.Errorf("%s: healthcheck %q: want [CMD, govlog-healthcheck, URL] with a binary of the image (%v)", where, test, d.imageBinaries)
+	} else if u, err := url.Parse(test[2]); err != nil {
+		t.Errorf("%s: healthcheck URL: %v", where, err)
+	} else {
+		checkAdminURL(t, where+" healthcheck", cfg, u.Port(), u.Path, "/readyz", "/healthz")
+	}
+	return cfg, sub
+}
+
+// checkComposeDatabase checks that serve's DSN names the MariaDB service,
+// its user and database, and its password file the one MariaDB's is.
+func (d *deployCheck) checkComposeDatabase(t *testing.T, c composeFile, serve map[string]any) {
+	db, ok := c.Services["mariadb"]
+	if !ok {
+		t.Errorf("compose: no mariadb service")
+		return
+	}
+	dsn := setting(serve, "mysql.dsn")
+	want := fmt.Sprintf("%s@tcp(mariadb:3306)/%s", db.Environment["MARIADB_USER"], db.Environment["MARIADB_DATABASE"])
+	if dsn != want {
+		t.Errorf("compose: serve's DSN is %q, want %q (the mariadb service's user and database)", dsn, want)
+	}
+	// The secret mounted at MARIADB_PASSWORD_FILE must be the file serve
+	// reads its password from.
+	file := func(s composeService, target string) string {
+		for _, ref := range s.Secrets {
+			if ref.Target == target || "/run/secrets/"+cmp.Or(ref.Target, ref.Source) == target {
+				return c.Secrets[ref.Source].File
+			}
+		}
+		return ""
+	}
+	dbFile, serveFile := file(db, db.Environment["MARIADB_PASSWORD_FILE"]), file(c.Services["serve"], setting(serve, "mysql.password_file"))
+	if dbFile == "" || dbFile != serveFile {
+		t.Errorf("compose: MariaDB's password is %q, serve's %q: want the same secret file", dbFile, serveFile)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// kustomization is what TestDeploy reads of a kustomization.yaml.
+type kustomization struct {
+	Namespace          string   `yaml:"namespace"`
+	Resources          []string `yaml:"resources"`
+	ConfigMapGenerator []struct {
+		Name  string   `yaml:"name"`
+		Files []string `yaml:"files"`
+	} `yaml:"configMapGenerator"`
+	Images []struct {
+		Name string `yaml:"name"`
+	} `yaml:"images"`
+}
+
+// k8sObject is what TestDeploy reads of a Kubernetes object.
+type k8sObject struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Spec struct {
+		Replicas *int `yaml:"replicas"`
+		Strategy struct {
+			Type string `yaml:"type"`
+		} `yaml:"strategy"`
+		// Selector is a Service's labels, or a workload's or
+		// PodDisruptionBudget's {matchLabels: labels}.
+		Selector map[string]any `yaml:"selector"`
+		Template struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
+			Spec k8sPodSpec `yaml:"spec"`
+		} `yaml:"template"`
+		VolumeClaimTemplates []struct {
+			Metadata struct {
+				Name string `yaml:"name"`
+			} `yaml:"metadata"`
+		} `yaml:"volumeClaimTemplates"`
+		Ports []struct {
+			Port       int `yaml:"port"`
+			TargetPort any `yaml:"targetPort"`
+		} `yaml:"ports"`
+	} `yaml:"spec"`
+	// ns is the namespace kustomize puts it in; file, where it is.
+	ns, file string
+}
+
+type k8sPodSpec struct {
+	SecurityContext struct {
+		RunAsNonRoot *bool `yaml:"runAsNonRoot"`
+	} `yaml:"securityContext"`
+	Containers []k8sContainer `yaml:"containers"`
+	Volumes    []k8sVolume    `yaml:"volumes"`
+}
+
+type k8sVolume struct {
+	Name      string `yaml:"name"`
+	ConfigMap *struct {
+		Name string `yaml:"name"`
+	} `yaml:"configMap"`
+	Secret *struct {
+		SecretName string `yaml:"secretName"`
+	} `yaml:"secret"`
+}
+
+type k8sContainer struct {
+	Name           string             `yaml:"name"`
+	Image          string             `yaml:"image"`
+	Command        []string           `yaml:"command"`
+	Args           []string           `yaml:"args"`
+	Ports          []k8sContainerPort `yaml:"ports"`
+	LivenessProbe  *k8sProbe          `yaml:"livenessProbe"`
+	ReadinessProbe *k8sProbe          `yaml:"readinessProbe"`
+	Resources      struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
+	SecurityContext struct {
+		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+		ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
+		Capabilities             struct {
+			Drop []string `yaml:"drop"`
+		} `yaml:"capabilities"`
+	} `yaml:"securityContext"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+		SubPath   string `yaml:"subPath"`
+	} `yaml:"volumeMounts"`
+}
+
+type k8sContainerPort struct {
+	Name          string `yaml:"name"`
+	ContainerPort int    `yaml:"containerPort"`
+}
+
+type k8sProbe struct {
+	HTTPGet *struct {
+		Path string `yaml:"path"`
+		Port any    `yaml:"port"`
+	} `yaml:"httpGet"`
+}
+
+// port is the number a container port reference (a name or a number)
+// stands for, and whether the container has that port.
+func (c k8sContainer) port(ref any) (string, bool) {
+	for _, p := range c.Ports {
+		if n := strconv.Itoa(p.ContainerPort); p.Name == fmt.Sprint(ref) || n == fmt.Sprint(ref) {
+			return n, true
+		}
+	}
+	return fmt.Sprint(ref), false
+}
+
+// k8sTree is deploy/k8s as kustomize builds it.
+type k8sTree struct {
+	objects []*k8sObject
+	// files are the contents of ConfigMaps and Secrets, by
+	// "namespace/kind/name", each key's host file: generated ConfigMaps
+	// from the repository, the others from the commands in
+	// deploy/README.md, run on what setup-keys.sh made.
+	files  map[string]map[string]string
+	images []string
+}
+
+// load reads the kustomization in dir into the tree, in namespace ns
+// unless the kustomization names one and ns is empty (an outer
+// kustomization's namespace wins, as in kustomize).
+func (tr *k8sTree) load(t *testing.T, dir, ns string) {
+	var k kustomization
+	readYAML(t, filepath.Join(dir, "kustomization.yaml"), &k)
+	if ns == "" {
+		ns = k.Namespace
+	}
+	for _, im := range k.Images {
+		tr.images = append(tr.images, im.Name)
+	}
+	for _, g := range k.ConfigMapGenerator {
+		files := map[string]string{}
+		for _, f := range g.Files {
+			key, path, ok := strings.Cut(f, "=")
+			if !ok {
+				key, path = filepath.Base(f), f
+			}
+			files[key] = filepath.Join(dir, path)
+		}
+		tr.files[ns+"/configmap/"+g.Name] = files
+	}
+	for _, r := range k.Resources {
+		path := filepath.Join(dir, r)
+		if fi, err := os.Stat(path); err != nil {
+			t.Errorf("%s: resource %s: %v", dir, r, err)
+		} else if fi.IsDir() {
+			tr.load(t, path, ns)
+		} else {
+			tr.loadObjects(t, path, ns)
+		}
+	}
+}
+
+func (tr *k8sTree) loadObjects(t *testing.T, path, ns string) {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	for {
+		o := &k8sObject{ns: ns, file: path}
+		if err := dec.Decode(o); err != nil {
+			if err.Error() != "EOF" {
+				t.Errorf("%s: %v", path, err)
+			}
+			return
+		}
+		tr.objects = append(tr.objects, o)
+	}
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(text, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// readmeResources reads deploy/README.md's `kubectl -n NS create secret
+// generic|configmap NAME --from-file=...` commands into files, run on out.
+func readmeResources(t *testing.T, readme, out string, files map[string]map[string]string) {
+	re := regexp.MustCompile(`^kubectl -n (\S+) create (secret generic|configmap) (\S+) (.*)$`)
+	found := 0
+	for _, line := range strings.Split(readme, "\n") {
+		m := re.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		found++
+		kind := strings.Fields(m[2])[0]
+		keys := map[string]string{}
+		for _, arg := range strings.Fields(m[4]) {
+			from, ok := strings.CutPrefix(arg, "--from-file=")
+			if !ok {
+				t.Errorf("deploy/README.md: %q: TestDeploy reads only --from-file", line)
+				continue
+			}
+			key, path, named := strings.Cut(from, "=")
+			if !named {
+				key, path = "", from
+			}
+			path = strings.ReplaceAll(path, `"$OUT"`, out)
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Errorf("deploy/README.md: %q: %v", line, err)
+				continue
+			}
+			if !fi.IsDir() {
+				keys[cmp.Or(key, filepath.Base(path))] = path
+				continue
+			}
+			entries, err := os.ReadDir(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if e.Type().IsRegular() {
+					keys[e.Name()] = filepath.Join(path, e.Name())
+				}
+			}
+		}
+		files[m[1]+"/"+kind+"/"+m[3]] = keys
+	}
+	if found == 0 {
+		t.Errorf("deploy/README.md has no kubectl create secret or configmap commands")
+	}
+}
+
+func (d *deployCheck) checkKubernetes(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(d.repo, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &k8sTree{files: map[string]map[string]string{}}
+	tr.load(t, filepath.Join(d.repo, "k8s"), "")
+	readmeResources(t, string(readme), d.out, tr.files)
+
+	cfgs := map[string]map[string]any{} // namespace -> a config in it
+	serves := 0
+	for _, o := range tr.objects {
+		if o.Kind != "Deployment" && o.Kind != "StatefulSet" {
+			continue
+		}
+		pod := o.Spec.Template.Spec
+		if pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {
+			t.Errorf("k8s %s/%s: want runAsNonRoot: true", o.ns, o.Metadata.Name)
+		}
+		for _, c := range pod.Containers {
+			where := fmt.Sprintf("k8s %s/%s %s", o.ns, o.Metadata.Name, c.Name)
+			cfg, sub := d.checkK8sContainer(t, where, tr, o, c)
+			cfgs[o.ns] = cfg
+			if sub != "serve" {
+				continue
+			}
+			replicas := "unset"
+			if o.Spec.Replicas != nil {
+				replicas = strconv.Itoa(*o.Spec.Replicas)
+			}
+			if o.Kind != "Deployment" || replicas != "1" || o.Spec.Strategy.Type != "Recreate" {
+				t.Errorf("%s: serve runs as a %s (replicas %s, strategy %q): want a Deployment of 1 replica, Recreate, until the election (issue 17)", where, o.Kind, replicas, o.Spec.Strategy.Type)
+			}
+			serves++
+			if !tr.selected(o.ns, "PodDisruptionBudget", o.Spec.Template.Metadata.Labels) {
+				t.Errorf("%s: no PodDisruptionBudget selects its pods", where)
+			}
+		}
+	}
+	if serves != 1 {
+		t.Errorf("k8s: %d containers run govlog serve; exactly one may, until the election (issue 17)", serves)
+	}
+	d.checkK8sAddresses(t, tr, cfgs, string(readme))
+	if kubectl, err := exec.LookPath("kubectl"); err == nil {
+		if out, err := exec.Command(kubectl, "kustomize", filepath.Join(d.repo, "k8s")).CombinedOutput(); err != nil {
+			t.Errorf("kubectl kustomize deploy/k8s: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("no kubectl: deploy/k8s not built with kustomize")
+	}
+}
+
+// checkK8sContainer checks one govlog container and returns its config
+// and subcommand.
+func (d *deployCheck) checkK8sContainer(t *testing.T, where string, tr *k8sTree, o *k8sObject, c k8sContainer) (map[string]any, string) {
+	if !slices.Contains(tr.images, c.Image) {
+		t.Errorf("%s: image %q, which deploy/k8s's images: does not set", where, c.Image)
+	}
+	if len(c.Command) > 0 {
+		t.Errorf("%s: command %q replaces the image's entrypoint (govlog): give args only", where, c.Command)
+	}
+	sc := c.SecurityContext
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+		t.Errorf("%s: want readOnlyRootFilesystem, no allowPrivilegeEscalation and capabilities drop ALL", where)
+	}
+	if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
+		t.Errorf("%s: want cpu and memory requests and a memory limit", where)
+	}
+	sub, config := checkCommandLine(t, where, c.Args)
+	mounts := d.k8sMounts(t, where, tr, o, c)
+	cfg, _ := d.checkMountedConfig(t, where, sub, config, mounts)
+	if host, _, err := net.SplitHostPort(setting(cfg, "admin_listen")); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
+		t.Errorf("%s: admin_listen %s: the kubelet probes the pod's address, not %s", where, setting(cfg, "admin_listen"), host)
+	}
+	for name, probe := range map[string]*k8sProbe{"livenessProbe /healthz": c.LivenessProbe, "readinessProbe /readyz": c.ReadinessProbe} {
+		if probe == nil || probe.HTTPGet == nil {
+			t.Errorf("%s: no %s", where, name)
+			continue
+		}
+		_, path, _ := strings.Cut(name, " ")
+		port, _ := c.port(probe.HTTPGet.Port)
+		checkAdminURL(t, where+" "+name, cfg, port, probe.HTTPGet.Path, path)
+	}
+	for _, port := range listenPorts(cfg) {
+		if _, ok := c.port(port); !ok {
+			t.Errorf("%s: its config listens on %s, which is no containerPort", where, port)
+		}
+	}
+	return cfg, sub
+}
+
+// k8sMounts returns what a container's volumeMounts show: ConfigMaps and
+// Secrets as folders of copies of their files (secrets 0600), volumes as
+// empty writable folders.
+func (d *deployCheck) k8sMounts(t *testing.T, where string, tr *k8sTree, o *k8sObject, c k8sContainer) []mount {
+	claims := map[string]bool{}
+	for _, v := range o.Spec.VolumeClaimTemplates {
+		claims[v.Metadata.Name] = true
+	}
+	var mounts []mount
+	for _, vm := range c.VolumeMounts {
+		dir := filepath.Join(d.tmp, "k8s", o.ns, o.Metadata.Name, vm.Name)
+		i := slices.IndexFunc(o.Spec.Template.Spec.Volumes, func(v k8sVolume) bool { return v.Name == vm.Name })
+		m := mount{target: vm.MountPath, source: filepath.Join(dir, vm.SubPath)}
+		var key string
+		mode := os.FileMode(0o644)
+		switch {
+		case claims[vm.Name]:
+			m.writable = true
+		case i < 0:
+			t.Errorf("%s: volumeMount %s names no volume", where, vm.Name)
+			continue
+		case o.Spec.Template.Spec.Volumes[i].ConfigMap != nil:
+			key = o.ns + "/configmap/" + o.Spec.Template.Spec.Volumes[i].ConfigMap.Name
+		case o.Spec.Template.Spec.Volumes[i].Secret != nil:
+			key, mode = o.ns+"/secret/"+o.Spec.Template.Spec.Volumes[i].Secret.SecretName, 0o600
+		default: // a claim or an emptyDir
+			m.writable = true
+		}
+		if key != "" {
+			files, ok := tr.files[key]
+			if !ok {
+				t.Errorf("%s: volume %s: no %s is generated in deploy/k8s or made in deploy/README.md", where, vm.Name, key)
+				continue
+			}
+			for name, path := range files {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, name), b, mode); err != nil {
+					t.Fatal(err)
+				}
+				d.copies[filepath.Join(dir, name)] = path
+			}
+		}
+		mounts = append(mounts, m)
+	}
+	return mounts
+}
+
+// selected reports whether an object of kind in ns selects pods with
+// labels.
+func (tr *k8sTree) selected(ns, kind string, labels map[string]string) bool {
+	return slices.ContainsFunc(tr.objects, func(o *k8sObject) bool {
+		if o.ns != ns || o.Kind != kind {
+			return false
+		}
+		sel := o.Spec.Selector
+		if ml, ok := sel["matchLabels"].(map[string]any); ok {
+			sel = ml
+		}
+		for k, v := range sel {
+			if labels[k] != fmt.Sprint(v) {
+				return false
+			}
+		}
+		return len(sel) > 0
+	})
+}
+
+// checkK8sAddresses checks that every address a config dials, and every
+// witness in the policy the README makes, is a Service there, selecting
+// pods.
+func (d *deployCheck) checkK8sAddresses(t *testing.T, tr *k8sTree, cfgs map[string]map[string]any, readme string) {
+	service := func(addr string) bool {
+		host, port, err := net.SplitHostPort(addr)
+		name, rest, _ := strings.Cut(host, ".")
+		ns, suffix, _ := strings.Cut(rest, ".")
+		if err != nil || (suffix != "svc" && suffix != "svc.cluster.local") {
+			return false
+		}
+		return slices.ContainsFunc(tr.objects, func(o *k8sObject) bool {
+			if o.Kind != "Service" || o.ns != ns || o.Metadata.Name != name {
+				return false
+			}
+			for _, p := range o.Spec.Ports {
+				if strconv.Itoa(p.Port) == port {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	for ns, cfg := range cfgs {
+		for _, addr := range dialed(cfg) {
+			if !service(addr) {
+				t.Errorf("k8s %s: its config dials %s, which is no Service's port (<service>.<namespace>.svc:<port>)", ns, addr)
+			}
+		}
+	}
+	m := regexp.MustCompile(`WITNESS_URLS='([^']*)'.*setup-keys\.sh`).FindStringSubmatch(readme)
+	if m == nil {
+		t.Fatalf("deploy/README.md: no WITNESS_URLS='...' ... setup-keys.sh line for Kubernetes")
+	}
+	for _, u := range strings.Fields(m[1]) {
+		if !service(urlHostPort(u)) {
+			t.Errorf("deploy/README.md: the policy for Kubernetes names the witness %s, which is no Service's port", u)
+		}
+	}
+	// Every Service's target ports are ports of the pods it selects.
+	for _, o := range tr.objects {
+		if o.Kind != "Service" {
+			continue
+		}
+		found := false
+		for _, w := range tr.objects {
+			if (w.Kind == "Deployment" || w.Kind == "StatefulSet") && w.ns == o.ns && tr.selected(o.ns, "Service", w.Spec.Template.Metadata.Labels) {
+				found = true
+				for _, p := range o.Spec.Ports {
+					if _, ok := w.Spec.Template.Spec.Containers[0].port(p.TargetPort); !ok {
+						t.Errorf("k8s Service %s/%s: targetPort %v is no port of %s", o.ns, o.Metadata.Name, p.TargetPort, w.Metadata.Name)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("k8s Service %s/%s selects no pods", o.ns, o.Metadata.Name)
+		}
+	}
+}
+
+// readmeInstalls reads deploy/README.md's `install` commands that install
+// files from deploy/ or $OUT (setup-keys.sh's folder, here out): each
+// destination's host file.
+func readmeInstalls(t *testing.T, readme, repo, out string) map[string]string {
+	installed := map[string]string{}
+	for _, line := range strings.Split(readme, "\n") {
+		args := strings.Fields(strings.ReplaceAll(strings.TrimSpace(line), `"$OUT"`, out))
+		if len(args) == 0 || args[0] != "install" || slices.Contains(args, "-d") {
+			continue
+		}
+		var dir string
+		var sources []string
+		for i := 1; i < len(args); i++ {
+			switch args[i] {
+			case "-m":
+				i++
+			case "-t":
+				i++
+				dir = args[i]
+			case "-D":
+			default:
+				sources = append(sources, args[i])
+			}
+		}
+		dest := ""
+		if dir == "" {
+			dest, sources = sources[len(sources)-1], sources[:len(sources)-1]
+		}
+		for _, src := range sources {
+			if strings.HasPrefix(src, "deploy/") {
+				src = filepath.Join(filepath.Dir(repo), src)
+			} else if !strings.HasPrefix(src, out) {
+				continue // a binary built on the spot
+			}
+			matches, _ := filepath.Glob(src)
+			if len(matches) == 0 {
+				t.Errorf("deploy/README.md: %q: %s does not exist", strings.TrimSpace(line), src)
+			}
+			for _, m := range matches {
+				if dir != "" {
+					installed[filepath.Join(dir, filepath.Base(m))] = m
+				} else {
+					installed[dest] = m
+				}
+			}
+		}
+	}
+	return installed
+}
+
+// systemdUnit is a unit file's settings (with its drop-ins'), by
+// "Section.Key", each in order.
+type systemdUnit map[string][]string
+
+func readUnit(t *testing.T, paths ...string) systemdUnit {
+	u := systemdUnit{}
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		section := ""
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			switch {
+			case line == "" || strings.HasPrefix(line, "#"):
+			case strings.HasPrefix(line, "["):
+				section = strings.Trim(line, "[]")
+			default:
+				k, v, _ := strings.Cut(line, "=")
+				u[section+"."+k] = append(u[section+"."+k], v)
+			}
+		}
+		f.Close()
+	}
+	return u
+}
+
+// systemdSandbox is what every unit must say.
+var systemdSandbox = []string{
+	"DynamicUser=yes", "NoNewPrivileges=yes", "CapabilityBoundingSet=", "ProtectSystem=strict",
+	"ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes", "SystemCallFilter=@system-service",
+	"SystemCallArchitectures=native", "RestrictNamespaces=yes", "UMask=0077",
+}
+
+func (d *deployCheck) checkSystemd(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(d.repo, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	installed := readmeInstalls(t, string(readme), d.repo, d.out)
+	units, err := filepath.Glob(filepath.Join(d.repo, "systemd", "*.service"))
+	if err != nil || len(units) != 3 {
+		t.Fatalf("deploy/systemd: %d units (%v), want serve, witness and monitor", len(units), err)
+	}
+	verify := filepath.Join(d.tmp, "systemd-verify")
+	for _, path := range units {
+		name := filepath.Base(path)
+		dropIns, _ := filepath.Glob(path + ".d/*.conf")
+		for _, f := range append([]string{path}, dropIns...) {
+			dest := filepath.Join("/etc/systemd/system", strings.TrimPrefix(f, filepath.Join(d.repo, "systemd")))
+			if installed[dest] != f {
+				t.Errorf("deploy/README.md does not install %s as %s", f, dest)
+			}
+			copyFile(t, f, filepath.Join(verify, strings.TrimPrefix(f, filepath.Join(d.repo, "systemd"))))
+		}
+		d.checkUnit(t, name, readUnit(t, append([]string{path}, dropIns...)...), installed)
+	}
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("no systemd-analyze: the units not verified")
+		return
+	}
+	// verify wants ExecStart's binary to exist: this test's.
+	for _, path := range units {
+		copied := filepath.Join(verify, filepath.Base(path))
+		text, err := os.ReadFile(copied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(copied, bytes.ReplaceAll(text, []byte("/usr/local/bin/govlog "), []byte(d.bin+" ")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(analyze, "verify", copied).CombinedOutput(); err != nil || len(out) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", filepath.Base(path), err, out)
+		}
+	}
+}
+
+// checkUnit checks one unit: its command line, its config with its
+// credentials and installed files, and its sandbox.
+func (d *deployCheck) checkUnit(t *testing.T, name string, u systemdUnit, installed map[string]string) {
+	where := "systemd " + name
+	for _, want := range systemdSandbox {
+		k, v, _ := strings.Cut(want, "=")
+		if !slices.Contains(u["Service."+k], v) {
+			t.Errorf("%s: no %s", where, want)
+		}
+	}
+	if len(u["Service.RestrictAddressFamilies"]) == 0 {
+		t.Errorf("%s: no RestrictAddressFamilies", where)
+	}
+	exec := strings.Fields(strings.Join(u["Service.ExecStart"], " "))
+	if len(exec) == 0 || exec[0] != "/usr/local/bin/govlog" {
+		t.Errorf("%s: ExecStart %q: want /usr/local/bin/govlog, where deploy/README.md installs it", where, exec)
+		return
+	}
+	sub, config := checkCommandLine(t, where, exec[1:])
+	var mounts []mount
+	for dest, src := range installed {
+		mounts = append(mounts, mount{target: dest, source: src})
+	}
+	for _, dir := range u["Service.StateDirectory"] {
+		mounts = append(mounts, mount{target: "/var/lib/" + dir, source: filepath.Join(d.tmp, "systemd", name, "state"), writable: true})
+	}
+	// Credentials: copies, as systemd makes them, of the files the README
+	// installs where LoadCredential reads them.
+	creds := filepath.Join(d.tmp, "systemd", name, "credentials")
+	if err := os.MkdirAll(creds, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range u["Service.LoadCredential"] {
+		id, path, _ := strings.Cut(c, ":")
+		src, ok := installed[path]
+		if !ok {
+			t.Errorf("%s: LoadCredential=%s: deploy/README.md installs nothing at %s", where, c, path)
+			continue
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(creds, id), b, 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mounts = append(mounts, mount{target: "/run/credentials/" + name, source: creds})
+	d.checkMountedConfig(t, where, sub, config, mounts)
+}
+
+// checkREADMECommands checks every govlog command line in
+// deploy/README.md against the command tree.
+func (d *deployCheck) checkREADMECommands(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(d.repo, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(readme), "\n")
+	n := 0
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "    ") { // not a code block
+			continue
+		}
+		line := strings.TrimSpace(lines[i])
+		for strings.HasSuffix(line, "\\") && i+1 < len(lines) {
+			i++
+			line = strings.TrimSuffix(line, "\\") + " " + strings.TrimSpace(lines[i])
+		}
+		if !strings.HasPrefix(line, "govlog ") {
+			continue
+		}
+		args, err := shellWords(line)
+		if err != nil {
+			t.Errorf("deploy/README.md: %q: %v", line, err)
+			continue
+		}
+		checkCommandLine(t, "deploy/README.md", args[1:])
+		n++
+	}
+	if n == 0 {
+		t.Error("deploy/README.md: no govlog command lines found")
+	}
+}
+
+// shellWords splits a command line as a shell would, for the quoting the
+// README uses: single and double quotes, adjacent quoted parts joined.
+func shellWords(line string) ([]string, error) {
+	var words []string
+	var word strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range line {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			word.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, word.String())
+				word.Reset()
+				inWord = false
+			}
+		default:
+			word.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c", quote)
+	}
+	if inWord {
+		words = append(words, word.String())
+	}
+	return words, nil
+}
+
+// checkHealthcheck builds govlog-healthcheck as the Dockerfile does and
+// asks a witness, run from a compose witness's config, for /readyz.
+func (d *deployCheck) checkHealthcheck(t *testing.T) {
+	if d.composeWitness == "" {
+		t.Skip("the compose check found no witness config")
+	}
+	probe := filepath.Join(d.tmp, "govlog-healthcheck")
+	if out, err := exec.Command("go", "build", "-o", probe, filepath.Join(d.repo, "docker", "healthcheck.go")).CombinedOutput(); err != nil {
+		t.Fatalf("go build deploy/docker/healthcheck.go: %v\n%s", err, out)
+	}
+	var cfg yaml.Node
+	readYAML(t, d.composeWitness, &cfg)
+	admin := freeAddr(t)
+	for i := 0; i+1 < len(cfg.Content[0].Content); i += 2 {
+		switch cfg.Content[0].Content[i].Value {
+		case "listen":
+			cfg.Content[0].Content[i+1].Value = freeAddr(t)
+		case "admin_listen":
+			cfg.Content[0].Content[i+1].Value = admin
+		}
+	}
+	text, err := yaml.Marshal(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(d.tmp, "healthcheck-witness.yaml")
+	if err := os.WriteFile(config, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	witness := exec.Command(d.bin, "witness", "-c", config)
+	var log lockedBuffer
+	witness.Stdout, witness.Stderr = &log, &log
+	if err := witness.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		witness.Process.Signal(os.Interrupt)
+		witness.Wait()
+	}()
+	ask := func(path string) (string, error) {
+		out, err := exec.Command(probe, "http://"+admin+path).CombinedOutput()
+		return string(out), err
+	}
+	var out string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if out, err = ask("/readyz"); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || out != "ready\n" {
+		t.Fatalf("govlog-healthcheck /readyz: %v: %q\nwitness:\n%s", err, out, log.String())
+	}
+	if out, err := ask("/no-such-page"); err == nil || !strings.Contains(out, "404") {
+		t.Errorf("govlog-healthcheck /no-such-page: %v: %q, want exit 1 with the 404", err, out)
+	}
+}
+
+// checkEveryConfigChecked fails for a daemon config in deploy/ that no
+// part of TestDeploy ran --check on.
+func (d *deployCheck) checkEveryConfigChecked(t *testing.T) {
+	notConfigs := map[string]bool{"compose.yaml": true, "kustomization.yaml": true, "resources.yaml": true}
+	err := filepath.WalkDir(d.repo, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(d.repo, path)
+		switch {
+		case e.IsDir() && (rel == "longrun" || rel == filepath.Join("compose", "secrets") || rel == filepath.Join("compose", "state")):
+			return filepath.SkipDir
+		case e.IsDir() || filepath.Ext(path) != ".yaml" || notConfigs[e.Name()]:
+		case !d.checked[filepath.ToSlash(rel)]:
+			t.Errorf("deploy/%s: no part of TestDeploy ran --check on it", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
