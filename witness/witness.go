@@ -364,6 +364,19 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, consistency
 	if w.Frozen(cp.Origin) {
 		return nil, fmt.Errorf("%w: %s", ErrLogEquivocated, cp.Origin)
 	}
+	d, err := w.commit(ctx, cp, logSigned, oldSize, consistency)
+	if err != nil {
+		w.refused(ctx, cp, logSigned, d.evidence, err)
+		return nil, err
+	}
+	w.metrics.cosigned.WithLabelValues(cp.Origin).Inc()
+	return d.cosignature, nil
+}
+
+// commit decides a request and, if it is accepted, stores its checkpoint
+// as the log's latest with this witness's cosignature, which the decision
+// it returns then holds.
+func (w *Witness) commit(ctx context.Context, cp govlog.Checkpoint, logSigned []byte, oldSize uint64, consistency [][32]byte) (decision, error) {
 	key := w.logs[cp.Origin]
 	// Decided first against the state this witness last saw for the log,
 	// outside the store's Update and so in parallel with other requests;
@@ -371,12 +384,13 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, consistency
 	pre := w.decide(w.lastState(cp.Origin), cp, logSigned, oldSize, consistency)
 	var line []byte // this witness's cosignature on the request's checkpoint
 	if pre.err == nil && !pre.replay {
+		var err error
 		if line, err = w.cosign(logSigned); err != nil {
-			return nil, err
+			return decision{}, err
 		}
 	}
 	var d decision
-	err = w.store.Update(ctx, cp.Origin, func(old []byte) ([]byte, error) {
+	err := w.store.Update(ctx, cp.Origin, func(old []byte) ([]byte, error) {
 		d = pre
 		if !pre.against.is(old) {
 			st, err := w.state(key, old)
@@ -411,26 +425,26 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, consistency
 		// before responding, atomically with the old size check.
 		return next, nil
 	})
-	evidence, cosignature := d.evidence, d.cosignature
-	if err != nil {
-		if errors.Is(err, ErrInconsistent) {
-			// SPEC: tlog-witness: the witness MAY log a validly signed
-			// checkpoint that fails the consistency checks, but MUST NOT
-			// cosign it.
-			w.mu.Lock()
-			w.rejected[cp.Origin] = logSigned
-			w.mu.Unlock()
-			w.logger.Warn("log signed a checkpoint inconsistent with the witness's latest", "origin", cp.Origin, "size", cp.Size, "err", err)
-		}
-		if evidence != nil {
-			if _, eerr := w.RecordEvidence(ctx, evidence); eerr != nil {
-				w.logger.Error("couldn't record evidence of a split view", "origin", cp.Origin, "err", eerr)
-			}
-		}
-		return nil, err
+	return d, err
+}
+
+// refused notes a refused request: a validly signed checkpoint that is
+// inconsistent is kept for gossip, and evidence it makes is recorded.
+func (w *Witness) refused(ctx context.Context, cp govlog.Checkpoint, logSigned []byte, evidence *Evidence, err error) {
+	if errors.Is(err, ErrInconsistent) {
+		// SPEC: tlog-witness: the witness MAY log a validly signed
+		// checkpoint that fails the consistency checks, but MUST NOT
+		// cosign it.
+		w.mu.Lock()
+		w.rejected[cp.Origin] = logSigned
+		w.mu.Unlock()
+		w.logger.Warn("log signed a checkpoint inconsistent with the witness's latest", "origin", cp.Origin, "size", cp.Size, "err", err)
 	}
-	w.metrics.cosigned.WithLabelValues(cp.Origin).Inc()
-	return cosignature, nil
+	if evidence != nil {
+		if _, eerr := w.RecordEvidence(ctx, evidence); eerr != nil {
+			w.logger.Error("couldn't record evidence of a split view", "origin", cp.Origin, "err", eerr)
+		}
+	}
 }
 
 // A logState is a log's latest cosigned checkpoint as the store holds it,
