@@ -123,7 +123,7 @@ type witnessBench struct {
 	witness note.Verifier
 
 	mu       sync.Mutex
-	statuses map[string]int // "200", "409", ..., "error" for no answer
+	statuses map[string]int // "200", "409", ..., "no answer"
 	lat      []time.Duration
 	answered atomic.Int64 // requests with an HTTP answer
 	cosigned atomic.Int64
@@ -175,7 +175,7 @@ func (wb *witnessBench) run(ctx context.Context) error {
 	if err := wb.makeLogs(); err != nil {
 		return err
 	}
-	fmt.Fprintf(wb.out, "  %s request bodies made in %v\n", withCommas(int64(wb.n)), time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(wb.out, "  %s request bodies made in %v\n", withCommas(int64(wb.logs*len(wb.blogs[0].bodies))), time.Since(t0).Round(time.Millisecond))
 	configPath, err := wb.writeConfig(dir)
 	if err != nil {
 		return err
@@ -187,7 +187,7 @@ func (wb *witnessBench) run(ctx context.Context) error {
 	defer proc.stop()
 	fmt.Fprintf(wb.out, "  witness process %d at %s, database %s\n", proc.cmd.Process.Pid, wb.url, filepath.Join(dir, "witness.db"))
 
-	res := wb.load(ctx, proc.cmd.Process.Pid)
+	res := wb.load(ctx, proc)
 	checkErr := wb.checkLatest(ctx)
 	if err := proc.stop(); err != nil {
 		fmt.Fprintf(wb.out, "  the witness process ended badly: %v (its log: %s)\n", err, proc.logTail())
@@ -410,14 +410,23 @@ type benchResult struct {
 	elapsed    time.Duration
 	witnessCPU time.Duration // -1 if unknown
 	selfCPU    time.Duration
-	timedOut   bool
+	stopped    bool // by --max-time or the witness's exit, before all were cosigned
 }
 
-// load runs the clients until every log's checkpoints are cosigned or
-// --max-time passes, printing progress each second.
-func (wb *witnessBench) load(ctx context.Context, pid int) benchResult {
+// load runs the clients until every log's checkpoints are cosigned,
+// --max-time passes or the witness process exits, printing progress each
+// second.
+func (wb *witnessBench) load(ctx context.Context, proc *benchWitnessProc) benchResult {
 	ctx, cancel := context.WithTimeout(ctx, wb.maxTime)
 	defer cancel()
+	go func() {
+		select {
+		case <-proc.exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	pid := proc.cmd.Process.Pid
 	wb.statuses = map[string]int{}
 	var tokens chan struct{}
 	if wb.rate > 0 {
@@ -435,7 +444,7 @@ func (wb *witnessBench) load(ctx context.Context, pid int) benchResult {
 		wg.Go(func() { wb.client(ctx, l, tokens) })
 	}
 	wg.Wait()
-	res := benchResult{elapsed: time.Since(start), selfCPU: selfCPUTime() - self0, witnessCPU: -1, timedOut: ctx.Err() != nil}
+	res := benchResult{elapsed: time.Since(start), selfCPU: selfCPUTime() - self0, witnessCPU: -1, stopped: ctx.Err() != nil}
 	close(done)
 	if wcpu1, ok := procCPUTime(pid); ok && wok {
 		res.witnessCPU = wcpu1 - wcpu0
@@ -681,8 +690,8 @@ func (wb *witnessBench) report(res benchResult) {
 		attempts += int64(n)
 	}
 	fmt.Fprintf(wb.out, "\nwitness: %d logs, %d clients, %.1f s", wb.logs, wb.clients, secs)
-	if res.timedOut {
-		fmt.Fprintf(wb.out, " (stopped by --max-time before all were cosigned)")
+	if res.stopped {
+		fmt.Fprintf(wb.out, " (stopped before all were cosigned: --max-time, or the witness process ended)")
 	}
 	fmt.Fprintln(wb.out)
 	fmt.Fprintf(wb.out, "  add-checkpoint answered: %s, %s/s\n", withCommas(answered), withCommas(int64(float64(answered)/secs)))
@@ -699,7 +708,7 @@ func (wb *witnessBench) report(res benchResult) {
 		n := wb.statuses[s]
 		fmt.Fprintf(wb.out, "    %-28s %10s  %6.2f%%  %8s/s\n", s, withCommas(int64(n)), 100*float64(n)/float64(attempts), withCommas(int64(float64(n)/secs)))
 	}
-	witnessCPU := "unknown (no /proc)"
+	witnessCPU := "unknown (not in /proc at the end)"
 	if res.witnessCPU >= 0 {
 		witnessCPU = fmt.Sprintf("%.2f cores", res.witnessCPU.Seconds()/secs)
 		if answered > 0 {
