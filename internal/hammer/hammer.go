@@ -534,7 +534,9 @@ func (h *Hammer) keep(rs ...*Receipt) {
 // worker submits until ctx ends; bg outlives ctx, for the calls in flight.
 func (h *Hammer) worker(ctx, bg context.Context, n int) {
 	rng := rand.New(rand.NewSource(h.cfg.Seed*1_000_003 + int64(n)))
-	invalid := n // each worker starts its rotation elsewhere
+	// Each worker starts its rotation elsewhere, spread over the whole
+	// rotation, so even a short run with a few clients sends every kind.
+	invalid := n * len(invalidKinds) / max(h.cfg.Clients, 1)
 	for ctx.Err() == nil {
 		wait := rng.Intn(2) == 0
 		switch rng.Intn(10) {
