@@ -575,6 +575,9 @@ func (a *admitter) queueLoop(ctx context.Context) {
 					continue
 				}
 				toMark = toMark[:0]
+				// Rows just marked may lie below a checkpoint already
+				// removed below: look again at the same size.
+				removedBelow = 0
 			}
 			removedBelow = a.removeIntegrated(ctx, removedBelow)
 		case entries := <-a.queued:

@@ -451,14 +451,15 @@ type crashingStore struct {
 	afterRemove bool
 	crash       func()
 	crashed     atomic.Bool
-	// armed is false until the statements are in: until then nothing is
-	// removed (as if removal were slow), so the crash finds every row.
+	// armed is false until the statements are in: until then a removal
+	// fails (so the server tries again at the next tick, whatever the
+	// size), and the crash finds every row.
 	armed atomic.Bool
 }
 
 func (s *crashingStore) RemoveIntegrated(ctx context.Context, log string, size uint64) (int, error) {
 	if !s.armed.Load() {
-		return 0, nil
+		return 0, errors.New("removal not armed yet")
 	}
 	if s.crashed.Load() {
 		return s.AdmissionStore.RemoveIntegrated(ctx, log, size)
