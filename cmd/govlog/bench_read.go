@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -130,17 +129,6 @@ func (n *benchNode) statements(first, count int) ([][]byte, error) {
 	return out, nil
 }
 
-// checkpointSize is the size of the disclosures log's latest checkpoint.
-func (n *benchNode) checkpointSize(ctx context.Context) (uint64, error) {
-	signed, err := n.clients[0].Checkpoint(ctx, "disclosures")
-	if err != nil {
-		return 0, err
-	}
-	text, _, _ := strings.Cut(string(signed), "\n\n")
-	cp, err := govlog.ParseCheckpoint([]byte(text + "\n"))
-	return cp.Size, err
-}
-
 // readRun fills a fresh store's disclosures log with b.readSize entries,
 // then asks for bundles of random entries (govlog's GetInclusionProof with
 // the bundle: entry, proof and cosigned checkpoint) with b.readConc
@@ -178,18 +166,9 @@ func (b *bench) readRun(ctx context.Context, st benchStore) (bundles, trillianPr
 	if err != nil {
 		return
 	}
-	for deadline := time.Now().Add(5 * time.Minute); ; {
-		if size, err = node.checkpointSize(ctx); err != nil {
-			return
-		}
-		if size > uint64(b.readSize) {
-			break
-		}
-		if time.Now().After(deadline) {
-			err = fmt.Errorf("no checkpoint of %d entries after 5 minutes (last %d)", b.readSize, size)
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
+	// The log's own view entry comes first: readSize+1 entries in all.
+	if size, err = waitIntegrated(ctx, node.clients[0], uint64(b.readSize)+1); err != nil {
+		return
 	}
 	fmt.Fprintf(b.out, "  a checkpoint holds all %d entries\n", size)
 	indexes := make([]uint64, b.readN)
