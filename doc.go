@@ -37,8 +37,11 @@
 //     does. A cosigner signs only well-formed checkpoint text.
 //   - [ParsePolicy] also rejects one public key used for both a log and a
 //     witness, and group thresholds with leading zeroes; it accepts a last
-//     line without its newline. [Policy.Verify] rejects a checkpoint if any
-//     signature by a key of the policy fails. A cosignature dated more than
+//     line without its newline. [Policy.Verify] rejects a checkpoint if the
+//     log's signature fails; a witness's cosignature that fails only does
+//     not count (signed-note says SHOULD reject), so a damaged or forged
+//     line does not undo the quorum the others make, and
+//     [Policy.VerifyCheckpoint] names it. A cosignature dated more than
 //     [DefaultCosignatureSkew] ahead of the clock does not count toward the
 //     quorum; with [WithMaxCosignatureAge], neither does one older than
 //     that. Without a maximum age (the default) old cosignatures count, so

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,11 @@ var (
 	// [Policy.Verify] returns it, beside [ErrQuorumNotMet], only when the
 	// quorum then fails; the message names each such witness and why.
 	ErrCosignatureTime = errors.New("cosignature time not accepted")
+	// ErrInvalidCosignature means a witness's cosignature line does not
+	// verify with the witness's key in the policy: damaged, or forged. It
+	// does not count; [Policy.Verify] returns it, beside
+	// [ErrQuorumNotMet], only when the quorum then fails.
+	ErrInvalidCosignature = errors.New("cosignature does not verify")
 )
 
 // DefaultCosignatureSkew is how far in the future of the verifier's clock a
@@ -339,8 +345,11 @@ func (p *Policy) Witnesses() []PolicyWitness {
 // Verify checks that signed is a checkpoint signed by one of the policy's
 // logs and cosigned by enough of its witnesses. It returns the checkpoint and
 // the names of the witnesses whose cosignatures verified and counted, in
-// policy order. Signatures by other keys are ignored; an invalid signature by
-// any key of the policy rejects the whole checkpoint.
+// policy order. Signatures by other keys are ignored. An invalid signature
+// by a key of the log rejects the whole checkpoint; an invalid cosignature
+// by a witness of the policy only does not count, so the checkpoint
+// verifies if the quorum holds without it ([Policy.VerifyCheckpoint] says
+// which witness it was).
 //
 // A valid cosignature does not count toward the quorum if its timestamp is
 // more than [DefaultCosignatureSkew] (or [WithCosignatureSkew]) ahead of the
@@ -352,81 +361,157 @@ func (p *Policy) Witnesses() []PolicyWitness {
 // offline. A witness's cosignature lines after its first are ignored, as
 // note.Open ignores them.
 func (p *Policy) Verify(signed []byte, opts ...VerifyOption) (Checkpoint, []string, error) {
+	v, err := p.VerifyCheckpoint(signed, opts...)
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
+	return v.Checkpoint, v.Witnesses, nil
+}
+
+// A CheckpointVerification is what [Policy.VerifyCheckpoint] found in a
+// checkpoint's signatures.
+type CheckpointVerification struct {
+	// Checkpoint is the checkpoint, signed by a log of the policy.
+	Checkpoint Checkpoint
+	// Witnesses names the witnesses whose cosignatures verified and
+	// counted, in policy order, and CosignedAt holds the time each of them
+	// put in its cosignature.
+	Witnesses  []string
+	CosignedAt []time.Time
+	// NotCounted lists, in the order of the signature lines, the policy's
+	// witnesses whose cosignature line is there but did not count.
+	NotCounted []WitnessNotCounted
+}
+
+// A WitnessNotCounted is a witness of the policy whose cosignature line on
+// a checkpoint did not count toward the quorum.
+type WitnessNotCounted struct {
+	// Witness is its name in the policy.
+	Witness string
+	// Err wraps [ErrInvalidCosignature] or [ErrCosignatureTime], and says
+	// why.
+	Err error
+}
+
+// VerifyCheckpoint is [Policy.Verify], saying also which witnesses counted,
+// when they cosigned, and which did not count and why. When the log's
+// signature holds but the quorum does not, it returns both the
+// verification (what counted and what did not) and an error wrapping
+// [ErrQuorumNotMet]; on any other error, no verification.
+func (p *Policy) VerifyCheckpoint(signed []byte, opts ...VerifyOption) (*CheckpointVerification, error) {
 	o := newVerifyOptions(opts)
 	if p == nil {
-		return Checkpoint{}, nil, fmt.Errorf("%w: no policy", ErrUnknownLog)
+		return nil, fmt.Errorf("%w: no policy", ErrUnknownLog)
 	}
 	// The text is read before verification only to pick the log's keys.
 	text, err := noteTextUnverified(signed)
 	if err != nil {
-		return Checkpoint{}, nil, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
 	}
 	origin, _, _ := strings.Cut(text, "\n")
-	var verifiers []note.Verifier
+	var logKeys []note.Verifier
 	for _, l := range p.logs {
 		if l.verifier.Name() == origin {
-			verifiers = append(verifiers, l.verifier)
+			logKeys = append(logKeys, l.verifier)
 		}
 	}
-	if len(verifiers) == 0 {
-		return Checkpoint{}, nil, fmt.Errorf("%w: origin %.256q", ErrUnknownLog, origin)
+	if len(logKeys) == 0 {
+		return nil, fmt.Errorf("%w: origin %.256q", ErrUnknownLog, origin)
 	}
-	logCount := len(verifiers)
-	for _, w := range p.witnesses {
-		verifiers = append(verifiers, w.verifier)
-	}
-	n, err := note.Open(signed, note.VerifierList(verifiers...))
+	// Only the log's keys open the note: witnesses' lines stay unverified,
+	// to be judged one by one below.
+	n, err := note.Open(signed, note.VerifierList(logKeys...))
 	if err != nil {
-		return Checkpoint{}, nil, checkpointNoteError(err)
+		return nil, checkpointNoteError(err)
 	}
 	c, err := ParseCheckpoint([]byte(n.Text))
 	if err != nil {
-		return Checkpoint{}, nil, err
+		return nil, err
 	}
-	now := o.now()
-	signedByLog := false
-	cosigned := make([]bool, len(p.witnesses))
-	var notCounted []string // why, for each witness whose cosignature didn't count
-	for _, sig := range n.Sigs {
-		for i, v := range verifiers {
-			if v.Name() != sig.Name || v.KeyHash() != sig.Hash {
-				continue
-			}
-			if i < logCount {
-				signedByLog = true
-				continue
-			}
-			w := i - logCount
-			// note.Open keeps one line per key, so each witness comes once.
-			t, err := CosignatureTime(sig)
-			if err != nil {
-				// Unreachable: the witness's verifier accepted the signature.
-				notCounted = append(notCounted, fmt.Sprintf("witness %q: %v", p.witnesses[w].name, err))
-				continue
-			}
-			if why := o.cosignatureTimeProblem(t, now); why != "" {
-				notCounted = append(notCounted, fmt.Sprintf("witness %q %s", p.witnesses[w].name, why))
-				continue
-			}
-			cosigned[w] = true
-		}
-	}
-	if !signedByLog {
-		return Checkpoint{}, nil, fmt.Errorf("%w: no signature by a key of log %.256q", ErrCheckpointSignature, origin)
-	}
-	var names []string
-	for i, ok := range cosigned {
+	v := &CheckpointVerification{Checkpoint: c}
+	j := p.judgeCosignatures(n, o)
+	for i, ok := range j.counted {
 		if ok {
-			names = append(names, p.witnesses[i].name)
+			v.Witnesses = append(v.Witnesses, p.witnesses[i].name)
+			v.CosignedAt = append(v.CosignedAt, j.at[i])
 		}
 	}
-	if err := p.checkQuorum(cosigned); err != nil {
-		if len(notCounted) > 0 {
-			err = fmt.Errorf("%w; %w: %s", err, ErrCosignatureTime, strings.Join(notCounted, "; "))
+	v.NotCounted = j.notCounted
+	if err := p.checkQuorum(j.counted); err != nil {
+		counted := "none"
+		if len(v.Witnesses) > 0 {
+			counted = strings.Join(v.Witnesses, ", ")
 		}
-		return Checkpoint{}, nil, err
+		err = fmt.Errorf("%w (counted: %s)", err, counted)
+		if len(j.invalid) > 0 {
+			err = fmt.Errorf("%w; %w: %s", err, ErrInvalidCosignature, strings.Join(j.invalid, "; "))
+		}
+		if len(j.late) > 0 {
+			err = fmt.Errorf("%w; %w: %s", err, ErrCosignatureTime, strings.Join(j.late, "; "))
+		}
+		return v, err
 	}
-	return c, names, nil
+	return v, nil
+}
+
+// cosignatureJudgement is what judgeCosignatures made of a checkpoint's
+// cosignature lines.
+type cosignatureJudgement struct {
+	counted    []bool      // per witness of the policy
+	at         []time.Time // per witness: its cosignature's time, if counted
+	notCounted []WitnessNotCounted
+	invalid    []string // why, for each witness whose line did not verify
+	late       []string // why, for each witness whose line's time did not count
+}
+
+// judgeCosignatures checks the first cosignature line of each witness of
+// the policy on n, a checkpoint note the log's signature holds.
+//
+// SPEC: signed-note: a signature by a known key that fails to verify
+// SHOULD reject the whole note. The log's does (note.Open refuses it); a
+// witness's only does not count. A cosignature line damaged in transit, or
+// forged in a witness's name, says nothing about the log's checkpoint,
+// which the other witnesses' cosignatures still vouch for, and the quorum
+// is what a verifier trusts.
+func (p *Policy) judgeCosignatures(n *note.Note, o verifyOptions) cosignatureJudgement {
+	j := cosignatureJudgement{counted: make([]bool, len(p.witnesses)), at: make([]time.Time, len(p.witnesses))}
+	seen := make([]bool, len(p.witnesses))
+	now := o.now()
+	for _, sig := range n.UnverifiedSigs {
+		w := slices.IndexFunc(p.witnesses, func(k policyKey) bool {
+			return k.verifier.Name() == sig.Name && k.verifier.KeyHash() == sig.Hash
+		})
+		// As note.Open does, only a witness's first line counts.
+		if w < 0 || seen[w] {
+			continue
+		}
+		seen[w] = true
+		name := p.witnesses[w].name
+		// noteTextUnverified checked the base64; note.Open, the length.
+		raw, err := decodeBase64(sig.Base64)
+		if err != nil || !p.witnesses[w].verifier.Verify([]byte(n.Text), raw[4:]) {
+			why := fmt.Sprintf("witness %q: its cosignature does not verify with its key in the policy", name)
+			j.invalid = append(j.invalid, why)
+			j.notCounted = append(j.notCounted, WitnessNotCounted{Witness: name, Err: fmt.Errorf("%w: %s", ErrInvalidCosignature, why)})
+			continue
+		}
+		t, err := CosignatureTime(sig)
+		if err != nil {
+			// Unreachable: the witness's verifier accepted the signature.
+			why := fmt.Sprintf("witness %q: %v", name, err)
+			j.invalid = append(j.invalid, why)
+			j.notCounted = append(j.notCounted, WitnessNotCounted{Witness: name, Err: fmt.Errorf("%w: %s", ErrInvalidCosignature, why)})
+			continue
+		}
+		if why := o.cosignatureTimeProblem(t, now); why != "" {
+			why = fmt.Sprintf("witness %q %s", name, why)
+			j.late = append(j.late, why)
+			j.notCounted = append(j.notCounted, WitnessNotCounted{Witness: name, Err: fmt.Errorf("%w: %s", ErrCosignatureTime, why)})
+			continue
+		}
+		j.counted[w], j.at[w] = true, t
+	}
+	return j
 }
 
 // checkQuorum evaluates the quorum given which witnesses cosigned.

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -136,10 +137,57 @@ type VerifiedBundle struct {
 	Index      uint64
 	Entry      []byte
 	Witnesses  []string
+	// CosignedAt holds the time each of Witnesses put in its cosignature.
+	CosignedAt []time.Time
+	// NotCounted lists the policy's witnesses whose cosignature line is on
+	// the checkpoint but did not count (see [Policy.VerifyCheckpoint]); the
+	// quorum held without them.
+	NotCounted []WitnessNotCounted
 	// Ignored names ("name+hash") the checkpoint's signature lines by no
 	// key of the policy: another witness's, or a line damaged in its key
 	// name or hash. They did not count, and the quorum held without them.
 	Ignored []string
+}
+
+// A RootMismatchError is an [ErrInclusionProof] where the entry and the
+// proof hash to another root than the checkpoint's: the entry, the index
+// or the proof is not what the log made.
+type RootMismatchError struct {
+	Computed, Checkpoint [32]byte
+}
+
+func (e *RootMismatchError) Error() string {
+	return fmt.Sprintf("%v: the entry and the proof hash to root %x, but the checkpoint's root is %x", ErrInclusionProof, e.Computed, e.Checkpoint)
+}
+
+// Is makes a RootMismatchError an ErrInclusionProof.
+func (e *RootMismatchError) Is(target error) bool { return target == ErrInclusionProof }
+
+// VerifyInclusion checks that the inclusion proof binds the RFC 6962 leaf
+// hash of b's extra data (the entry) at b's index to c's root hash. A
+// well-formed proof to another root is a [*RootMismatchError]; any other
+// failure wraps [ErrInclusionProof].
+func (b *Bundle) VerifyInclusion(c Checkpoint) error {
+	if b.Index >= c.Size {
+		return fmt.Errorf("%w: index %d is not below tree size %d", ErrInclusionProof, b.Index, c.Size)
+	}
+	// SPEC: tlog-proof: the inclusion proof binds the leaf hash computed
+	// from the entry to the root hash of the signed checkpoint.
+	leaf := LeafHash(b.Extra)
+	hashes := make([][]byte, len(b.Proof))
+	for i := range b.Proof {
+		hashes[i] = b.Proof[i][:]
+	}
+	// The root is computed, not only compared, so that a mismatch says
+	// both roots in hex.
+	root, err := proof.RootFromInclusionProof(rfc6962.DefaultHasher, b.Index, c.Size, leaf[:], hashes)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInclusionProof, err)
+	}
+	if !bytes.Equal(root, c.Hash[:]) {
+		return &RootMismatchError{Computed: [32]byte(root), Checkpoint: c.Hash}
+	}
+	return nil
 }
 
 // VerifyBundle verifies a govlog bundle offline against a policy: the
@@ -157,24 +205,18 @@ func VerifyBundle(data []byte, policy *Policy, opts ...VerifyOption) (*VerifiedB
 	}
 	// SPEC: tlog-proof: check the checkpoint is signed by a log key for its
 	// origin, and verify the cosignatures of known witnesses.
-	c, witnesses, err := policy.Verify(b.Checkpoint, opts...)
+	v, err := policy.VerifyCheckpoint(b.Checkpoint, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't verify bundle checkpoint: %w", err)
 	}
-	if b.Index >= c.Size {
-		return nil, fmt.Errorf("%w: index %d is not below tree size %d", ErrInclusionProof, b.Index, c.Size)
+	if err := b.VerifyInclusion(v.Checkpoint); err != nil {
+		return nil, err
 	}
-	// SPEC: tlog-proof: the inclusion proof binds the leaf hash computed
-	// from the entry to the root hash of the signed checkpoint.
-	leaf := LeafHash(b.Extra)
-	hashes := make([][]byte, len(b.Proof))
-	for i := range b.Proof {
-		hashes[i] = b.Proof[i][:]
-	}
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, b.Index, c.Size, leaf[:], hashes, c.Hash[:]); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInclusionProof, err)
-	}
-	return &VerifiedBundle{Checkpoint: c, Index: b.Index, Entry: b.Extra, Witnesses: witnesses, Ignored: policy.unknownSigners(b.Checkpoint)}, nil
+	return &VerifiedBundle{
+		Checkpoint: v.Checkpoint, Index: b.Index, Entry: b.Extra,
+		Witnesses: v.Witnesses, CosignedAt: v.CosignedAt, NotCounted: v.NotCounted,
+		Ignored: policy.unknownSigners(b.Checkpoint),
+	}, nil
 }
 
 // unknownSigners names the signature lines of signed, a verified note,
