@@ -19,8 +19,15 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrFenced is the error of an admission (or a checkpoint's publication)
+// by a process that no longer holds the fence: another process was elected
+// to admit since, and took it (see the sqlstore's TakeFence). Nothing the
+// refused transaction wrote is kept.
+var ErrFenced = errors.New("this process is no longer the log's elected admitter")
 
 // OutboxEntry is one admitted leaf.
 type OutboxEntry struct {

@@ -166,6 +166,7 @@ func ensureSchema(ctx context.Context, db *sql.DB) error {
 func NewAdmissionStore(db *sql.DB) *sqlstore.Store {
 	return sqlstore.New(db, nil, sqlstore.Dialect{
 		ForUpdate:   " FOR UPDATE",
+		ForShare:    " LOCK IN SHARE MODE",
 		UpsertState: "INSERT INTO govlog_state (log, k, v) VALUES %s ON DUPLICATE KEY UPDATE v = VALUES(v)",
 		Retryable:   retryable,
 	})

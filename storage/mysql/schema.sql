@@ -44,3 +44,24 @@ CREATE TABLE IF NOT EXISTS govlog_outbox (
   PRIMARY KEY (log, leaf_index),
   KEY outbox_to_queue (queued, log, leaf_index)
 );
+
+-- The fence, one row: the election token of the process that admits now,
+-- when several share this database (govlog serve with etcd). Every
+-- admission reads it, locked shared, and rolls back unless it still holds
+-- its own process's token (sqlstore's fence.go).
+CREATE TABLE IF NOT EXISTS govlog_fence (
+  id          TINYINT NOT NULL,
+  token       BIGINT NOT NULL,
+  holder      VARBINARY(255) NOT NULL,
+  taken_nanos BIGINT NOT NULL,
+  PRIMARY KEY (id)
+);
+
+-- The newest checkpoint each log published, by origin: the processes that
+-- do not admit serve it, and the next elected one extends it.
+CREATE TABLE IF NOT EXISTS govlog_checkpoints (
+  log        VARBINARY(255) NOT NULL,
+  size       BIGINT UNSIGNED NOT NULL,
+  checkpoint BLOB NOT NULL,
+  PRIMARY KEY (log)
+);

@@ -41,3 +41,19 @@ CREATE TABLE IF NOT EXISTS govlog_outbox (
 -- Only the leaves still to be queued: a partial index, emptied as they are
 -- marked queued.
 CREATE INDEX IF NOT EXISTS outbox_to_queue ON govlog_outbox (log, leaf_index) WHERE queued = 0;
+
+-- The fence and the newest published checkpoints (see storage/mysql's
+-- schema.sql): one SQLite file has one process, which never fences, but
+-- the store's SQL is the same on both engines.
+CREATE TABLE IF NOT EXISTS govlog_fence (
+  id          INTEGER NOT NULL PRIMARY KEY,
+  token       INTEGER NOT NULL,
+  holder      TEXT NOT NULL,
+  taken_nanos INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS govlog_checkpoints (
+  log        TEXT NOT NULL PRIMARY KEY,
+  size       INTEGER NOT NULL,
+  checkpoint BLOB NOT NULL
+);

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/govlog/govlog/storage"
@@ -22,6 +23,9 @@ type Dialect struct {
 	// (" FOR UPDATE" on MySQL; empty on SQLite, whose write transactions
 	// are serialised by BEGIN IMMEDIATE).
 	ForUpdate string
+	// ForShare is appended to the fence's read to lock it shared (" LOCK
+	// IN SHARE MODE" on MySQL and MariaDB; empty on SQLite).
+	ForShare string
 	// UpsertState is a multi-row upsert of (log, k, v); %s stands for the
 	// VALUES tuples.
 	UpsertState string
@@ -82,6 +86,9 @@ type Store struct {
 	// the connection admissions use, nor make them wait for it.
 	read *sql.DB
 	d    Dialect
+	// fence is the token this Store took the fence with (TakeFence); 0:
+	// it never did, and admits without looking at the fence.
+	fence atomic.Int64
 }
 
 var _ storage.AdmissionStore = (*Store)(nil)
@@ -125,6 +132,9 @@ func (s *Store) admitOnce(ctx context.Context, log string, fn func(context.Conte
 		return fmt.Errorf("couldn't begin transaction: %w", err)
 	}
 	defer sqlTx.Rollback()
+	if err := s.checkFence(ctx, sqlTx); err != nil {
+		return err
+	}
 	tx := &admitTx{s: s, tx: sqlTx, log: log, puts: map[string][]byte{}, read: map[string][]byte{}, added: map[[32]byte]storage.OutboxEntry{}}
 	if err := fn(ctx, tx); err != nil {
 		return err
