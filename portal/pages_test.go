@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/rule"
 )
 
@@ -85,24 +86,32 @@ const docHash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0
 // newFakeSource has a disclosures log of two entries (a document and its
 // correction, the latter pending) and a funds log answering the account
 // and payment queries.
-func newFakeSource(t *testing.T) *fakeSource {
+func newFakeSource(t *testing.T) (*fakeSource, *vectorKeys) {
 	t.Helper()
 	k := newVectorKeys(t)
 	b := k.bundle(t, 2, 0, k.log, k.witnesses[0], k.witnesses[1])
 	at := time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)
 	publish := Entry{Result: Result{Log: "disclosures", Index: 0, Type: "disclosure.publish", Agency: "city-roads", Time: at,
 		Title: "2027年道路预算 Road budget 2027", Body: []byte(`{"category":"budget","doc_id":"rb-2027","sha256":"` + docHash + `","title":"2027年道路预算 Road budget 2027"}`),
-		Leaf: b.Extra, Bundle: b.Marshal()},
+		LeafHash: Hash(govlog.LeafHash(b.Extra)), Leaf: b.Extra, Bundle: b.Marshal()},
 		Relations: []Relation{{Kind: CorrectedBy, ID: "rb-2027-v2", Index: 1, Found: true}}}
 	correct := Entry{Result: Result{Log: "disclosures", Index: 1, Type: "disclosure.correct", Agency: "city-roads", Time: at.Add(time.Hour),
 		Title: "Road budget 2027 (corrected)", Body: []byte(`{"corrects":"rb-2027","doc_id":"rb-2027-v2"}`), Leaf: []byte("leaf"), Pending: true},
 		Relations: []Relation{{Kind: Corrects, ID: "rb-2027", Index: 0, Found: true}}}
-	return &fakeSource{
+	// Entry 2 shows another leaf than its bundle proves; entry 3's proof
+	// is tampered with.
+	other := publish
+	other.Index, other.Title, other.LeafHash, other.Relations = 2, "", Hash{1}, nil
+	tb := k.bundle(t, 2, 0, k.log, k.witnesses[0], k.witnesses[1])
+	tb.Proof[0][0] ^= 1
+	tampered := other
+	tampered.Index, tampered.LeafHash, tampered.Bundle = 3, Hash(govlog.LeafHash(tb.Extra)), tb.Marshal()
+	src := &fakeSource{
 		logs: []LogInfo{
 			{Name: "disclosures", Origin: k.origin, Size: 1, TypeNames: []string{"disclosure.publish", "disclosure.correct"}},
 			{Name: "funds", Origin: "gov.example/funds", Size: 7, Queries: []rule.QueryInfo{{Name: "account"}, {Name: "payment"}}},
 		},
-		entries: map[string][]Entry{"disclosures": {publish, correct}, "funds": {}},
+		entries: map[string][]Entry{"disclosures": {publish, correct, other, tampered}, "funds": {}},
 		answers: map[string]Answer{
 			"account": {Result: []byte(`{"id":"cb:acme","currency":"CNY","account":{"leaf_hash":"aa","controller":"city-b","owner_kind":"company","owner":"acme","kind":"company","balance":100000000,"lines":1,"in":100000000,"out":0},` +
 				`"lines":[{"n":1,"leaf_hash":"bb","kind":"transfer","ref":"transfer/t-1","counterparty":"cb:budget","amount":100000000,"balance":100000000}]}`)},
@@ -110,6 +119,7 @@ func newFakeSource(t *testing.T) *fakeSource {
 				`{"ref":"allocation/a-1","funds":0,"depth":1,"attributed":100000000,"kind":"allocation","leaf_hash":"cc","agency":"mof","to":"cb:budget","amount":123456789}]}`)},
 		},
 	}
+	return src, k
 }
 
 func newTestPages(t *testing.T, src Source, policy []byte) *httptest.Server {
@@ -157,8 +167,8 @@ func get(t *testing.T, url string, header ...string) (int, http.Header, string) 
 // each answers 200 with no string missing from the catalogue, in the
 // language asked, and shows what it is for without JavaScript.
 func TestPagesInBothLanguages(t *testing.T) {
-	src := newFakeSource(t)
-	srv := newTestPages(t, src, newVectorKeys(t).policy)
+	src, k := newFakeSource(t)
+	srv := newTestPages(t, src, k.policy)
 	pages := []struct {
 		path string
 		want map[lang][]string
@@ -250,7 +260,8 @@ func TestChooseLang(t *testing.T) {
 // TestPageErrors: a reader's mistake is a 400 or 404 that says what is
 // wrong; the node's own failure is a 500 that shows nothing of it.
 func TestPageErrors(t *testing.T) {
-	srv := newTestPages(t, newFakeSource(t), nil)
+	src, _ := newFakeSource(t)
+	srv := newTestPages(t, src, nil)
 	for _, tc := range []struct {
 		path       string
 		wantStatus int
@@ -276,7 +287,7 @@ func TestPageErrors(t *testing.T) {
 		})
 	}
 
-	src := newFakeSource(t)
+	src, _ = newFakeSource(t)
 	src.err = errors.New("database is on fire at 10.0.0.7")
 	failing := newTestPages(t, src, nil)
 	status, _, body := get(t, failing.URL+"/entries/disclosures/0", "Accept-Language", "en")
@@ -292,8 +303,8 @@ func TestPageErrors(t *testing.T) {
 // TestProofDownload: the bundle link serves the entry's bundle as a
 // .tlog-proof file, and the policy link the node's policy.
 func TestProofDownload(t *testing.T) {
-	src := newFakeSource(t)
-	policy := newVectorKeys(t).policy
+	src, k := newFakeSource(t)
+	policy := k.policy
 	srv := newTestPages(t, src, policy)
 	status, h, body := get(t, srv.URL+"/proofs/disclosures/0")
 	if status != http.StatusOK || body != string(src.entries["disclosures"][0].Bundle) {
