@@ -64,6 +64,8 @@ type Pages struct {
 	policy *govlog.Policy // nil without one
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
+	// agencies caches the registered agencies' names.
+	agencies agencyNames
 }
 
 // NewPages returns the portal's pages over opts.Source, to mount at / of

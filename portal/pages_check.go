@@ -14,7 +14,7 @@ var checkScriptKeys = []string{"check.computing", "check.computed", "check.match
 type checkPage struct {
 	SHA256   string
 	Searched bool
-	Results  []Result
+	Results  []shownResult
 	Error    string
 }
 
@@ -51,6 +51,6 @@ func (p *Pages) check(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Error = l.t("search.error", msg)
 	}
-	data.Results = results
+	data.Results = p.shown(r.Context(), results)
 	p.render(w, r, l, status, "check", "check", l.t("check.title"), data, checkScriptKeys...)
 }

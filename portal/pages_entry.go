@@ -21,11 +21,12 @@ var entryScriptKeys = []string{
 
 // entryPage is the data of an entry's page.
 type entryPage struct {
-	Entry   Entry
-	Origin  string
-	Fields  []bodyField
-	Signers []string // "name+keyID" of each signature line of the leaf
-	Raw     string
+	Entry      Entry
+	AgencyName string // "" if the registry names none
+	Origin     string
+	Fields     []bodyField
+	Signers    []string // "name+keyID" of each signature line of the leaf
+	Raw        string
 	// HasPolicy: the browser can verify the proof against the node's
 	// witness policy.
 	HasPolicy bool
@@ -64,6 +65,7 @@ func (p *Pages) entry(w http.ResponseWriter, r *http.Request) {
 	}
 	data := entryPage{Entry: e, Origin: info.Origin, Raw: string(e.Leaf), HasPolicy: p.policy != nil,
 		Payment: answers(info, "payment"), Account: answers(info, "account")}
+	data.AgencyName = p.agencyNames(r.Context())[e.Agency]
 	data.Fields = bodyFields(e.Body)
 	if _, _, sigs, err := govlog.ReadStatement(e.Leaf, info.Origin); err == nil {
 		for _, s := range sigs {

@@ -83,7 +83,7 @@ type searchPage struct {
 	Logs     []LogInfo
 	Form     searchForm
 	Searched bool
-	Results  []Result
+	Results  []shownResult
 	Next     string // the next page's URL, searching one log
 	Error    string
 }
@@ -126,7 +126,7 @@ func (p *Pages) search(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, l, status, "search", "search", l.t("search.results"), data)
 		return
 	}
-	data.Results = results
+	data.Results = p.shown(r.Context(), results)
 	if next != "" {
 		q := r.URL.Query()
 		q.Set("cursor", next)
@@ -174,4 +174,22 @@ func (p *Pages) find(ctx context.Context, logs []LogInfo, form searchForm) ([]Re
 		return cmp.Compare(b.Index, a.Index)
 	})
 	return all, "", nil
+}
+
+// shownResult is a result as the pages list it: with its agency's name.
+type shownResult struct {
+	Result
+	AgencyName string
+}
+
+func (p *Pages) shown(ctx context.Context, results []Result) []shownResult {
+	if len(results) == 0 {
+		return nil
+	}
+	names := p.agencyNames(ctx)
+	out := make([]shownResult, len(results))
+	for i, r := range results {
+		out[i] = shownResult{Result: r, AgencyName: names[r.Agency]}
+	}
+	return out
 }

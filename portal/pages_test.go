@@ -110,8 +110,11 @@ func newFakeSource(t *testing.T) (*fakeSource, *vectorKeys) {
 		logs: []LogInfo{
 			{Name: "disclosures", Origin: k.origin, Size: 1, TypeNames: []string{"disclosure.publish", "disclosure.correct"}},
 			{Name: "funds", Origin: "gov.example/funds", Size: 7, Queries: []rule.QueryInfo{{Name: "account"}, {Name: "payment"}}},
+			{Name: "registry", Origin: "gov.example/registry", Size: 1},
 		},
-		entries: map[string][]Entry{"disclosures": {publish, correct, other, tampered}, "funds": {}},
+		entries: map[string][]Entry{"disclosures": {publish, correct, other, tampered}, "funds": {},
+			"registry": {{Result: Result{Log: "registry", Type: "agency.register", Agency: "city-roads", Time: at.Add(-time.Hour),
+				Body: []byte(`{"agency":"city-roads","name":"City Roads Bureau"}`)}}}},
 		answers: map[string]Answer{
 			"account": {Result: []byte(`{"id":"cb:acme","currency":"CNY","account":{"leaf_hash":"aa","controller":"city-b","owner_kind":"company","owner":"acme","kind":"company","balance":100000000,"lines":1,"in":100000000,"out":0},` +
 				`"lines":[{"n":1,"leaf_hash":"bb","kind":"transfer","ref":"transfer/t-1","counterparty":"cb:budget","amount":100000000,"balance":100000000}]}`)},
@@ -174,11 +177,11 @@ func TestPagesInBothLanguages(t *testing.T) {
 		want map[lang][]string
 	}{
 		{"/", map[lang][]string{langEnglish: {"Search the logs", "gov.example/disclosures", `href="/disclosures/checkpoint"`}, langChinese: {"搜索日志", "日志列表"}}},
-		{"/search?q=budget", map[lang][]string{langEnglish: {`href="/entries/disclosures/0"`, "2027年道路预算 Road budget 2027"}, langChinese: {"搜索结果", `href="/entries/disclosures/0"`}}},
+		{"/search?q=budget", map[lang][]string{langEnglish: {`href="/entries/disclosures/0"`, "2027年道路预算 Road budget 2027", "City Roads Bureau (city-roads)"}, langChinese: {"搜索结果", `href="/entries/disclosures/0"`}}},
 		{"/search?q=预算&log=disclosures", map[lang][]string{langEnglish: {`href="/entries/disclosures/0"`}}},
 		{"/search?q=nothing-like-this", map[lang][]string{langEnglish: {"No entry matches."}, langChinese: {"没有匹配的记录。"}}},
 		{"/entries/disclosures/0", map[lang][]string{
-			langEnglish: {"Road budget 2027", "city-roads", "Corrected by", `href="/entries/disclosures/1"`, `data-bundle="/proofs/disclosures/0"`, "/static/verify.js", "Download the proof", `href="/check?sha256=` + docHash},
+			langEnglish: {"Road budget 2027", "City Roads Bureau (city-roads)", "Corrected by", `href="/entries/disclosures/1"`, `data-bundle="/proofs/disclosures/0"`, "/static/verify.js", "Download the proof", `href="/check?sha256=` + docHash},
 			langChinese: {"已被更正，见", "下载证明", "disclosures 日志第 0 条记录"}}},
 		{"/entries/disclosures/1", map[lang][]string{langEnglish: {"no signed checkpoint includes it yet", "Corrects"}, langChinese: {"更正了"}}},
 		{"/check", map[lang][]string{langEnglish: {"Check a document", `type="file"`}, langChinese: {"核对文件"}}},
