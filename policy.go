@@ -381,6 +381,9 @@ type CheckpointVerification struct {
 	// NotCounted lists, in the order of the signature lines, the policy's
 	// witnesses whose cosignature line is there but did not count.
 	NotCounted []WitnessNotCounted
+	// Ignored names ("name+hash") the signature lines by no key of the
+	// policy: another witness's, or a line damaged in its key name or hash.
+	Ignored []string
 }
 
 // A WitnessNotCounted is a witness of the policy whose cosignature line on
@@ -436,7 +439,7 @@ func (p *Policy) VerifyCheckpoint(signed []byte, opts ...VerifyOption) (*Checkpo
 			v.CosignedAt = append(v.CosignedAt, j.at[i])
 		}
 	}
-	v.NotCounted = j.notCounted
+	v.NotCounted, v.Ignored = j.notCounted, p.unknownSigners(signed)
 	if err := p.checkQuorum(j.counted); err != nil {
 		counted := "none"
 		if len(v.Witnesses) > 0 {

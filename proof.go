@@ -215,7 +215,7 @@ func VerifyBundle(data []byte, policy *Policy, opts ...VerifyOption) (*VerifiedB
 	return &VerifiedBundle{
 		Checkpoint: v.Checkpoint, Index: b.Index, Entry: b.Extra,
 		Witnesses: v.Witnesses, CosignedAt: v.CosignedAt, NotCounted: v.NotCounted,
-		Ignored: policy.unknownSigners(b.Checkpoint),
+		Ignored: v.Ignored,
 	}, nil
 }
 
