@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +36,7 @@ func newDevCmd() *cobra.Command {
 	var (
 		data, listen, httpListen, mysqlDSN string
 		adminAddr, operator                string
+		witnessPorts, monitorAddr          string
 		seqInterval, mmd, scheduleInterval time.Duration
 		verbose, useTLS                    bool
 	)
@@ -97,13 +99,17 @@ trying TLS on this machine, not for production.`,
 			} else {
 				fmt.Fprintln(out, "storage: MySQL/MariaDB (entries survive restarts)")
 			}
+			ports, err := devWitnessPorts(witnessPorts, listen)
+			if err != nil {
+				return err
+			}
 			g, gctx := errgroup.WithContext(ctx)
-			policy, witnessURLs, err := startDevWitnesses(gctx, g, data, listen, cfg, devTLS, logger)
+			policy, witnessURLs, err := startDevWitnesses(gctx, g, data, listen, ports, cfg, devTLS, logger)
 			if err != nil {
 				return err
 			}
 			cfg.Policy = policy
-			monitorURL, startMonitor, err := devMonitor(gctx, g, data, listen, cfg, devTLS, logger)
+			monitorURL, startMonitor, err := devMonitor(gctx, g, data, listen, devListen(monitorAddr, listen, "127.0.0.1:7390"), cfg, devTLS, logger)
 			if err != nil {
 				return err
 			}
@@ -138,6 +144,8 @@ trying TLS on this machine, not for production.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "gRPC listen address")
 	cmd.Flags().StringVar(&httpListen, "http", "", "HTTP address of the read path (each log's tiles); default 127.0.0.1:7080 beside the default --listen, any free port with another --listen")
 	cmd.Flags().StringVar(&adminAddr, "admin", "", "address of /metrics, /healthz and /readyz (plaintext); default 127.0.0.1:7090 beside the default --listen, any free port with another --listen")
+	cmd.Flags().StringVar(&witnessPorts, "witness-ports", "", "ports of the three witnesses on 127.0.0.1, comma-separated (0: any free port); default 7380,7480,7580 beside the default --listen, free ports with another --listen")
+	cmd.Flags().StringVar(&monitorAddr, "monitor", "", "address of the monitor's dashboard; default 127.0.0.1:7390 beside the default --listen, any free port with another --listen")
 	cmd.Flags().BoolVar(&useTLS, "tls", false, "make a local CA and certificates in --data/tls and speak TLS on every listener")
 	cmd.Flags().StringVar(&mysqlDSN, "mysql", "", "MySQL/MariaDB DSN (go-sql-driver format, e.g. root@tcp(127.0.0.1:3306)/govlog); default: SQLite in --data")
 	cmd.Flags().StringVar(&operator, "operator", "gov.example", "operator name: each log's origin is <operator>/<log>")
@@ -163,6 +171,32 @@ func devListen(flag, grpcListen, def string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, "0")
+}
+
+// devWitnessPorts parses --witness-ports, or gives its default: the same
+// ports on every start beside the default --listen, so the addresses in
+// policy.txt and in bookmarks stay true across restarts; free ones (0)
+// with another --listen, so two dev processes never collide.
+func devWitnessPorts(flag, grpcListen string) ([]int, error) {
+	switch {
+	case flag == "" && grpcListen == "127.0.0.1:7000":
+		flag = "7380,7480,7580"
+	case flag == "":
+		return make([]int, devWitnesses), nil
+	}
+	parts := strings.Split(flag, ",")
+	if len(parts) != devWitnesses {
+		return nil, fmt.Errorf("--witness-ports %q: want %d ports, one per witness, comma-separated", flag, devWitnesses)
+	}
+	ports := make([]int, devWitnesses)
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 0 || n > 65535 {
+			return nil, fmt.Errorf("--witness-ports %q: %q is not a port from 0 to 65535", flag, p)
+		}
+		ports[i] = n
+	}
+	return ports, nil
 }
 
 func printDevNextSteps(out interface{ Write([]byte) (int, error) }, data, addr string, devTLS *devTLSFiles) {
@@ -348,11 +382,12 @@ const devRoots, devRootQuorum = 3, 2
 const devWitnesses, devQuorum = 3, 2
 
 // startDevWitnesses starts the dev witnesses in this process, each with
-// its key and SQLite file in data, on free loopback ports; they gossip with
-// each other and read the logs from logAddr. It writes policy.txt naming
+// its key and SQLite file in data, on its port of ports (0: a free one) on
+// the loopback; they gossip with each other and read the logs from
+// logAddr. It writes policy.txt naming
 // the logs and the witnesses (with their URLs, which the logs push to) and
 // returns the policy.
-func startDevWitnesses(ctx context.Context, g *errgroup.Group, data, logAddr string, cfg nodeConfig, devTLS *devTLSFiles, logger *slog.Logger) (*govlog.Policy, []string, error) {
+func startDevWitnesses(ctx context.Context, g *errgroup.Group, data, logAddr string, ports []int, cfg nodeConfig, devTLS *devTLSFiles, logger *slog.Logger) (*govlog.Policy, []string, error) {
 	var pws []govlog.PolicyWitness
 	var ws []*loadedWitness
 	for i := 1; i <= devWitnesses; i++ {
@@ -379,9 +414,10 @@ func startDevWitnesses(ctx context.Context, g *errgroup.Group, data, logAddr str
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s.key: %w", prefix, err)
 		}
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i-1]))
+		lis, err := net.Listen("tcp", addr)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("--witness-ports: %s can't listen on %s (another govlog dev running? give other ports, or 0 for any): %w", name, addr, err)
 		}
 		// The witnesses label their metrics with their names: they share
 		// dev's admin listener.
@@ -430,12 +466,13 @@ func startDevWitnesses(ctx context.Context, g *errgroup.Group, data, logAddr str
 }
 
 // devMonitor prepares a monitor, in this process, that follows the dev logs
-// through their gRPC address, with its SQLite file in data. It returns the
-// address it serves on and a function that starts it once the logs serve.
-func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr string, cfg nodeConfig, devTLS *devTLSFiles, logger *slog.Logger) (string, func(), error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+// through their gRPC address, with its SQLite file in data, serving on
+// addr. It returns the URL it serves on and a function that starts it once
+// the logs serve.
+func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr, addr string, cfg nodeConfig, devTLS *devTLSFiles, logger *slog.Logger) (string, func(), error) {
+	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("--monitor: the monitor can't listen on %s (another govlog dev running? give another address, or port 0 for any): %w", addr, err)
 	}
 	m := &loadedMonitor{listener: lis, metrics: cfg.admin.reg}
 	scheme := "http"
