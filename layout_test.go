@@ -123,10 +123,11 @@ func allowedAcross(rel string) bool {
 }
 
 // isDomain reports whether the package at rel is a domain:
-// personalities/<domain>, not the contract, its kit or the registry.
+// personalities/<domain>, not the contract, its kit, the registry or the
+// search index.
 func isDomain(rel string) bool {
 	name, ok := strings.CutPrefix(rel, "personalities/")
-	return ok && !strings.Contains(name, "/") && name != "rule" && name != "registry" && name != "internal"
+	return ok && !strings.Contains(name, "/") && name != "rule" && name != "registry" && name != "internal" && name != "search"
 }
 
 func isRuleKit(rel string) bool {

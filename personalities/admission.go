@@ -18,6 +18,7 @@ import (
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/search"
 	"github.com/govlog/govlog/storage"
 )
 
@@ -303,6 +304,9 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 					return fmt.Errorf("entry admitted at index %d, judged as %d", got.Index, want)
 				}
 				seen[e.entry.LeafHash] = got
+				if err := search.Index(ctx, tx, a.domain, got.Index, e.entry); err != nil {
+					return err
+				}
 				if k == 0 {
 					results[i].admittedAt = got.AdmittedAt
 				}

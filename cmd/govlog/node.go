@@ -28,6 +28,7 @@ import (
 	"github.com/govlog/govlog/log-server/tiles/s3mirror"
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/portal"
 	"github.com/govlog/govlog/storage"
 	"github.com/govlog/govlog/storage/mysql"
 	"github.com/govlog/govlog/storage/sqlite"
@@ -313,6 +314,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			return fmt.Errorf("couldn't listen on %s: %w", cfg.HTTPListen, err)
 		}
 		mux := readMux(cfg.Logs, logs)
+		mux.Handle("/api/", portal.NewAPI(newPortalSource(store, ps, srv), logger))
 		g.Go(func() error { return serveHTTPTLS(ctx, hlis, mux, "read path", tlsServer) })
 		if cfg.onHTTP != nil {
 			cfg.onHTTP(httpScheme(tlsServer) + "://" + hlis.Addr().String())

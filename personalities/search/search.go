@@ -1,0 +1,297 @@
+package search
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Bounds of a search.
+const (
+	// DefaultLimit is the page size when a query sets none.
+	DefaultLimit = 20
+	// MaxLimit is the largest page a query may ask for.
+	MaxLimit = 100
+	// MaxWords caps the word terms of one query.
+	MaxWords = 16
+	// maxExamined caps the entries one page looks at: a page of a query
+	// whose criteria rarely meet may hold fewer than Limit results, and
+	// its Next goes on from where it stopped.
+	maxExamined = 5000
+	// maxTimeLists caps the year, month and day lists a time range is
+	// read from; a longer range (or an open one) is checked entry by
+	// entry instead.
+	maxTimeLists = 96
+)
+
+// ErrInvalidQuery: a query's parameter is malformed or out of bounds.
+var ErrInvalidQuery = errors.New("invalid search")
+
+// Reader reads a log's committed state: storage.ReadTx.
+type Reader interface {
+	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
+	// Scan calls fn with every key beginning with prefix, in ascending
+	// order, until fn returns an error, which Scan returns.
+	Scan(ctx context.Context, prefix string, fn func(key string, value []byte) error) error
+}
+
+// Query is a search of one log's index; its fields are those of
+// portal.Query (the portal's adapter converts one to the other).
+type Query struct {
+	Log                      string
+	Agency, Type, ID, SHA256 string
+	From, To                 time.Time
+	Words                    []string
+	Limit                    int
+	Cursor                   string
+}
+
+// Hit is one entry a search found.
+type Hit struct {
+	Index uint64
+	Summary
+}
+
+// plan is a checked query: the lists to read and what to check of each
+// entry read from them.
+type plan struct {
+	// drive are the lists read; an entry is in at most one of them.
+	drive []string
+	// check are the terms an entry must also have.
+	check    []Term
+	from, to time.Time
+	limit    int
+	// before: only entries below it (the cursor), if set.
+	before    uint64
+	hasBefore bool
+}
+
+// Find returns the entries that meet every criterion of q, newest first,
+// up to q.Limit, and the cursor of the next page ("" when there is none).
+// A page may hold fewer than Limit entries and still have a next one (see
+// maxExamined).
+func Find(ctx context.Context, r Reader, q Query) ([]Hit, string, error) {
+	p, err := planOf(q)
+	if err != nil {
+		return nil, "", err
+	}
+	if p.hasBefore && p.before == 0 {
+		return nil, "", nil
+	}
+	var hits []Hit
+	// bound: every entry at or above it, in every list, was examined.
+	bound, bounded := uint64(0), false
+	budget := max(maxExamined/len(p.drive), p.limit+1)
+	for _, list := range p.drive {
+		found, stop, stopped, err := p.read(ctx, r, list, budget)
+		if err != nil {
+			return nil, "", err
+		}
+		hits = append(hits, found...)
+		if stopped && (!bounded || stop > bound) {
+			bound, bounded = stop, true
+		}
+	}
+	if bounded {
+		hits = slices.DeleteFunc(hits, func(h Hit) bool { return h.Index < bound })
+	}
+	slices.SortFunc(hits, func(a, b Hit) int { return cmp.Compare(b.Index, a.Index) })
+	hits = slices.CompactFunc(hits, func(a, b Hit) bool { return a.Index == b.Index })
+	var next uint64
+	switch {
+	case len(hits) > p.limit:
+		hits = hits[:p.limit]
+		next = hits[len(hits)-1].Index
+	case bounded:
+		next = bound
+	}
+	if next == 0 {
+		return hits, "", nil
+	}
+	return hits, strconv.FormatUint(next, 10), nil
+}
+
+// errStop ends a scan early.
+var errStop = errors.New("stop")
+
+// read reads list from the cursor down, returning up to limit+1 entries
+// that pass the checks. stopped says it stopped before the list's end,
+// having examined the entries from the cursor down to stop.
+func (p *plan) read(ctx context.Context, r Reader, list string, budget int) (found []Hit, stop uint64, stopped bool, err error) {
+	examined := 0
+	err = scanBelow(ctx, r, list, p.before, p.hasBefore, func(index uint64, value []byte) error {
+		examined++
+		h, ok, err := p.match(ctx, r, list, index, value)
+		if err != nil {
+			return err
+		}
+		if ok {
+			found = append(found, h)
+		}
+		if len(found) > p.limit || examined >= budget {
+			stop, stopped = index, true
+			return errStop
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return found, stop, stopped, err
+}
+
+// match checks the entry at index, read from list (with value, the
+// summary when list is the list of all entries).
+func (p *plan) match(ctx context.Context, r Reader, list string, index uint64, value []byte) (Hit, bool, error) {
+	pos := position(index)
+	for _, t := range p.check {
+		if _, ok, err := r.Get(ctx, listPrefix(t)+pos); err != nil || !ok {
+			return Hit{}, false, err
+		}
+	}
+	if list != entryPrefix {
+		var ok bool
+		var err error
+		if value, ok, err = r.Get(ctx, entryPrefix+pos); err != nil {
+			return Hit{}, false, err
+		} else if !ok {
+			return Hit{}, false, fmt.Errorf("search index: entry %d is in %s without its summary", index, list)
+		}
+	}
+	s, err := parseSummary(index, value)
+	if err != nil {
+		return Hit{}, false, err
+	}
+	if (!p.from.IsZero() && s.Time.Before(p.from)) || (!p.to.IsZero() && s.Time.After(p.to)) {
+		return Hit{}, false, nil
+	}
+	return Hit{Index: index, Summary: s}, true, nil
+}
+
+// scanBelow calls fn with each entry of list (a key prefix followed by
+// positions), newest first, only those below before if hasBefore.
+//
+// A state scan reads a whole prefix from its start, so the entries below
+// before are read as the few prefixes that together hold exactly the
+// positions above before's: for each digit of before's position, from
+// the last, the same digits up to it and a larger one there.
+func scanBelow(ctx context.Context, r Reader, list string, before uint64, hasBefore bool, fn func(index uint64, value []byte) error) error {
+	each := func(key string, value []byte) error {
+		index, ok := parsePosition(key[len(list):])
+		if !ok {
+			return fmt.Errorf("search index: malformed key %q", key)
+		}
+		return fn(index, value)
+	}
+	if !hasBefore {
+		return r.Scan(ctx, list, each)
+	}
+	lo, hi := position(before), position(0)
+	for i := positionLen - 1; i >= 0; i-- {
+		for d := lo[i] + 1; d <= '9'; d++ {
+			// Past the largest position (index 0), nothing.
+			if lo[:i] == hi[:i] && d > hi[i] {
+				break
+			}
+			if err := r.Scan(ctx, list+lo[:i]+string(d), each); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// planOf checks q and decides how to answer it: which lists to read (the
+// most selective criterion's), and what to check of each entry.
+func planOf(q Query) (*plan, error) {
+	p := &plan{from: q.From, to: q.To, limit: q.Limit}
+	switch {
+	case q.Limit == 0:
+		p.limit = DefaultLimit
+	case q.Limit < 0 || q.Limit > MaxLimit:
+		return nil, fmt.Errorf("%w: limit %d, it must be 1 to %d", ErrInvalidQuery, q.Limit, MaxLimit)
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		return nil, fmt.Errorf("%w: the time range ends (%s) before it starts (%s)", ErrInvalidQuery, q.To.Format(time.RFC3339), q.From.Format(time.RFC3339))
+	}
+	if q.Cursor != "" {
+		n, err := strconv.ParseUint(q.Cursor, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: cursor %.32q is not one a search returned", ErrInvalidQuery, q.Cursor)
+		}
+		p.before, p.hasBefore = n, true
+	}
+	var terms []Term // in order of selectivity, the most selective first
+	if q.SHA256 != "" {
+		if !isHex64(q.SHA256) {
+			return nil, fmt.Errorf("%w: sha256 %.80q is not 64 hex digits", ErrInvalidQuery, q.SHA256)
+		}
+		terms = append(terms, Term{KindSHA256, normalize(q.SHA256)})
+	}
+	if q.ID != "" {
+		terms = append(terms, Term{KindID, normalize(q.ID)})
+	}
+	var words []string
+	for _, w := range q.Words {
+		words = append(words, QueryWords(w)...)
+	}
+	if len(words) > MaxWords {
+		return nil, fmt.Errorf("%w: %d words, at most %d", ErrInvalidQuery, len(words), MaxWords)
+	}
+	// A longer word is usually the rarer.
+	slices.SortStableFunc(words, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	for _, w := range slices.Compact(words) {
+		terms = append(terms, Term{KindWord, normalize(w)})
+	}
+	if q.Agency != "" {
+		terms = append(terms, Term{KindAgency, normalize(q.Agency)})
+	}
+	if q.Type != "" {
+		terms = append(terms, Term{KindType, normalize(q.Type)})
+	}
+	if len(terms) > 0 {
+		p.drive, p.check = []string{listPrefix(terms[0])}, terms[1:]
+		return p, nil
+	}
+	if lists, ok := timeLists(q.From, q.To); ok {
+		p.drive = lists
+		return p, nil
+	}
+	p.drive = []string{entryPrefix}
+	return p, nil
+}
+
+// timeLists returns the year, month and day lists that together hold
+// exactly the entries dated in the UTC days from..to, or false when the
+// range is open or needs more than maxTimeLists.
+func timeLists(from, to time.Time) ([]string, bool) {
+	if from.IsZero() || to.IsZero() {
+		return nil, false
+	}
+	day := func(t time.Time) time.Time {
+		t = t.UTC()
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	last := day(to)
+	var lists []string
+	for d := day(from); !d.After(last); {
+		var t Term
+		switch {
+		case d.YearDay() == 1 && !d.AddDate(1, 0, -1).After(last):
+			t, d = Term{KindYear, d.Format("2006")}, d.AddDate(1, 0, 0)
+		case d.Day() == 1 && !d.AddDate(0, 1, -1).After(last):
+			t, d = Term{KindMonth, d.Format("2006-01")}, d.AddDate(0, 1, 0)
+		default:
+			t, d = Term{KindDay, d.Format("2006-01-02")}, d.AddDate(0, 0, 1)
+		}
+		if len(lists) == maxTimeLists {
+			return nil, false
+		}
+		lists = append(lists, listPrefix(t))
+	}
+	return lists, true
+}
