@@ -42,6 +42,11 @@ type TrillianOptions struct {
 	// SequencerBatchSize caps the leaves integrated per tree per pass.
 	// Default 2000.
 	SequencerBatchSize int
+	// ElectedSequencer: several processes share the storage, and the
+	// sequencer runs only inside RunSequencer, in the process elected to
+	// admit (Trillian's storage refuses a second integration of the same
+	// revision all the same: its tree heads are unique per revision).
+	ElectedSequencer bool
 	// TileCacheBytes bounds the memory in which every log keeps the tiles
 	// and entry bundles it has read (tiles.DefaultCacheBytes when zero).
 	TileCacheBytes int
@@ -104,26 +109,35 @@ func StartTrillian(opts TrillianOptions) (*Trillian, error) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	seq := tlog.NewOperationManager(tlog.OperationInfo{
-		Registry:    registry,
-		BatchSize:   opts.SequencerBatchSize,
-		NumWorkers:  1,
-		RunInterval: opts.SequencerInterval,
-		TimeSource:  clock.System,
-	}, tlog.NewSequencerManager(registry, 0))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		seq.OperationLoop(ctx)
-	}()
-	opts.Logger.Info("trillian started", "sequencer_interval", opts.SequencerInterval)
-	return &Trillian{
-		opts: opts, grpc: gs, conn: conn, lis: lis, cancel: cancel, seqDone: done,
+	t := &Trillian{
+		opts: opts, grpc: gs, conn: conn, lis: lis, cancel: cancel,
 		Log:      trillian.NewTrillianLogClient(conn),
 		Admin:    trillian.NewTrillianAdminClient(conn),
 		registry: registry,
 		tiles:    tiles.NewCache(opts.TileCacheBytes),
-	}, nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if !opts.ElectedSequencer {
+			t.RunSequencer(ctx)
+		}
+	}()
+	t.seqDone = done
+	opts.Logger.Info("trillian started", "sequencer_interval", opts.SequencerInterval)
+	return t, nil
+}
+
+// RunSequencer integrates queued leaves into the trees until ctx is done.
+// StartTrillian runs it, unless the sequencer is ElectedSequencer.
+func (t *Trillian) RunSequencer(ctx context.Context) {
+	tlog.NewOperationManager(tlog.OperationInfo{
+		Registry:    t.registry,
+		BatchSize:   t.opts.SequencerBatchSize,
+		NumWorkers:  1,
+		RunInterval: t.opts.SequencerInterval,
+		TimeSource:  clock.System,
+	}, tlog.NewSequencerManager(t.registry, 0)).OperationLoop(ctx)
 }
 
 // Close stops the sequencer and the servers. It does not close storage.

@@ -72,6 +72,8 @@ type Evidence struct {
 	Due json.RawMessage `json:"due,omitempty"`
 	// Error is the verifier's error for the entry or checkpoint.
 	Error string `json:"error,omitempty"`
+	// SplitView is a witness's evidence file, for KindSplitView.
+	SplitView []byte `json:"split_view,omitempty"`
 }
 
 func (e Evidence) marshal() []byte {

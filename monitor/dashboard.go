@@ -41,6 +41,9 @@ type (
 		Notifications []NotificationJSON
 		// NotificationTotal is how many notifications there are.
 		NotificationTotal int
+		// EvidenceFrom is what each witness whose evidence of split views
+		// the monitor reads served at the last pass.
+		EvidenceFrom []WitnessStatus
 	}
 	logView struct {
 		Origin, Name string
@@ -85,7 +88,7 @@ func (m *Monitor) serveDashboard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Monitor) dashboard(ctx context.Context) (*dashboard, error) {
-	d := &dashboard{Now: m.opts.Now().UTC()}
+	d := &dashboard{Now: m.opts.Now().UTC(), EvidenceFrom: m.Witnesses()}
 	alerts, err := m.opts.Store.NewestAlerts(ctx, 0, defaultAlertPage)
 	if err != nil {
 		return nil, err

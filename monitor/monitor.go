@@ -176,6 +176,16 @@ type Options struct {
 	// OnNotification, if set, is called with each new notification after
 	// it is recorded.
 	OnNotification func(Notification)
+	// Witnesses are URL prefixes of witnesses (as in a policy's witness
+	// lines) whose evidence of split views each pass reads, besides those
+	// the logs' policies give a URL: GET <url>/evidence, and the files it
+	// lists against the followed logs. Evidence that verifies with the
+	// log's key is a [KindSplitView] alert; a witness that cannot be
+	// reached is shown on the dashboard, not alerted on.
+	Witnesses []string
+	// WitnessClient reads the witnesses; default: an http.Client with a
+	// [WitnessTimeout] timeout.
+	WitnessClient *http.Client
 }
 
 // Monitor follows logs. Its methods must not be called concurrently.
@@ -198,6 +208,8 @@ type Monitor struct {
 	faulted map[string]bool
 	status  passStatuses
 	hooks   *webhooks
+	// witnesses is what the passes found at each witness.
+	witnesses *witnessPolls
 
 	// aheadBytes is the byte budget of fetchAhead: maxAheadBytes.
 	aheadBytes int64
@@ -224,11 +236,14 @@ type waitingView struct {
 }
 
 // wait records that l's pass stopped at its view entry index.
+// The wait is logged once, not at each pass that finds it still waiting.
 func (m *Monitor) wait(l *Log, index uint64, names, shows string, leaf []byte) {
 	if w, ok := m.waiting[l.Origin]; ok && w.index == index {
 		return
 	}
 	m.waiting[l.Origin] = waitingView{index: index, names: names, shows: shows, leaf: leaf, since: m.opts.Now()}
+	m.logger.Info("waiting: an entry names more than the monitor has replayed; logged again when the wait moves",
+		"log", l.Origin, "at", index, "names", names, "shows", shows)
 }
 
 // checkWaiting raises an alert when l has waited at a registry view entry
@@ -248,7 +263,7 @@ func (m *Monitor) checkWaiting(ctx context.Context, l *Log) error {
 		Evidence: Evidence{Entry: w.leaf, Error: fmt.Sprintf("%s not shown", w.names)}.marshal()})
 }
 
-var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken, KindOverdue, KindCompromised, KindLate}
+var allKinds = []Kind{KindCheckpointRefused, KindInconsistent, KindRootMismatch, KindEntry, KindStale, KindPromiseBroken, KindOverdue, KindCompromised, KindLate, KindSplitView}
 
 // New checks opts and returns a Monitor.
 func New(opts Options) (*Monitor, error) {
@@ -313,6 +328,10 @@ func New(opts Options) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
+	witnesses, err := witnessURLs(opts)
+	if err != nil {
+		return nil, err
+	}
 	m := &Monitor{
 		opts:    opts,
 		logger:  logger,
@@ -333,6 +352,7 @@ func New(opts Options) (*Monitor, error) {
 			Name: "govlog_monitor_notifications_total", Help: "Watched entries found, by log origin and watch.",
 		}, []string{"log", "watch"}),
 		faulted:    map[string]bool{},
+		witnesses:  newWitnessPolls(witnesses, opts.WitnessClient),
 		waiting:    map[string]waitingView{},
 		watching:   watching,
 		aheadBytes: maxAheadBytes,
@@ -370,15 +390,13 @@ func New(opts Options) (*Monitor, error) {
 }
 
 // Run makes a pass over every log, then one every Interval, until ctx is
-// done. A failed pass is logged and retried at the next tick.
+// done. A failed pass is retried at the next tick; Follow logs its failures.
 func (m *Monitor) Run(ctx context.Context) error {
 	defer m.hooks.stop()
 	t := time.NewTicker(m.opts.Interval)
 	defer t.Stop()
 	for {
-		if err := m.Follow(ctx); err != nil && ctx.Err() == nil {
-			m.logger.Warn("monitor pass failed", "err", err)
-		}
+		m.Follow(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -387,9 +405,12 @@ func (m *Monitor) Run(ctx context.Context) error {
 	}
 }
 
-// Follow makes one pass over every log. Alerts are not errors: an error
-// means a log or the store could not be read or written, and the pass over
-// that log should be retried.
+// Follow makes one pass over every log, then reads the witnesses'
+// evidence. Alerts are not errors: an error means a log or the store could
+// not be read or written, and the pass over that log should be retried.
+// A log's failure is logged when it first happens and when it changes or
+// ends, not at every pass that finds it again: a log stuck for hours logs
+// once.
 func (m *Monitor) Follow(ctx context.Context) error {
 	var errs []error
 	for i := range m.opts.Logs {
@@ -404,12 +425,20 @@ func (m *Monitor) Follow(ctx context.Context) error {
 		if err == nil && !m.faulted[l.Origin] {
 			err = errors.Join(m.checkPromises(ctx, l), m.checkOverdue(ctx, l), m.checkLate(ctx, l))
 		}
+		before, seen := m.status.get(l.Origin)
 		m.status.record(l.Origin, m.opts.Now(), err)
+		switch {
+		case err != nil && ctx.Err() == nil && (!seen || before.Err == nil || before.Err.Error() != err.Error()):
+			m.logger.Warn("pass over a log failed; retried at each pass, logged again when the failure changes or ends", "log", l.Origin, "err", err)
+		case err == nil && seen && before.Err != nil:
+			m.logger.Info("pass over a log succeeds again", "log", l.Origin, "failing_since", before.FailingSince)
+		}
 		if err != nil {
 			m.failures.WithLabelValues(l.Origin).Inc()
 			errs = append(errs, fmt.Errorf("log %s: %w", l.Origin, err))
 		}
 	}
+	errs = append(errs, m.pollWitnesses(ctx))
 	return errors.Join(errs...)
 }
 
@@ -507,7 +536,6 @@ func (m *Monitor) catchUp(ctx context.Context, l *Log, prev Verified, hadPrev bo
 		if errors.Is(err, errWaitingView) {
 			// Stopped at the first entry of the pass (even of the log):
 			// nothing to commit, and the wait counts all the same.
-			m.logger.Info("waiting for another log", "log", l.Origin, "at", prev.Size)
 			return m.checkWaiting(ctx, l)
 		}
 		if err != nil || stored.Checkpoint == nil || stored.Size == cp.Size {
@@ -520,7 +548,6 @@ func (m *Monitor) catchUp(ctx context.Context, l *Log, prev Verified, hadPrev bo
 			// Stopped at a registry view the registry log has not shown
 			// the monitor yet: the next pass goes on, unless it has waited
 			// too long.
-			m.logger.Info("waiting for the registry log", "log", l.Origin, "at", stored.Size)
 			return m.checkWaiting(ctx, l)
 		}
 		delete(m.waiting, l.Origin)

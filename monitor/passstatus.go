@@ -15,6 +15,8 @@ type passStatuses struct {
 type passStatus struct {
 	At  time.Time
 	Err error
+	// FailingSince is when the passes started failing, while Err is set.
+	FailingSince time.Time
 }
 
 func (s *passStatuses) record(origin string, at time.Time, err error) {
@@ -23,7 +25,14 @@ func (s *passStatuses) record(origin string, at time.Time, err error) {
 	if s.m == nil {
 		s.m = map[string]passStatus{}
 	}
-	s.m[origin] = passStatus{At: at.UTC(), Err: err}
+	st := passStatus{At: at.UTC(), Err: err}
+	if err != nil {
+		st.FailingSince = st.At
+		if prev, ok := s.m[origin]; ok && prev.Err != nil {
+			st.FailingSince = prev.FailingSince
+		}
+	}
+	s.m[origin] = st
 }
 
 func (s *passStatuses) get(origin string) (passStatus, bool) {

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"slices"
@@ -305,6 +306,8 @@ type followingMonitor struct {
 	store  *monitor.Store
 	mu     sync.Mutex
 	alerts []monitor.Alert
+	// logs is the monitor's log output.
+	logs syncBuffer
 }
 
 // newMonitor follows s's logs, the registry log through regReader and
@@ -340,7 +343,8 @@ func (s *registryServer) newMonitorWith(t *testing.T, regReader monitor.LogReade
 			{Name: registry.LogName, Origin: registryTestOrigin, Policy: s.regPolicy, Reader: regReader, Domain: registry.NewDomain(roots)},
 		},
 		Store: f.store, BatchSize: 2, // several batches per pass
-		Now: now,
+		Now:    now,
+		Logger: slog.New(slog.NewTextHandler(&f.logs, nil)),
 		OnAlert: func(a monitor.Alert) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -585,6 +589,9 @@ func TestFollowLaggingRegistryLog(t *testing.T) {
 		}
 		if lag.served.Load() == 0 {
 			t.Fatal("the lagging reader served no checkpoint")
+		}
+		if n := f.logs.count("waiting"); n != 1 {
+			t.Errorf("3 passes stopped at the same view entry logged the wait %d times, want once", n)
 		}
 
 		lag.fresh()

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -84,20 +85,45 @@ type admitter struct {
 	// leaves the outbox may let go of (removeIntegrated).
 	published func() ([]byte, govlog.Checkpoint)
 
-	in     chan *pending
+	// term is the admission loop running now, nil while none runs (a
+	// process that is not the elected admitter).
+	term   atomic.Pointer[term]
 	queued chan []storage.OutboxEntry
 	// recheck says a batch failed in the store: its transaction may have
 	// committed all the same, so the outbox is read again for leaves to
 	// queue.
 	recheck chan struct{}
-	stopped chan struct{} // closed when run returns
+	// fenced, if set, is called when the store refuses a batch because
+	// another process took the fence: this one must stop admitting.
+	fenced func()
+}
+
+// term is one run of the admission loop: statements are handed to it on in,
+// and stopped is closed when it returns.
+type term struct {
+	in      chan *pending
+	stopped chan struct{}
+}
+
+// newTerm makes the term the next run uses; a statement handed to it before
+// the run starts waits for it.
+func (a *admitter) newTerm() *term {
+	t := &term{in: make(chan *pending, a.maxBatch), stopped: make(chan struct{})}
+	a.term.Store(t)
+	return t
 }
 
 // admit hands p to the loop and waits for its outcome.
 func (a *admitter) admit(ctx context.Context, p *pending) admission {
 	p.done = make(chan admission, 1)
+	t := a.term.Load()
+	if t == nil {
+		return admission{err: ErrNotAdmitting}
+	}
 	select {
-	case a.in <- p:
+	case t.in <- p:
+	case <-t.stopped:
+		return admission{err: ErrNotAdmitting}
 	case <-ctx.Done():
 		return admission{err: ctx.Err()}
 	}
@@ -107,7 +133,7 @@ func (a *admitter) admit(ctx context.Context, p *pending) admission {
 	select {
 	case r := <-p.done:
 		return r
-	case <-a.stopped:
+	case <-t.stopped:
 		select {
 		case r := <-p.done:
 			return r
@@ -117,15 +143,23 @@ func (a *admitter) admit(ctx context.Context, p *pending) admission {
 	}
 }
 
-// run takes whatever arrived while the last batch was committing and admits
-// it as one batch, until ctx is done.
-func (a *admitter) run(ctx context.Context) {
-	defer close(a.stopped)
-	go a.queueLoop(ctx)
+// run takes whatever arrived in t while the last batch was committing and
+// admits it as one batch, until ctx is done.
+func (a *admitter) run(ctx context.Context, t *term) {
+	queued := make(chan struct{})
+	defer func() {
+		a.term.CompareAndSwap(t, nil)
+		close(t.stopped)
+		<-queued
+	}()
+	go func() {
+		defer close(queued)
+		a.queueLoop(ctx)
+	}()
 	for {
 		var batch []*pending
 		select {
-		case p := <-a.in:
+		case p := <-t.in:
 			batch = append(batch, p)
 		case <-ctx.Done():
 			return
@@ -133,7 +167,7 @@ func (a *admitter) run(ctx context.Context) {
 	drain:
 		for len(batch) < a.maxBatch {
 			select {
-			case p := <-a.in:
+			case p := <-t.in:
 				batch = append(batch, p)
 			default:
 				break drain
@@ -326,6 +360,10 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 	})
 	if err == nil && len(admitted) > 0 && a.afterCommit != nil {
 		a.afterCommit()
+	}
+	if errors.Is(err, storage.ErrFenced) && a.fenced != nil {
+		a.logger.Warn("another process took the fence: stopping admission", "err", err)
+		a.fenced()
 	}
 	for i, p := range batch {
 		r := results[i]

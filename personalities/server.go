@@ -121,9 +121,29 @@ type Options struct {
 	// signs (ballots, feedback, grants: self-signed types, which no agency
 	// quota covers); the zero value sets no limit.
 	AddressQuota Quota
+	// Elected says several processes serve these logs on one database and
+	// an election picks the one that admits (see Lead): this Server admits
+	// only while it leads, and otherwise hands each Submit, once checked, to
+	// Forwarder. Run is for a Server that is not Elected.
+	Elected   bool
+	Forwarder Forwarder
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+}
+
+// Forwarder carries Submit calls from the processes that are not elected
+// to the one that is (Options.Elected).
+type Forwarder interface {
+	// Forward sends req, which this process has checked (signatures,
+	// registry, quotas), to the process elected to admit, and returns its
+	// answer. It fails with an error wrapping ErrNotAdmitting when no
+	// process is known to be elected.
+	Forward(ctx context.Context, req *api.SubmitRequest) (*api.SubmitResponse, error)
+	// Forwarded reports whether ctx is the call of another of the
+	// deployment's processes, forwarding a Submit it checked: its quotas
+	// were taken there, and it must not be forwarded again.
+	Forwarded(ctx context.Context) bool
 }
 
 // Server implements the gRPC Log service over a set of personalities.
@@ -152,6 +172,8 @@ type Server struct {
 	genesisMu sync.Mutex
 	// registryLog is the personality keeping the registry log, if any.
 	registryLog *servedLog
+	// leading is set while Lead admits (an Elected Server).
+	leading atomic.Bool
 }
 
 type servedLog struct {
@@ -202,7 +224,11 @@ func NewServer(opts Options) (*Server, error) {
 			backend: p.Log, ruleKey: p.RuleKey, published: p.Log.Checkpoint,
 			maxBatch: opts.MaxBatch, checkTime: s.checkTime, registry: s.registry, stale: func() { s.regCommits.Add(1) },
 			logger: opts.Logger.With("log", name),
-			in:     make(chan *pending, opts.MaxBatch), queued: make(chan []storage.OutboxEntry, 64), recheck: make(chan struct{}, 1), stopped: make(chan struct{}),
+			queued: make(chan []storage.OutboxEntry, 64), recheck: make(chan struct{}, 1),
+		}
+		if !opts.Elected {
+			// Statements submitted before Run wait for it.
+			a.newTerm()
 		}
 		l := &servedLog{Personality: p, admitter: a}
 		s.logs[name] = l
@@ -354,6 +380,38 @@ func (s *Server) lastUse(ctx context.Context, key string) (time.Time, bool, erro
 // Run admits statements until ctx is done. With a registry log, it first
 // admits the genesis into it if it is empty.
 func (s *Server) Run(ctx context.Context) error {
+	if s.opts.Elected {
+		return errors.New("personalities: an elected server admits in Lead, not Run")
+	}
+	return s.run(ctx)
+}
+
+// Lead admits statements, as Run does, until ctx is done or another process
+// fences this one out (storage.ErrFenced): the term of an Elected Server
+// that won the election, after it took the store's fence. Other processes
+// admitted before it, so it reads the registry again first. When Lead
+// returns, statements waiting for a batch have been answered with
+// ErrNotAdmitting (submit again: the next elected process takes them).
+func (s *Server) Lead(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.regCommits.Add(1)
+	if _, err := s.registry(ctx); err != nil {
+		return err
+	}
+	for _, l := range s.logs {
+		l.admitter.fenced = cancel
+		l.admitter.newTerm()
+	}
+	s.leading.Store(true)
+	defer s.leading.Store(false)
+	s.opts.Logger.Info("elected: admitting")
+	err := s.run(ctx)
+	s.opts.Logger.Info("no longer admitting")
+	return err
+}
+
+func (s *Server) run(ctx context.Context) error {
 	if err := s.AdmitGenesis(ctx); err != nil {
 		return err
 	}
@@ -362,7 +420,11 @@ func (s *Server) Run(ctx context.Context) error {
 		g.Go(func() error { s.watchRegistry(ctx); return nil })
 	}
 	for _, l := range s.logs {
-		g.Go(func() error { l.admitter.run(ctx); return nil })
+		t := l.admitter.term.Load()
+		if t == nil {
+			t = l.admitter.newTerm()
+		}
+		g.Go(func() error { l.admitter.run(ctx, t); return nil })
 		if sch, ok := l.Domain.(rule.Scheduler); ok && l.RuleKey != nil {
 			g.Go(func() error { s.runScheduler(ctx, l, sch); return nil })
 		}
@@ -461,7 +523,11 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	}
 	received := s.opts.Now()
 	refund := func() {}
-	if role == rule.SelfSigned && ctx.Value(scheduledKey{}) == nil {
+	forwarded := s.opts.Forwarder != nil && s.opts.Forwarder.Forwarded(ctx)
+	// The scheduler's statements, and those a front end forwards after
+	// taking their quota, are not counted again.
+	quotaFree := ctx.Value(scheduledKey{}) != nil || forwarded
+	if role == rule.SelfSigned && !quotaFree {
 		// No agency answers for it: the client's address does.
 		if refund, err = s.addrQuotas.take(clientAddress(ctx), received); err != nil {
 			if refund, err = s.overQuota(ctx, l, opened.Entry.LeafHash, err); err != nil {
@@ -483,13 +549,25 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 		opened.Entry.Agency = agency
 		// The quota is per agency; a self-signed statement (a ballot) has
 		// none, and its domain bounds what one signer may do.
-		if ctx.Value(scheduledKey{}) == nil {
+		if !quotaFree {
 			if refund, err = s.quotas.take(agency, s.opts.Now()); err != nil {
 				if refund, err = s.overQuota(ctx, l, opened.Entry.LeafHash, err); err != nil {
 					return nil, err
 				}
 			}
 		}
+	}
+	if s.opts.Elected && !s.leading.Load() {
+		// Checked here; admitted by the elected process.
+		if forwarded || s.opts.Forwarder == nil {
+			refund()
+			return nil, ErrNotAdmitting
+		}
+		resp, err := s.opts.Forwarder.Forward(ctx, req)
+		if err != nil || resp.Duplicate {
+			refund()
+		}
+		return resp, err
 	}
 	leaf := append([]byte(nil), req.Statement...)
 	hash := opened.Entry.LeafHash

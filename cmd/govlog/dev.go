@@ -477,7 +477,8 @@ func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr, addr stri
 	m := &loadedMonitor{listener: lis, metrics: cfg.admin.reg}
 	scheme := "http"
 	if devTLS != nil {
-		m.TLS, scheme = &devTLS.server, "https"
+		// The witnesses the policy names are read over TLS too.
+		m.TLS, m.WitnessTLS, scheme = &devTLS.server, &devTLS.client, "https"
 	}
 	m.Database = filepath.Join(data, "monitor.db")
 	m.PollInterval = 2 * time.Second

@@ -91,6 +91,18 @@ type monitorConfig struct {
 	// it readable only by the monitor (chmod 600): it warns otherwise.
 	// Default: POSTs are not signed.
 	WebhookSecretFile string `yaml:"webhook_secret_file"`
+	// Witnesses are URL prefixes of witnesses (http:// or https://, as in
+	// a policy's witness lines) whose evidence of split views each pass
+	// reads (GET <url>/evidence, a govlog witness's extension), besides the
+	// witnesses the logs' policies give a URL, which are read too. Evidence
+	// that a followed log signed two checkpoints that cannot both be true,
+	// checked with the log's key, is a split_view alert; a witness that
+	// cannot be reached is shown so on the dashboard, not alerted on.
+	Witnesses []string `yaml:"witnesses"`
+	// WitnessTLS is how https:// witnesses are checked: ca_file (default:
+	// the system's roots), and cert_file and key_file for witnesses that
+	// require a client certificate.
+	WitnessTLS *tlsClientConfig `yaml:"witness_tls"`
 	// Logs are the logs to follow.
 	Logs []monitorLogConfig `yaml:"logs"`
 	// Watches are what to be told about. Each entry verified after a watch
@@ -289,7 +301,12 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 	if err := monitor.CheckWatches(lm.watches, lm.logs); err != nil {
 		return fail("%v", err)
 	}
-	if err := checkTLSFiles(c.TLS, c.WebhookTLS); err != nil {
+	for _, u := range c.Witnesses {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return fail("witnesses: %q is not an http:// or https:// URL", u)
+		}
+	}
+	if err := checkTLSFiles(c.TLS, c.WebhookTLS, c.WitnessTLS); err != nil {
 		return fail("%v", err)
 	}
 	if c.WebhookSecretFile != "" {
@@ -335,6 +352,10 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 	hooks, err := cfg.WebhookTLS.client(logger)
 	if err != nil {
 		return fmt.Errorf("webhook_tls: %w", err)
+	}
+	witnesses, err := cfg.WitnessTLS.client(logger)
+	if err != nil {
+		return fmt.Errorf("witness_tls: %w", err)
 	}
 	reg, setReady, stopAdmin, err := startAdmin(cfg.metrics, cfg.AdminListen, logger)
 	if err != nil {
@@ -390,6 +411,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 		BatchSize: cfg.BatchSize, Interval: cfg.PollInterval, MaxCheckpointAge: cfg.MaxCheckpointAge, OverdueAfter: cfg.OverdueAfter,
 		Webhooks: cfg.Webhooks, WebhookSecret: cfg.webhookSecret, Watches: cfg.watches,
 		WebhookClient: hooks.HTTPClient(monitor.WebhookTimeout),
+		Witnesses:     cfg.Witnesses, WitnessClient: witnesses.HTTPClient(monitor.WitnessTimeout),
 	})
 	if err != nil {
 		return err

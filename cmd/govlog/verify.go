@@ -130,13 +130,16 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 		proved = checkBundle(c, bundleData, policy)
 	}
 	if f.promisePath != "" {
-		checkPromise(c, promiseData, policy, proved)
+		checkPromise(c, promiseData, policy, bundlePath != "", proved)
 	}
-	if proved != nil && proved.entry != nil {
+	switch {
+	case proved != nil && proved.entry != nil:
 		if f.filePath != "" {
 			checkDocument(c, f.filePath, proved.entry)
 		}
 		checkAgency(cmd, c, f, policy, proved)
+	case f.filePath != "":
+		c.warn("document "+f.filePath, "NOT checked: the bundle does not prove its entry")
 	}
 	what := bundlePath
 	if what == "" {
@@ -336,9 +339,9 @@ func statementLines(entry []byte) ([]string, bool) {
 }
 
 // checkPromise checks a signed promise: the log's signature, what it
-// promises, and, given the bundle's proved entry, that it is the promised
-// entry and in the log.
-func checkPromise(c *checklist, data []byte, policy *govlog.Policy, proved *provedEntry) {
+// promises, and, given a bundle (withBundle) and what it proved, that it
+// is the promised entry and in the log.
+func checkPromise(c *checklist, data []byte, policy *govlog.Policy, withBundle bool, proved *provedEntry) {
 	p, ok := openPromise(c, data, policy)
 	if !ok {
 		return
@@ -346,13 +349,13 @@ func checkPromise(c *checklist, data []byte, policy *govlog.Policy, proved *prov
 	c.promised = &p
 	deadline := p.Deadline.Format(time.RFC3339)
 	c.pass("promise", "%s promised to include the entry with leaf hash %x in the log by %s", p.Origin, p.LeafHash, deadline)
-	if proved == nil {
+	if !withBundle {
 		c.warn("promise kept", "NOT checked: the promise alone does not show the entry is in the log; get its bundle (govlog prove --server ADDR --log %s --hash %s --out entry.bundle) and give it too",
 			path.Base(p.Origin), base64.StdEncoding.EncodeToString(p.LeafHash[:]))
 		return
 	}
-	if proved.entry == nil {
-		c.fail("promise kept", "NOT shown: the bundle's inclusion proof failed")
+	if proved == nil || proved.entry == nil {
+		c.fail("promise kept", "NOT shown: the bundle does not prove its entry")
 		return
 	}
 	if leaf := govlog.LeafHash(proved.entry); leaf != p.LeafHash || proved.checkpoint.Origin != p.Origin {

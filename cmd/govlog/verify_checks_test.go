@@ -242,7 +242,10 @@ func TestVerifyChecks(t *testing.T) {
 		{name: "proof changed", bundle: proofChanged, wantErr: "but the checkpoint's root is " + root, want: []string{
 			`^✗ inclusion proof: the entry and the proof hash to root [0-9a-f]{64}, but the checkpoint's root is ` + root,
 		}, notWant: []string{`\[\d+ \d+`}},
-		{name: "index changed", bundle: indexChanged, wantErr: "inclusion proof", want: []string{`^✗ inclusion proof: `}},
+		{name: "index changed", bundle: indexChanged, args: []string{"--file", f.doc}, wantErr: "inclusion proof", want: []string{
+			`^✗ inclusion proof: `,
+			`^! document .*budget-2027.txt: NOT checked: the bundle does not prove its entry$`,
+		}, notWant: []string{`agency signature`}},
 		{name: "log signature bad", bundle: f.bundle(t, 1, damage(t, f.checkpoint(t, 1, 2, 3), verifyOrigin)), wantErr: "log signature", want: []string{
 			`^✗ log signature: the checkpoint is NOT validly signed by the key the policy lists for gov.example/disclosures: it was changed after signing, or signed by another key`,
 		}, notWant: []string{`^✓ inclusion`, `^OK`}},
@@ -360,6 +363,10 @@ func TestVerifyPromise(t *testing.T) {
 		}},
 		{name: "deadline changed", args: []string{"--promise", changed, bundle}, wantErr: "promise signature", want: []string{`^✗ promise signature: `}},
 		{name: "not a promise", args: []string{"--promise", f.doc}, wantErr: "promise: not a signed promise"},
+		{name: "with a bundle that does not verify", args: []string{"--promise", promise, f.doc}, wantErr: "bundle: not a readable proof bundle", want: []string{
+			`^✓ promise signature: `,
+			`^✗ promise kept: NOT shown: the bundle does not prove its entry$`,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
