@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/trillian"
@@ -76,7 +77,23 @@ type LogOptions struct {
 	// extends it. Nil: the guard holds within one process only (and the
 	// witnesses, if any, guard across restarts).
 	Checkpoints CheckpointStore
-	Logger      *slog.Logger
+	// Elected says several processes serve this log from one database, and
+	// an election picks the one that signs: this Log signs and publishes
+	// only inside Lead, and otherwise follows the checkpoints the elected
+	// one published in Shared. Shared is required with Elected; without
+	// it, a Log that signs records its checkpoints there too.
+	Elected bool
+	Shared  SharedCheckpoints
+	Logger  *slog.Logger
+}
+
+// SharedCheckpoints is where the processes serving a log from one database
+// find its newest published checkpoint (sqlstore's Store).
+type SharedCheckpoints interface {
+	LatestCheckpoint(ctx context.Context, origin string) (signed []byte, ok bool, err error)
+	// StoreCheckpoint records a checkpoint before it is published; it
+	// fails (storage.ErrFenced) once another process was elected.
+	StoreCheckpoint(ctx context.Context, origin string, size uint64, signed []byte) error
 }
 
 // Log is one govlog log backed by one Trillian tree.
@@ -87,6 +104,8 @@ type Log struct {
 	tiles *tiles.Tree
 
 	witnesses []*witnessClient
+	// leading is set while Lead runs: Run signs instead of following.
+	leading atomic.Bool
 	// retryAt delays the next attempt to publish after witnesses failed.
 	retryAt time.Time
 
@@ -154,7 +173,14 @@ func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
 			return nil, err
 		}
 	}
-	if err := l.publishIfGrown(ctx); err != nil {
+	if opts.Elected {
+		if opts.Shared == nil {
+			return nil, fmt.Errorf("log %q: an elected log needs shared checkpoints", opts.Origin)
+		}
+		if err := l.follow(ctx); err != nil {
+			opts.Logger.Warn("couldn't read the published checkpoint yet", "err", err)
+		}
+	} else if err := l.publishIfGrown(ctx); err != nil {
 		if len(l.witnesses) == 0 {
 			return nil, err
 		}
@@ -220,10 +246,95 @@ func (l *Log) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
+		if l.opts.Elected && !l.leading.Load() {
+			if err := l.follow(ctx); err != nil && ctx.Err() == nil {
+				l.opts.Logger.Warn("couldn't follow the published checkpoint", "err", err)
+			}
+			continue
+		}
 		if err := l.publishIfGrown(ctx); err != nil && ctx.Err() == nil {
 			l.opts.Logger.Warn("couldn't publish checkpoint", "err", err)
 		}
 	}
+}
+
+// Lead makes this Log sign and publish its checkpoints (in Run) until ctx
+// is done: the term of an Elected log's process that won the election and
+// took the store's fence. It first catches up with the newest checkpoint
+// published (by the process elected before), which what it signs must
+// extend. Its publications are fenced: once another process is elected,
+// none of this one's commits.
+func (l *Log) Lead(ctx context.Context) error {
+	for {
+		err := l.follow(ctx)
+		if err == nil {
+			break
+		}
+		l.opts.Logger.Warn("couldn't catch up with the published checkpoint before signing; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+	l.leading.Store(true)
+	defer l.leading.Store(false)
+	<-ctx.Done()
+	return nil
+}
+
+// follow publishes here the newest checkpoint in Shared, if it is newer
+// than this process's: the tiles are grown to it from the tree's leaves and
+// must hash to its root, and it must extend the last one published here.
+func (l *Log) follow(ctx context.Context) error {
+	signed, ok, err := l.opts.Shared.LatestCheckpoint(ctx, l.opts.Origin)
+	if err != nil || !ok {
+		return err
+	}
+	text, _, _ := bytes.Cut(signed, []byte("\n\n"))
+	cp, err := govlog.ParseCheckpoint(append(text, '\n'))
+	if err != nil || cp.Origin != l.opts.Origin {
+		return fmt.Errorf("the published checkpoint of %s is unreadable: %v", l.opts.Origin, err)
+	}
+	if l.opts.Policy != nil {
+		if _, _, err := l.opts.Policy.Verify(signed); err != nil {
+			return fmt.Errorf("the published checkpoint of size %d does not verify: %w", cp.Size, err)
+		}
+	}
+	prev, _ := l.current()
+	switch {
+	case prev.signed != nil && cp.Size == prev.cp.Size && cp.Hash != prev.cp.Hash:
+		return fmt.Errorf("the published checkpoint of size %d has another root than the one published here", cp.Size)
+	case prev.signed != nil && cp.Size <= prev.cp.Size:
+		return nil
+	}
+	g, err := l.growTiles(ctx, cp)
+	if err != nil {
+		return err
+	}
+	if prev.signed != nil && prev.cp.Size > 0 {
+		hashes, err := g.ConsistencyProof(prev.cp.Size)
+		if err != nil {
+			return err
+		}
+		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, prev.cp.Size, cp.Size, toSlices(hashes), prev.cp.Hash[:], cp.Hash[:]); err != nil {
+			return fmt.Errorf("the published checkpoint of size %d does not extend size %d: %w", cp.Size, prev.cp.Size, err)
+		}
+	}
+	if err := g.Commit(signed); err != nil {
+		return fmt.Errorf("couldn't write the tiles of size %d: %w", cp.Size, err)
+	}
+	l.setLatest(signed, cp)
+	l.opts.Logger.Debug("following checkpoint", "size", cp.Size)
+	return nil
+}
+
+func (l *Log) setLatest(signed []byte, cp govlog.Checkpoint) {
+	l.mu.Lock()
+	l.latest = published{signed: signed, cp: cp}
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
 }
 
 func (l *Log) publishIfGrown(ctx context.Context) error {
@@ -292,6 +403,12 @@ func (l *Log) publishIfGrown(ctx context.Context) error {
 			return fmt.Errorf("size %d not published: %w", cp.Size, err)
 		}
 	}
+	if l.opts.Shared != nil {
+		// Fenced: a process no longer elected publishes nothing.
+		if err := l.opts.Shared.StoreCheckpoint(ctx, l.opts.Origin, cp.Size, signed); err != nil {
+			return fmt.Errorf("couldn't record the checkpoint of size %d before publishing it: %w", cp.Size, err)
+		}
+	}
 	if err := g.Commit(signed); err != nil {
 		return fmt.Errorf("couldn't write the tiles of size %d: %w", cp.Size, err)
 	}
@@ -300,11 +417,7 @@ func (l *Log) publishIfGrown(ctx context.Context) error {
 			return fmt.Errorf("couldn't keep the checkpoint before publishing it: %w", err)
 		}
 	}
-	l.mu.Lock()
-	l.latest = published{signed: signed, cp: cp}
-	close(l.changed)
-	l.changed = make(chan struct{})
-	l.mu.Unlock()
+	l.setLatest(signed, cp)
 	l.opts.Logger.Debug("published checkpoint", "size", cp.Size)
 	return nil
 }

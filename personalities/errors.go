@@ -11,6 +11,7 @@ import (
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/storage"
 )
 
 // Errors the admission server itself returns.
@@ -30,6 +31,10 @@ var (
 	// for admission; submit the same bytes again (to this server once it
 	// is back, or another): that returns the entry if it was admitted.
 	ErrShuttingDown = errors.New("server shutting down; submit the same bytes again")
+	// ErrNotAdmitting: of several processes serving the logs, none is
+	// known to be elected to admit right now (an election under way, or
+	// etcd out of reach); submit the same bytes again.
+	ErrNotAdmitting = errors.New("no process is elected to admit right now (an election is under way, or etcd is out of reach); submit the same bytes again")
 )
 
 // toStatus maps an error to the gRPC status the caller sees: the one place
@@ -40,6 +45,9 @@ func toStatus(log *slog.Logger, err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case isStatus(err):
+		// The elected process's own answer to a forwarded Submit.
+		return err
 	case errors.Is(err, govlog.ErrStatementTooLarge), errors.Is(err, ErrOverQuota):
 		code = codes.ResourceExhausted
 	case errors.Is(err, govlog.ErrMalformedStatement),
@@ -75,7 +83,7 @@ func toStatus(log *slog.Logger, err error) error {
 		code = codes.OutOfRange
 	case errors.Is(err, ErrNotYetIncluded):
 		code = codes.DeadlineExceeded
-	case errors.Is(err, ErrShuttingDown), errors.Is(err, ErrNoCheckpoint):
+	case errors.Is(err, ErrShuttingDown), errors.Is(err, ErrNoCheckpoint), errors.Is(err, ErrNotAdmitting), errors.Is(err, storage.ErrFenced):
 		code = codes.Unavailable
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "canceled")
@@ -87,4 +95,12 @@ func toStatus(log *slog.Logger, err error) error {
 	}
 	log.Debug("request refused", "code", code, "err", err)
 	return status.Error(code, err.Error())
+}
+
+// isStatus reports whether err itself, not wrapped, is a gRPC status: the
+// answer of another process, as a Forwarder returns it. A wrapped one is a
+// back-end failure (in-process Trillian's), whose text stays inside.
+func isStatus(err error) bool {
+	_, ok := err.(interface{ GRPCStatus() *status.Status })
+	return ok
 }

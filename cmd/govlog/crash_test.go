@@ -185,6 +185,8 @@ type crashServer struct {
 	outs    []*crashOutput // one per start
 	exited  chan struct{}
 	waitErr error
+	// ready is what it prints once it serves; default dev's "ready" line.
+	ready string
 }
 
 // start starts the server and waits until it prints "ready". While the
@@ -216,7 +218,11 @@ func (s *crashServer) startOnce() error {
 	cmd := s.cmd
 	go func() { s.waitErr = cmd.Wait(); close(exited) }()
 	deadline := time.After(30 * time.Second)
-	for !s.out.contains("\nready\n") {
+	ready := s.ready
+	if ready == "" {
+		ready = "\nready\n"
+	}
+	for !s.out.contains(ready) {
 		select {
 		case <-exited:
 			return fmt.Errorf("dev server (start %d) exited before ready: %v\n%s", s.starts, s.waitErr, s.out.tail(4000))
@@ -387,8 +393,12 @@ type crashEntry struct {
 
 // crashLog is everything clients saw.
 type crashLog struct {
-	t      *testing.T
-	addr   string
+	t    *testing.T
+	addr string
+	// addrs, if set, are several servers of one log (TestFailover): each
+	// worker submits to one of them, and each server is read by a reader
+	// of its own, so only one server's checkpoints must never shrink.
+	addrs  []string
 	origin string
 	signer note.Signer
 	logKey note.Verifier
@@ -508,6 +518,9 @@ func (c *crashLog) newStatement(w, seq int, wait bool) *crashStatement {
 func (c *crashLog) worker(ctx context.Context, w int, stop <-chan struct{}, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, uint64(w)+1))
 	conn := &crashConn{addr: c.addr}
+	if len(c.addrs) > 0 {
+		conn.addr = c.addrs[w%len(c.addrs)]
+	}
 	defer conn.reset()
 	var mine []*crashStatement
 	for seq := 0; ; seq++ {
@@ -734,6 +747,10 @@ func (r *crashReader) poll(ctx context.Context) {
 	c.mu.Lock()
 	floor := c.maxSize
 	c.mu.Unlock()
+	if len(c.addrs) > 0 {
+		// Several servers: one that follows may lag another.
+		floor = r.last.Size
+	}
 	actx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	signed, err := cl.Checkpoint(actx, crashLogName)
 	cancel()

@@ -86,6 +86,10 @@ type nodeConfig struct {
 	// AdminListen (dev serves the witnesses' and monitor's metrics on it
 	// too); runNode marks it ready.
 	admin *adminServer
+	// Election, if set, makes this one of several processes serving the
+	// logs from one MariaDB, of which etcd elects the one that admits and
+	// signs; the others serve reads and forward Submit to it.
+	Election *electionConfig
 	// TilesMirror, if set, is the object store each log's tiles are
 	// copied to, below <log>/. Nil: none.
 	TilesMirror *s3mirror.Mirror
@@ -239,6 +243,18 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		store = sqlite.NewAdmissionStore(db, reader)
 	}
 
+	var elect *elected
+	if cfg.Election != nil {
+		if elect, err = startElection(cfg.Election, logger); err != nil {
+			return err
+		}
+		defer elect.close()
+		topts.ElectedSequencer = true
+	}
+	shared, _ := store.(sharedStore)
+	if elect != nil && shared == nil {
+		return errors.New("election: needs storage: mysql (the processes share one database)")
+	}
 	topts.SequencerInterval, topts.Logger = cfg.SequencerInterval, logger
 	trill, err := logserver.StartTrillian(topts)
 	if err != nil {
@@ -267,26 +283,37 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		if cfg.TilesDir != "" {
 			tilesDir = filepath.Join(cfg.TilesDir, lc.Name)
 		}
-		l, err := trill.OpenLog(ctx, logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Checkpoints: checkpoints, TilesDir: tilesDir, Logger: logger,
-			WitnessClient: witnessClient})
+		lopts := logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Checkpoints: checkpoints, TilesDir: tilesDir, Logger: logger,
+			WitnessClient: witnessClient}
+		if elect != nil {
+			lopts.Elected, lopts.Shared = true, shared
+		}
+		l, err := trill.OpenLog(ctx, lopts)
 		if err != nil {
 			return err
 		}
 		logs = append(logs, l)
 		ps[lc.Name] = personalities.Personality{Domain: domain, Log: l, RuleKey: lc.RuleKey}
 	}
-	srv, err := personalities.NewServer(personalities.Options{
+	popts := personalities.Options{
 		Store: store, Genesis: genesis, Personalities: ps, Logger: logger,
 		ScheduleInterval: cfg.ScheduleInterval, AgencyQuota: cfg.AgencyQuota, AddressQuota: cfg.AddressQuota,
-	})
+	}
+	if elect != nil {
+		popts.Elected, popts.Forwarder = true, elect.forwarder
+	}
+	srv, err := personalities.NewServer(popts)
 	if err != nil {
 		return err
 	}
 
 	// The genesis, on the first start, is in the registry log before the
-	// server listens: no statement is refused for want of it.
-	if err := srv.AdmitGenesis(ctx); err != nil {
-		return err
+	// server listens: no statement is refused for want of it. (An elected
+	// process admits it when first elected.)
+	if elect == nil {
+		if err := srv.AdmitGenesis(ctx); err != nil {
+			return err
+		}
 	}
 	mirrors, err := tilesMirrors(cfg, logs, logger)
 	if err != nil {
@@ -326,7 +353,11 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	for _, mirror := range mirrors {
 		g.Go(func() error { return mirror(ctx) })
 	}
-	g.Go(func() error { return srv.Run(ctx) })
+	if elect != nil {
+		g.Go(func() error { return elect.run(ctx, shared.TakeFence, trill, logs, srv, logger) })
+	} else {
+		g.Go(func() error { return srv.Run(ctx) })
+	}
 	g.Go(func() error {
 		if err := gs.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("gRPC server: %w", err)

@@ -128,6 +128,11 @@ type serveConfig struct {
 	// every tile it names; if the store is down the log goes on and the
 	// copy catches up later. Optional.
 	TilesMirror *tilesMirrorConfig `yaml:"tiles_mirror"`
+	// Election, if set, runs this process as one of several on one MariaDB
+	// database: etcd elects the one that admits and signs, the others
+	// serve reads and forward Submit calls to it (see electionConfig).
+	// Without it, this process must be the only one on its database.
+	Election *electionConfig `yaml:"election"`
 	// Logs are the logs this server runs, the registry log (name:
 	// registry) among them.
 	Logs []serveLogConfig `yaml:"logs"`
@@ -294,6 +299,13 @@ func parseServeConfig(path string) (serveConfig, error) {
 		return c, fmt.Errorf("%s: address_quota must be positive", path)
 	case c.TilesMirror != nil && (c.TilesMirror.Endpoint == "" || c.TilesMirror.Bucket == ""):
 		return c, fmt.Errorf("%s: tiles_mirror: endpoint and bucket are required", path)
+	case c.Election != nil && c.Storage != "mysql":
+		return c, fmt.Errorf("%s: election needs storage: mysql (the elected processes share one database; a SQLite file has one process)", path)
+	}
+	if c.Election != nil {
+		if err := c.Election.check(); err != nil {
+			return c, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	seen := map[string]bool{}
 	for i, l := range c.Logs {
@@ -331,6 +343,7 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		SequencerInterval: c.SequencerInterval, MMD: c.MMD, ScheduleInterval: c.ScheduleInterval,
 		AgencyQuota:  c.AgencyQuota.quota(personalities.DefaultAgencyQuota),
 		AddressQuota: c.AddressQuota.quota(personalities.DefaultAddressQuota),
+		Election:     c.Election,
 	}
 	if c.TilesMirror != nil {
 		if nc.TilesMirror, err = c.TilesMirror.mirror(); err != nil {

@@ -1,0 +1,351 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/storage/mysql/mysqltest"
+)
+
+// The failover test's shape.
+const (
+	failoverServers = 3
+	failoverKills   = 6
+	failoverLive    = 3 * time.Second // between kills, after the last restart
+)
+
+// TestFailover runs three govlog serve processes on one MariaDB database,
+// elected through etcd (embedded here), three witness processes, and a
+// load through all three servers, and kills the elected process with
+// SIGKILL again and again, restarting it each time as a follower. Then,
+// from what clients saw (the crash test's checks, crashLog): every
+// statement that got a receipt or a promise is in the log, a promised one
+// within the MMD; no index held two entries; no statement is in the log
+// twice; every checkpoint any server served is consistent with the final
+// one and verifies against the witnesses' policy (so the witnesses
+// cosigned one history). It reports the time from each kill to the next
+// statement admitted.
+func TestFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("failover test: about a minute; skipped with -short")
+	}
+	dsn := mysqltest.DSN(t)
+	begin := time.Now()
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "govlog")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	etcdURL := startEtcd(t, filepath.Join(tmp, "etcd"))
+
+	// dev prepares the deployment, as deploy/longrun does: keys, the
+	// registry genesis in the database, the witnesses' keys and policy.
+	data := filepath.Join(tmp, "gl")
+	devAddr := freeAddr(t)
+	dev := &crashServer{t: t, bin: bin, args: []string{"dev", "--data", data, "--mysql", dsn, "--listen", devAddr}}
+	if err := dev.start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitGenesis(devAddr, filepath.Join(data, "registry.yaml"), time.Minute); err != nil {
+		dev.stop()
+		t.Fatal(err)
+	}
+	var logs, origins []string
+	for line := range strings.Lines(dev.out.String()) {
+		var name, origin string
+		if n, _ := fmt.Sscanf(line, "log %s origin %s", &name, &origin); n == 2 {
+			logs, origins = append(logs, strings.TrimSuffix(name, ":")), append(origins, strings.TrimSuffix(origin, ","))
+		}
+	}
+	dev.stop()
+	if !slices.Contains(logs, crashLogName) {
+		t.Fatalf("dev named no %s log:\n%s", crashLogName, dev.out.tail(3000))
+	}
+
+	serveAddrs := make([]string, failoverServers)
+	for i := range serveAddrs {
+		serveAddrs[i] = freeAddr(t)
+	}
+	witnessAddrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	policy, err := os.ReadFile(filepath.Join(data, "policy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withURLs strings.Builder
+	for line := range strings.Lines(string(policy)) {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == "witness" {
+			// dev's witnesses' URLs, replaced by this test's.
+			var n int
+			fmt.Sscanf(f[1], "witness-%d", &n)
+			line = fmt.Sprintf("%s %s %s http://%s\n", f[0], f[1], f[2], witnessAddrs[n-1])
+		}
+		withURLs.WriteString(line)
+	}
+	policyPath := filepath.Join(tmp, "policy.txt")
+	if err := os.WriteFile(policyPath, []byte(withURLs.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The test reads bundles and checkpoints with the same policy.
+	if err := os.WriteFile(filepath.Join(data, "policy.txt"), []byte(withURLs.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var witnesses []*crashServer
+	for w, addr := range witnessAddrs {
+		var cfg strings.Builder
+		fmt.Fprintf(&cfg, "listen: %s\nadmin_listen: off\nkey: %s\ndatabase: %s\npoll_interval: 5s\nlogs:\n", addr,
+			filepath.Join(data, "keys", fmt.Sprintf("witness-%d.key", w+1)), filepath.Join(tmp, fmt.Sprintf("witness-%d.db", w+1)))
+		for i, name := range logs {
+			fmt.Fprintf(&cfg, "  - {origin: %s, vkey: %s, url: '%s', name: %s}\n", origins[i],
+				filepath.Join(data, "keys", "log-"+name+".vkey"), serveAddrs[w%failoverServers], name)
+		}
+		path := filepath.Join(tmp, fmt.Sprintf("witness-%d.yaml", w+1))
+		if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ws := &crashServer{t: t, bin: bin, args: []string{"witness", "-c", path}, ready: `msg="witness serving"`}
+		t.Cleanup(ws.stop)
+		if err := ws.start(); err != nil {
+			t.Fatal(err)
+		}
+		witnesses = append(witnesses, ws)
+	}
+
+	servers := make([]*crashServer, failoverServers)
+	for i, addr := range serveAddrs {
+		var cfg strings.Builder
+		fmt.Fprintf(&cfg, "listen: %s\nhttp_listen: off\nadmin_listen: off\nstorage: mysql\nmysql: {dsn: '%s'}\nregistry: %s\n", addr, dsn, filepath.Join(data, "registry.yaml"))
+		fmt.Fprintf(&cfg, "registry_roots:\n  quorum: 2\n  keys: [%s, %s, %s]\n", filepath.Join(data, "keys", "root-1.vkey"),
+			filepath.Join(data, "keys", "root-2.vkey"), filepath.Join(data, "keys", "root-3.vkey"))
+		fmt.Fprintf(&cfg, "policy: %s\nsequencer_interval: 50ms\nmmd: %s\ncheckpoint_dir: %s\ntiles_dir: %s\n", policyPath, crashMMD,
+			filepath.Join(tmp, fmt.Sprintf("serve-%d", i+1), "checkpoints"), filepath.Join(tmp, fmt.Sprintf("serve-%d", i+1), "tiles"))
+		cfg.WriteString("agency_quota: {off: true}\naddress_quota: {off: true}\n")
+		fmt.Fprintf(&cfg, "election: {etcd: ['%s'], advertise: '%s', ttl: 2s}\nlogs:\n", etcdURL, addr)
+		for j, name := range logs {
+			fmt.Fprintf(&cfg, "  - name: %s\n    origin: %s\n    key: %s\n", name, origins[j], filepath.Join(data, "keys", "log-"+name+".key"))
+			if rk := filepath.Join(data, "keys", name+"-rules.key"); fileExists(rk) {
+				fmt.Fprintf(&cfg, "    rule_key: %s\n", rk)
+			}
+		}
+		path := filepath.Join(tmp, fmt.Sprintf("serve-%d.yaml", i+1))
+		if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		servers[i] = &crashServer{t: t, bin: bin, args: []string{"serve", "-c", path}, ready: "msg=serving"}
+		t.Cleanup(servers[i].stop)
+		if err := servers[i].start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		if t.Failed() {
+			for i, s := range servers {
+				t.Logf("server %d's last output:\n%s", i+1, s.out.tail(3000))
+			}
+			for i, s := range witnesses {
+				t.Logf("witness %d's last output:\n%s", i+1, s.out.tail(1500))
+			}
+		}
+	}()
+	etcd, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer etcd.Close()
+	leader := func() int {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			resp, err := etcd.Get(ctx, "/govlog/leader/", clientv3.WithFirstCreate()...)
+			cancel()
+			if err == nil && len(resp.Kvs) == 1 {
+				if i := slices.Index(serveAddrs, string(resp.Kvs[0].Value)); i >= 0 {
+					return i
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatal("no serve process elected within 30s")
+		return -1
+	}
+	// Every server serves a checkpoint once the elected one published
+	// its first, cosigned.
+	for _, addr := range serveAddrs {
+		if err := waitCheckpoint(addr, crashLogName, time.Minute); err != nil {
+			t.Fatalf("server %s: %v", addr, err)
+		}
+	}
+	started := time.Now()
+
+	c := newCrashLog(t, data, serveAddrs[0])
+	c.addrs = serveAddrs
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 0))
+	hard, cancelHard := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancelHard()
+	stop := make(chan struct{})
+	stopOnce := sync.OnceFunc(func() { close(stop) })
+	var workers sync.WaitGroup
+	for w := range 2 * failoverServers {
+		workers.Go(func() { c.worker(hard, w, stop, seed) })
+	}
+	readCtx, stopReading := context.WithCancel(hard)
+	var readers []*crashReader
+	var readersDone sync.WaitGroup
+	for _, addr := range serveAddrs {
+		r := &crashReader{c: c, conn: &crashConn{addr: addr}}
+		readers = append(readers, r)
+		readersDone.Go(func() { r.run(readCtx) })
+	}
+	defer func() {
+		stopOnce()
+		stopReading()
+		cancelHard()
+		workers.Wait()
+		readersDone.Wait()
+	}()
+
+	// The kills: each time the elected process, found in etcd.
+	var failovers []time.Duration
+	for kill := 1; kill <= failoverKills; kill++ {
+		time.Sleep(failoverLive + time.Duration(rng.Int64N(int64(time.Second))))
+		i := leader()
+		killed := time.Now()
+		if err := servers[i].kill(); err != nil {
+			t.Fatal(err)
+		}
+		c.noteKill(kill, i+1, time.Since(begin))
+		after := c.admittedAfter(hard, killed, 60*time.Second)
+		if after.IsZero() {
+			t.Fatalf("kill %d (server %d): nothing admitted within 60s after it", kill, i+1)
+		}
+		failovers = append(failovers, after.Sub(killed))
+		if err := servers[i].start(); err != nil {
+			t.Fatalf("restart of server %d after kill %d: %v", i+1, kill, err)
+		}
+	}
+	killsDone := time.Now()
+
+	stopOnce()
+	giveUp := time.AfterFunc(crashMMD+10*time.Second, cancelHard)
+	defer giveUp.Stop()
+	workers.Wait()
+	stopReading()
+	readersDone.Wait()
+	fctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	final := c.awaitPromised(fctx, readers[leader()])
+	c.checkFinal(fctx, final)
+	for _, s := range append(servers, witnesses...) {
+		s.scanOutputs()
+	}
+
+	slices.Sort(failovers)
+	s := c.summary()
+	t.Logf("%d kills of the elected process: from the kill to the next statement admitted: median %v, worst %v (all: %v)",
+		failoverKills, failovers[len(failovers)/2].Round(time.Millisecond), failovers[len(failovers)-1].Round(time.Millisecond), roundAll(failovers))
+	t.Logf("statements: %d submitted, %d promised, %d bundles; %d failed submissions resolved on resubmission; final log: %d entries, %d distinct checkpoints seen",
+		s.submitted, s.promised, s.bundled, s.errThenDup+s.errThenNew, final.Size, s.checkpoints)
+	t.Logf("time: %v total (setup %v, kills %v, final checks %v)", time.Since(begin).Round(time.Millisecond),
+		started.Sub(begin).Round(time.Millisecond), killsDone.Sub(started).Round(time.Millisecond), time.Since(killsDone).Round(time.Millisecond))
+	if t.Failed() {
+		t.Logf("kill timeline: %s", strings.Join(c.kills, "; "))
+	}
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
+}
+
+// admittedAfter waits until a statement first submitted after t is
+// answered (a promise or a bundle, not a duplicate), and returns when it
+// was; zero if none within limit.
+func (c *crashLog) admittedAfter(ctx context.Context, t time.Time, limit time.Duration) time.Time {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		c.mu.Lock()
+		var first time.Time
+		for _, s := range c.stmts {
+			if s.resolved && !s.duplicate && s.first.After(t) && (first.IsZero() || s.answeredAt.Before(first)) {
+				first = s.answeredAt
+			}
+		}
+		c.mu.Unlock()
+		if !first.IsZero() {
+			return first
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Time{}
+}
+
+// startEtcd starts an embedded etcd server for the test and returns its
+// client URL.
+func startEtcd(t *testing.T, dir string) string {
+	cfg := embed.NewConfig()
+	cfg.Dir = dir
+	cfg.LogLevel = "error"
+	client, err := url.Parse("http://" + freeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := url.Parse("http://" + freeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
+	cfg.InitialCluster = cfg.Name + "=" + peer.String()
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(30 * time.Second):
+		t.Fatal("embedded etcd not ready after 30s")
+	}
+	return client.String()
+}
+
+// waitCheckpoint waits until the server at addr serves a checkpoint of log.
+func waitCheckpoint(addr, log string, limit time.Duration) error {
+	cl, err := client.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	deadline := time.Now().Add(limit)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := cl.Checkpoint(ctx, log)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no checkpoint of %s after %v: %w", log, limit, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
