@@ -137,7 +137,7 @@ var catalogue = map[string]msg{
 	"entry.leaf":           {"Leaf hash (RFC 6962)", "叶哈希（RFC 6962）"},
 	"entry.origin":         {"Log origin", "日志源标识"},
 	"entry.bundle.get":     {"Download the proof", "下载证明"},
-	"entry.bundle.cli":     {"Check it offline: govlog verify --bundle FILE --policy POLICY", "离线核验：govlog verify --bundle 文件 --policy 策略文件"},
+	"entry.bundle.cli":     {"Check it offline: govlog verify --policy POLICY FILE.tlog-proof (the policy is at /policy)", "离线核验：govlog verify --policy 策略文件 证明文件.tlog-proof（策略文件见 /policy）"},
 	"entry.raw":            {"The signed statement, as logged", "已记录的签名声明原文"},
 	"entry.pending":        {"This entry is admitted but no signed checkpoint includes it yet; its proof will follow within the log's maximum merge delay.", "该记录已受理，但尚无已签名的检查点包含它；其证明将在日志的最长合并延迟内生成。"},
 	"entry.follow":         {"Follow this payment", "追踪这笔款项"},

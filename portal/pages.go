@@ -2,7 +2,6 @@ package portal
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -240,18 +239,20 @@ func (p *Pages) sourceError(w http.ResponseWriter, r *http.Request, l lang, err 
 	p.render(w, r, l, status, "error", "", l.t("err.notfound"), errorPage{Message: msg})
 }
 
-// sourceErrorStatus maps a Source's sentinels to an HTTP status and what
-// the reader reads.
+// sourceErrorStatus is the HTTP status of a Source's error (the API's
+// mapping) and what the reader reads of it: the request's own fault in
+// full, the node's not at all.
 func sourceErrorStatus(l lang, err error) (int, string) {
-	switch {
-	case errors.Is(err, ErrUnknownLog), errors.Is(err, ErrNotFound):
-		return http.StatusNotFound, l.t("err.notfound")
-	case errors.Is(err, ErrInvalidQuery):
-		return http.StatusBadRequest, l.t("err.badrequest", err.Error())
-	case errors.Is(err, ErrRetryLater), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, l.t("err.unavailable", err.Error())
+	code := status(err)
+	switch code {
+	case http.StatusNotFound:
+		return code, l.t("err.notfound")
+	case http.StatusBadRequest:
+		return code, l.t("err.badrequest", err.Error())
+	case http.StatusServiceUnavailable:
+		return code, l.t("err.unavailable", err.Error())
 	}
-	return http.StatusInternalServerError, l.t("err.unavailable", "internal error")
+	return code, l.t("err.unavailable", "internal error")
 }
 
 // badRequest answers 400 for a parameter the page itself refused.

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 )
 
 // perLogResults is how many results a search of every log shows of each.
@@ -50,32 +49,17 @@ func (f searchForm) query(log string) (Query, error) {
 		q.SHA256 = strings.ToLower(f.SHA256)
 	}
 	var err error
-	if q.From, err = parseDay(f.From, false); err != nil {
-		return Query{}, fmt.Errorf("from: %w", err)
+	if f.From != "" {
+		if q.From, err = parseTime("from", f.From, false); err != nil {
+			return Query{}, err
+		}
 	}
-	if q.To, err = parseDay(f.To, true); err != nil {
-		return Query{}, fmt.Errorf("to: %w", err)
+	if f.To != "" {
+		if q.To, err = parseTime("to", f.To, true); err != nil {
+			return Query{}, err
+		}
 	}
 	return q, nil
-}
-
-// parseDay reads a date (YYYY-MM-DD, as a date input sends it) or an RFC
-// 3339 time. A date as the end of a range means its last second.
-func parseDay(s string, end bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
-	}
-	if end {
-		t = t.Add(24*time.Hour - time.Second)
-	}
-	return t, nil
 }
 
 // searchPage is the data of the home and search pages.

@@ -276,7 +276,7 @@ func TestPageErrors(t *testing.T) {
 		{"/proofs/disclosures/1", http.StatusNotFound, "no signed checkpoint includes it yet"},
 		{"/search", http.StatusBadRequest, "Give at least one criterion."},
 		{"/search?sha256=zz", http.StatusBadRequest, "64 hexadecimal digits"},
-		{"/search?q=x&from=yesterday", http.StatusBadRequest, "is not a date"},
+		{"/search?q=x&from=yesterday", http.StatusBadRequest, "nor a date"},
 		{"/check?sha256=12ab", http.StatusBadRequest, "A SHA-256 is 64 hexadecimal digits."},
 		{"/funds/payment?ref=x", http.StatusOK, ""},
 		{"/policy", http.StatusNotFound, "no witness policy"},
