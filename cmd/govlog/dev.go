@@ -109,10 +109,16 @@ trying TLS on this machine, not for production.`,
 				return err
 			}
 			cfg.Policy = policy
+			// The portal publishes policy.txt as the CLI reads it, for
+			// browsers to check bundles against.
+			if cfg.PolicyText, err = os.ReadFile(filepath.Join(data, "policy.txt")); err != nil {
+				return err
+			}
 			monitorURL, startMonitor, err := devMonitor(gctx, g, data, listen, devListen(monitorAddr, listen, "127.0.0.1:7390"), cfg, devTLS, logger)
 			if err != nil {
 				return err
 			}
+			cfg.monitors = []string{monitorURL + "/"}
 			g.Go(func() error {
 				return runNode(gctx, cfg, logger, func(addr string) {
 					if devTLS != nil {
@@ -121,6 +127,7 @@ trying TLS on this machine, not for production.`,
 					} else {
 						fmt.Fprintf(out, "gRPC: %s\n", addr)
 					}
+					fmt.Fprintf(out, "portal (search, check a document, proofs checked in the browser): %s/\n", httpURL)
 					fmt.Fprintf(out, "read path (C2SP tlog-tiles, any tlog client): %s/<log>/checkpoint\n", httpURL)
 					for _, l := range cfg.Logs {
 						fmt.Fprintf(out, "log %s: origin %s, tiles %s/%s/\n", l.Name, l.Origin, httpURL, l.Name)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -61,6 +60,9 @@ type nodeConfig struct {
 	// Policy, if set, is every log's witness policy: checkpoints are
 	// published once its quorum of witnesses has cosigned them.
 	Policy *govlog.Policy
+	// PolicyText is Policy's file as published: the portal serves it at
+	// /policy and checks bundles against it in the reader's browser.
+	PolicyText []byte
 	// CheckpointDir keeps each log's last signed checkpoint, outside the
 	// database, so a rolled-back database stops the log instead of forking
 	// it. Empty: no such guard across restarts.
@@ -96,6 +98,9 @@ type nodeConfig struct {
 	// onHTTP is told the read path's URL (http:// or https://) once it
 	// listens (dev prints it).
 	onHTTP func(url string)
+	// monitors are the monitors' dashboards the portal's status page
+	// links to (dev's own).
+	monitors []string
 	// logVKeys are the logs' verifier keys, in Logs' order (dev only).
 	logVKeys []string
 	// warnings are what dev found odd in its data folder, or serve in its
@@ -149,22 +154,17 @@ func grpcServerOptions() []grpc.ServerOption {
 	}
 }
 
-// readMux serves each log's tiles below /<name>/, and at / the list of
-// logs with their origins and prefixes.
-func readMux(cfgs []nodeLog, logs []*logserver.Log) *http.ServeMux {
+// readMux serves each log's tiles below /<name>/, the JSON read API below
+// /api/, and at / the portal's pages, whose home lists the logs with their
+// origins and tiles prefixes.
+func readMux(cfgs []nodeLog, logs []*logserver.Log, api, pages http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
-	var index strings.Builder
-	index.WriteString("govlog logs: C2SP tlog-tiles below each prefix (checkpoint, tile/<L>/<N>, tile/entries/<N>)\n\n")
 	for i, l := range logs {
 		prefix := "/" + cfgs[i].Name
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, l.Tiles()))
-		fmt.Fprintf(&index, "%s\t%s\t%s/\n", cfgs[i].Name, l.Origin(), prefix)
 	}
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Write([]byte(index.String()))
-	})
+	mux.Handle("/api/", api)
+	mux.Handle("/", pages)
 	return mux
 }
 
@@ -340,8 +340,14 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			lis.Close()
 			return fmt.Errorf("couldn't listen on %s: %w", cfg.HTTPListen, err)
 		}
-		mux := readMux(cfg.Logs, logs)
-		mux.Handle("/api/", portal.NewAPI(newPortalSource(store, ps, srv), logger))
+		src := newPortalSource(store, ps, srv)
+		pages, err := portal.NewPages(portal.PagesOptions{Source: src, Policy: cfg.PolicyText, Monitors: cfg.monitors, Logger: logger})
+		if err != nil {
+			lis.Close()
+			hlis.Close()
+			return err
+		}
+		mux := readMux(cfg.Logs, logs, portal.NewAPI(src, logger), pages)
 		g.Go(func() error { return serveHTTPTLS(ctx, hlis, mux, "read path", tlsServer) })
 		if cfg.onHTTP != nil {
 			cfg.onHTTP(httpScheme(tlsServer) + "://" + hlis.Addr().String())

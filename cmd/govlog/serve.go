@@ -382,6 +382,7 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		if nc.Policy, err = govlog.ParsePolicy(text); err != nil {
 			return nc, fmt.Errorf("%s: policy %s: %w", path, c.Policy, err)
 		}
+		nc.PolicyText = text
 	}
 	for _, l := range c.Logs {
 		signer, err := loadSigner(l.Key)

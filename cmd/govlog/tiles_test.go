@@ -98,7 +98,8 @@ func TestReadPathTiles(t *testing.T) {
 
 	prefix := httpURL + "/disclosures/"
 	index, err := httpGet(httpURL + "/")
-	if err != nil || !bytes.Contains(index, []byte("disclosures\t"+benchOrigin+"\t/disclosures/")) {
+	// The portal's home lists each log with its origin and tiles prefix.
+	if err != nil || !bytes.Contains(index, []byte("<code>"+benchOrigin+"</code>")) || !bytes.Contains(index, []byte(`href="/disclosures/checkpoint"`)) {
 		t.Fatalf("index: %q, %v", index, err)
 	}
 	signed, err := httpGet(prefix + "checkpoint")
