@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,9 @@ type electionConfig struct {
 	Prefix string `yaml:"prefix"`
 	// Advertise is the host:port at which the other serve processes reach
 	// this one's gRPC listener, to forward Submit calls while it is elected.
+	// ${NAME} in it is replaced by the environment variable NAME, which
+	// must be set: "${POD_IP}:7000" where Kubernetes gives each pod its
+	// address (write "[${POD_IP}]:7000" for IPv6 addresses).
 	Advertise string `yaml:"advertise"`
 	// TTL is the etcd lease: how long after the elected process dies
 	// another is elected (whole seconds, at least 1s). Default 5s.
@@ -44,7 +48,13 @@ type electionConfig struct {
 	PeersTLS *tlsClientConfig `yaml:"peers_tls"`
 }
 
+// check checks the block, after putting the environment into advertise.
 func (c *electionConfig) check() error {
+	advertise, err := expandEnv(c.Advertise, os.LookupEnv)
+	if err != nil {
+		return fmt.Errorf("election: advertise %q: %w", c.Advertise, err)
+	}
+	c.Advertise = advertise
 	switch {
 	case len(c.Etcd) == 0:
 		return errors.New("election: etcd (the endpoints) is required")
@@ -60,6 +70,24 @@ func (c *electionConfig) check() error {
 		return fmt.Errorf("election: prefix %q must begin with /", c.Prefix)
 	}
 	return nil
+}
+
+// expandEnv replaces each ${NAME} in s by the variable NAME of the
+// environment (lookup), which must be set and not empty: an address half
+// made is refused rather than advertised.
+func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
+	var missing []string
+	out := os.Expand(s, func(name string) string {
+		v, ok := lookup(name)
+		if !ok || v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("the environment variable %s is not set", strings.Join(missing, ", "))
+	}
+	return out, nil
 }
 
 // elected is what runNode needs of an election: the Elector, and the
