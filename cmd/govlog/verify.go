@@ -352,6 +352,9 @@ func checkPromise(c *checklist, data []byte, policy *govlog.Policy, withBundle b
 	if !withBundle {
 		c.warn("promise kept", "NOT checked: the promise alone does not show the entry is in the log; get its bundle (govlog prove --server ADDR --log %s --hash %s --out entry.bundle) and give it too",
 			path.Base(p.Origin), base64.StdEncoding.EncodeToString(p.LeafHash[:]))
+		if time.Now().After(p.Deadline) {
+			c.warn("promise deadline", "passed at %s: if the log does not hold the entry now, this signed promise is public evidence that it broke its word", deadline)
+		}
 		return
 	}
 	if proved == nil || proved.entry == nil {

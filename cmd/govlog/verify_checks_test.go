@@ -327,6 +327,8 @@ func TestVerifyPromise(t *testing.T) {
 	bundle := f.write(t, "entry.bundle", f.bundle(t, 1, f.checkpoint(t, 1, 2)).Marshal())
 	otherEntry := f.write(t, "other.bundle", f.bundle(t, 2, f.checkpoint(t, 1, 2)).Marshal())
 	early := f.write(t, "early.promise", f.promise(t, f.entries[1], cosignTime.Add(-time.Hour), f.logKey))
+	past := f.write(t, "past.promise", f.promise(t, f.entries[1], time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), f.logKey))
+	future := f.write(t, "future.promise", f.promise(t, f.entries[1], time.Now().Add(24*time.Hour), f.logKey))
 	impostor, _ := mustKeyPair(t, verifyOrigin)
 	forged := f.write(t, "forged.promise", f.promise(t, f.entries[1], deadline, impostor))
 	changed := f.write(t, "changed.promise", bytes.Replace(f.promise(t, f.entries[1], deadline, f.logKey),
@@ -345,6 +347,10 @@ func TestVerifyPromise(t *testing.T) {
 			`^! promise kept: NOT checked: .* \(govlog prove --server ADDR --log disclosures --hash \S+ --out entry.bundle\)`,
 			`^OK: gov.example/disclosures promised to include the entry with leaf hash ` + leafHex + ` by ` + dl + `$`,
 		}, notWant: []string{`agency signature`}},
+		{name: "alone, deadline passed", args: []string{"--promise", past}, want: []string{
+			`^! promise deadline: passed at 2020-01-01T00:00:00Z: if the log does not hold the entry now, this signed promise is public evidence that it broke its word$`,
+		}},
+		{name: "alone, deadline to come", args: []string{"--promise", future}, notWant: []string{`^! promise deadline`}},
 		{name: "alone, as the argument", args: []string{promise}, want: []string{`^✓ promise signature: `, `^OK: gov.example/disclosures promised`}},
 		{name: "kept", args: []string{"--promise", promise, bundle}, want: []string{
 			`^✓ promise kept: the promised entry is in the log, entry 1$`,
