@@ -13,6 +13,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -105,7 +106,9 @@ func startElection(cfg *electionConfig, logger *slog.Logger) (*elected, error) {
 		// Without keepalives a dead etcd is noticed only when a call
 		// times out.
 		DialKeepAliveTime: 2 * time.Second, DialKeepAliveTimeout: 2 * time.Second,
-		Logger: nil,
+		// The client's own retries would log a line a second while etcd
+		// is down; the election says what matters in govlog's log.
+		Logger: zap.NewNop(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't reach etcd at %s: %w", strings.Join(cfg.Etcd, ","), err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -16,7 +17,10 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
 	"github.com/govlog/govlog/storage/mysql/mysqltest"
 )
@@ -50,7 +54,8 @@ func TestFailover(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	etcdURL := startEtcd(t, filepath.Join(tmp, "etcd"))
+	etcdServer := startEtcd(t, filepath.Join(tmp, "etcd"))
+	etcdURL := etcdServer.url
 
 	// dev prepares the deployment, as deploy/longrun does: keys, the
 	// registry genesis in the database, the witnesses' keys and policy.
@@ -241,6 +246,29 @@ func TestFailover(t *testing.T) {
 	}
 	killsDone := time.Now()
 
+	// etcd goes down: every server still serves reads; Submit answers
+	// UNAVAILABLE once the elected process's lease ran out (the workers
+	// retry the same bytes), and admits again once etcd is back.
+	etcdServer.stop()
+	etcdDown := time.Now()
+	time.Sleep(4 * time.Second) // twice the lease
+	for i, addr := range serveAddrs {
+		if err := checkReads(addr); err != nil {
+			t.Errorf("server %d with etcd down: %v", i+1, err)
+		}
+		if err := submitUnavailable(c, addr); err != nil {
+			t.Errorf("server %d with etcd down: %v", i+1, err)
+		}
+	}
+	etcdServer.start()
+	back := time.Now()
+	after := c.admittedAfter(hard, back, 60*time.Second)
+	if after.IsZero() {
+		t.Fatal("nothing admitted within 60s after etcd came back")
+	}
+	t.Logf("etcd down for %v: reads served and Submit UNAVAILABLE on all %d servers; the first statement submitted after etcd came back was admitted %v later",
+		back.Sub(etcdDown).Round(time.Millisecond), failoverServers, after.Sub(back).Round(time.Millisecond))
+
 	stopOnce()
 	giveUp := time.AfterFunc(crashMMD+10*time.Second, cancelHard)
 	defer giveUp.Stop()
@@ -298,9 +326,17 @@ func (c *crashLog) admittedAfter(ctx context.Context, t time.Time, limit time.Du
 	return time.Time{}
 }
 
-// startEtcd starts an embedded etcd server for the test and returns its
-// client URL.
-func startEtcd(t *testing.T, dir string) string {
+// testEtcd is an embedded etcd server, which a test may stop and start
+// again (same data, same ports).
+type testEtcd struct {
+	t   *testing.T
+	cfg *embed.Config
+	e   *embed.Etcd
+	url string
+}
+
+// startEtcd starts an embedded etcd server for the test.
+func startEtcd(t *testing.T, dir string) *testEtcd {
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
 	cfg.LogLevel = "error"
@@ -315,17 +351,29 @@ func startEtcd(t *testing.T, dir string) string {
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
 	cfg.InitialCluster = cfg.Name + "=" + peer.String()
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
+	e := &testEtcd{t: t, cfg: cfg, url: client.String()}
+	e.start()
+	t.Cleanup(e.stop)
+	return e
+}
+
+func (e *testEtcd) start() {
+	var err error
+	if e.e, err = embed.StartEtcd(e.cfg); err != nil {
+		e.t.Fatal(err)
 	}
-	t.Cleanup(e.Close)
 	select {
-	case <-e.Server.ReadyNotify():
+	case <-e.e.Server.ReadyNotify():
 	case <-time.After(30 * time.Second):
-		t.Fatal("embedded etcd not ready after 30s")
+		e.t.Fatal("embedded etcd not ready after 30s")
 	}
-	return client.String()
+}
+
+func (e *testEtcd) stop() {
+	if e.e != nil {
+		e.e.Close()
+		e.e = nil
+	}
 }
 
 // waitCheckpoint waits until the server at addr serves a checkpoint of log.
@@ -348,4 +396,46 @@ func waitCheckpoint(addr, log string, limit time.Duration) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// checkReads reads the latest checkpoint and its last entry from addr.
+func checkReads(addr string) error {
+	cl, err := client.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	signed, err := cl.Checkpoint(ctx, crashLogName)
+	if err != nil {
+		return fmt.Errorf("reading the checkpoint: %w", err)
+	}
+	cp, err := govlog.ParseCheckpoint(signed[:bytes.Index(signed, []byte("\n\n"))+1])
+	if err != nil {
+		return err
+	}
+	if _, err := cl.Entries(ctx, crashLogName, cp.Size-1, 1); err != nil {
+		return fmt.Errorf("reading entry %d: %w", cp.Size-1, err)
+	}
+	return nil
+}
+
+// submitUnavailable submits a fresh statement to addr and wants
+// UNAVAILABLE; the statement is then one the workers never sent, so it is
+// left out of the log's checks (it must not be admitted).
+func submitUnavailable(c *crashLog, addr string) error {
+	s := c.newStatement(99, int(time.Now().UnixNano()), false)
+	cl, err := client.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = cl.Submit(ctx, crashLogName, s.leaf, false)
+	if status.Code(err) != codes.Unavailable {
+		return fmt.Errorf("Submit answered %v, want UNAVAILABLE", err)
+	}
+	return nil
 }

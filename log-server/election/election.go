@@ -59,7 +59,11 @@ type Elector struct {
 
 	mu     sync.Mutex
 	leader string // the ID of the process leading, as last read; "" if none
-	key    []byte // the forward key, once read
+
+	// keyMu guards key apart from mu: reading the key from etcd may take
+	// as long as etcd is out of reach, and who leads must stay readable.
+	keyMu sync.Mutex
+	key   []byte // the forward key, once read
 }
 
 // New returns an Elector; Run campaigns and Watch follows the leader.
@@ -223,11 +227,13 @@ func (e *Elector) Watch(ctx context.Context) {
 // process that asks: a secret the processes share, with which one proves
 // to another that a call is forwarded from inside the deployment.
 func (e *Elector) ForwardKey(ctx context.Context) ([]byte, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.keyMu.Lock()
+	defer e.keyMu.Unlock()
 	if e.key != nil {
 		return e.key, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
 	name := e.opts.Prefix + "/forward-key"
 	fresh := make([]byte, 32)
 	rand.Read(fresh)
