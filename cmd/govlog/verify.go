@@ -125,9 +125,13 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 	}
 
 	c := &checklist{w: cmd.OutOrStdout()}
+	var signers *registryView
+	if f.registryPath != "" || f.registryServer != "" {
+		signers = loadRegistry(cmd, c, f, policy)
+	}
 	var proved *provedEntry
 	if bundlePath != "" {
-		proved = checkBundle(c, bundleData, policy)
+		proved = checkBundle(c, bundleData, policy, signers)
 	}
 	if f.promisePath != "" {
 		checkPromise(c, promiseData, policy, bundlePath != "", proved)
@@ -137,7 +141,7 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 		if f.filePath != "" {
 			checkDocument(c, f.filePath, proved.entry)
 		}
-		checkAgency(cmd, c, f, policy, proved)
+		checkAgency(c, signers, proved)
 	case f.filePath != "":
 		c.warn("document "+f.filePath, "NOT checked: the bundle does not prove its entry")
 	}
@@ -207,7 +211,7 @@ type provedEntry struct {
 // checkBundle checks the bundle's checkpoint (the log's signature, the
 // witnesses' cosignatures, the quorum) and its inclusion proof. It returns
 // nil if the checkpoint is not one the policy accepts.
-func checkBundle(c *checklist, data []byte, policy *govlog.Policy) *provedEntry {
+func checkBundle(c *checklist, data []byte, policy *govlog.Policy, signers *registryView) *provedEntry {
 	b, err := govlog.ParseBundle(data)
 	if err != nil {
 		c.fail("bundle", "not a readable proof bundle (c2sp.org/tlog-proof): %v", err)
@@ -227,7 +231,7 @@ func checkBundle(c *checklist, data []byte, policy *govlog.Policy) *provedEntry 
 	c.pass("log signature", "the checkpoint of %s at tree size %d is signed by the log's key in the policy", cp.Origin, cp.Size)
 	reportWitnesses(c, v, err)
 	p := &provedEntry{checkpoint: cp, index: b.Index, witnesses: v.Witnesses, cosignedAt: v.CosignedAt}
-	if checkInclusion(c, b, cp) {
+	if checkInclusion(c, b, cp, signers) {
 		p.entry = b.Extra
 	}
 	return p
@@ -292,8 +296,9 @@ func reportWitnesses(c *checklist, v *govlog.CheckpointVerification, quorumErr e
 
 // checkInclusion checks that the entry and the proof hash up to the
 // checkpoint's root, and on a mismatch says which part is to blame when
-// it can tell.
-func checkInclusion(c *checklist, b *govlog.Bundle, cp govlog.Checkpoint) bool {
+// it can tell: an entry that is no statement for the log, or, with a
+// registry, whose agency's signature does or does not verify.
+func checkInclusion(c *checklist, b *govlog.Bundle, cp govlog.Checkpoint, signers *registryView) bool {
 	err := b.VerifyInclusion(cp)
 	var mismatch *govlog.RootMismatchError
 	switch {
@@ -301,17 +306,55 @@ func checkInclusion(c *checklist, b *govlog.Bundle, cp govlog.Checkpoint) bool {
 		c.pass("inclusion proof", "entry %d is in the log's tree of size %d: the entry (leaf hash %x) and the proof hash to the checkpoint's root %x",
 			b.Index, cp.Size, govlog.LeafHash(b.Extra), cp.Hash)
 		return true
-	case errors.As(err, &mismatch) && statementOrigin(b.Extra) != cp.Origin:
-		// An entry of a govlog log is always a statement for that log.
-		c.fail("entry", "its bytes are not a well-formed statement for %s: changed after the log made this bundle (with the proof they hash to root %x, but the checkpoint's root is %x)",
-			cp.Origin, mismatch.Computed, mismatch.Checkpoint)
-	case errors.As(err, &mismatch):
-		c.fail("inclusion proof", "the entry and the proof hash to root %x, but the checkpoint's root is %x: the entry, its index or the proof was changed after the log made this bundle",
+	case !errors.As(err, &mismatch):
+		c.fail("inclusion proof", "%v", err)
+		return false
+	}
+	roots := fmt.Sprintf("with the proof they hash to root %x, but the checkpoint's root is %x", mismatch.Computed, mismatch.Checkpoint)
+	switch signedAsIs(b.Extra, cp.Origin, signers) {
+	case entryChanged:
+		c.fail("entry", "its bytes were changed after it was signed: its signature does NOT verify with %s (%s)", signers.where, roots)
+	case entryIntact:
+		c.pass("entry", "its signature verifies with %s: its bytes are as its signer signed them", signers.where)
+		c.fail("inclusion proof", "the entry and the proof hash to root %x, but the checkpoint's root is %x: the proof or its index was changed after the log made this bundle",
 			mismatch.Computed, mismatch.Checkpoint)
 	default:
-		c.fail("inclusion proof", "%v", err)
+		if statementOrigin(b.Extra) != cp.Origin {
+			// An entry of a govlog log is always a statement for that log.
+			c.fail("entry", "its bytes are not a well-formed statement for %s: changed after the log made this bundle (%s)", cp.Origin, roots)
+			return false
+		}
+		c.fail("inclusion proof", "the entry and the proof hash to root %x, but the checkpoint's root is %x: the entry, its index or the proof was changed after the log made this bundle",
+			mismatch.Computed, mismatch.Checkpoint)
 	}
 	return false
+}
+
+// What the registry says of an entry's bytes.
+const (
+	entryUnknown = iota // no registry, or no registry key signed it
+	entryIntact         // a registry key's signature verifies
+	entryChanged        // a registry key's signature does not verify
+)
+
+// signedAsIs tells, with the registry of verify --registry, whether an
+// entry's bytes are as its agency signed them.
+func signedAsIs(entry []byte, origin string, signers *registryView) int {
+	if signers == nil || signers.reg == nil {
+		return entryUnknown
+	}
+	d, err := newDomain(path.Base(origin))
+	if err != nil {
+		return entryUnknown
+	}
+	opened, err := signers.reg.Open(entry, origin, d)
+	switch {
+	case errors.Is(err, govlog.ErrBadSignature):
+		return entryChanged
+	case err == nil && len(opened.Sigs) > 0:
+		return entryIntact
+	}
+	return entryUnknown
 }
 
 // statementOrigin returns the origin line of a well-formed statement's
@@ -509,32 +552,45 @@ func lastName(path string) string {
 	return path
 }
 
-// checkAgency checks who signed the statement against --registry or
-// --registry-server, or says that it was not checked.
-func checkAgency(cmd *cobra.Command, c *checklist, f verifyFlags, policy *govlog.Policy, proved *provedEntry) {
-	switch {
-	case f.registryPath != "":
+// A registryView is the registry verify --registry or --registry-server
+// judges signers by: reg, read from where, or why it could not be read.
+type registryView struct {
+	reg   *registry.Registry
+	where string
+	err   error
+}
+
+// loadRegistry reads the registry of --registry or --registry-server.
+func loadRegistry(cmd *cobra.Command, c *checklist, f verifyFlags, policy *govlog.Policy) *registryView {
+	if f.registryPath != "" {
 		reg, err := registry.Load(f.registryPath)
 		if err != nil {
-			c.fail("agency signature", "NOT checked: the registry %s can't be read: %v", f.registryPath, err)
-			return
+			return &registryView{err: fmt.Errorf("NOT checked: the registry %s can't be read: %w", f.registryPath, err)}
 		}
-		checkSigner(c, proved, reg, f.registryPath)
-	case f.registryServer != "":
-		d, err := f.tf.dialer()
-		if err != nil {
-			c.fail("agency signature", "NOT checked: %v", err)
-			return
-		}
-		reg, where, err := readRegistryLog(cmd, d, f.registryServer, policy, f.timeout)
-		if err != nil {
-			c.fail("agency signature", "the entry is in the log, but the registry could not be read: %v", err)
-			return
-		}
-		fmt.Fprintf(c.w, "registry: %s\n", where)
-		checkSigner(c, proved, reg, where)
-	default:
+		return &registryView{reg: reg, where: f.registryPath}
+	}
+	d, err := f.tf.dialer()
+	if err != nil {
+		return &registryView{err: fmt.Errorf("NOT checked: %w", err)}
+	}
+	reg, where, err := readRegistryLog(cmd, d, f.registryServer, policy, f.timeout)
+	if err != nil {
+		return &registryView{err: fmt.Errorf("the entry is in the log, but the registry could not be read: %w", err)}
+	}
+	fmt.Fprintf(c.w, "registry: %s\n", where)
+	return &registryView{reg: reg, where: where}
+}
+
+// checkAgency checks who signed the statement against the registry of
+// --registry or --registry-server, or says that it was not checked.
+func checkAgency(c *checklist, signers *registryView, proved *provedEntry) {
+	switch {
+	case signers == nil:
 		c.warn("agency signature", "NOT checked: this says the entry is in the log, not who signed it; to check that the agency's key signed it and held the role, add --registry REGISTRY.yaml (or --registry-server ADDR)")
+	case signers.err != nil:
+		c.fail("agency signature", "%v", signers.err)
+	default:
+		checkSigner(c, proved, signers.reg, signers.where)
 	}
 }
 

@@ -36,6 +36,7 @@ type verifyFixture struct {
 	tree      *testonly.Tree
 	doc       string // path of the document entry 1 records
 	docHash   string
+	registry  string // path of a registry listing the agency that signed
 }
 
 func newVerifyFixture(t *testing.T) *verifyFixture {
@@ -67,11 +68,12 @@ func newVerifyFixture(t *testing.T) *verifyFixture {
 	f.doc = f.write(t, "budget-2027.txt", []byte("Budget 2027: full text\n"))
 	sum := sha256.Sum256([]byte("Budget 2027: full text\n"))
 	f.docHash = hex.EncodeToString(sum[:])
-	_, agencySkey := mustKey(t, "demo-agency")
+	agencyVkey, agencySkey := mustKey(t, "demo-agency")
 	agency, err := note.NewSigner(agencySkey)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.registry = f.write(t, "registry.yaml", fmt.Appendf(nil, "agencies:\n  - id: demo-agency\n    roles: [discloser]\n    keys:\n      - vkey: %s\n", agencyVkey))
 	for i, b := range []string{
 		`{"doc_id":"2026-000","title":"Earlier","sha256":"` + strings.Repeat("ab", 32) + `","category":"budget","decision_date":"2026-11-01"}`,
 		`{"doc_id":"2026-001","title":"Budget 2027","sha256":"` + f.docHash + `","category":"budget","decision_date":"2026-11-01"}`,
@@ -235,6 +237,22 @@ func TestVerifyChecks(t *testing.T) {
 		}, notWant: []string{`^OK`}},
 		{name: "entry not a statement", bundle: notAStatement, wantErr: "entry: its bytes are not a well-formed statement", want: []string{
 			`^✗ entry: its bytes are not a well-formed statement for gov.example/disclosures: changed after the log made this bundle \(with the proof they hash to root [0-9a-f]{64}, but the checkpoint's root is ` + root + `\)$`,
+		}},
+		{name: "entry changed, by its signature", bundle: bodyChanged, args: []string{"--registry", f.registry}, wantErr: "entry: its bytes were changed after it was signed", want: []string{
+			`^✗ entry: its bytes were changed after it was signed: its signature does NOT verify with .*registry.yaml \(with the proof they hash to root [0-9a-f]{64}, but the checkpoint's root is ` + root + `\)$`,
+		}, notWant: []string{`^✗ inclusion proof`, `agency signature`}},
+		{name: "proof changed, the entry intact", bundle: proofChanged, args: []string{"--registry", f.registry}, wantErr: "inclusion proof: ", want: []string{
+			`^✓ entry: its signature verifies with .*registry.yaml: its bytes are as its signer signed them$`,
+			`^✗ inclusion proof: the entry and the proof hash to root [0-9a-f]{64}, but the checkpoint's root is ` + root + `: the proof or its index was changed after the log made this bundle$`,
+		}},
+		{name: "good, with the registry", bundle: good, args: []string{"--registry", f.registry}, want: []string{
+			`^✓ agency signature: valid, by demo-agency$`,
+			`^✓ authorized: demo-agency held the role discloser at 2026-12-01T08:00:00Z$`,
+			`^OK: entry 1 `,
+		}, notWant: []string{`NOT checked`}},
+		{name: "registry unreadable", bundle: good, args: []string{"--registry", filepath.Join(f.dir, "none.yaml")}, wantErr: "agency signature: NOT checked: the registry", want: []string{
+			`^✓ inclusion proof: `,
+			`^✗ agency signature: NOT checked: the registry .*none.yaml can't be read: `,
 		}},
 		{name: "entry changed", bundle: bodyChanged, wantErr: "inclusion proof: the entry and the proof hash to root", want: []string{
 			`^✗ inclusion proof: the entry and the proof hash to root [0-9a-f]{64}, but the checkpoint's root is ` + root + `: the entry, its index or the proof was changed`,
