@@ -100,28 +100,9 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 	if err != nil {
 		return fmt.Errorf("policy %s: %w", f.policyPath, err)
 	}
-	var bundlePath string
-	var bundleData, promiseData []byte
-	if len(args) == 1 {
-		bundlePath = args[0]
-		if bundleData, err = os.ReadFile(bundlePath); err != nil {
-			return err
-		}
-		// A promise given in place of the bundle is checked as one.
-		if f.promisePath == "" && bytes.HasPrefix(bundleData, []byte(govlog.PromiseFormat+"\n")) {
-			f.promisePath, promiseData, bundlePath, bundleData = bundlePath, bundleData, "", nil
-		}
-	}
-	if f.promisePath != "" && promiseData == nil {
-		if promiseData, err = os.ReadFile(f.promisePath); err != nil {
-			return err
-		}
-	}
-	switch {
-	case bundlePath == "" && f.promisePath == "":
-		return fmt.Errorf("give a bundle to verify (or --promise PROMISE)")
-	case bundlePath == "" && f.filePath != "":
-		return fmt.Errorf("--file needs the entry's bundle: a promise carries only the entry's leaf hash, not its document hash")
+	in, err := readVerifyInputs(f, args)
+	if err != nil {
+		return err
 	}
 
 	c := &checklist{w: cmd.OutOrStdout()}
@@ -130,11 +111,11 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 		signers = loadRegistry(cmd, c, f, policy)
 	}
 	var proved *provedEntry
-	if bundlePath != "" {
-		proved = checkBundle(c, bundleData, policy, signers)
+	if in.bundle != nil {
+		proved = checkBundle(c, in.bundle, policy, signers)
 	}
-	if f.promisePath != "" {
-		checkPromise(c, promiseData, policy, bundlePath != "", proved)
+	if in.promise != nil {
+		checkPromise(c, in.promise, policy, in.bundle != nil, proved)
 	}
 	switch {
 	case proved != nil && proved.entry != nil:
@@ -145,11 +126,45 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 	case f.filePath != "":
 		c.warn("document "+f.filePath, "NOT checked: the bundle does not prove its entry")
 	}
-	what := bundlePath
+	what := in.bundlePath
 	if what == "" {
-		what = f.promisePath
+		what = in.promisePath
 	}
 	return c.verdict(what, proved, f.filePath)
+}
+
+// verifyInputs are the files verify checks: a bundle, a promise, or both.
+type verifyInputs struct {
+	bundlePath, promisePath string
+	bundle, promise         []byte // nil: not given
+}
+
+// readVerifyInputs reads the bundle argument and --promise; a promise
+// given in place of the bundle is read as one.
+func readVerifyInputs(f verifyFlags, args []string) (verifyInputs, error) {
+	in := verifyInputs{promisePath: f.promisePath}
+	var err error
+	if len(args) == 1 {
+		in.bundlePath = args[0]
+		if in.bundle, err = os.ReadFile(in.bundlePath); err != nil {
+			return in, err
+		}
+		if in.promisePath == "" && bytes.HasPrefix(in.bundle, []byte(govlog.PromiseFormat+"\n")) {
+			in.promisePath, in.promise, in.bundlePath, in.bundle = in.bundlePath, in.bundle, "", nil
+		}
+	}
+	if in.promisePath != "" && in.promise == nil {
+		if in.promise, err = os.ReadFile(in.promisePath); err != nil {
+			return in, err
+		}
+	}
+	switch {
+	case in.bundle == nil && in.promise == nil:
+		return in, fmt.Errorf("give a bundle to verify (or --promise PROMISE)")
+	case in.bundle == nil && f.filePath != "":
+		return in, fmt.Errorf("--file needs the entry's bundle: a promise carries only the entry's leaf hash, not its document hash")
+	}
+	return in, nil
 }
 
 // A checklist prints one line per check, ✓ passed, ✗ failed or ! not
@@ -157,8 +172,8 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 // verdict.
 type checklist struct {
 	w         io.Writer
-	firstFail string // "" while every check passed
-	promised  *govlog.Promise
+	firstFail string          // "" while every check passed
+	promised  *govlog.Promise // the promise whose signature held, for the verdict
 }
 
 func (c *checklist) pass(check, format string, args ...any) {
