@@ -287,7 +287,7 @@ func reportWitnesses(c *checklist, v *govlog.CheckpointVerification, quorumErr e
 	for _, nc := range v.NotCounted {
 		what := "its cosignature does NOT verify with its key in the policy (damaged, or forged in its name)"
 		if errors.Is(nc.Err, govlog.ErrCosignatureTime) {
-			what = fmt.Sprintf("its cosignature's time is not accepted (%v)", nc.Err)
+			what = fmt.Sprintf("its cosignature does not count: %v", nc.Err)
 		}
 		c.warn("witness "+printable(nc.Witness), "%s; ignored: %s", what, held)
 	}

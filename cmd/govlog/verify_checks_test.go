@@ -31,7 +31,8 @@ type verifyFixture struct {
 	dir       string
 	logKey    note.Signer
 	witnesses []note.Signer
-	policy    string // path, quorum 2 of 3
+	wskeys    []string // the witnesses' signer keys
+	policy    string   // path, quorum 2 of 3
 	entries   [][]byte
 	tree      *testonly.Tree
 	doc       string // path of the document entry 1 records
@@ -61,6 +62,7 @@ func newVerifyFixture(t *testing.T) *verifyFixture {
 			t.Fatal(err)
 		}
 		f.witnesses = append(f.witnesses, w)
+		f.wskeys = append(f.wskeys, wskey)
 		pws = append(pws, govlog.PolicyWitness{Name: name, VKey: wvkey})
 	}
 	f.policy = f.writePolicy(t, "policy.txt", []string{vkey}, pws, 2)
@@ -131,6 +133,28 @@ func (f *verifyFixture) checkpoint(t *testing.T, witnesses ...int) []byte {
 		signers = append(signers, f.witnesses[w-1])
 	}
 	signed, err := note.Sign(&note.Note{Text: string(c.Text())}, signers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+// futureWitness returns witness n (1 to 3) with its clock 3 hours ahead.
+func (f *verifyFixture) futureWitness(t *testing.T, n int) note.Signer {
+	t.Helper()
+	w, err := govlog.NewCosigner(f.wskeys[n-1], func() time.Time { return time.Now().Add(3*time.Hour + time.Minute) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// checkpointBy returns the tree's checkpoint signed by the log and
+// cosigned by cosigners.
+func (f *verifyFixture) checkpointBy(t *testing.T, cosigners ...note.Signer) []byte {
+	t.Helper()
+	c := govlog.Checkpoint{Origin: verifyOrigin, Size: f.tree.Size(), Hash: [32]byte(f.tree.Hash())}
+	signed, err := note.Sign(&note.Note{Text: string(c.Text())}, append([]note.Signer{f.logKey}, cosigners...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,6 +307,10 @@ func TestVerifyChecks(t *testing.T) {
 			`^! witness witness-3: its cosignature does NOT verify .*; ignored: not counted$`,
 			`^✗ witnesses: the policy's quorum is NOT met: only witness-1 counted \(witness quorum not met: group "witnesses" has 1 of 3 members satisfied, needs 2 \(counted: witness-1\); cosignature does not verify: witness "witness-2": .*witness "witness-3"`,
 		}, notWant: []string{`^OK`}},
+		{name: "one cosignature from the future", bundle: f.bundle(t, 1, f.checkpointBy(t, f.witnesses[0], f.futureWitness(t, 2))), wantErr: "only witness-1 counted", want: []string{
+			`^! witness witness-2: its cosignature does not count: cosignature time not accepted: witness "witness-2" cosigned 3 hours [^(]*in the future \(at \S+\), beyond the 10 minutes of clock skew allowed; ignored: not counted$`,
+			`^✗ witnesses: the policy's quorum is NOT met: only witness-1 counted`,
+		}},
 		{name: "one cosignature, quorum not met", bundle: f.bundle(t, 1, f.checkpoint(t, 3)), wantErr: "only witness-3 counted", want: []string{
 			`^✗ witnesses: the policy's quorum is NOT met: only witness-3 counted`,
 		}},
