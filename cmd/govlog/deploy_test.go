@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/url"
@@ -18,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/pkg/v3/flags"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 )
 
@@ -36,8 +41,14 @@ import (
 //     must exist;
 //   - that the files they mount or install exist, the addresses the
 //     configs dial are services listening there, healthchecks and probes
-//     ask the admin listener, exactly one serve runs, and the security
-//     settings (non-root, read-only root, no capabilities, the sandbox);
+//     ask the admin listener, and the security settings (non-root,
+//     read-only root, no capabilities, the sandbox);
+//   - the election: two or more serve processes (compose services, a
+//     StatefulSet's pods) with one prefix, each advertising its own
+//     address (a pod's from the downward API), dialing the etcd members as
+//     they advertise themselves, started one first; each etcd command line
+//     parsed and validated by etcd's own code; the config for several
+//     machines under systemd;
 //   - govlog-healthcheck, built as the Dockerfile builds it, against a
 //     running witness's /readyz.
 //
@@ -210,8 +221,9 @@ var stateSettings = map[string]bool{"database": true, "path": true, "checkpoint_
 // checkMountedConfig checks the config a daemon reads at configPath
 // through mounts: every path in it must be on a mount (files it reads on
 // read-only ones, state on writable ones), and --check must pass with them
-// resolved. It returns the config as a map and the resolved copy's path.
-func (d *deployCheck) checkMountedConfig(t *testing.T, where, sub, configPath string, mounts []mount) (map[string]any, string) {
+// resolved and env, the daemon's environment. It returns the config as a
+// map and the resolved copy's path.
+func (d *deployCheck) checkMountedConfig(t *testing.T, where, sub, configPath string, mounts []mount, env map[string]string) (map[string]any, string) {
 	t.Helper()
 	host, m, ok := resolve(mounts, configPath)
 	switch {
@@ -224,7 +236,7 @@ func (d *deployCheck) checkMountedConfig(t *testing.T, where, sub, configPath st
 	case m.writable:
 		t.Errorf("%s: the config %s is on a writable mount", where, configPath)
 	}
-	return d.checkConfig(t, where, sub, host, func(keys []string, _ *yaml.Node, p string) (string, error) {
+	return d.checkConfig(t, where, sub, host, env, func(keys []string, _ *yaml.Node, p string) (string, error) {
 		h, m, ok := resolve(mounts, p)
 		setting := keys[len(keys)-1]
 		switch {
@@ -249,8 +261,9 @@ func (d *deployCheck) checkMountedConfig(t *testing.T, where, sub, configPath st
 type pathFunc func(keys []string, parent *yaml.Node, p string) (string, error)
 
 // checkConfig rewrites every absolute path in the config at path with fn,
-// runs `govlog sub -c <rewritten> --check` and expects OK and no warning.
-func (d *deployCheck) checkConfig(t *testing.T, where, sub, path string, fn pathFunc) (map[string]any, string) {
+// runs `govlog sub -c <rewritten> --check` with env as the only variables
+// the config names (${NAME}) and expects OK and no warning.
+func (d *deployCheck) checkConfig(t *testing.T, where, sub, path string, env map[string]string, fn pathFunc) (map[string]any, string) {
 	t.Helper()
 	d.markChecked(path)
 	text, err := os.ReadFile(path)
@@ -283,7 +296,9 @@ func (d *deployCheck) checkConfig(t *testing.T, where, sub, path string, fn path
 	if err := os.WriteFile(file, rewritten, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(d.bin, sub, "-c", file, "--check").CombinedOutput()
+	check := exec.Command(d.bin, sub, "-c", file, "--check")
+	check.Env = configEnv(text, env)
+	out, err := check.CombinedOutput()
 	if err != nil || !bytes.HasPrefix(out, []byte(file+": OK")) || bytes.Contains(out, []byte("warning")) {
 		t.Errorf("%s: govlog %s --check of %s: %v\n%s", where, sub, path, err, out)
 	}
@@ -292,6 +307,26 @@ func (d *deployCheck) checkConfig(t *testing.T, where, sub, path string, fn path
 		t.Errorf("%s: %s: %v", where, path, err)
 	}
 	return cfg, file
+}
+
+// configEnv is this process's environment without the variables a config
+// names (${NAME}), and with env: a variable the daemon is not given is not
+// set by chance.
+func configEnv(config []byte, env map[string]string) []string {
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\$\{(\w+)\}`).FindAllStringSubmatch(string(config), -1) {
+		named[m[1]] = true
+	}
+	var out []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !named[k] {
+			out = append(out, kv)
+		}
+	}
+	for _, k := range sortedKeys(env) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
 }
 
 // walkPaths calls fn on every scalar in n that is an absolute path, with
@@ -307,7 +342,8 @@ func walkPaths(n *yaml.Node, keys []string, parent *yaml.Node, fn func(keys []st
 			walkPaths(n.Content[i+1], append(slices.Clip(keys), n.Content[i].Value), n, fn)
 		}
 	case yaml.ScalarNode:
-		if strings.HasPrefix(n.Value, "/") && len(keys) > 0 {
+		// election.prefix is a key prefix in etcd, not a file.
+		if strings.HasPrefix(n.Value, "/") && len(keys) > 0 && !slices.Equal(keys, []string{"election", "prefix"}) {
 			fn(keys, parent, n)
 		}
 	}
@@ -527,7 +563,7 @@ func (d *deployCheck) checkExamples(t *testing.T) {
 		for _, m := range regexp.MustCompile(`(?m)^\s*-?\s*origin:\s*(\S+)`).FindAllStringSubmatch(string(text), -1) {
 			f.follows = append(f.follows, m[1])
 		}
-		d.checkConfig(t, ex.file, ex.sub, path, f.make)
+		d.checkConfig(t, ex.file, ex.sub, path, nil, f.make)
 	}
 }
 
@@ -651,6 +687,7 @@ type composeService struct {
 	SecurityOpt []string          `yaml:"security_opt"`
 	Environment map[string]string `yaml:"environment"`
 	Volumes     []string          `yaml:"volumes"`
+	Ports       []string          `yaml:"ports"`
 	Secrets     []composeSecret   `yaml:"secrets"`
 	DependsOn   map[string]any    `yaml:"depends_on"`
 	Healthcheck struct {
@@ -693,6 +730,7 @@ func (d *deployCheck) checkCompose(t *testing.T) {
 	}
 	cfgs := map[string]map[string]any{} // service -> its config
 	subs := map[string]string{}         // service -> govlog subcommand
+	etcds := map[string]etcdMember{}    // service -> its etcd member
 	for _, name := range sortedKeys(c.Services) {
 		s := c.Services[name]
 		for dep := range s.DependsOn {
@@ -700,22 +738,23 @@ func (d *deployCheck) checkCompose(t *testing.T) {
 				t.Errorf("compose: %s depends on %s, which is no service", name, dep)
 			}
 		}
-		if s.Image != composeImage {
-			continue
-		}
 		where := "compose " + name
-		cfgs[name], subs[name] = d.checkComposeService(t, where, dir, c, s)
-	}
-	serves := 0
-	for name, sub := range subs {
-		if sub == "serve" {
-			serves++
-			d.checkComposeDatabase(t, c, cfgs[name])
+		switch {
+		case s.Image == composeImage:
+			cfgs[name], subs[name] = d.checkComposeService(t, where, dir, c, s)
+		case etcdImage.MatchString(s.Image) || strings.Contains(s.Image, "etcd"):
+			etcds[name] = checkComposeEtcd(t, where, dir, s)
 		}
 	}
-	if serves != 1 {
-		t.Errorf("compose: %d services run govlog serve; exactly one may, until the election (issue 17)", serves)
+	var serves []string
+	for _, name := range sortedKeys(subs) {
+		if subs[name] == "serve" {
+			serves = append(serves, name)
+			d.checkComposeDatabase(t, c, name, cfgs[name])
+		}
 	}
+	checkComposeElection(t, c, serves, cfgs, etcds)
+	d.checkComposeREADMEPorts(t, c, serves, cfgs)
 	// Every address a witness or monitor dials, and every witness the
 	// policy names, is a service listening there.
 	listens := func(addr string) bool {
@@ -749,6 +788,34 @@ func (d *deployCheck) checkComposeService(t *testing.T, where, dir string, c com
 		t.Errorf("%s: want read_only, cap_drop: [ALL] and no-new-privileges", where)
 	}
 	sub, config := checkCommandLine(t, where, s.Command)
+	mounts := composeVolumes(t, where, dir, filepath.Join(d.tmp, "volumes"), s)
+	for _, ref := range s.Secrets {
+		secret, ok := c.Secrets[ref.Source]
+		if !ok {
+			t.Errorf("%s: secret %s is not declared", where, ref.Source)
+			continue
+		}
+		target := ref.Target
+		if !strings.HasPrefix(target, "/") {
+			target = "/run/secrets/" + cmp.Or(target, ref.Source)
+		}
+		mounts = append(mounts, mount{target: target, source: filepath.Join(dir, secret.File)})
+	}
+	cfg, _ := d.checkMountedConfig(t, where, sub, config, mounts, nil)
+	test := s.Healthcheck.Test
+	if len(test) != 3 || test[0] != "CMD" || !slices.Contains(d.imageBinaries, test[1]) {
+		t.Errorf("%s: healthcheck %q: want [CMD, govlog-healthcheck, URL] with a binary of the image (%v)", where, test, d.imageBinaries)
+	} else if u, err := url.Parse(test[2]); err != nil {
+		t.Errorf("%s: healthcheck URL: %v", where, err)
+	} else {
+		checkAdminURL(t, where+" healthcheck", cfg, u.Port(), u.Path, "/readyz", "/healthz")
+	}
+	return cfg, sub
+}
+
+// composeVolumes returns a service's volumes as mounts: folders of dir
+// (which must exist), or named volumes, below volumes.
+func composeVolumes(t *testing.T, where, dir, volumes string, s composeService) []mount {
 	var mounts []mount
 	for _, v := range s.Volumes {
 		parts := strings.Split(v, ":")
@@ -763,37 +830,17 @@ func (d *deployCheck) checkComposeService(t *testing.T, where, dir string, c com
 				t.Errorf("%s: volume %s: %v", where, v, err)
 			}
 		} else { // a named volume
-			m.source = filepath.Join(d.tmp, "volumes", parts[0])
+			m.source = filepath.Join(volumes, parts[0])
 		}
 		mounts = append(mounts, m)
 	}
-	for _, ref := range s.Secrets {
-		secret, ok := c.Secrets[ref.Source]
-		if !ok {
-			t.Errorf("%s: secret %s is not declared", where, ref.Source)
-			continue
-		}
-		target := ref.Target
-		if !strings.HasPrefix(target, "/") {
-			target = "/run/secrets/" + cmp.Or(target, ref.Source)
-		}
-		mounts = append(mounts, mount{target: target, source: filepath.Join(dir, secret.File)})
-	}
-	cfg, _ := d.checkMountedConfig(t, where, sub, config, mounts)
-	test := s.Healthcheck.Test
-	if len(test) != 3 || test[0] != "CMD" || !slices.Contains(d.imageBinaries, test[1]) {
-		t.Errorf("%s: healthcheck %q: want [CMD, govlog-healthcheck, URL] with a binary of the image (%v)", where, test, d.imageBinaries)
-	} else if u, err := url.Parse(test[2]); err != nil {
-		t.Errorf("%s: healthcheck URL: %v", where, err)
-	} else {
-		checkAdminURL(t, where+" healthcheck", cfg, u.Port(), u.Path, "/readyz", "/healthz")
-	}
-	return cfg, sub
+	return mounts
 }
 
-// checkComposeDatabase checks that serve's DSN names the MariaDB service,
-// its user and database, and its password file the one MariaDB's is.
-func (d *deployCheck) checkComposeDatabase(t *testing.T, c composeFile, serve map[string]any) {
+// checkComposeDatabase checks that a serve's DSN names the MariaDB
+// service, its user and database, and its password file the one MariaDB's
+// is.
+func (d *deployCheck) checkComposeDatabase(t *testing.T, c composeFile, name string, serve map[string]any) {
 	db, ok := c.Services["mariadb"]
 	if !ok {
 		t.Errorf("compose: no mariadb service")
@@ -802,7 +849,7 @@ func (d *deployCheck) checkComposeDatabase(t *testing.T, c composeFile, serve ma
 	dsn := setting(serve, "mysql.dsn")
 	want := fmt.Sprintf("%s@tcp(mariadb:3306)/%s", db.Environment["MARIADB_USER"], db.Environment["MARIADB_DATABASE"])
 	if dsn != want {
-		t.Errorf("compose: serve's DSN is %q, want %q (the mariadb service's user and database)", dsn, want)
+		t.Errorf("compose %s: its DSN is %q, want %q (the mariadb service's user and database)", name, dsn, want)
 	}
 	// The secret mounted at MARIADB_PASSWORD_FILE must be the file serve
 	// reads its password from.
@@ -814,9 +861,9 @@ func (d *deployCheck) checkComposeDatabase(t *testing.T, c composeFile, serve ma
 		}
 		return ""
 	}
-	dbFile, serveFile := file(db, db.Environment["MARIADB_PASSWORD_FILE"]), file(c.Services["serve"], setting(serve, "mysql.password_file"))
+	dbFile, serveFile := file(db, db.Environment["MARIADB_PASSWORD_FILE"]), file(c.Services[name], setting(serve, "mysql.password_file"))
 	if dbFile == "" || dbFile != serveFile {
-		t.Errorf("compose: MariaDB's password is %q, serve's %q: want the same secret file", dbFile, serveFile)
+		t.Errorf("compose: MariaDB's password is %q, %s's %q: want the same secret file", dbFile, name, serveFile)
 	}
 }
 
@@ -853,6 +900,17 @@ type k8sObject struct {
 		Strategy struct {
 			Type string `yaml:"type"`
 		} `yaml:"strategy"`
+		// A StatefulSet's.
+		UpdateStrategy struct {
+			Type string `yaml:"type"`
+		} `yaml:"updateStrategy"`
+		ServiceName         string `yaml:"serviceName"`
+		PodManagementPolicy string `yaml:"podManagementPolicy"`
+		// A Service's.
+		ClusterIP                string `yaml:"clusterIP"`
+		PublishNotReadyAddresses bool   `yaml:"publishNotReadyAddresses"`
+		// A PodDisruptionBudget's.
+		MinAvailable any `yaml:"minAvailable"`
 		// Selector is a Service's labels, or a workload's or
 		// PodDisruptionBudget's {matchLabels: labels}.
 		Selector map[string]any `yaml:"selector"`
@@ -899,6 +957,7 @@ type k8sContainer struct {
 	Image          string             `yaml:"image"`
 	Command        []string           `yaml:"command"`
 	Args           []string           `yaml:"args"`
+	Env            []k8sEnvVar        `yaml:"env"`
 	Ports          []k8sContainerPort `yaml:"ports"`
 	LivenessProbe  *k8sProbe          `yaml:"livenessProbe"`
 	ReadinessProbe *k8sProbe          `yaml:"readinessProbe"`
@@ -913,11 +972,68 @@ type k8sContainer struct {
 			Drop []string `yaml:"drop"`
 		} `yaml:"capabilities"`
 	} `yaml:"securityContext"`
-	VolumeMounts []struct {
-		Name      string `yaml:"name"`
-		MountPath string `yaml:"mountPath"`
-		SubPath   string `yaml:"subPath"`
-	} `yaml:"volumeMounts"`
+	VolumeMounts []k8sVolumeMount `yaml:"volumeMounts"`
+}
+
+type k8sVolumeMount struct {
+	Name      string `yaml:"name"`
+	MountPath string `yaml:"mountPath"`
+	SubPath   string `yaml:"subPath"`
+}
+
+// onClaim reports whether path is on a volume of c's from o's
+// volumeClaimTemplates: a disk of the pod's own, kept when it is replaced.
+func (c k8sContainer) onClaim(o *k8sObject, path string) bool {
+	return slices.ContainsFunc(c.VolumeMounts, func(vm k8sVolumeMount) bool {
+		return strings.HasPrefix(path+"/", strings.TrimSuffix(vm.MountPath, "/")+"/") &&
+			slices.ContainsFunc(o.Spec.VolumeClaimTemplates, func(v struct {
+				Metadata struct {
+					Name string `yaml:"name"`
+				} `yaml:"metadata"`
+			}) bool {
+				return v.Metadata.Name == vm.Name
+			})
+	})
+}
+
+type k8sEnvVar struct {
+	Name      string `yaml:"name"`
+	Value     string `yaml:"value"`
+	ValueFrom *struct {
+		FieldRef *struct {
+			FieldPath string `yaml:"fieldPath"`
+		} `yaml:"fieldRef"`
+	} `yaml:"valueFrom"`
+}
+
+// k8sEnv is the environment container c of o's pod number ordinal sees:
+// the downward API's pod name and address made up as Kubernetes makes
+// them (a StatefulSet's pods are <name>-<ordinal>).
+func k8sEnv(t *testing.T, where string, o *k8sObject, c k8sContainer, ordinal int) map[string]string {
+	env := map[string]string{}
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom == nil:
+			env[e.Name] = e.Value
+		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
+			env[e.Name] = fmt.Sprintf("%s-%d", o.Metadata.Name, ordinal)
+		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "status.podIP":
+			env[e.Name] = fmt.Sprintf("10.0.0.%d", ordinal+1)
+		default:
+			t.Errorf("%s: env %s: TestDeploy knows only values and the fieldRefs metadata.name and status.podIP", where, e.Name)
+		}
+	}
+	return env
+}
+
+// fieldRefEnv returns the name of c's variable holding fieldPath.
+func fieldRefEnv(c k8sContainer, fieldPath string) string {
+	for _, e := range c.Env {
+		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == fieldPath {
+			return e.Name
+		}
+	}
+	return ""
 }
 
 type k8sContainerPort struct {
@@ -1079,7 +1195,14 @@ func (d *deployCheck) checkKubernetes(t *testing.T) {
 	readmeResources(t, string(readme), d.out, tr.files)
 
 	cfgs := map[string]map[string]any{} // namespace -> a config in it
-	serves := 0
+	var etcds []etcdMember
+	type serveContainer struct {
+		where string
+		o     *k8sObject
+		c     k8sContainer
+		cfg   map[string]any
+	}
+	var serves []serveContainer
 	for _, o := range tr.objects {
 		if o.Kind != "Deployment" && o.Kind != "StatefulSet" {
 			continue
@@ -1090,26 +1213,22 @@ func (d *deployCheck) checkKubernetes(t *testing.T) {
 		}
 		for _, c := range pod.Containers {
 			where := fmt.Sprintf("k8s %s/%s %s", o.ns, o.Metadata.Name, c.Name)
-			cfg, sub := d.checkK8sContainer(t, where, tr, o, c)
-			cfgs[o.ns] = cfg
-			if sub != "serve" {
+			if !slices.Contains(tr.images, c.Image) && strings.Contains(c.Image, "etcd") {
+				etcds = append(etcds, d.checkK8sEtcd(t, where, tr, o, c)...)
 				continue
 			}
-			replicas := "unset"
-			if o.Spec.Replicas != nil {
-				replicas = strconv.Itoa(*o.Spec.Replicas)
-			}
-			if o.Kind != "Deployment" || replicas != "1" || o.Spec.Strategy.Type != "Recreate" {
-				t.Errorf("%s: serve runs as a %s (replicas %s, strategy %q): want a Deployment of 1 replica, Recreate, until the election (issue 17)", where, o.Kind, replicas, o.Spec.Strategy.Type)
-			}
-			serves++
-			if !tr.selected(o.ns, "PodDisruptionBudget", o.Spec.Template.Metadata.Labels) {
-				t.Errorf("%s: no PodDisruptionBudget selects its pods", where)
+			cfg, sub := d.checkK8sContainer(t, where, tr, o, c)
+			cfgs[o.ns] = cfg
+			if sub == "serve" {
+				serves = append(serves, serveContainer{where, o, c, cfg})
 			}
 		}
 	}
-	if serves != 1 {
-		t.Errorf("k8s: %d containers run govlog serve; exactly one may, until the election (issue 17)", serves)
+	if len(serves) != 1 {
+		t.Errorf("k8s: %d workloads run govlog serve, want one (of several replicas)", len(serves))
+	}
+	for _, sc := range serves {
+		d.checkK8sServe(t, sc.where, tr, sc.o, sc.c, sc.cfg, etcds)
 	}
 	d.checkK8sAddresses(t, tr, cfgs, string(readme))
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
@@ -1139,7 +1258,7 @@ func (d *deployCheck) checkK8sContainer(t *testing.T, where string, tr *k8sTree,
 	}
 	sub, config := checkCommandLine(t, where, c.Args)
 	mounts := d.k8sMounts(t, where, tr, o, c)
-	cfg, _ := d.checkMountedConfig(t, where, sub, config, mounts)
+	cfg, _ := d.checkMountedConfig(t, where, sub, config, mounts, k8sEnv(t, where, o, c, 0))
 	if host, _, err := net.SplitHostPort(setting(cfg, "admin_listen")); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
 		t.Errorf("%s: admin_listen %s: the kubelet probes the pod's address, not %s", where, setting(cfg, "admin_listen"), host)
 	}
@@ -1217,35 +1336,48 @@ func (d *deployCheck) k8sMounts(t *testing.T, where string, tr *k8sTree, o *k8sO
 // labels.
 func (tr *k8sTree) selected(ns, kind string, labels map[string]string) bool {
 	return slices.ContainsFunc(tr.objects, func(o *k8sObject) bool {
-		if o.ns != ns || o.Kind != kind {
+		return o.ns == ns && o.Kind == kind && o.selects(labels)
+	})
+}
+
+// selects reports whether o's selector selects pods with labels.
+func (o *k8sObject) selects(labels map[string]string) bool {
+	sel := o.Spec.Selector
+	if ml, ok := sel["matchLabels"].(map[string]any); ok {
+		sel = ml
+	}
+	for k, v := range sel {
+		if labels[k] != fmt.Sprint(v) {
 			return false
 		}
-		sel := o.Spec.Selector
-		if ml, ok := sel["matchLabels"].(map[string]any); ok {
-			sel = ml
-		}
-		for k, v := range sel {
-			if labels[k] != fmt.Sprint(v) {
-				return false
-			}
-		}
-		return len(sel) > 0
-	})
+	}
+	return len(sel) > 0
 }
 
 // checkK8sAddresses checks that every address a config dials, and every
 // witness in the policy the README makes, is a Service there, selecting
 // pods.
 func (d *deployCheck) checkK8sAddresses(t *testing.T, tr *k8sTree, cfgs map[string]map[string]any, readme string) {
+	// service: addr is <service>.<namespace>.svc:<port>, or
+	// <pod>.<service>.<namespace>.svc:<port> for a pod of a StatefulSet
+	// whose headless Service that is.
 	service := func(addr string) bool {
 		host, port, err := net.SplitHostPort(addr)
-		name, rest, _ := strings.Cut(host, ".")
-		ns, suffix, _ := strings.Cut(rest, ".")
-		if err != nil || (suffix != "svc" && suffix != "svc.cluster.local") {
+		labels := strings.Split(strings.TrimSuffix(host, ".cluster.local"), ".")
+		if err != nil || len(labels) < 3 || len(labels) > 4 || labels[len(labels)-1] != "svc" {
+			return false
+		}
+		name, ns := labels[len(labels)-3], labels[len(labels)-2]
+		if len(labels) == 4 && !slices.ContainsFunc(tr.objects, func(o *k8sObject) bool {
+			pod, ordinal, ok := strings.Cut(labels[0], o.Metadata.Name+"-")
+			n, err := strconv.Atoi(ordinal)
+			return o.Kind == "StatefulSet" && o.ns == ns && o.Spec.ServiceName == name && ok && pod == "" && err == nil &&
+				o.Spec.Replicas != nil && n >= 0 && n < *o.Spec.Replicas
+		}) {
 			return false
 		}
 		return slices.ContainsFunc(tr.objects, func(o *k8sObject) bool {
-			if o.Kind != "Service" || o.ns != ns || o.Metadata.Name != name {
+			if o.Kind != "Service" || o.ns != ns || o.Metadata.Name != name || (len(labels) == 4 && o.Spec.ClusterIP != "None") {
 				return false
 			}
 			for _, p := range o.Spec.Ports {
@@ -1257,9 +1389,14 @@ func (d *deployCheck) checkK8sAddresses(t *testing.T, tr *k8sTree, cfgs map[stri
 		})
 	}
 	for ns, cfg := range cfgs {
-		for _, addr := range dialed(cfg) {
+		addrs := dialed(cfg)
+		endpoints, _, _, _ := electionOf(cfg)
+		for _, e := range endpoints {
+			addrs = append(addrs, urlHostPort(e))
+		}
+		for _, addr := range addrs {
 			if !service(addr) {
-				t.Errorf("k8s %s: its config dials %s, which is no Service's port (<service>.<namespace>.svc:<port>)", ns, addr)
+				t.Errorf("k8s %s: its config dials %s, which is no Service's port (<service>.<namespace>.svc:<port>, or <pod>.<service>.<namespace>.svc:<port> of a StatefulSet's pod)", ns, addr)
 			}
 		}
 	}
@@ -1279,7 +1416,7 @@ func (d *deployCheck) checkK8sAddresses(t *testing.T, tr *k8sTree, cfgs map[stri
 		}
 		found := false
 		for _, w := range tr.objects {
-			if (w.Kind == "Deployment" || w.Kind == "StatefulSet") && w.ns == o.ns && tr.selected(o.ns, "Service", w.Spec.Template.Metadata.Labels) {
+			if (w.Kind == "Deployment" || w.Kind == "StatefulSet") && w.ns == o.ns && o.selects(w.Spec.Template.Metadata.Labels) {
 				found = true
 				for _, p := range o.Spec.Ports {
 					if _, ok := w.Spec.Template.Spec.Containers[0].port(p.TargetPort); !ok {
@@ -1296,9 +1433,17 @@ func (d *deployCheck) checkK8sAddresses(t *testing.T, tr *k8sTree, cfgs map[stri
 
 // readmeInstalls reads deploy/README.md's `install` commands that install
 // files from deploy/ or $OUT (setup-keys.sh's folder, here out): each
-// destination's host file.
-func readmeInstalls(t *testing.T, readme, repo, out string) map[string]string {
-	installed := map[string]string{}
+// destination's host file, the first installed there, and the files
+// installed there instead on other machines (a config for several).
+func readmeInstalls(t *testing.T, readme, repo, out string) (installed map[string]string, instead map[string][]string) {
+	installed, instead = map[string]string{}, map[string][]string{}
+	put := func(dest, src string) {
+		if _, ok := installed[dest]; ok {
+			instead[dest] = append(instead[dest], src)
+		} else {
+			installed[dest] = src
+		}
+	}
 	for _, line := range strings.Split(readme, "\n") {
 		args := strings.Fields(strings.ReplaceAll(strings.TrimSpace(line), `"$OUT"`, out))
 		if len(args) == 0 || args[0] != "install" || slices.Contains(args, "-d") {
@@ -1334,14 +1479,14 @@ func readmeInstalls(t *testing.T, readme, repo, out string) map[string]string {
 			}
 			for _, m := range matches {
 				if dir != "" {
-					installed[filepath.Join(dir, filepath.Base(m))] = m
+					put(filepath.Join(dir, filepath.Base(m)), m)
 				} else {
-					installed[dest] = m
+					put(dest, m)
 				}
 			}
 		}
 	}
-	return installed
+	return installed, instead
 }
 
 // systemdUnit is a unit file's settings (with its drop-ins'), by
@@ -1385,7 +1530,7 @@ func (d *deployCheck) checkSystemd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	installed := readmeInstalls(t, string(readme), d.repo, d.out)
+	installed, instead := readmeInstalls(t, string(readme), d.repo, d.out)
 	units, err := filepath.Glob(filepath.Join(d.repo, "systemd", "*.service"))
 	if err != nil || len(units) != 3 {
 		t.Fatalf("deploy/systemd: %d units (%v), want serve, witness and monitor", len(units), err)
@@ -1401,7 +1546,7 @@ func (d *deployCheck) checkSystemd(t *testing.T) {
 			}
 			copyFile(t, f, filepath.Join(verify, strings.TrimPrefix(f, filepath.Join(d.repo, "systemd"))))
 		}
-		d.checkUnit(t, name, readUnit(t, append([]string{path}, dropIns...)...), installed)
+		d.checkUnit(t, name, readUnit(t, append([]string{path}, dropIns...)...), installed, instead)
 	}
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
@@ -1425,8 +1570,9 @@ func (d *deployCheck) checkSystemd(t *testing.T) {
 }
 
 // checkUnit checks one unit: its command line, its config with its
-// credentials and installed files, and its sandbox.
-func (d *deployCheck) checkUnit(t *testing.T, name string, u systemdUnit, installed map[string]string) {
+// credentials and installed files (and each config installed instead on
+// other machines), and its sandbox.
+func (d *deployCheck) checkUnit(t *testing.T, name string, u systemdUnit, installed map[string]string, instead map[string][]string) {
 	where := "systemd " + name
 	for _, want := range systemdSandbox {
 		k, v, _ := strings.Cut(want, "=")
@@ -1472,7 +1618,14 @@ func (d *deployCheck) checkUnit(t *testing.T, name string, u systemdUnit, instal
 		}
 	}
 	mounts = append(mounts, mount{target: "/run/credentials/" + name, source: creds})
-	d.checkMountedConfig(t, where, sub, config, mounts)
+	d.checkMountedConfig(t, where, sub, config, mounts, nil)
+	for _, src := range instead[config] {
+		alt := append([]mount{{target: config, source: src}}, mounts...)
+		cfg, _ := d.checkMountedConfig(t, where+" with "+filepath.Base(src), sub, config, alt, nil)
+		if _, _, advertise, ok := electionOf(cfg); ok && advertise != setting(cfg, "listen") {
+			t.Errorf("%s with %s: election.advertise %q is not its listen address %q, where the others reach it", where, filepath.Base(src), advertise, setting(cfg, "listen"))
+		}
+	}
 }
 
 // checkREADMECommands checks every govlog command line in
@@ -1592,7 +1745,7 @@ func (d *deployCheck) checkHealthcheck(t *testing.T) {
 // checkEveryConfigChecked fails for a daemon config in deploy/ that no
 // part of TestDeploy ran --check on.
 func (d *deployCheck) checkEveryConfigChecked(t *testing.T) {
-	notConfigs := map[string]bool{"compose.yaml": true, "kustomization.yaml": true, "resources.yaml": true}
+	notConfigs := map[string]bool{"compose.yaml": true, "kustomization.yaml": true, "resources.yaml": true, "etcd.yaml": true}
 	err := filepath.WalkDir(d.repo, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -1609,5 +1762,378 @@ func (d *deployCheck) checkEveryConfigChecked(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// electionOf returns a serve config's election block: its etcd endpoints,
+// prefix and advertise address, and whether it has one.
+func electionOf(cfg map[string]any) (endpoints []string, prefix, advertise string, ok bool) {
+	e, ok := cfg["election"].(map[string]any)
+	if !ok {
+		return nil, "", "", false
+	}
+	list, _ := e["etcd"].([]any)
+	for _, v := range list {
+		s, _ := v.(string)
+		endpoints = append(endpoints, s)
+	}
+	prefix, _ = e["prefix"].(string)
+	advertise, _ = e["advertise"].(string)
+	return endpoints, cmp.Or(prefix, "/govlog"), advertise, true
+}
+
+// etcdImage is an etcd release image of 3.5 or 3.6, pinned.
+var etcdImage = regexp.MustCompile(`^(gcr\.io/etcd-development/etcd|quay\.io/coreos/etcd):v3\.[56]\.\d+$`)
+
+// etcdMember is what TestDeploy reads of an etcd member's command line.
+type etcdMember struct {
+	name           string
+	dataDir        string
+	listenClient   []string // ports
+	listenMetrics  []string // ports
+	advertise      []string // client URLs
+	advertisePeer  []string
+	initialCluster string
+}
+
+// parseEtcdArgs parses an etcd command line (after the binary) with etcd's
+// own flags (the embed package's, and etcdmain's few beside them, of the
+// etcd in go.mod: the image's 3.5 or 3.6 has the same ones for what
+// deploy/ uses) and checks the result with etcd's own Validate.
+func parseEtcdArgs(args []string) (etcdMember, error) {
+	cfg := embed.NewConfig()
+	fs := flag.NewFlagSet("etcd", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg.AddFlags(fs)
+	state := fs.String("initial-cluster-state", embed.ClusterStateFlagNew, "")
+	fs.String("config-file", "", "")
+	fs.String("discovery-fallback", "exit", "")
+	fs.String("v2-deprecation", "", "")
+	fs.Bool("version", false, "")
+	if err := fs.Parse(args); err != nil {
+		return etcdMember{}, err
+	}
+	if fs.NArg() > 0 {
+		return etcdMember{}, fmt.Errorf("%q is not a flag", fs.Arg(0))
+	}
+	// As etcdmain reads them.
+	cfg.ListenPeerUrls = flags.UniqueURLsFromFlag(fs, "listen-peer-urls")
+	cfg.AdvertisePeerUrls = flags.UniqueURLsFromFlag(fs, "initial-advertise-peer-urls")
+	cfg.ListenClientUrls = flags.UniqueURLsFromFlag(fs, "listen-client-urls")
+	cfg.AdvertiseClientUrls = flags.UniqueURLsFromFlag(fs, "advertise-client-urls")
+	cfg.ListenMetricsUrls = flags.UniqueURLsFromFlag(fs, "listen-metrics-urls")
+	cfg.ClusterState = *state
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	if err := cfg.Validate(); err != nil {
+		return etcdMember{}, err
+	}
+	m := etcdMember{name: cfg.Name, dataDir: cfg.Dir, initialCluster: cfg.InitialCluster}
+	for _, u := range cfg.ListenClientUrls {
+		m.listenClient = append(m.listenClient, u.Port())
+	}
+	for _, u := range cfg.ListenMetricsUrls {
+		m.listenMetrics = append(m.listenMetrics, u.Port())
+	}
+	for _, u := range cfg.AdvertiseClientUrls {
+		m.advertise = append(m.advertise, u.String())
+	}
+	for _, u := range cfg.AdvertisePeerUrls {
+		m.advertisePeer = append(m.advertisePeer, u.String())
+	}
+	// The member is in the cluster it starts, at the peer URLs it
+	// advertises (etcd checks it only when it starts).
+	var own []string
+	for _, member := range strings.Split(cfg.InitialCluster, ",") {
+		if name, u, _ := strings.Cut(member, "="); name == m.name {
+			own = append(own, u)
+		}
+	}
+	slices.Sort(own)
+	if !slices.Equal(own, slices.Sorted(slices.Values(m.advertisePeer))) {
+		return m, fmt.Errorf("--initial-cluster %s gives the member %q the peer URLs %v, but it advertises %v", cfg.InitialCluster, m.name, own, m.advertisePeer)
+	}
+	if m.dataDir == "" || !strings.HasPrefix(m.dataDir, "/") {
+		return m, fmt.Errorf("--data-dir %q: want an absolute path, on a volume", m.dataDir)
+	}
+	return m, nil
+}
+
+// checkComposeEtcd checks the etcd service: a pinned release, the same
+// confinement as govlog's containers, its data on a writable volume, its
+// flags etcd's, and a healthcheck asking its clients' port.
+func checkComposeEtcd(t *testing.T, where, dir string, s composeService) etcdMember {
+	if !etcdImage.MatchString(s.Image) {
+		t.Errorf("%s: image %q: want an etcd release of 3.5 or 3.6, pinned (%s)", where, s.Image, etcdImage)
+	}
+	if u, _, _ := strings.Cut(s.User, ":"); u == "" || u == "root" || u == "0" {
+		t.Errorf("%s: user %q: want a non-root user", where, s.User)
+	}
+	if !s.ReadOnly || !slices.Contains(s.CapDrop, "ALL") || !slices.Contains(s.SecurityOpt, "no-new-privileges:true") {
+		t.Errorf("%s: want read_only, cap_drop: [ALL] and no-new-privileges", where)
+	}
+	if len(s.Command) == 0 || s.Command[0] != "/usr/local/bin/etcd" {
+		t.Errorf("%s: command %q: want /usr/local/bin/etcd, the image's", where, s.Command)
+		return etcdMember{}
+	}
+	m, err := parseEtcdArgs(s.Command[1:])
+	if err != nil {
+		t.Errorf("%s: %v (etcd %s)", where, err, strings.Join(s.Command[1:], " "))
+		return m
+	}
+	mounts := composeVolumes(t, where, dir, filepath.Join(t.TempDir(), "volumes"), s)
+	if _, vol, ok := resolve(mounts, m.dataDir); !ok || !vol.writable {
+		t.Errorf("%s: --data-dir %s is on no writable volume", where, m.dataDir)
+	}
+	test := s.Healthcheck.Test
+	var port string
+	if len(test) > 2 && test[0] == "CMD" && test[1] == "/usr/local/bin/etcdctl" {
+		for _, a := range test[2:] {
+			if e, ok := strings.CutPrefix(a, "--endpoints="); ok {
+				port = urlPort(e)
+			}
+		}
+	}
+	if !slices.Contains(m.listenClient, port) || !slices.Contains(test, "health") {
+		t.Errorf("%s: healthcheck %q: want [CMD, /usr/local/bin/etcdctl, --endpoints=<its clients' URL>, endpoint, health]", where, test)
+	}
+	return m
+}
+
+// urlPort is the port of a URL, "" if it has none.
+func urlPort(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Port()
+}
+
+// checkComposeElection checks the serve services: two or more, each with
+// an election block naming the etcd service as it advertises itself, one
+// prefix, each advertising its own service name and gRPC port, started
+// after etcd is healthy and, all but the first, after a serve is.
+func checkComposeElection(t *testing.T, c composeFile, serves []string, cfgs map[string]map[string]any, etcds map[string]etcdMember) {
+	if len(serves) < 2 {
+		t.Errorf("compose: %d services run govlog serve (%v), want two or more, elected through etcd", len(serves), serves)
+	}
+	healthy := func(s composeService, dep string) bool {
+		m, _ := s.DependsOn[dep].(map[string]any)
+		return m["condition"] == "service_healthy"
+	}
+	prefixes := map[string]bool{}
+	advertised := map[string]string{}
+	first := 0
+	for _, name := range serves {
+		where := "compose " + name
+		cfg, s := cfgs[name], c.Services[name]
+		endpoints, prefix, advertise, ok := electionOf(cfg)
+		if !ok {
+			t.Errorf("%s: no election block: several serve processes on one database must be elected", where)
+			continue
+		}
+		prefixes[prefix] = true
+		if _, port, _ := net.SplitHostPort(setting(cfg, "listen")); advertise != name+":"+port {
+			t.Errorf("%s: election.advertise %q, want %s:%s (its service name and gRPC port)", where, advertise, name, port)
+		}
+		if other, ok := advertised[advertise]; ok {
+			t.Errorf("%s: advertises %s, as %s does", where, advertise, other)
+		}
+		advertised[advertise] = name
+		if len(endpoints) == 0 {
+			t.Errorf("%s: election.etcd names no endpoint", where)
+		}
+		for _, e := range endpoints {
+			u, err := url.Parse(e)
+			m, isEtcd := etcds[u.Hostname()]
+			if err != nil || !isEtcd || !slices.Contains(m.advertise, e) || !slices.Contains(m.listenClient, u.Port()) {
+				t.Errorf("%s: election.etcd %s is no etcd service's client URL (as it listens and advertises)", where, e)
+			} else if !healthy(s, u.Hostname()) {
+				t.Errorf("%s: starts before %s is healthy", where, u.Hostname())
+			}
+		}
+		if !slices.ContainsFunc(serves, func(other string) bool { return healthy(s, other) }) {
+			first++
+		}
+	}
+	if len(prefixes) > 1 {
+		t.Errorf("compose: the serve services' election prefixes differ (%v): they would not elect one of them", prefixes)
+	}
+	// On an empty database the first serve makes the logs' Trillian trees.
+	if first != 1 {
+		t.Errorf("compose: %d serve services start without waiting for another to be healthy, want exactly one (two starting at once on an empty database make two trees for a log)", first)
+	}
+}
+
+// checkComposeREADMEPorts checks that each serve service publishes its
+// gRPC port on the host, and that the ports deploy/README.md sends
+// commands to (--server 127.0.0.1:PORT) are those, every one of them.
+func (d *deployCheck) checkComposeREADMEPorts(t *testing.T, c composeFile, serves []string, cfgs map[string]map[string]any) {
+	readme, err := os.ReadFile(filepath.Join(d.repo, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := map[string]string{} // host port -> serve
+	for _, name := range serves {
+		_, grpcPort, _ := net.SplitHostPort(setting(cfgs[name], "listen"))
+		found := false
+		for _, p := range c.Services[name].Ports {
+			if parts := strings.Split(p, ":"); len(parts) == 3 && parts[2] == grpcPort {
+				published[parts[1]], found = name, true
+			}
+		}
+		if !found {
+			t.Errorf("compose %s: does not publish its gRPC port %s on the host (127.0.0.1:<port>:%s)", name, grpcPort, grpcPort)
+		}
+	}
+	used := map[string]bool{}
+	for _, m := range regexp.MustCompile(`--server 127\.0\.0\.1:(\d+)`).FindAllStringSubmatch(string(readme), -1) {
+		used[m[1]] = true
+		if published[m[1]] == "" {
+			t.Errorf("deploy/README.md: --server 127.0.0.1:%s, where no compose serve publishes its gRPC port", m[1])
+		}
+	}
+	for port, name := range published {
+		if !used[port] {
+			t.Errorf("deploy/README.md: no command reaches compose's %s at --server 127.0.0.1:%s", name, port)
+		}
+	}
+}
+
+// checkK8sEtcd checks an etcd StatefulSet's container: a pinned release,
+// confined as govlog's are, each member's flags (with its pod's name)
+// etcd's, one cluster of every replica by the names their headless Service
+// gives them, data on the pod's own volume, and probes on its metrics or
+// clients' port. It returns the members.
+func (d *deployCheck) checkK8sEtcd(t *testing.T, where string, tr *k8sTree, o *k8sObject, c k8sContainer) []etcdMember {
+	if !etcdImage.MatchString(c.Image) {
+		t.Errorf("%s: image %q: want an etcd release of 3.5 or 3.6, pinned (%s)", where, c.Image, etcdImage)
+	}
+	sc := c.SecurityContext
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+		t.Errorf("%s: want readOnlyRootFilesystem, no allowPrivilegeEscalation and capabilities drop ALL", where)
+	}
+	if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
+		t.Errorf("%s: want cpu and memory requests and a memory limit", where)
+	}
+	if o.Kind != "StatefulSet" || o.Spec.Replicas == nil || *o.Spec.Replicas%2 == 0 {
+		t.Errorf("%s: want a StatefulSet of an odd number of members", where)
+		return nil
+	}
+	if *o.Spec.Replicas > 1 && o.Spec.PodManagementPolicy != "Parallel" {
+		t.Errorf("%s: podManagementPolicy %q: want Parallel (in order, the first member waits to be ready, which it is only once a majority runs)", where, o.Spec.PodManagementPolicy)
+	}
+	if !slices.ContainsFunc(tr.objects, func(s *k8sObject) bool {
+		return s.Kind == "Service" && s.ns == o.ns && s.Metadata.Name == o.Spec.ServiceName && s.Spec.ClusterIP == "None" && s.Spec.PublishNotReadyAddresses
+	}) {
+		t.Errorf("%s: serviceName %q: want a headless Service (clusterIP: None) with publishNotReadyAddresses: members must find each other before they are ready", where, o.Spec.ServiceName)
+	}
+	if len(c.Command) != 1 || c.Command[0] != "/usr/local/bin/etcd" {
+		t.Errorf("%s: command %q: want [/usr/local/bin/etcd], the image's", where, c.Command)
+		return nil
+	}
+	var members []etcdMember
+	cluster := ""
+	for i := range *o.Spec.Replicas {
+		env := k8sEnv(t, where, o, c, i)
+		args := make([]string, len(c.Args))
+		for j, a := range c.Args {
+			args[j] = regexp.MustCompile(`\$\((\w+)\)`).ReplaceAllStringFunc(a, func(v string) string {
+				name := v[2 : len(v)-1]
+				if _, ok := env[name]; !ok {
+					t.Errorf("%s: %s names %s, which is not in its env", where, a, name)
+				}
+				return env[name]
+			})
+		}
+		m, err := parseEtcdArgs(args)
+		if err != nil {
+			t.Errorf("%s: member %d: %v (etcd %s)", where, i, err, strings.Join(args, " "))
+			continue
+		}
+		pod := fmt.Sprintf("%s-%d", o.Metadata.Name, i)
+		if m.name != pod {
+			t.Errorf("%s: member %d is named %q, want its pod's name %s", where, i, m.name, pod)
+		}
+		if cluster != "" && m.initialCluster != cluster {
+			t.Errorf("%s: member %d starts the cluster %s, another %s", where, i, m.initialCluster, cluster)
+		}
+		cluster = m.initialCluster
+		for _, u := range append(slices.Clone(m.advertise), m.advertisePeer...) {
+			if host := urlHostPort(u); !strings.HasPrefix(host, pod+"."+o.Spec.ServiceName+"."+o.ns+".svc:") {
+				t.Errorf("%s: member %d advertises %s, want its name %s.%s.%s.svc", where, i, u, pod, o.Spec.ServiceName, o.ns)
+			}
+		}
+		members = append(members, m)
+	}
+	if n := len(strings.Split(cluster, ",")); cluster != "" && n != *o.Spec.Replicas {
+		t.Errorf("%s: --initial-cluster names %d members, but there are %d replicas", where, n, *o.Spec.Replicas)
+	}
+	if len(members) == 0 {
+		return nil
+	}
+	if !c.onClaim(o, members[0].dataDir) {
+		t.Errorf("%s: --data-dir %s is on no volume of the pod's own (volumeClaimTemplates)", where, members[0].dataDir)
+	}
+	for name, probe := range map[string]*k8sProbe{"livenessProbe /livez": c.LivenessProbe, "readinessProbe /readyz": c.ReadinessProbe} {
+		_, path, _ := strings.Cut(name, " ")
+		if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Path != path {
+			t.Errorf("%s: want a %s", where, name)
+			continue
+		}
+		if port, _ := c.port(probe.HTTPGet.Port); !slices.Contains(members[0].listenMetrics, port) && !slices.Contains(members[0].listenClient, port) {
+			t.Errorf("%s: %s asks port %s, where etcd does not listen", where, name, port)
+		}
+	}
+	return members
+}
+
+// checkK8sServe checks the serve workload: a StatefulSet (each pod its
+// own checkpoint_dir and tiles_dir) of two or more pods, updated one at a
+// time and started in order, elected through the etcd members, each pod
+// advertising its own address, with a PodDisruptionBudget that keeps one.
+func (d *deployCheck) checkK8sServe(t *testing.T, where string, tr *k8sTree, o *k8sObject, c k8sContainer, cfg map[string]any, etcds []etcdMember) {
+	replicas := 0
+	if o.Spec.Replicas != nil {
+		replicas = *o.Spec.Replicas
+	}
+	if o.Kind != "StatefulSet" || replicas < 2 {
+		t.Errorf("%s: serve runs as a %s of %d replicas: want a StatefulSet (each pod its own checkpoint_dir and tiles_dir) of two or more", where, o.Kind, replicas)
+	}
+	if u := o.Spec.UpdateStrategy.Type; u != "" && u != "RollingUpdate" {
+		t.Errorf("%s: updateStrategy %q: want RollingUpdate, one pod at a time", where, u)
+	}
+	if p := o.Spec.PodManagementPolicy; p != "" && p != "OrderedReady" {
+		t.Errorf("%s: podManagementPolicy %q: want OrderedReady (two pods starting at once on an empty database make two trees for a log)", where, p)
+	}
+	for _, key := range []string{"checkpoint_dir", "tiles_dir"} {
+		if dir := setting(cfg, key); !c.onClaim(o, dir) {
+			t.Errorf("%s: %s %q is on no volume of the pod's own (volumeClaimTemplates)", where, key, dir)
+		}
+	}
+	endpoints, _, advertise, ok := electionOf(cfg)
+	if !ok {
+		t.Errorf("%s: no election block: several serve pods on one database must be elected", where)
+		return
+	}
+	_, grpcPort, _ := net.SplitHostPort(setting(cfg, "listen"))
+	ipVar := fieldRefEnv(c, "status.podIP")
+	if ipVar == "" || (advertise != "${"+ipVar+"}:"+grpcPort && advertise != "[${"+ipVar+"}]:"+grpcPort) {
+		t.Errorf("%s: election.advertise %q: want ${POD_IP}:%s, the pod's address from the downward API (env POD_IP, fieldRef status.podIP)", where, advertise, grpcPort)
+	}
+	var advertised []string
+	for _, m := range etcds {
+		advertised = append(advertised, m.advertise...)
+	}
+	if len(endpoints) == 0 || len(etcds) == 0 {
+		t.Errorf("%s: election.etcd %v, etcd members %d: want every member's client URL", where, endpoints, len(etcds))
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(endpoints)), slices.Sorted(slices.Values(advertised))) {
+		t.Errorf("%s: election.etcd %v, want the client URLs the etcd members advertise: %v", where, endpoints, advertised)
+	}
+	pdb := slices.IndexFunc(tr.objects, func(p *k8sObject) bool {
+		return p.Kind == "PodDisruptionBudget" && p.ns == o.ns && p.selects(o.Spec.Template.Metadata.Labels)
+	})
+	if pdb < 0 || fmt.Sprint(tr.objects[pdb].Spec.MinAvailable) != "1" {
+		t.Errorf("%s: want a PodDisruptionBudget of minAvailable 1 selecting its pods", where)
 	}
 }

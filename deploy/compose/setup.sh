@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 ../setup-keys.sh secrets
-mkdir -p state/serve state/witness-court state/witness-parliament state/witness-press state/monitor
+mkdir -p state/etcd state/serve-1 state/serve-2 state/witness-court state/witness-parliament state/witness-press state/monitor
 uid=$(id -u) gid=$(id -g)
 if [ "$uid" = 0 ]; then
 	uid=65532 gid=65532
