@@ -240,6 +240,7 @@ func (l *Log) Run(ctx context.Context) error {
 	}()
 	tick := time.NewTicker(l.opts.PollInterval)
 	defer tick.Stop()
+	ticks := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -247,6 +248,12 @@ func (l *Log) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 		if l.opts.Elected && !l.leading.Load() {
+			// Following costs a database read per log: a few times a
+			// second keeps reads fresh enough (Submit's waiting callers
+			// wait at the elected process).
+			if ticks++; ticks%followEvery != 0 {
+				continue
+			}
 			if err := l.follow(ctx); err != nil && ctx.Err() == nil {
 				l.opts.Logger.Warn("couldn't follow the published checkpoint", "err", err)
 			}
@@ -257,6 +264,10 @@ func (l *Log) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// followEvery is how many PollIntervals apart a log that is not elected
+// reads the newest published checkpoint.
+const followEvery = 8
 
 // Lead makes this Log sign and publish its checkpoints (in Run) until ctx
 // is done: the term of an Elected log's process that won the election and

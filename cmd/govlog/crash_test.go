@@ -176,7 +176,7 @@ func TestCrashRecovery(t *testing.T) {
 
 // crashServer is the dev server process, started again after every kill.
 type crashServer struct {
-	t       *testing.T
+	t       testing.TB
 	bin     string
 	args    []string
 	starts  int

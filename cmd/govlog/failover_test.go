@@ -47,116 +47,9 @@ func TestFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("failover test: about a minute; skipped with -short")
 	}
-	dsn := mysqltest.DSN(t)
 	begin := time.Now()
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "govlog")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	etcdServer := startEtcd(t, filepath.Join(tmp, "etcd"))
-	etcdURL := etcdServer.url
-
-	// dev prepares the deployment, as deploy/longrun does: keys, the
-	// registry genesis in the database, the witnesses' keys and policy.
-	data := filepath.Join(tmp, "gl")
-	devAddr := freeAddr(t)
-	dev := &crashServer{t: t, bin: bin, args: []string{"dev", "--data", data, "--mysql", dsn, "--listen", devAddr}}
-	if err := dev.start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := waitGenesis(devAddr, filepath.Join(data, "registry.yaml"), time.Minute); err != nil {
-		dev.stop()
-		t.Fatal(err)
-	}
-	var logs, origins []string
-	for line := range strings.Lines(dev.out.String()) {
-		var name, origin string
-		if n, _ := fmt.Sscanf(line, "log %s origin %s", &name, &origin); n == 2 {
-			logs, origins = append(logs, strings.TrimSuffix(name, ":")), append(origins, strings.TrimSuffix(origin, ","))
-		}
-	}
-	dev.stop()
-	if !slices.Contains(logs, crashLogName) {
-		t.Fatalf("dev named no %s log:\n%s", crashLogName, dev.out.tail(3000))
-	}
-
-	serveAddrs := make([]string, failoverServers)
-	for i := range serveAddrs {
-		serveAddrs[i] = freeAddr(t)
-	}
-	witnessAddrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
-	policy, err := os.ReadFile(filepath.Join(data, "policy.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var withURLs strings.Builder
-	for line := range strings.Lines(string(policy)) {
-		f := strings.Fields(line)
-		if len(f) >= 3 && f[0] == "witness" {
-			// dev's witnesses' URLs, replaced by this test's.
-			var n int
-			fmt.Sscanf(f[1], "witness-%d", &n)
-			line = fmt.Sprintf("%s %s %s http://%s\n", f[0], f[1], f[2], witnessAddrs[n-1])
-		}
-		withURLs.WriteString(line)
-	}
-	policyPath := filepath.Join(tmp, "policy.txt")
-	if err := os.WriteFile(policyPath, []byte(withURLs.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// The test reads bundles and checkpoints with the same policy.
-	if err := os.WriteFile(filepath.Join(data, "policy.txt"), []byte(withURLs.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	var witnesses []*crashServer
-	for w, addr := range witnessAddrs {
-		var cfg strings.Builder
-		fmt.Fprintf(&cfg, "listen: %s\nadmin_listen: off\nkey: %s\ndatabase: %s\npoll_interval: 5s\nlogs:\n", addr,
-			filepath.Join(data, "keys", fmt.Sprintf("witness-%d.key", w+1)), filepath.Join(tmp, fmt.Sprintf("witness-%d.db", w+1)))
-		for i, name := range logs {
-			fmt.Fprintf(&cfg, "  - {origin: %s, vkey: %s, url: '%s', name: %s}\n", origins[i],
-				filepath.Join(data, "keys", "log-"+name+".vkey"), serveAddrs[w%failoverServers], name)
-		}
-		path := filepath.Join(tmp, fmt.Sprintf("witness-%d.yaml", w+1))
-		if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		ws := &crashServer{t: t, bin: bin, args: []string{"witness", "-c", path}, ready: `msg="witness serving"`}
-		t.Cleanup(ws.stop)
-		if err := ws.start(); err != nil {
-			t.Fatal(err)
-		}
-		witnesses = append(witnesses, ws)
-	}
-
-	servers := make([]*crashServer, failoverServers)
-	for i, addr := range serveAddrs {
-		var cfg strings.Builder
-		fmt.Fprintf(&cfg, "listen: %s\nhttp_listen: off\nadmin_listen: off\nstorage: mysql\nmysql: {dsn: '%s'}\nregistry: %s\n", addr, dsn, filepath.Join(data, "registry.yaml"))
-		fmt.Fprintf(&cfg, "registry_roots:\n  quorum: 2\n  keys: [%s, %s, %s]\n", filepath.Join(data, "keys", "root-1.vkey"),
-			filepath.Join(data, "keys", "root-2.vkey"), filepath.Join(data, "keys", "root-3.vkey"))
-		fmt.Fprintf(&cfg, "policy: %s\nsequencer_interval: 50ms\nmmd: %s\ncheckpoint_dir: %s\ntiles_dir: %s\n", policyPath, crashMMD,
-			filepath.Join(tmp, fmt.Sprintf("serve-%d", i+1), "checkpoints"), filepath.Join(tmp, fmt.Sprintf("serve-%d", i+1), "tiles"))
-		cfg.WriteString("agency_quota: {off: true}\naddress_quota: {off: true}\n")
-		fmt.Fprintf(&cfg, "election: {etcd: ['%s'], advertise: '%s', ttl: 2s}\nlogs:\n", etcdURL, addr)
-		for j, name := range logs {
-			fmt.Fprintf(&cfg, "  - name: %s\n    origin: %s\n    key: %s\n", name, origins[j], filepath.Join(data, "keys", "log-"+name+".key"))
-			if rk := filepath.Join(data, "keys", name+"-rules.key"); fileExists(rk) {
-				fmt.Fprintf(&cfg, "    rule_key: %s\n", rk)
-			}
-		}
-		path := filepath.Join(tmp, fmt.Sprintf("serve-%d.yaml", i+1))
-		if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		servers[i] = &crashServer{t: t, bin: bin, args: []string{"serve", "-c", path}, ready: "msg=serving"}
-		t.Cleanup(servers[i].stop)
-		if err := servers[i].start(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cl := startCluster(t, failoverServers)
+	data, etcdServer, serveAddrs, servers, witnesses := cl.data, cl.etcd, cl.serveAddrs, cl.servers, cl.witnesses
 	defer func() {
 		if t.Failed() {
 			for i, s := range servers {
@@ -167,7 +60,7 @@ func TestFailover(t *testing.T) {
 			}
 		}
 	}()
-	etcd, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 5 * time.Second})
+	etcd, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdServer.url}, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,13 +80,6 @@ func TestFailover(t *testing.T) {
 		}
 		t.Fatal("no serve process elected within 30s")
 		return -1
-	}
-	// Every server serves a checkpoint once the elected one published
-	// its first, cosigned.
-	for _, addr := range serveAddrs {
-		if err := waitCheckpoint(addr, crashLogName, time.Minute); err != nil {
-			t.Fatalf("server %s: %v", addr, err)
-		}
 	}
 	started := time.Now()
 
@@ -329,14 +215,14 @@ func (c *crashLog) admittedAfter(ctx context.Context, t time.Time, limit time.Du
 // testEtcd is an embedded etcd server, which a test may stop and start
 // again (same data, same ports).
 type testEtcd struct {
-	t   *testing.T
+	t   testing.TB
 	cfg *embed.Config
 	e   *embed.Etcd
 	url string
 }
 
 // startEtcd starts an embedded etcd server for the test.
-func startEtcd(t *testing.T, dir string) *testEtcd {
+func startEtcd(t testing.TB, dir string) *testEtcd {
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
 	cfg.LogLevel = "error"
@@ -438,4 +324,144 @@ func submitUnavailable(c *crashLog, addr string) error {
 		return fmt.Errorf("Submit answered %v, want UNAVAILABLE", err)
 	}
 	return nil
+}
+
+// cluster is a deployment on one MariaDB database prepared by govlog dev:
+// etcd (embedded), three witness processes, and n serve processes elected
+// through etcd.
+type cluster struct {
+	tmp, data, bin, dsn      string
+	etcd                     *testEtcd
+	logs, origins            []string
+	serveAddrs, witnessAddrs []string
+	servers, witnesses       []*crashServer
+}
+
+// startCluster starts a cluster of n serve processes and waits until each
+// serves a checkpoint of the disclosures log.
+func startCluster(t testing.TB, n int) *cluster {
+	dsn := mysqltest.DSN(t)
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "govlog")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	etcdServer := startEtcd(t, filepath.Join(tmp, "etcd"))
+	etcdURL := etcdServer.url
+
+	// dev prepares the deployment, as deploy/longrun does: keys, the
+	// registry genesis in the database, the witnesses' keys and policy.
+	data := filepath.Join(tmp, "gl")
+	devAddr := freeAddr(t)
+	dev := &crashServer{t: t, bin: bin, args: []string{"dev", "--data", data, "--mysql", dsn, "--listen", devAddr}}
+	if err := dev.start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitGenesis(devAddr, filepath.Join(data, "registry.yaml"), time.Minute); err != nil {
+		dev.stop()
+		t.Fatal(err)
+	}
+	var logs, origins []string
+	for line := range strings.Lines(dev.out.String()) {
+		var name, origin string
+		if n, _ := fmt.Sscanf(line, "log %s origin %s", &name, &origin); n == 2 {
+			logs, origins = append(logs, strings.TrimSuffix(name, ":")), append(origins, strings.TrimSuffix(origin, ","))
+		}
+	}
+	dev.stop()
+	if !slices.Contains(logs, crashLogName) {
+		t.Fatalf("dev named no %s log:\n%s", crashLogName, dev.out.tail(3000))
+	}
+
+	serveAddrs := make([]string, n)
+	for i := range serveAddrs {
+		serveAddrs[i] = freeAddr(t)
+	}
+	witnessAddrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	policy, err := os.ReadFile(filepath.Join(data, "policy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withURLs strings.Builder
+	for line := range strings.Lines(string(policy)) {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == "witness" {
+			// dev's witnesses' URLs, replaced by this test's.
+			var n int
+			fmt.Sscanf(f[1], "witness-%d", &n)
+			line = fmt.Sprintf("%s %s %s http://%s\n", f[0], f[1], f[2], witnessAddrs[n-1])
+		}
+		withURLs.WriteString(line)
+	}
+	policyPath := filepath.Join(tmp, "policy.txt")
+	if err := os.WriteFile(policyPath, []byte(withURLs.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The test reads bundles and checkpoints with the same policy.
+	if err := os.WriteFile(filepath.Join(data, "policy.txt"), []byte(withURLs.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var witnesses []*crashServer
+	for w, addr := range witnessAddrs {
+		var cfg strings.Builder
+		fmt.Fprintf(&cfg, "listen: %s\nadmin_listen: off\nkey: %s\ndatabase: %s\npoll_interval: 5s\nlogs:\n", addr,
+			filepath.Join(data, "keys", fmt.Sprintf("witness-%d.key", w+1)), filepath.Join(tmp, fmt.Sprintf("witness-%d.db", w+1)))
+		for i, name := range logs {
+			fmt.Fprintf(&cfg, "  - {origin: %s, vkey: %s, url: '%s', name: %s}\n", origins[i],
+				filepath.Join(data, "keys", "log-"+name+".vkey"), serveAddrs[w%n], name)
+		}
+		path := filepath.Join(tmp, fmt.Sprintf("witness-%d.yaml", w+1))
+		if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ws := &crashServer{t: t, bin: bin, args: []string{"witness", "-c", path}, ready: `msg="witness serving"`}
+		t.Cleanup(ws.stop)
+		if err := ws.start(); err != nil {
+			t.Fatal(err)
+		}
+		witnesses = append(witnesses, ws)
+	}
+
+	servers := make([]*crashServer, n)
+	for i, addr := range serveAddrs {
+		var cfg strings.Builder
+		fmt.Fprintf(&cfg, "listen: %s\nhttp_listen: off\nadmin_listen: off\nstorage: mysql\nmysql: {dsn: '%s'}\nregistry: %s\n", addr, dsn, filepath.Join(data, "registry.yaml"))
+		fmt.Fprintf(&cfg, "registry_roots:\n  quorum: 2\n  keys: [%s, %s, %s]\n", filepath.Join(data, "keys", "root-1.vkey"),
+			filepath.Join(data, "keys", "root-2.vkey"), filepath.Join(data, "keys", "root-3.vkey"))
+		fmt.Fprintf(&cfg, "policy: %s\nsequencer_interval: 50ms\nmmd: %s\ncheckpoint_dir: %s\ntiles_dir: %s\n", policyPath, crashMMD,
+			filepath.Join(tmp, fmt.Sprintf("serve-%d", i+1), "checkpoints"), filepath.Join(tmp, fmt.Sprintf("serve-%d", i+1), "tiles"))
+		cfg.WriteString("agency_quota: {off: true}\naddress_quota: {off: true}\n")
+		fmt.Fprintf(&cfg, "election: {etcd: ['%s'], advertise: '%s', ttl: 2s}\nlogs:\n", etcdURL, addr)
+		for j, name := range logs {
+			fmt.Fprintf(&cfg, "  - name: %s\n    origin: %s\n    key: %s\n", name, origins[j], filepath.Join(data, "keys", "log-"+name+".key"))
+			if rk := filepath.Join(data, "keys", name+"-rules.key"); fileExists(rk) {
+				fmt.Fprintf(&cfg, "    rule_key: %s\n", rk)
+			}
+		}
+		path := filepath.Join(tmp, fmt.Sprintf("serve-%d.yaml", i+1))
+		if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		servers[i] = &crashServer{t: t, bin: bin, args: []string{"serve", "-c", path}, ready: "msg=serving"}
+		t.Cleanup(servers[i].stop)
+		if err := servers[i].start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, addr := range serveAddrs {
+		if err := waitCheckpoint(addr, crashLogName, time.Minute); err != nil {
+			t.Fatalf("server %s: %v", addr, err)
+		}
+	}
+	return &cluster{tmp: tmp, data: data, bin: bin, dsn: dsn, etcd: etcdServer, logs: logs, origins: origins,
+		serveAddrs: serveAddrs, witnessAddrs: witnessAddrs, servers: servers, witnesses: witnesses}
+}
+
+// stop stops every process of the cluster, and etcd.
+func (c *cluster) stop() {
+	for _, s := range append(c.servers, c.witnesses...) {
+		s.stop()
+	}
+	c.etcd.stop()
 }

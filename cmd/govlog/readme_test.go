@@ -252,7 +252,7 @@ func walkthroughBlocks(readme string) ([]string, error) {
 	return blocks, nil
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
