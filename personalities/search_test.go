@@ -11,7 +11,9 @@ import (
 	logserver "github.com/govlog/govlog/log-server"
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/disclosures"
+	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/storage"
 )
 
 // frozenLog is a log whose published checkpoint stops where it stands
@@ -119,5 +121,93 @@ func TestSearchAdmitted(t *testing.T) {
 			t.Fatalf("entry %d once included: pending %v, %v", lateIndex, r.Pending, err)
 		}
 		h.checkBundle(t, r.Bundle, late, lateIndex)
+	})
+}
+
+// TestSearchRebuild: the entries of a log admitted before its index
+// existed (the index removed from the database here) are indexed again
+// from the log by search.Rebuild, credited to their agencies by the
+// registry; its progress is kept in the state, and once done it never
+// runs again.
+func TestSearchRebuild(t *testing.T) {
+	eachBackend(t, harnessOptions{}, func(t *testing.T, h *harness) {
+		ctx := t.Context()
+		svc := search.NewService(h.store, map[string]search.Source{logName: {Log: h.served, Domain: h.domain}})
+		for i, k := range []key{h.keys.a, h.keys.b, h.keys.a, h.keys.b} {
+			h.mustAdmit(t, statement(t, disclosures.TypePublish, publish(fmt.Sprintf("doc-%d", i)), k))
+		}
+		find := func(q search.Query) string {
+			t.Helper()
+			q.Log = logName
+			results, _, err := svc.Search(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s []string
+			for _, r := range results {
+				s = append(s, fmt.Sprintf("%d:%s:%s", r.Index, r.Agency, r.Title))
+			}
+			return fmt.Sprint(s)
+		}
+		before := find(search.Query{Words: []string{"minutes"}})
+		beforeB := find(search.Query{Agency: cityB})
+		// forget removes the index, and the rebuild's progress unless keep.
+		forget := func(keep bool) {
+			t.Helper()
+			q := "DELETE FROM govlog_state WHERE log = ? AND k LIKE 'govlog.search/%'"
+			if keep {
+				q += " AND k <> '" + search.Prefix + "rebuild'"
+			}
+			if _, err := h.backend.DB.ExecContext(ctx, q, logName); err != nil {
+				t.Fatal(err)
+			}
+			if got := find(search.Query{Words: []string{"minutes"}}); got != "[]" {
+				t.Fatalf("after removing the index: %s", got)
+			}
+		}
+		opts := search.RebuildOptions{Store: h.store, Log: logName, Source: search.Source{Log: h.served, Domain: h.domain},
+			Agency: func(ctx context.Context, leaf []byte, e rule.Entry) string {
+				_, sigs, err := govlog.ParseStatement(leaf, origin, h.reg.Verifiers())
+				if err != nil {
+					return ""
+				}
+				id, _ := h.reg.Authorize(sigs, disclosures.RoleDiscloser, e.Time)
+				return id
+			}}
+
+		// Stopped after the first two entries: it goes on from there.
+		forget(false)
+		if err := h.store.Admit(ctx, logName, func(ctx context.Context, tx storage.AdmitTx) error {
+			return tx.Put(ctx, search.Prefix+"rebuild", []byte(`{"next":2,"target":4}`))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := search.Rebuild(ctx, opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := find(search.Query{Words: []string{"minutes"}}); got != "[3:city-b:Minutes of doc-3 2:city-a:Minutes of doc-2]" {
+			t.Errorf("resumed at entry 2: %s", got)
+		}
+
+		// From the start, as on the first run after an upgrade.
+		forget(false)
+		if err := search.Rebuild(ctx, opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := find(search.Query{Words: []string{"minutes"}}); got != before {
+			t.Errorf("rebuilt index finds %s, the admitted one found %s", got, before)
+		}
+		if got := find(search.Query{Agency: cityB}); got != beforeB {
+			t.Errorf("rebuilt index finds for city-b %s, the admitted one found %s", got, beforeB)
+		}
+
+		// Done: it never runs again.
+		forget(true)
+		if err := search.Rebuild(ctx, opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := find(search.Query{Words: []string{"minutes"}}); got != "[]" {
+			t.Errorf("a finished rebuild ran again: %s", got)
+		}
 	})
 }

@@ -348,6 +348,9 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			return err
 		}
 		mux := readMux(cfg.Logs, logs, portal.NewAPI(src, logger), pages)
+		if elect == nil { // (elected processes share a database only one may write)
+			g.Go(func() error { rebuildSearch(ctx, store, ps, logger); return nil })
+		}
 		g.Go(func() error { return serveHTTPTLS(ctx, hlis, mux, "read path", tlsServer) })
 		if cfg.onHTTP != nil {
 			cfg.onHTTP(httpScheme(tlsServer) + "://" + hlis.Addr().String())

@@ -22,22 +22,26 @@
 // MaxTermsPerEntry terms.
 //
 // Decisions:
-//   - Several criteria intersect: the most selective one's list is read
-//     (sha256, id, the longest word, agency, type, else the time range's
-//     year, month and day lists, else every entry) and each entry found is
-//     checked for the others by point reads. A page examines at most a
-//     bounded number of entries, so it may hold fewer results than asked
-//     and still have a next one.
+//   - Several criteria intersect: the sparsest term's list is read (judged
+//     from the first keys of each below the cursor), else the time range's
+//     year, month and day lists, else every entry, and each entry found is
+//     checked for the other terms by point reads, sparsest first. A page
+//     examines at most a bounded number of entries, so it may hold fewer
+//     results than asked and still have a next one.
 //   - A cursor is the index below which the next page looks: pages stay
 //     stable while the log grows.
 //   - Terms are lower-cased, IDs included.
 //   - Entries the log writes about itself outside a domain's types
 //     (registry and log views) are not indexed; Service.Entry still reads
 //     them from the log by index.
-//   - Entries admitted before the index existed are not indexed: nothing
-//     rebuilds the index from the log yet (Service.Entry reads them by
-//     index, without their agency). A rebuild must read each entry's
-//     signing agency from the registry as it stood when it was admitted.
+//   - Entries admitted before the index existed are indexed by Rebuild,
+//     run once per log when a node starts: it reads them from the log, up
+//     to the log's next index when it first ran, in batches whose
+//     transactions also record its progress (Prefix+"rebuild"), so it
+//     resumes after a restart and, once done, never runs again. It credits
+//     an entry to an agency as the registry stands now (a key revoked
+//     since with no from time credits none, and the entry is then found
+//     by every criterion but its agency).
 //   - The index is state the admission server keeps beside the domain's,
 //     not domain state: a replay of the log by the rules alone does not
 //     make it, and a monitor that compares states leaves Prefix out.

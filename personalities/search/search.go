@@ -60,14 +60,29 @@ type Hit struct {
 // entry read from them.
 type plan struct {
 	// drive are the lists read; an entry is in at most one of them.
-	drive []string
-	// check are the terms an entry must also have.
-	check    []Term
+	drive []driveList
+	// terms are the terms an entry must have, the driving one's list
+	// first once Find ordered them (see order).
+	terms    []Term
 	from, to time.Time
 	limit    int
 	// before: only entries below it (the cursor), if set.
 	before    uint64
 	hasBefore bool
+}
+
+// driveList is one list a search reads.
+type driveList struct {
+	prefix string
+	// checkTime: its entries may lie outside the query's time range.
+	checkTime bool
+}
+
+// candidate is an entry that passed a search's checks; its summary is
+// read only if it makes the page.
+type candidate struct {
+	index uint64
+	sum   *Summary
 }
 
 // Find returns the entries that meet every criterion of q, newest first,
@@ -82,37 +97,102 @@ func Find(ctx context.Context, r Reader, q Query) ([]Hit, string, error) {
 	if p.hasBefore && p.before == 0 {
 		return nil, "", nil
 	}
-	var hits []Hit
+	if err := p.order(ctx, r); err != nil {
+		return nil, "", err
+	}
+	var found []candidate
 	// bound: every entry at or above it, in every list, was examined.
 	bound, bounded := uint64(0), false
 	budget := max(maxExamined/len(p.drive), p.limit+1)
 	for _, list := range p.drive {
-		found, stop, stopped, err := p.read(ctx, r, list, budget)
+		c, stop, stopped, err := p.read(ctx, r, list, budget)
 		if err != nil {
 			return nil, "", err
 		}
-		hits = append(hits, found...)
+		found = append(found, c...)
 		if stopped && (!bounded || stop > bound) {
 			bound, bounded = stop, true
 		}
 	}
 	if bounded {
-		hits = slices.DeleteFunc(hits, func(h Hit) bool { return h.Index < bound })
+		found = slices.DeleteFunc(found, func(c candidate) bool { return c.index < bound })
 	}
-	slices.SortFunc(hits, func(a, b Hit) int { return cmp.Compare(b.Index, a.Index) })
-	hits = slices.CompactFunc(hits, func(a, b Hit) bool { return a.Index == b.Index })
+	slices.SortFunc(found, func(a, b candidate) int { return cmp.Compare(b.index, a.index) })
+	found = slices.CompactFunc(found, func(a, b candidate) bool { return a.index == b.index })
 	var next uint64
 	switch {
-	case len(hits) > p.limit:
-		hits = hits[:p.limit]
-		next = hits[len(hits)-1].Index
+	case len(found) > p.limit:
+		found = found[:p.limit]
+		next = found[len(found)-1].index
 	case bounded:
 		next = bound
+	}
+	hits := make([]Hit, len(found))
+	for i, c := range found {
+		if c.sum == nil {
+			if c.sum, err = summaryAt(ctx, r, c.index); err != nil {
+				return nil, "", err
+			}
+		}
+		hits[i] = Hit{Index: c.index, Summary: *c.sum}
 	}
 	if next == 0 {
 		return hits, "", nil
 	}
 	return hits, strconv.FormatUint(next, 10), nil
+}
+
+// sampleSize is how many keys of each term's list order reads.
+const sampleSize = 256
+
+// order makes the sparsest term's list the one read, and checks the
+// others sparsest first, so that an entry read fails its checks early.
+// A list's density is judged from its first sampleSize keys below the
+// cursor: how far back they reach (one read each, cheap beside reading a
+// dense list when a sparse one would do).
+func (p *plan) order(ctx context.Context, r Reader) error {
+	if len(p.terms) == 0 {
+		return nil
+	}
+	if len(p.terms) > 1 {
+		type sample struct {
+			n           int
+			first, last uint64
+		}
+		samples := make(map[Term]sample, len(p.terms))
+		var top uint64
+		for _, t := range p.terms {
+			var s sample
+			err := scanBelow(ctx, r, listPrefix(t), p.before, p.hasBefore, func(index uint64, _ []byte) error {
+				if s.n == 0 {
+					s.first = index
+				}
+				s.n, s.last = s.n+1, index
+				if s.n == sampleSize {
+					return errStop
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, errStop) {
+				return err
+			}
+			if s.n < sampleSize {
+				s.last = 0 // the whole list
+			}
+			samples[t] = s
+			top = max(top, s.first)
+		}
+		if p.hasBefore {
+			top = p.before - 1
+		}
+		density := func(t Term) float64 {
+			s := samples[t]
+			return float64(s.n) / float64(top-min(s.last, top)+1)
+		}
+		slices.SortStableFunc(p.terms, func(a, b Term) int { return cmp.Compare(density(a), density(b)) })
+	}
+	p.drive = []driveList{{prefix: listPrefix(p.terms[0]), checkTime: !p.from.IsZero() || !p.to.IsZero()}}
+	return nil
 }
 
 // errStop ends a scan early.
@@ -121,16 +201,16 @@ var errStop = errors.New("stop")
 // read reads list from the cursor down, returning up to limit+1 entries
 // that pass the checks. stopped says it stopped before the list's end,
 // having examined the entries from the cursor down to stop.
-func (p *plan) read(ctx context.Context, r Reader, list string, budget int) (found []Hit, stop uint64, stopped bool, err error) {
+func (p *plan) read(ctx context.Context, r Reader, list driveList, budget int) (found []candidate, stop uint64, stopped bool, err error) {
 	examined := 0
-	err = scanBelow(ctx, r, list, p.before, p.hasBefore, func(index uint64, value []byte) error {
+	err = scanBelow(ctx, r, list.prefix, p.before, p.hasBefore, func(index uint64, value []byte) error {
 		examined++
-		h, ok, err := p.match(ctx, r, list, index, value)
+		c, ok, err := p.match(ctx, r, list, index, value)
 		if err != nil {
 			return err
 		}
 		if ok {
-			found = append(found, h)
+			found = append(found, c)
 		}
 		if len(found) > p.limit || examined >= budget {
 			stop, stopped = index, true
@@ -146,30 +226,49 @@ func (p *plan) read(ctx context.Context, r Reader, list string, budget int) (fou
 
 // match checks the entry at index, read from list (with value, the
 // summary when list is the list of all entries).
-func (p *plan) match(ctx context.Context, r Reader, list string, index uint64, value []byte) (Hit, bool, error) {
+func (p *plan) match(ctx context.Context, r Reader, list driveList, index uint64, value []byte) (candidate, bool, error) {
 	pos := position(index)
-	for _, t := range p.check {
+	checks := p.terms
+	if len(checks) > 0 {
+		checks = checks[1:] // the first is list's own
+	}
+	for _, t := range checks {
 		if _, ok, err := r.Get(ctx, listPrefix(t)+pos); err != nil || !ok {
-			return Hit{}, false, err
+			return candidate{}, false, err
 		}
 	}
-	if list != entryPrefix {
-		var ok bool
-		var err error
-		if value, ok, err = r.Get(ctx, entryPrefix+pos); err != nil {
-			return Hit{}, false, err
-		} else if !ok {
-			return Hit{}, false, fmt.Errorf("search index: entry %d is in %s without its summary", index, list)
+	c := candidate{index: index}
+	var err error
+	switch {
+	case list.prefix == entryPrefix:
+		var s Summary
+		if s, err = parseSummary(index, value); err != nil {
+			return candidate{}, false, err
+		}
+		c.sum = &s
+	case list.checkTime:
+		if c.sum, err = summaryAt(ctx, r, index); err != nil {
+			return candidate{}, false, err
 		}
 	}
-	s, err := parseSummary(index, value)
+	if list.checkTime && ((!p.from.IsZero() && c.sum.Time.Before(p.from)) || (!p.to.IsZero() && c.sum.Time.After(p.to))) {
+		return candidate{}, false, nil
+	}
+	return c, true, nil
+}
+
+// summaryAt reads the summary of the entry at index, which the index
+// holds (a list named it).
+func summaryAt(ctx context.Context, r Reader, index uint64) (*Summary, error) {
+	v, ok, err := r.Get(ctx, entryPrefix+position(index))
 	if err != nil {
-		return Hit{}, false, err
+		return nil, err
 	}
-	if (!p.from.IsZero() && s.Time.Before(p.from)) || (!p.to.IsZero() && s.Time.After(p.to)) {
-		return Hit{}, false, nil
+	if !ok {
+		return nil, fmt.Errorf("search index: entry %d is listed without its summary", index)
 	}
-	return Hit{Index: index, Summary: s}, true, nil
+	s, err := parseSummary(index, v)
+	return &s, err
 }
 
 // scanBelow calls fn with each entry of list (a key prefix followed by
@@ -205,8 +304,9 @@ func scanBelow(ctx context.Context, r Reader, list string, before uint64, hasBef
 	return nil
 }
 
-// planOf checks q and decides how to answer it: which lists to read (the
-// most selective criterion's), and what to check of each entry.
+// planOf checks q and decides how to answer it: the terms an entry must
+// have (Find reads the sparsest one's list), else the time range's lists,
+// else every entry.
 func planOf(q Query) (*plan, error) {
 	p := &plan{from: q.From, to: q.To, limit: q.Limit}
 	switch {
@@ -225,7 +325,7 @@ func planOf(q Query) (*plan, error) {
 		}
 		p.before, p.hasBefore = n, true
 	}
-	var terms []Term // in order of selectivity, the most selective first
+	var terms []Term // in the order of their usual selectivity, for ties
 	if q.SHA256 != "" {
 		if !isHex64(q.SHA256) {
 			return nil, fmt.Errorf("%w: sha256 %.80q is not 64 hex digits", ErrInvalidQuery, q.SHA256)
@@ -254,21 +354,22 @@ func planOf(q Query) (*plan, error) {
 		terms = append(terms, Term{KindType, normalize(q.Type)})
 	}
 	if len(terms) > 0 {
-		p.drive, p.check = []string{listPrefix(terms[0])}, terms[1:]
+		p.terms = terms // Find orders them
 		return p, nil
 	}
 	if lists, ok := timeLists(q.From, q.To); ok {
 		p.drive = lists
 		return p, nil
 	}
-	p.drive = []string{entryPrefix}
+	p.drive = []driveList{{prefix: entryPrefix, checkTime: !q.From.IsZero() || !q.To.IsZero()}}
 	return p, nil
 }
 
 // timeLists returns the year, month and day lists that together hold
 // exactly the entries dated in the UTC days from..to, or false when the
-// range is open or needs more than maxTimeLists.
-func timeLists(from, to time.Time) ([]string, bool) {
+// range is open or needs more than maxTimeLists. Only the lists of the
+// range's first and last days hold entries outside it.
+func timeLists(from, to time.Time) ([]driveList, bool) {
 	if from.IsZero() || to.IsZero() {
 		return nil, false
 	}
@@ -277,9 +378,10 @@ func timeLists(from, to time.Time) ([]string, bool) {
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	}
 	last := day(to)
-	var lists []string
+	var lists []driveList
 	for d := day(from); !d.After(last); {
 		var t Term
+		begin := d
 		switch {
 		case d.YearDay() == 1 && !d.AddDate(1, 0, -1).After(last):
 			t, d = Term{KindYear, d.Format("2006")}, d.AddDate(1, 0, 0)
@@ -291,7 +393,9 @@ func timeLists(from, to time.Time) ([]string, bool) {
 		if len(lists) == maxTimeLists {
 			return nil, false
 		}
-		lists = append(lists, listPrefix(t))
+		// d is now the end of the list's span (exclusive).
+		inside := !begin.Before(from) && !d.Add(-time.Nanosecond).After(to)
+		lists = append(lists, driveList{prefix: listPrefix(t), checkTime: !inside})
 	}
 	return lists, true
 }
