@@ -56,19 +56,8 @@ The stores are removed afterwards.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			quietTrillian(false)
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
 			b := &bench{out: cmd.OutOrStdout(), server: mysqlServer, n: n, latencyN: latencyN, conc: concurrency, seq: seqInterval,
-				waitClients: waitClients, readSize: readSize, readN: readN, readConc: readConc}
+				waitClients: waitClients, readSize: readSize, readN: readN, readConc: readConc, cpuProfile: cpuProfile}
 			return b.run(cmd.Context())
 		},
 	}
@@ -80,7 +69,7 @@ The stores are removed afterwards.`,
 	cmd.Flags().IntVar(&readN, "read-n", 20_000, "bundles (and Trillian proofs) asked for in the read run")
 	cmd.Flags().IntVar(&readConc, "read-clients", 16, "concurrent clients of the read run")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 32, "concurrent clients")
-	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run here")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each timed run to this path plus .<store>.<run>")
 	cmd.Flags().DurationVar(&seqInterval, "sequencer-interval", logserver.DefaultSequencerInterval, "sequencer interval")
 	cmd.AddCommand(newBenchWitnessCmd())
 	cmd.AddCommand(newBenchStorageCmd())
@@ -99,6 +88,10 @@ type bench struct {
 	readSize    int
 	readN       int
 	readConc    int
+	// cpuProfile, if set, is the path prefix of each timed run's CPU
+	// profile; store is the backend being measured, for its name.
+	cpuProfile string
+	store      string
 }
 
 // benchStore is one storage backend under test: a fresh, empty store for
@@ -130,6 +123,7 @@ func (b *bench) run(ctx context.Context) error {
 	ratios, readRatios := map[string]float64{}, map[string]float64{}
 	for _, st := range stores {
 		fmt.Fprintf(b.out, "== %s\n", st.name)
+		b.store = st.name
 		var best float64
 		settings := []bool{false}
 		if st.name == "mysql" {
@@ -377,6 +371,10 @@ func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runRe
 	var errs atomic.Int64
 	var wg sync.WaitGroup
 	done := make(chan struct{})
+	stopProfile, err := b.startProfile(label)
+	if err != nil {
+		return runResult{}, err
+	}
 	cpu0, cpuOK := cpuTime()
 	start := time.Now()
 	go func() {
@@ -416,6 +414,9 @@ func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runRe
 	wg.Wait()
 	close(done)
 	elapsed := time.Since(start)
+	if err := stopProfile(); err != nil {
+		return runResult{}, err
+	}
 	ok := lat[:0]
 	for i, d := range lat {
 		if !failed[i] {
@@ -427,6 +428,33 @@ func (b *bench) parallel(label string, n, conc int, do func(i int) error) (runRe
 		r.cpuPerOp = (cpu1 - cpu0) / time.Duration(len(ok))
 	}
 	return r, nil
+}
+
+// startProfile starts the CPU profile of the run label, if asked for
+// (--cpuprofile): one file per run, so that each is read apart.
+func (b *bench) startProfile(label string) (stop func() error, err error) {
+	if b.cpuProfile == "" {
+		return func() error { return nil }, nil
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '=' {
+			return r
+		}
+		return '-'
+	}, label)
+	f, err := os.Create(b.cpuProfile + "." + b.store + "." + name)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	fmt.Fprintf(b.out, "  CPU profile: %s\n", f.Name())
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 // trillianQueueLeaf measures Trillian's own QueueLeaf RPC on a fresh store
