@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
@@ -226,6 +225,10 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 		if err != nil {
 			return err
 		}
+		// One round trip for the keys the batch reads for sure.
+		if err := tx.Prefetch(ctx, a.batchKeys(batch, seen)); err != nil {
+			return err
+		}
 		var view uint64
 		if a.registryViews {
 			// Another server process may have made the log name a larger
@@ -248,17 +251,6 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 		// before the first statement admitted.
 		adopt := a.registryViews
 		uses := map[string]time.Time{}
-		if kr, ok := a.domain.(rule.KeyReader); ok {
-			var keys []string
-			for _, p := range batch {
-				if _, dup := seen[p.entry.LeafHash]; !dup {
-					keys = append(keys, kr.ReadKeys(p.entry)...)
-				}
-			}
-			if err := tx.Prefetch(ctx, keys); err != nil {
-				return err
-			}
-		}
 		var logViews map[string]uint64
 		if len(a.imports) > 0 {
 			if logViews, err = readLogViews(ctx, tx, a.imports); err != nil {
@@ -346,7 +338,7 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 				}
 				admitted = append(admitted, got)
 				for _, sig := range e.sigs {
-					id := fmt.Sprintf("%s+%08x", sig.Name, sig.Hash)
+					id := keyUseID(sig)
 					if t, ok := uses[id]; !ok || e.entry.Time.After(t) {
 						uses[id] = e.entry.Time
 					}
@@ -554,6 +546,37 @@ func (a *admitter) adoptRegistry(ctx context.Context, tx storage.AdmitTx, reg *r
 	return append(admitted, added[hash]), nil
 }
 
+// batchKeys returns the state keys that admitting batch reads for sure,
+// but for its statements admitted already (seen): the log's registry view
+// and its signers' latest uses, if the log keeps them, and the keys the
+// domain says its rules read (rule.KeyReader).
+func (a *admitter) batchKeys(batch []*pending, seen map[[32]byte]storage.OutboxEntry) []string {
+	var keys []string
+	if a.registryViews {
+		keys = append(keys, viewKey)
+	}
+	kr, _ := a.domain.(rule.KeyReader)
+	for _, p := range batch {
+		if _, dup := seen[p.entry.LeafHash]; dup {
+			continue
+		}
+		if a.registryViews {
+			for _, sig := range p.sigs {
+				keys = append(keys, keyUsePrefix+keyUseID(sig))
+			}
+		}
+		if kr != nil {
+			keys = append(keys, kr.ReadKeys(p.entry)...)
+		}
+	}
+	return keys
+}
+
+// keyUseID names sig's key in the state key of its latest use.
+func keyUseID(sig note.Signature) string {
+	return fmt.Sprintf("%s+%08x", sig.Name, sig.Hash)
+}
+
 // readView returns the registry size the log last named (0: none).
 func readView(ctx context.Context, tx storage.AdmitTx) (uint64, error) {
 	v, ok, err := tx.Get(ctx, viewKey)
@@ -685,20 +708,18 @@ func (a *admitter) removeIntegrated(ctx context.Context, done uint64) uint64 {
 
 // queueLeaves queues entries to Trillian and adds their indexes to toMark.
 func (a *admitter) queueLeaves(ctx context.Context, entries []storage.OutboxEntry, toMark *[]uint64) error {
-	// Trillian stores leaves one at a time, two statements each, so a large
-	// write is bound by round trips: split it over a few concurrent
-	// transactions. Each part is a run of consecutive indexes.
-	chunk := max(queueChunk, (len(entries)+queueWriters-1)/queueWriters)
-	g, gctx := errgroup.WithContext(ctx)
-	for _, run := range indexRuns(entries, chunk) {
+	// One write per run of consecutive indexes, one after the other: the
+	// storage stores a write in a few statements whatever its size, and on
+	// SQLite each write is a transaction (and a sync) on the one connection
+	// that admissions use too.
+	for _, run := range indexRuns(entries, maxQueueWrite) {
 		leaves := make([][]byte, len(run))
 		for i, e := range run {
 			leaves[i] = e.Leaf
 		}
-		g.Go(func() error { return a.queue.QueueLeaves(gctx, run[0].Index, leaves) })
-	}
-	if err := g.Wait(); err != nil {
-		return err
+		if err := a.queue.QueueLeaves(ctx, run[0].Index, leaves); err != nil {
+			return err
+		}
 	}
 	for _, e := range entries {
 		*toMark = append(*toMark, e.Index)
@@ -742,12 +763,8 @@ func indexRuns(entries []storage.OutboxEntry, max int) [][]storage.OutboxEntry {
 	return runs
 }
 
-// A queue write of n leaves uses min(queueWriters, n/queueChunk) concurrent
-// transactions.
-const (
-	queueWriters = 4
-	queueChunk   = 64
-)
+// maxQueueWrite caps the leaves of one queue write.
+const maxQueueWrite = 1000
 
 // requeue queues every outbox row not marked queued, in chunks, marks them
 // and reports whether it got through.

@@ -165,16 +165,17 @@ func ensureSchema(ctx context.Context, db *sql.DB) error {
 // which wait for no admission and make none wait.
 func NewAdmissionStore(db *sql.DB) *sqlstore.Store {
 	return sqlstore.New(db, nil, sqlstore.Dialect{
-		ForUpdate:   " FOR UPDATE",
-		ForShare:    " LOCK IN SHARE MODE",
-		UpsertState: "INSERT INTO govlog_state (log, k, v) VALUES %s ON DUPLICATE KEY UPDATE v = VALUES(v)",
-		Retryable:   retryable,
+		ForUpdate:       " FOR UPDATE",
+		ForShare:        " LOCK IN SHARE MODE",
+		UpsertState:     "INSERT INTO govlog_state (log, k, v) VALUES %s ON DUPLICATE KEY UPDATE v = VALUES(v)",
+		MultiStatements: true,
+		Retryable:       retryable,
 	})
 }
 
 // TrillianStorage returns Trillian's MySQL admin and log storage on db.
 func TrillianStorage(db *sql.DB) (tstorage.AdminStorage, tstorage.LogStorage) {
-	return tmysql.NewAdminStorage(db), tmysql.NewLogStorage(db, monitoring.InertMetricFactory{})
+	return tmysql.NewAdminStorage(db), &logStorage{LogStorage: tmysql.NewLogStorage(db, monitoring.InertMetricFactory{}), db: db}
 }
 
 // retryable: deadlocks (1213) and lock wait timeouts (1205) roll the

@@ -29,6 +29,9 @@ type Dialect struct {
 	// UpsertState is a multi-row upsert of (log, k, v); %s stands for the
 	// VALUES tuples.
 	UpsertState string
+	// MultiStatements says the connections take several statements in one
+	// Exec, separated by ";" (go-sql-driver/mysql's multiStatements).
+	MultiStatements bool
 	// Retryable reports whether a failed transaction may succeed if run
 	// again (a deadlock or a busy database).
 	Retryable func(error) bool
@@ -314,13 +317,17 @@ func (t *admitTx) NextIndex(ctx context.Context) (uint64, error) {
 }
 
 func (t *admitTx) flush(ctx context.Context) error {
+	w := writes{tx: t.tx, multi: t.s.d.MultiStatements}
 	for keys := t.putOrder; len(keys) > 0; {
-		n := rowsInStatement(len(keys), func(i int) int { return len(t.log) + len(keys[i]) + len(t.puts[keys[i]]) })
+		size := func(i int) int { return len(t.log) + len(keys[i]) + len(t.puts[keys[i]]) }
+		n := rowsInStatement(len(keys), size)
 		args := make([]any, 0, 3*n)
-		for _, k := range keys[:n] {
+		total := 0
+		for i, k := range keys[:n] {
 			args = append(args, t.log, k, t.puts[k])
+			total += size(i)
 		}
-		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(t.s.d.UpsertState, placeholders(n, 3)), args...); err != nil {
+		if err := w.add(ctx, fmt.Sprintf(t.s.d.UpsertState, placeholders(n, 3)), total, args); err != nil {
 			return fmt.Errorf("couldn't write state: %w", err)
 		}
 		keys = keys[n:]
@@ -332,24 +339,70 @@ func (t *admitTx) flush(ctx context.Context) error {
 			e := t.added[h]
 			args = append(args, t.log, h[:], e.Index, e.AdmittedAt.UnixNano())
 		}
-		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(insertLeavesSQL, placeholders(n, 4)), args...); err != nil {
+		if err := w.add(ctx, fmt.Sprintf(insertLeavesSQL, placeholders(n, 4)), n*(len(t.log)+48), args); err != nil {
 			return fmt.Errorf("couldn't write admitted leaves: %w", err)
 		}
 		hashes = hashes[n:]
 	}
 	for hashes := t.addOrder; len(hashes) > 0; {
-		n := rowsInStatement(len(hashes), func(i int) int { return len(t.log) + 32 + len(t.added[hashes[i]].Leaf) })
+		size := func(i int) int { return len(t.log) + 32 + len(t.added[hashes[i]].Leaf) }
+		n := rowsInStatement(len(hashes), size)
 		args := make([]any, 0, 6*n)
-		for _, h := range hashes[:n] {
+		total := 0
+		for i, h := range hashes[:n] {
 			e := t.added[h]
 			args = append(args, t.log, e.Index, h[:], e.Leaf, e.AdmittedAt.UnixNano(), false)
+			total += size(i)
 		}
-		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(insertOutboxSQL, placeholders(n, 6)), args...); err != nil {
+		if err := w.add(ctx, fmt.Sprintf(insertOutboxSQL, placeholders(n, 6)), total, args); err != nil {
 			return fmt.Errorf("couldn't write outbox: %w", err)
 		}
 		hashes = hashes[n:]
 	}
+	if err := w.send(ctx); err != nil {
+		return fmt.Errorf("couldn't write admission: %w", err)
+	}
 	return nil
+}
+
+// writes sends a transaction's writes: each as it comes or, when multi,
+// several in one round trip, as few round trips as bytesPerStatement
+// allows (an admission's writes are a few statements, each a round trip
+// otherwise).
+type writes struct {
+	tx    *sql.Tx
+	multi bool
+	query []string
+	args  []any
+	size  int
+}
+
+// add sends query, or keeps it for the next round trip; size is roughly
+// its arguments' bytes.
+func (w *writes) add(ctx context.Context, query string, size int, args []any) error {
+	if !w.multi {
+		_, err := w.tx.ExecContext(ctx, query, args...)
+		return err
+	}
+	if len(w.query) > 0 && w.size+size > bytesPerStatement {
+		if err := w.send(ctx); err != nil {
+			return err
+		}
+	}
+	w.query = append(w.query, query)
+	w.args = append(w.args, args...)
+	w.size += size
+	return nil
+}
+
+// send sends the statements kept, if any.
+func (w *writes) send(ctx context.Context) error {
+	if len(w.query) == 0 {
+		return nil
+	}
+	_, err := w.tx.ExecContext(ctx, strings.Join(w.query, ";\n"), w.args...)
+	w.query, w.args, w.size = w.query[:0], nil, 0
+	return err
 }
 
 // Read implements storage.AdmissionStore. The transaction is read-only: on
