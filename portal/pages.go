@@ -27,9 +27,14 @@ import (
 //	GET /entries/{log}/{index}  an entry, its relations and proof status
 //	GET /proofs/{log}/{index}   its .tlog-proof bundle, to download
 //	GET /check                  check a document by its SHA-256
-//	GET /funds/account, /funds/payment   an account's ledger, a payment's path
+//	GET /money/account, /money/payment   an account's ledger, a payment's path
 //	GET /status                 the witness policy, checkpoints, monitors
 //	GET /policy                 the witness policy file verify.js checks against
+
+// ReservedNames are the first path segments below which the pages and the
+// API serve. The read listener serves each log's tiles below /<log>/, so a
+// log named after one of them would hide part of the portal.
+func ReservedNames() []string { return []string{"api", "entries", "money", "proofs", "static"} }
 
 // staticFiles are the portal's style sheet and scripts, served below
 // /static/.
@@ -98,9 +103,9 @@ func NewPages(opts PagesOptions) (*Pages, error) {
 	p.mux.HandleFunc("GET /entries/{log}/{index}", p.entry)
 	p.mux.HandleFunc("GET /proofs/{log}/{index}", p.proof)
 	p.mux.HandleFunc("GET /check", p.check)
-	p.mux.HandleFunc("GET /funds/{$}", p.funds)
-	p.mux.HandleFunc("GET /funds/account", p.fundsAccount)
-	p.mux.HandleFunc("GET /funds/payment", p.fundsPayment)
+	p.mux.HandleFunc("GET /money/{$}", p.funds)
+	p.mux.HandleFunc("GET /money/account", p.fundsAccount)
+	p.mux.HandleFunc("GET /money/payment", p.fundsPayment)
 	p.mux.HandleFunc("GET /status", p.status)
 	p.mux.HandleFunc("GET /policy", p.policyFile)
 	return p, nil

@@ -109,7 +109,7 @@ func (p *Pages) fundsAccount(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if data.Ledger.Next > 0 {
-			data.Next = "/funds/account?id=" + url.QueryEscape(id) + "&from=" + strconv.FormatInt(data.Ledger.Next, 10)
+			data.Next = "/money/account?id=" + url.QueryEscape(id) + "&from=" + strconv.FormatInt(data.Ledger.Next, 10)
 		}
 		data.Money = moneyIn(data.Ledger.Currency)
 		return nil

@@ -187,9 +187,9 @@ func TestPagesInBothLanguages(t *testing.T) {
 		{"/check", map[lang][]string{langEnglish: {"Check a document", `type="file"`}, langChinese: {"核对文件"}}},
 		{"/check?sha256=" + docHash, map[lang][]string{langEnglish: {"Match: this document is in the log.", `href="/entries/disclosures/0"`}, langChinese: {"匹配：该文件已记录在日志中。"}}},
 		{"/check?sha256=" + strings.Repeat("0", 64), map[lang][]string{langEnglish: {"No match"}, langChinese: {"不匹配"}}},
-		{"/funds/", map[lang][]string{langEnglish: {"Follow the money", `action="/funds/account"`}, langChinese: {"资金追踪"}}},
-		{"/funds/account?id=cb:acme", map[lang][]string{langEnglish: {"Ledger of cb:acme", "1,000,000.00 CNY", `href="/funds/account?id=cb%3abudget"`}, langChinese: {"cb:acme 的流水", "余额"}}},
-		{"/funds/payment?ref=transfer/t-1", map[lang][]string{langEnglish: {"Path of transfer/t-1", "1,234,567.89 CNY", "outside the log"}, langChinese: {"transfer/t-1 的资金路径"}}},
+		{"/money/", map[lang][]string{langEnglish: {"Follow the money", `action="/money/account"`}, langChinese: {"资金追踪"}}},
+		{"/money/account?id=cb:acme", map[lang][]string{langEnglish: {"Ledger of cb:acme", "1,000,000.00 CNY", `href="/money/account?id=cb%3abudget"`}, langChinese: {"cb:acme 的流水", "余额"}}},
+		{"/money/payment?ref=transfer/t-1", map[lang][]string{langEnglish: {"Path of transfer/t-1", "1,234,567.89 CNY", "outside the log"}, langChinese: {"transfer/t-1 的资金路径"}}},
 		{"/status", map[lang][]string{langEnglish: {"<td>court</td>", "http://127.0.0.1:7100", "Witness policy"}, langChinese: {"见证策略", "监督方"}}},
 	}
 	for _, pg := range pages {
@@ -278,7 +278,7 @@ func TestPageErrors(t *testing.T) {
 		{"/search?sha256=zz", http.StatusBadRequest, "64 hexadecimal digits"},
 		{"/search?q=x&from=yesterday", http.StatusBadRequest, "nor a date"},
 		{"/check?sha256=12ab", http.StatusBadRequest, "A SHA-256 is 64 hexadecimal digits."},
-		{"/funds/payment?ref=x", http.StatusOK, ""},
+		{"/money/payment?ref=x", http.StatusOK, ""},
 		{"/policy", http.StatusNotFound, "no witness policy"},
 		{"/nothing-here", http.StatusNotFound, ""},
 	} {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,8 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/personalities/registry"
+	"github.com/govlog/govlog/portal"
 )
 
 var updatePortalPNG = flag.Bool("update-portal-png", false, "write the journalist test's screenshot to docs/portal.png")
@@ -142,9 +145,17 @@ func TestPortalJournalist(t *testing.T) {
 		t.Errorf("altered file: verdict %q:\n%s", cls, text("#check-result"))
 	}
 
+	// The funds views ask the funds log itself (its tiles are below
+	// /funds/, the views below /money/): an account it doesn't have is
+	// its own answer, not a tile path.
+	do(chromedp.Navigate(portal + "/money/account?id=no-such-account"))
+	if got := text("main"); !strings.Contains(got, "Follow the money") || !strings.Contains(got, "The funds log could not answer") {
+		t.Errorf("funds view of an unknown account:\n%s", got)
+	}
+
 	// Switch to Chinese: the choice holds on the next page.
 	do(chromedp.Click(chromedp.ID("lang-zh")), chromedp.WaitVisible(chromedp.CSS(`html[lang="zh-CN"]`)))
-	if got := text("h1"); got != "核对文件" {
+	if got := text("h1"); got != "资金追踪" {
 		t.Errorf("after the switch, heading %q", got)
 	}
 	do(chromedp.Navigate(portal + entryPath))
@@ -240,4 +251,18 @@ func publishDocument(t *testing.T, data, addr string, doc []byte, title string) 
 		t.Fatal(err)
 	}
 	return b.Index
+}
+
+// TestPortalPathsFreeOfLogs: no log is named after a path the portal
+// serves below, which its tiles (/<log>/) would hide.
+func TestPortalPathsFreeOfLogs(t *testing.T) {
+	names := []string{registry.LogName}
+	for _, d := range domainList {
+		names = append(names, d().Log())
+	}
+	for _, name := range names {
+		if slices.Contains(portal.ReservedNames(), name) {
+			t.Errorf("the %s log's tiles would hide the portal's /%s/", name, name)
+		}
+	}
 }
