@@ -84,6 +84,10 @@ type LogOptions struct {
 	// it, a Log that signs records its checkpoints there too.
 	Elected bool
 	Shared  SharedCheckpoints
+	// TrillianTreeID names the log's tree in a Trillian deployment
+	// (DialTrillian) that an operator made; 0: the tree whose description
+	// is the log's origin, made on first use.
+	TrillianTreeID int64
 	Logger  *slog.Logger
 }
 
@@ -156,7 +160,13 @@ func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
 		opts.Logger = t.opts.Logger
 	}
 	opts.Logger = opts.Logger.With("log", opts.Origin)
-	tree, err := t.findOrCreateTree(ctx, opts.Origin)
+	var tree *trillian.Tree
+	var err error
+	if opts.TrillianTreeID != 0 {
+		tree, err = t.namedTree(ctx, opts.TrillianTreeID)
+	} else {
+		tree, err = t.findOrCreateTree(ctx, opts.Origin)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +199,19 @@ func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
 	}
 	opts.Logger.Info("log open", "tree_id", tree.TreeId, "size", l.latest.cp.Size)
 	return l, nil
+}
+
+// namedTree returns the tree with this ID, which must be a live
+// pre-ordered log.
+func (t *Trillian) namedTree(ctx context.Context, id int64) (*trillian.Tree, error) {
+	tree, err := t.Admin.GetTree(ctx, &trillian.GetTreeRequest{TreeId: id})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't get trillian tree %d: %w", id, err)
+	}
+	if tree.TreeType != trillian.TreeType_PREORDERED_LOG || tree.Deleted || tree.TreeState != trillian.TreeState_ACTIVE {
+		return nil, fmt.Errorf("trillian tree %d is a %s tree in state %s (deleted: %v); govlog needs an active PREORDERED_LOG tree", id, tree.TreeType, tree.TreeState, tree.Deleted)
+	}
+	return tree, nil
 }
 
 func (t *Trillian) findOrCreateTree(ctx context.Context, origin string) (*trillian.Tree, error) {
@@ -551,7 +574,13 @@ func (l *Log) QueueLeaves(ctx context.Context, first uint64, leaves [][]byte) er
 		h := govlog.LeafHash(leaf)
 		tl[i] = &trillian.LogLeaf{LeafValue: leaf, MerkleLeafHash: h[:], LeafIdentityHash: h[:], LeafIndex: int64(first) + int64(i)}
 	}
-	added, err := l.trill.opts.LogStorage.AddSequencedLeaves(ctx, l.tree, tl, time.Now())
+	var added []*trillian.QueuedLogLeaf
+	var err error
+	if l.trill.remote {
+		added, err = l.remoteAddSequenced(ctx, tl)
+	} else {
+		added, err = l.trill.opts.LogStorage.AddSequencedLeaves(ctx, l.tree, tl, time.Now())
+	}
 	if err != nil {
 		return fmt.Errorf("couldn't store %d leaves at %d: %w", len(leaves), first, err)
 	}
@@ -578,6 +607,17 @@ func (l *Log) QueueLeaves(ctx context.Context, first uint64, leaves [][]byte) er
 // checkStored succeeds if leaf is stored at index, and otherwise says why
 // not: the outbox and the tree disagree, and nothing more may be stored.
 func (l *Log) checkStored(ctx context.Context, index uint64, leaf []byte) error {
+	if l.trill.remote {
+		stored, err := l.remoteLeafAt(ctx, index)
+		if err != nil {
+			return err
+		}
+		if sameLeaf(stored, leaf) {
+			return nil
+		}
+		l.opts.Logger.Error("the outbox and the tree disagree: refusing to store", "index", index)
+		return fmt.Errorf("index %d does not hold the admitted leaf: the outbox and the tree disagree", index)
+	}
 	tx, err := l.trill.opts.LogStorage.SnapshotForTree(ctx, l.tree)
 	if err != nil {
 		return fmt.Errorf("couldn't read trillian storage: %w", err)
@@ -704,6 +744,9 @@ func (l *Log) resolvePass(ctx context.Context, p published) error {
 // sequencedIndexes returns the lowest index below size of each leaf hash
 // that has one, reading Trillian's storage directly in one snapshot.
 func (l *Log) sequencedIndexes(ctx context.Context, hashes [][]byte, size uint64) (map[[32]byte]uint64, error) {
+	if l.trill.remote {
+		return l.remoteIndexes(ctx, hashes, size)
+	}
 	tx, err := l.trill.opts.LogStorage.SnapshotForTree(ctx, l.tree)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read trillian storage: %w", err)

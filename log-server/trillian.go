@@ -67,6 +67,9 @@ type Trillian struct {
 	Admin    trillian.TrillianAdminClient
 	registry extension.Registry
 	tiles    *tiles.Cache
+	// remote: the trees are a Trillian deployment's, over gRPC
+	// (DialTrillian), with no storage or sequencer here.
+	remote bool
 }
 
 // StartTrillian starts the servers and the sequencer. Close stops them.
@@ -131,6 +134,11 @@ func StartTrillian(opts TrillianOptions) (*Trillian, error) {
 // RunSequencer integrates queued leaves into the trees until ctx is done.
 // StartTrillian runs it, unless the sequencer is ElectedSequencer.
 func (t *Trillian) RunSequencer(ctx context.Context) {
+	if t.remote {
+		// The deployment's own log signer integrates.
+		<-ctx.Done()
+		return
+	}
 	tlog.NewOperationManager(tlog.OperationInfo{
 		Registry:    t.registry,
 		BatchSize:   t.opts.SequencerBatchSize,
@@ -145,7 +153,9 @@ func (t *Trillian) Close() error {
 	t.cancel()
 	<-t.seqDone
 	err := t.conn.Close()
-	t.grpc.Stop()
+	if t.grpc != nil {
+		t.grpc.Stop()
+	}
 	return err
 }
 

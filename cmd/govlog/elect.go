@@ -246,3 +246,20 @@ type sharedStore interface {
 	logserver.SharedCheckpoints
 	TakeFence(ctx context.Context, token int64, holder string) error
 }
+
+// startTrillian starts Trillian in this process, or, with a trillian
+// block, dials the deployment it names.
+func startTrillian(remote *trillianConfig, topts logserver.TrillianOptions, logger *slog.Logger) (*logserver.Trillian, error) {
+	if remote == nil {
+		return logserver.StartTrillian(topts)
+	}
+	ropts := logserver.RemoteOptions{Address: remote.Address, TileCacheBytes: topts.TileCacheBytes, Logger: logger}
+	if remote.TLS != nil {
+		c, err := remote.TLS.client(logger)
+		if err != nil {
+			return nil, fmt.Errorf("trillian: tls: %w", err)
+		}
+		ropts.Credentials = c.GRPCCredentials()
+	}
+	return logserver.DialTrillian(ropts)
+}

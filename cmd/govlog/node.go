@@ -92,6 +92,9 @@ type nodeConfig struct {
 	// logs from one MariaDB, of which etcd elects the one that admits and
 	// signs; the others serve reads and forward Submit to it.
 	Election *electionConfig
+	// Trillian, if set, is a Trillian deployment reached over gRPC that
+	// keeps the trees, instead of the one in this process.
+	Trillian *trillianConfig
 	// TilesMirror, if set, is the object store each log's tiles are
 	// copied to, below <log>/. Nil: none.
 	TilesMirror *s3mirror.Mirror
@@ -112,6 +115,8 @@ type nodeLog struct {
 	Name   string
 	Origin string
 	Signer note.Signer
+	// TreeID names the log's tree in Trillian (0: found by origin).
+	TreeID int64
 	// RuleKey signs the statements the log writes itself
 	// (rule.TypeInfo.ByLog); nil if none.
 	RuleKey note.Signer
@@ -256,7 +261,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		return errors.New("election: needs storage: mysql (the processes share one database)")
 	}
 	topts.SequencerInterval, topts.Logger = cfg.SequencerInterval, logger
-	trill, err := logserver.StartTrillian(topts)
+	trill, err := startTrillian(cfg.Trillian, topts, logger)
 	if err != nil {
 		return err
 	}
@@ -284,7 +289,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			tilesDir = filepath.Join(cfg.TilesDir, lc.Name)
 		}
 		lopts := logserver.LogOptions{Origin: lc.Origin, Signer: lc.Signer, MMD: cfg.MMD, Policy: cfg.Policy, Checkpoints: checkpoints, TilesDir: tilesDir, Logger: logger,
-			WitnessClient: witnessClient}
+			WitnessClient: witnessClient, TrillianTreeID: lc.TreeID}
 		if elect != nil {
 			lopts.Elected, lopts.Shared = true, shared
 		}

@@ -128,6 +128,11 @@ type serveConfig struct {
 	// every tile it names; if the store is down the log goes on and the
 	// copy catches up later. Optional.
 	TilesMirror *tilesMirrorConfig `yaml:"tiles_mirror"`
+	// Trillian, if set, keeps the logs' trees in an existing Trillian
+	// deployment, over gRPC, instead of in this process: its log servers
+	// (address) and its own log signers integrate the leaves. govlog's
+	// own tables (state, outbox) stay in storage.
+	Trillian *trillianConfig `yaml:"trillian"`
 	// Election, if set, runs this process as one of several on one MariaDB
 	// database: etcd elects the one that admits and signs, the others
 	// serve reads and forward Submit calls to it (see electionConfig).
@@ -254,6 +259,20 @@ type serveLogConfig struct {
 	// registry must list it under an agency holding their role.
 	// Required for a log that writes statements itself.
 	RuleKey string `yaml:"rule_key"`
+	// TreeID names the log's tree in the Trillian deployment of the
+	// trillian block (an active PREORDERED_LOG tree); 0 or left out: the
+	// tree whose description is the origin, created if missing.
+	TreeID int64 `yaml:"tree_id"`
+}
+
+// trillianConfig is serve's trillian block.
+type trillianConfig struct {
+	// Address is the deployment's log server, host:port (its Admin API
+	// too, to find or create trees).
+	Address string `yaml:"address"`
+	// TLS, if set, checks the deployment's certificate (and presents
+	// this server's); nil: plaintext.
+	TLS *tlsClientConfig `yaml:"tls"`
 }
 
 // parseServeConfig reads the config strictly (unknown fields are errors),
@@ -299,6 +318,8 @@ func parseServeConfig(path string) (serveConfig, error) {
 		return c, fmt.Errorf("%s: address_quota must be positive", path)
 	case c.TilesMirror != nil && (c.TilesMirror.Endpoint == "" || c.TilesMirror.Bucket == ""):
 		return c, fmt.Errorf("%s: tiles_mirror: endpoint and bucket are required", path)
+	case c.Trillian != nil && c.Trillian.Address == "":
+		return c, fmt.Errorf("%s: trillian: address (host:port of the Trillian deployment) is required", path)
 	case c.Election != nil && c.Storage != "mysql":
 		return c, fmt.Errorf("%s: election needs storage: mysql (the elected processes share one database; a SQLite file has one process)", path)
 	}
@@ -344,6 +365,7 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		AgencyQuota:  c.AgencyQuota.quota(personalities.DefaultAgencyQuota),
 		AddressQuota: c.AddressQuota.quota(personalities.DefaultAddressQuota),
 		Election:     c.Election,
+		Trillian:     c.Trillian,
 	}
 	if c.TilesMirror != nil {
 		if nc.TilesMirror, err = c.TilesMirror.mirror(); err != nil {
@@ -392,7 +414,10 @@ func loadServeConfig(path string) (nodeConfig, error) {
 		if signer.Name() != l.Origin {
 			return nc, fmt.Errorf("%s: log %q: key %s is named %q, not the origin %q", path, l.Name, l.Key, signer.Name(), l.Origin)
 		}
-		nl := nodeLog{Name: l.Name, Origin: l.Origin, Signer: signer}
+		if l.TreeID != 0 && c.Trillian == nil {
+			return nc, fmt.Errorf("%s: log %q: tree_id names a tree of a Trillian deployment: it needs the trillian block", path, l.Name)
+		}
+		nl := nodeLog{Name: l.Name, Origin: l.Origin, Signer: signer, TreeID: l.TreeID}
 		if l.RuleKey != "" {
 			if nl.RuleKey, err = loadSigner(l.RuleKey); err != nil {
 				return nc, fmt.Errorf("%s: log %q: rule_key: %w", path, l.Name, err)

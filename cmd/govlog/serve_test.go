@@ -57,6 +57,11 @@ func TestServeConfigErrors(t *testing.T) {
 		{"duplicate log", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [" + regLog + ", {name: disclosures, origin: o, key: k}, {name: disclosures, origin: o, key: k}]\n", "listed twice"},
 		{"duplicate registry log", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nlogs: [" + regLog + ", " + regLog + ", {name: disclosures, origin: o, key: k}]\n", `log "registry" listed twice`},
 		{"negative quota", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nagency_quota: {per_second: -1}\nlogs: [" + regLog + ", {name: disclosures, origin: o, key: k}]\n", "agency_quota must be positive"},
+		{"election on sqlite", "storage: sqlite\nsqlite: {path: p}\nregistry: r\nelection: {etcd: [e], advertise: 'h:1'}\nlogs: [" + regLog + "]\n", "election needs storage: mysql"},
+		{"election without advertise", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nelection: {etcd: [e]}\nlogs: [" + regLog + "]\n", "advertise (the host:port at which the other serve processes reach this one) is required"},
+		{"election without etcd", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nelection: {advertise: 'h:1'}\nlogs: [" + regLog + "]\n", "election: etcd (the endpoints) is required"},
+		{"election advertise without port", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nelection: {etcd: [e], advertise: h}\nlogs: [" + regLog + "]\n", `advertise "h": address h: missing port`},
+		{"trillian without address", "storage: mysql\nmysql: {dsn: x}\nregistry: r\ntrillian: {}\nlogs: [" + regLog + "]\n", "trillian: address (host:port of the Trillian deployment) is required"},
 		{"bad duration", "storage: mysql\nmysql: {dsn: x}\nregistry: r\nmmd: soon\nlogs: [" + regLog + ", {name: disclosures, origin: o, key: k}]\n", "line 4: cannot unmarshal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
