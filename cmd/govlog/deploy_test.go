@@ -920,18 +920,20 @@ type k8sObject struct {
 			} `yaml:"metadata"`
 			Spec k8sPodSpec `yaml:"spec"`
 		} `yaml:"template"`
-		VolumeClaimTemplates []struct {
-			Metadata struct {
-				Name string `yaml:"name"`
-			} `yaml:"metadata"`
-		} `yaml:"volumeClaimTemplates"`
-		Ports []struct {
+		VolumeClaimTemplates []k8sClaim `yaml:"volumeClaimTemplates"`
+		Ports                []struct {
 			Port       int `yaml:"port"`
 			TargetPort any `yaml:"targetPort"`
 		} `yaml:"ports"`
 	} `yaml:"spec"`
 	// ns is the namespace kustomize puts it in; file, where it is.
 	ns, file string
+}
+
+type k8sClaim struct {
+	Metadata struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
 }
 
 type k8sPodSpec struct {
@@ -986,13 +988,7 @@ type k8sVolumeMount struct {
 func (c k8sContainer) onClaim(o *k8sObject, path string) bool {
 	return slices.ContainsFunc(c.VolumeMounts, func(vm k8sVolumeMount) bool {
 		return strings.HasPrefix(path+"/", strings.TrimSuffix(vm.MountPath, "/")+"/") &&
-			slices.ContainsFunc(o.Spec.VolumeClaimTemplates, func(v struct {
-				Metadata struct {
-					Name string `yaml:"name"`
-				} `yaml:"metadata"`
-			}) bool {
-				return v.Metadata.Name == vm.Name
-			})
+			slices.ContainsFunc(o.Spec.VolumeClaimTemplates, func(v k8sClaim) bool { return v.Metadata.Name == vm.Name })
 	})
 }
 
