@@ -32,7 +32,8 @@ var updatePortalPNG = flag.Bool("update-portal-png", false, "write the journalis
 // real `govlog dev` (Trillian, every log, three witnesses, SQLite) in
 // headless Chromium: search a document by words of its title, open it,
 // see its proof verified in the browser; check a file that matches and
-// one that does not; switch to Chinese. The screenshot of the verified
+// one that does not; read an account's ledger and follow a payment back to
+// its allocation; switch to Chinese. The screenshot of the verified
 // entry is the README's (go test -run TestPortalJournalist
 // -update-portal-png ./cmd/govlog writes docs/portal.png).
 func TestPortalJournalist(t *testing.T) {
@@ -145,11 +146,29 @@ func TestPortalJournalist(t *testing.T) {
 		t.Errorf("altered file: verdict %q:\n%s", cls, text("#check-result"))
 	}
 
-	// The funds views ask the funds log itself (its tiles are below
-	// /funds/, the views below /money/): an account it doesn't have is
-	// its own answer, not a tile path.
+	// Follow the money: the city's budget pays a contractor under a
+	// contract; the views ask the funds log itself (its tiles are below
+	// /funds/, the views below /money/).
+	for _, st := range [][2]string{
+		{"funds.account.open", `{"account_id":"city-roads","owner_kind":"agency","owner":"demo-agency","kind":"budget"}`},
+		{"funds.account.open", `{"account_id":"acme","owner_kind":"company","owner":"acme-construction","kind":"company"}`},
+		{"funds.allocate", `{"allocation_id":"2027-roads","to":"city-roads","amount":1000000,"budget_line":"roads"}`},
+		{"funds.contract.register", `{"contract_id":"road-7","kind":"works","payer":"city-roads","payee":"acme","ceiling":500000}`},
+		{"funds.transfer", `{"transfer_id":"road-7-1","from":"city-roads","to":"acme","amount":200000,"contract_id":"road-7"}`},
+	} {
+		submitDemo(t, data, addr, "funds", st[0], st[1])
+	}
+	do(chromedp.Navigate(portal+"/money/"), chromedp.SendKeys(chromedp.ID("account"), "acme"), chromedp.Submit(chromedp.ID("account")),
+		chromedp.WaitVisible(chromedp.ID("ledger-h")))
+	if got := text("main"); !strings.Contains(got, "Ledger of acme") || !strings.Contains(got, "2,000.00 CNY") || !strings.Contains(got, "transfer/road-7-1") {
+		t.Errorf("acme's ledger:\n%s", got)
+	}
+	do(chromedp.Click(chromedp.CSS(`a[href^="/money/payment?ref=transfer"]`)), chromedp.WaitVisible(chromedp.ID("path-h")))
+	if got := text("main"); !strings.Contains(got, "allocation/2027-roads") || !strings.Contains(got, "10,000.00 CNY") {
+		t.Errorf("the payment's path:\n%s", got)
+	}
 	do(chromedp.Navigate(portal + "/money/account?id=no-such-account"))
-	if got := text("main"); !strings.Contains(got, "Follow the money") || !strings.Contains(got, "The funds log could not answer") {
+	if got := text("main"); !strings.Contains(got, "The funds log could not answer") {
 		t.Errorf("funds view of an unknown account:\n%s", got)
 	}
 
@@ -218,16 +237,23 @@ func waitPortal(t *testing.T, out *lockedBuffer, done <-chan error) string {
 // waits for its bundle, and returns its index.
 func publishDocument(t *testing.T, data, addr string, doc []byte, title string) uint64 {
 	t.Helper()
-	signer, err := loadSigner(filepath.Join(data, "keys", "demo-agency.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	body, err := json.Marshal(map[string]string{"doc_id": "roads-2027-maint", "title": title,
 		"sha256": hex.EncodeToString(sha256Of(doc)), "category": "budget", "decision_date": "2026-11-20"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := govlog.NewStatement("gov.example/disclosures", "disclosure.publish", time.Now(), body)
+	return submitDemo(t, data, addr, "disclosures", "disclosure.publish", string(body))
+}
+
+// submitDemo submits a statement of typ with body to log, signed by dev's
+// demo agency, waits for its bundle, and returns its index.
+func submitDemo(t *testing.T, data, addr, log, typ, body string) uint64 {
+	t.Helper()
+	signer, err := loadSigner(filepath.Join(data, "keys", "demo-agency.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := govlog.NewStatement("gov.example/"+log, typ, time.Now(), []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,9 +268,9 @@ func publishDocument(t *testing.T, data, addr string, doc []byte, title string) 
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sub, err := c.Submit(ctx, "disclosures", signed, true)
+	sub, err := c.Submit(ctx, log, signed, true)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", typ, err)
 	}
 	b, err := govlog.ParseBundle(sub.Bundle)
 	if err != nil {
