@@ -24,10 +24,10 @@ func findChromium(t *testing.T) string {
 	return browser
 }
 
-// newBrowser starts a headless Chromium for t, with a phone-sized window
-// unless width says otherwise, and returns a tab's context. The browser
+// newBrowser starts a headless Chromium for t, its window width by
+// height, with extra options, and returns a tab's context. The browser
 // stops when t ends.
-func newBrowser(t *testing.T, width, height int) context.Context {
+func newBrowser(t *testing.T, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(findChromium(t)),
@@ -36,6 +36,7 @@ func newBrowser(t *testing.T, width, height int) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)

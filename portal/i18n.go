@@ -168,6 +168,7 @@ var catalogue = map[string]msg{
 	"check.computed":       {"SHA-256 of the file: %s", "文件的 SHA-256：%s"},
 	"check.match":          {"Match: this document is in the log.", "匹配：该文件已记录在日志中。"},
 	"check.nomatch":        {"No match: no entry of the logs has this SHA-256. The file differs from every logged document, or was never logged.", "不匹配：日志中没有记录这个 SHA-256。该文件与所有已记录的文件都不同，或从未被记录。"},
+	"check.nocrypto":       {"This browser cannot hash the file here (WebCrypto needs HTTPS): paste the file's SHA-256 instead.", "此浏览器无法在此计算文件哈希（WebCrypto 需要 HTTPS）：请改为粘贴文件的 SHA-256。"},
 	"check.badhash":        {"A SHA-256 is 64 hexadecimal digits.", "SHA-256 应为 64 位十六进制数字。"},
 	"funds.title":          {"Follow the money", "资金追踪"},
 	"funds.intro":          {"Every account of the funds log has a public ledger; every payment can be traced back to the budget it came from.", "资金日志中的每个账户都有公开流水；每笔付款都可以追溯到其预算来源。"},

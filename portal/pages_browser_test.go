@@ -1,6 +1,9 @@
 package portal
 
 import (
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,5 +49,50 @@ func TestEntryProofInBrowser(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInsecureContextSaysSo: over plain HTTP to a host other than the
+// loopback, browsers give no WebCrypto; the entry's page then says it
+// cannot check the proof there, and the check page asks for the file's
+// hash, instead of failing obscurely.
+func TestInsecureContextSaysSo(t *testing.T) {
+	src, k := newFakeSource(t)
+	srv := newTestPages(t, src, k.policy)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// portal.test resolves to the test server, but is not localhost.
+	ctx := newBrowser(t, 800, 900, chromedp.Flag("host-resolver-rules", "MAP portal.test 127.0.0.1"))
+	base := "http://portal.test:" + u.Port()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/entries/disclosures/0?lang=en")); err != nil {
+		t.Fatal(err)
+	}
+	state, err := chromedp.Run(ctx, chromedp.Poll[string](`(s => s !== "checking" && s)(document.getElementById("proof").dataset.state)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("proof")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state != "failed" || !strings.Contains(text, "This browser cannot check signatures here") {
+		t.Errorf("state %q:\n%s", state, text)
+	}
+
+	doc := filepath.Join(t.TempDir(), "doc.txt")
+	if err := os.WriteFile(doc, []byte("test"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/check?lang=en"), chromedp.SetUploadFiles(chromedp.ID("file"), []string{doc})); err != nil {
+		t.Fatal(err)
+	}
+	said, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("check-result").textContent.trim()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(said, "paste the file's SHA-256 instead") {
+		t.Errorf("check page says %q", said)
 	}
 }

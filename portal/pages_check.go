@@ -7,7 +7,7 @@ import (
 )
 
 // checkScriptKeys are the strings check.js shows.
-var checkScriptKeys = []string{"check.computing", "check.computed", "check.match", "check.nomatch", "search.error", "search.pending"}
+var checkScriptKeys = []string{"check.computing", "check.nocrypto", "check.computed", "check.match", "check.nomatch", "search.error", "search.pending"}
 
 // checkPage is the data of the check page: a document's SHA-256 and the
 // entries, in any log, that logged it.

@@ -61,6 +61,10 @@
   file.addEventListener("change", async () => {
     const f = file.files[0];
     if (!f) return;
+    if (!globalThis.crypto || !crypto.subtle) {
+      out.replaceChildren(para(msgs["check.nocrypto"], "bad"));
+      return;
+    }
     out.replaceChildren(para(msgs["check.computing"]));
     try {
       const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await f.arrayBuffer()));
