@@ -289,6 +289,25 @@ func TestVerifyJSAgreesWithGo(t *testing.T) {
 					t.Errorf("verify.js counted witnesses %q, want %q", js.Witnesses, v.wantWitnesses)
 				}
 			}
+			// The checkpoint's cosignatures, one by one: who counted, who
+			// had an invalid one, who dated it too far ahead.
+			if b, err := govlog.ParseBundle(v.bundle); err == nil {
+				if cv, _ := policy.VerifyCheckpoint(b.Checkpoint); cv != nil {
+					var invalid, late []string
+					for _, nc := range cv.NotCounted {
+						switch {
+						case errors.Is(nc.Err, govlog.ErrInvalidCosignature):
+							invalid = append(invalid, nc.Witness)
+						case errors.Is(nc.Err, govlog.ErrCosignatureTime):
+							late = append(late, nc.Witness)
+						}
+					}
+					if !slices.Equal(cv.Witnesses, js.Witnesses) || !slices.Equal(invalid, js.InvalidWitnesses) || !slices.Equal(late, js.LateWitnesses) {
+						t.Errorf("cosignatures: Go counted %q, invalid %q, late %q; verify.js %q, %q, %q",
+							cv.Witnesses, invalid, late, js.Witnesses, js.InvalidWitnesses, js.LateWitnesses)
+					}
+				}
+			}
 			if goErr != nil {
 				return
 			}
