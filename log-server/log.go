@@ -164,6 +164,11 @@ func (t *Trillian) OpenLog(ctx context.Context, opts LogOptions) (*Log, error) {
 	var err error
 	if opts.TrillianTreeID != 0 {
 		tree, err = t.namedTree(ctx, opts.TrillianTreeID)
+	} else if t.opts.CreateTrees != nil {
+		err = t.opts.CreateTrees(func() (err error) {
+			tree, err = t.findOrCreateTree(ctx, opts.Origin)
+			return err
+		})
 	} else {
 		tree, err = t.findOrCreateTree(ctx, opts.Origin)
 	}

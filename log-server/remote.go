@@ -25,8 +25,9 @@ type RemoteOptions struct {
 	Address string
 	// Credentials secure the connection (TLS); nil is plaintext.
 	Credentials credentials.TransportCredentials
-	// TileCacheBytes is as in TrillianOptions.
+	// TileCacheBytes and CreateTrees are as in TrillianOptions.
 	TileCacheBytes int
+	CreateTrees    func(fn func() error) error
 	Logger         *slog.Logger
 }
 
@@ -54,7 +55,7 @@ func DialTrillian(opts RemoteOptions) (*Trillian, error) {
 	}
 	opts.Logger.Info("using the trillian deployment", "address", opts.Address)
 	return &Trillian{
-		opts:    TrillianOptions{Logger: opts.Logger},
+		opts:    TrillianOptions{Logger: opts.Logger, CreateTrees: opts.CreateTrees},
 		conn:    conn,
 		cancel:  func() {},
 		seqDone: closedChan(),

@@ -47,6 +47,10 @@ type TrillianOptions struct {
 	// admit (Trillian's storage refuses a second integration of the same
 	// revision all the same: its tree heads are unique per revision).
 	ElectedSequencer bool
+	// CreateTrees, if set, runs each find-or-create of a log's tree, so
+	// that processes starting together on one database take turns (a
+	// named database lock) instead of each creating a tree for the log.
+	CreateTrees func(fn func() error) error
 	// TileCacheBytes bounds the memory in which every log keeps the tiles
 	// and entry bundles it has read (tiles.DefaultCacheBytes when zero).
 	TileCacheBytes int

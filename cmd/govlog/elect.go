@@ -253,7 +253,7 @@ func startTrillian(remote *trillianConfig, topts logserver.TrillianOptions, logg
 	if remote == nil {
 		return logserver.StartTrillian(topts)
 	}
-	ropts := logserver.RemoteOptions{Address: remote.Address, TileCacheBytes: topts.TileCacheBytes, Logger: logger}
+	ropts := logserver.RemoteOptions{Address: remote.Address, TileCacheBytes: topts.TileCacheBytes, CreateTrees: topts.CreateTrees, Logger: logger}
 	if remote.TLS != nil {
 		c, err := remote.TLS.client(logger)
 		if err != nil {

@@ -229,6 +229,8 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		}
 		defer db.Close()
 		topts.AdminStorage, topts.LogStorage = mysql.TrillianStorage(db)
+		// Processes starting together (elected ones) make one tree per log.
+		topts.CreateTrees = func(fn func() error) error { return mysql.Locked(ctx, db, "govlog_trees", fn) }
 		store = mysql.NewAdmissionStore(db)
 	} else {
 		db, err := sqlite.Open(ctx, cfg.SQLitePath)

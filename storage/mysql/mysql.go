@@ -109,8 +109,11 @@ func ensureSchemaWith(ctx context.Context, cfg *gomysql.Config) error {
 		return fmt.Errorf("couldn't open MySQL: %w", err)
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
-	return ensureSchema(ctx, db)
+	// One connection holds the lock, one makes the schema: processes
+	// starting together take turns (the version row is counted, then
+	// written).
+	db.SetMaxOpenConns(2)
+	return Locked(ctx, db, "govlog_schema", func() error { return ensureSchema(ctx, db) })
 }
 
 // isolationVariable returns the name of the server's session isolation
