@@ -88,7 +88,7 @@ type LogOptions struct {
 	// (DialTrillian) that an operator made; 0: the tree whose description
 	// is the log's origin, made on first use.
 	TrillianTreeID int64
-	Logger  *slog.Logger
+	Logger         *slog.Logger
 }
 
 // SharedCheckpoints is where the processes serving a log from one database
