@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"os"
 	"strings"
 	"sync"
@@ -47,6 +48,10 @@ type electionConfig struct {
 	// listeners speak TLS (a CA, and a client certificate if Submit
 	// requires one). Nil: plaintext.
 	PeersTLS *tlsClientConfig `yaml:"peers_tls"`
+	// EtcdTLS checks etcd's certificate (https:// endpoints) and presents
+	// this process's, if etcd requires client certificates. Nil: the
+	// system's roots for https:// endpoints.
+	EtcdTLS *tlsClientConfig `yaml:"etcd_tls"`
 }
 
 // check checks the block, after putting the environment into advertise.
@@ -101,7 +106,7 @@ type elected struct {
 }
 
 func startElection(cfg *electionConfig, logger *slog.Logger) (*elected, error) {
-	etcd, err := clientv3.New(clientv3.Config{
+	etcdCfg := clientv3.Config{
 		Endpoints: cfg.Etcd, DialTimeout: 5 * time.Second,
 		// Without keepalives a dead etcd is noticed only when a call
 		// times out.
@@ -109,7 +114,15 @@ func startElection(cfg *electionConfig, logger *slog.Logger) (*elected, error) {
 		// The client's own retries would log a line a second while etcd
 		// is down; the election says what matters in govlog's log.
 		Logger: zap.NewNop(),
-	})
+	}
+	if cfg.EtcdTLS != nil || slices.ContainsFunc(cfg.Etcd, func(e string) bool { return strings.HasPrefix(e, "https://") }) {
+		c, err := cfg.EtcdTLS.client(logger)
+		if err != nil {
+			return nil, fmt.Errorf("election: etcd_tls: %w", err)
+		}
+		etcdCfg.TLS = c.Config()
+	}
+	etcd, err := clientv3.New(etcdCfg)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't reach etcd at %s: %w", strings.Join(cfg.Etcd, ","), err)
 	}

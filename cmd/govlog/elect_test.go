@@ -1,10 +1,18 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	"go.etcd.io/etcd/server/v3/embed"
 )
 
 // TestElectionAdvertiseFromEnvironment: serve's election.advertise takes
@@ -47,5 +55,53 @@ func TestElectionAdvertiseFromEnvironment(t *testing.T) {
 				t.Errorf("advertise %q is %q, want %q", tc.advertise, c.Election.Advertise, tc.want)
 			}
 		})
+	}
+}
+
+// TestElectionOverTLS: the election reaches an etcd that serves TLS only
+// with etcd_tls's CA, and wins; without that CA it never gets a lease.
+func TestElectionOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	files, err := prepareDevTLS(filepath.Join(dir, "tls"), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := embed.NewConfig()
+	cfg.Dir = filepath.Join(dir, "etcd")
+	cfg.LogLevel = "error"
+	clientURL, _ := url.Parse("https://" + freeAddr(t))
+	peerURL, _ := url.Parse("http://" + freeAddr(t))
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*clientURL}, []url.URL{*clientURL}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peerURL}, []url.URL{*peerURL}
+	cfg.InitialCluster = cfg.Name + "=" + peerURL.String()
+	cfg.ClientTLSInfo = transport.TLSInfo{CertFile: files.server.CertFile, KeyFile: files.server.KeyFile}
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(30 * time.Second):
+		t.Fatal("etcd not ready")
+	}
+	logger := slog.New(slog.DiscardHandler)
+	elect := func(etcdTLS *tlsClientConfig) error {
+		el, err := startElection(&electionConfig{Etcd: []string{clientURL.String()}, Advertise: "127.0.0.1:7000", TTL: 2 * time.Second, EtcdTLS: etcdTLS}, logger)
+		if err != nil {
+			return err
+		}
+		defer el.close()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		won := errors.New("not elected within 10s")
+		el.elector.Run(ctx, func(context.Context, int64) error { won = nil; cancel(); return nil })
+		return won
+	}
+	if err := elect(&files.client); err != nil {
+		t.Errorf("with etcd_tls's CA: %v", err)
+	}
+	if err := elect(nil); err == nil {
+		t.Error("elected through a TLS etcd whose certificate the system's roots do not know")
 	}
 }
