@@ -28,6 +28,27 @@
 //   - The tree is a Trillian pre-ordered log: the personality gives each
 //     admitted leaf its index, so the log's order is the admission order.
 //
+// Several processes, one database (LogOptions.Elected): govlog serve with
+// an election block runs as one of several processes on one MariaDB
+// database, of which etcd elects one (package election). Only the elected
+// process runs Trillian's sequencer (TrillianOptions.ElectedSequencer) and
+// signs: Log.Lead first catches up with the newest published checkpoint,
+// then signs as a single process does, recording each checkpoint in the
+// database (SharedCheckpoints, fenced: a process no longer elected records
+// and publishes nothing) before it publishes it. The others follow: every
+// 200 ms they read the newest recorded checkpoint, grow their own tiles to
+// it from the tree's leaves, check that the tiles hash to its root and
+// extend what they served, and serve it. Trillian's storage refuses a
+// second integration of one revision (its tree heads are unique per
+// revision), and the leaves at each index are fixed by fenced admissions,
+// so even two processes that both believed they were elected could not
+// make two trees; and since checkpoints carry no timestamp, they would
+// sign the very same bytes.
+//
+// Trillian elsewhere (DialTrillian): the trees may live in an existing
+// Trillian deployment reached over gRPC; its own log signers integrate
+// the leaves, which the log stores through AddSequencedLeaves.
+//
 // [tlog-checkpoint]: https://c2sp.org/tlog-checkpoint
 // [tlog-witness]: https://c2sp.org/tlog-witness
 // [tlog-proof]: https://c2sp.org/tlog-proof

@@ -51,6 +51,23 @@
 // Options.Registry is a fixed registry that no log records (tests,
 // benchmarks).
 //
+// Several front ends (Options.Elected): when several processes serve the
+// logs from one database, one is elected (through etcd) to admit, and
+// only inside Server.Lead, after it took the store's fence with its
+// election token. Any process takes a Submit: it parses the statement,
+// verifies its signatures against the registry and takes the caller's
+// quota, then, if it is not the elected one, hands the request to it
+// (Options.Forwarder) with the deployment's forward key, and returns its
+// answer; the elected process checks again (it trusts no front end) but
+// takes no quota twice. A caller sees no difference but a hop of latency.
+// Every admission transaction of a fenced store reads the fence: a process
+// that lost its lease and has not noticed yet can no longer commit, so no
+// index is ever given twice. When no process is elected (an election under
+// way, etcd out of reach), Submit answers UNAVAILABLE (ErrNotAdmitting)
+// and reads go on. One process is elected for all the logs, not one per
+// log: each log's admission authorizes against the registry log's state
+// as the same process last committed it, which one process keeps exact.
+//
 // Decisions where DESIGN.md is silent:
 //   - Submitting bytes already admitted returns the same entry (the leaf
 //     hash is the identity), without re-checking rules or time.
