@@ -215,6 +215,7 @@ var catalogue = map[string]msg{
 	"status.policyfile":    {"The policy file", "策略文件"},
 	"status.none":          {"none yet", "暂无"},
 	"err.badrequest":       {"Bad request: %s", "请求有误：%s"},
+	"err.index":            {"an entry's number is a whole number", "记录序号应为整数"},
 	"err.notfound":         {"Not found.", "未找到。"},
 	"err.unavailable":      {"The node could not answer: %s", "节点无法回答：%s"},
 	"footer":               {"govlog: a transparency log for public records. Everything shown here can be checked offline from its proof.", "govlog：公共记录透明日志。此处显示的一切都可凭其证明离线核验。"},

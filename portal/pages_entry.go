@@ -46,7 +46,7 @@ func (p *Pages) entry(w http.ResponseWriter, r *http.Request) {
 	log := r.PathValue("log")
 	index, err := strconv.ParseUint(r.PathValue("index"), 10, 64)
 	if err != nil {
-		p.badRequest(w, r, l, "the index is a number")
+		p.badRequest(w, r, l, l.t("err.index"))
 		return
 	}
 	logs, ok := p.logs(w, r, l)
@@ -113,7 +113,7 @@ func (p *Pages) proof(w http.ResponseWriter, r *http.Request) {
 	log := r.PathValue("log")
 	index, err := strconv.ParseUint(r.PathValue("index"), 10, 64)
 	if err != nil {
-		p.badRequest(w, r, l, "the index is a number")
+		p.badRequest(w, r, l, l.t("err.index"))
 		return
 	}
 	e, err := p.opts.Source.Entry(r.Context(), log, index)

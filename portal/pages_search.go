@@ -41,13 +41,7 @@ var hexHash = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 
 // query turns the form into a Query of log, or says what is wrong.
 func (f searchForm) query(log string) (Query, error) {
-	q := Query{Log: log, Agency: f.Agency, Type: f.Type, ID: f.ID, Words: strings.Fields(f.Words), Cursor: f.Cursor}
-	if f.SHA256 != "" {
-		if !hexHash.MatchString(f.SHA256) {
-			return Query{}, errors.New("sha256: a SHA-256 is 64 hexadecimal digits")
-		}
-		q.SHA256 = strings.ToLower(f.SHA256)
-	}
+	q := Query{Log: log, Agency: f.Agency, Type: f.Type, ID: f.ID, SHA256: strings.ToLower(f.SHA256), Words: strings.Fields(f.Words), Cursor: f.Cursor}
 	var err error
 	if f.From != "" {
 		if q.From, err = parseTime("from", f.From, false); err != nil {
@@ -91,6 +85,11 @@ func (p *Pages) search(w http.ResponseWriter, r *http.Request) {
 	data := searchPage{Logs: logs, Form: form, Searched: true}
 	if form.empty() {
 		data.Error = l.t("search.needs")
+		p.render(w, r, l, http.StatusBadRequest, "search", "search", l.t("search.results"), data)
+		return
+	}
+	if form.SHA256 != "" && !hexHash.MatchString(form.SHA256) {
+		data.Error = l.t("check.badhash")
 		p.render(w, r, l, http.StatusBadRequest, "search", "search", l.t("search.results"), data)
 		return
 	}

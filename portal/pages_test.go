@@ -272,10 +272,10 @@ func TestPageErrors(t *testing.T) {
 	}{
 		{"/entries/nope/0", http.StatusNotFound, "Not found."},
 		{"/entries/disclosures/7", http.StatusNotFound, "Not found."},
-		{"/entries/disclosures/x", http.StatusBadRequest, "the index is a number"},
+		{"/entries/disclosures/x", http.StatusBadRequest, "an entry&#39;s number is a whole number"},
 		{"/proofs/disclosures/1", http.StatusNotFound, "no signed checkpoint includes it yet"},
 		{"/search", http.StatusBadRequest, "Give at least one criterion."},
-		{"/search?sha256=zz", http.StatusBadRequest, "64 hexadecimal digits"},
+		{"/search?sha256=zz", http.StatusBadRequest, "A SHA-256 is 64 hexadecimal digits."},
 		{"/search?q=x&from=yesterday", http.StatusBadRequest, "nor a date"},
 		{"/check?sha256=12ab", http.StatusBadRequest, "A SHA-256 is 64 hexadecimal digits."},
 		{"/money/payment?ref=x", http.StatusOK, ""},
