@@ -16,21 +16,6 @@ import (
 	"github.com/govlog/govlog"
 )
 
-// The pages: server-rendered HTML that reads without JavaScript, in Chinese
-// and English (see i18n.go), for a phone as well as a desk. JavaScript only
-// adds what a server cannot do for the reader: verifying the proofs in
-// the reader's own browser (static/verify.js) and hashing a document file
-// that never leaves the reader's computer (static/check.js).
-//
-//	GET /                       home: search form, the logs and their tiles
-//	GET /search                 results (one log, or the first page of each)
-//	GET /entries/{log}/{index}  an entry, its relations and proof status
-//	GET /proofs/{log}/{index}   its .tlog-proof bundle, to download
-//	GET /check                  check a document by its SHA-256
-//	GET /money/account, /money/payment   an account's ledger, a payment's path
-//	GET /status                 the witness policy, checkpoints, monitors
-//	GET /policy                 the witness policy file verify.js checks against
-
 // ReservedNames are the first path segments below which the pages and the
 // API serve. The read listener serves each log's tiles below /<log>/, so a
 // log named after one of them would hide part of the portal.
@@ -62,7 +47,23 @@ type PagesOptions struct {
 	Logger *slog.Logger
 }
 
-// Pages serves the portal's pages.
+// Pages serves the portal's pages: server-rendered HTML that reads without
+// JavaScript, in Chinese and English (see i18n.go), on a phone as well as
+// a desk. JavaScript only adds what a server cannot do for the reader:
+// verifying the proofs in the reader's own browser (static/verify.js) and
+// hashing a document file that never leaves the reader's computer
+// (static/check.js).
+//
+//	GET /                       home: search form, the logs and their tiles
+//	GET /search                 results (one log, or the first page of each)
+//	GET /entries/{log}/{index}  an entry, its relations and proof status
+//	GET /proofs/{log}/{index}   its .tlog-proof bundle, to download
+//	GET /check                  check a document by its SHA-256
+//	GET /money/                 the funds views: forms for the two below
+//	GET /money/account?id=      an account's ledger
+//	GET /money/payment?ref=     a payment's path back to its allocation
+//	GET /status                 the witness policy, checkpoints, monitors
+//	GET /policy                 the witness policy file verify.js checks against
 type Pages struct {
 	opts   PagesOptions
 	policy *govlog.Policy // nil without one
