@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -94,5 +95,41 @@ func TestInsecureContextSaysSo(t *testing.T) {
 	}
 	if !strings.Contains(said, "paste the file's SHA-256 instead") {
 		t.Errorf("check page says %q", said)
+	}
+}
+
+// TestReadingWithoutJavaScript: with scripts off, a reader still searches
+// (a plain form), reads an entry with its proof link, and checks a
+// document by its SHA-256; the entry's page says the proof is not checked
+// there and how to check it.
+func TestReadingWithoutJavaScript(t *testing.T) {
+	src, k := newFakeSource(t)
+	srv := newTestPages(t, src, k.policy)
+	ctx := newBrowser(t, 800, 900)
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?lang=en"), chromedp.SendKeys(chromedp.ID("q"), "budget"),
+		chromedp.Click(chromedp.ID("search-go")), chromedp.WaitVisible(chromedp.CSS(`a[href="/entries/disclosures/0"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/entries/disclosures/0"]`)), chromedp.WaitVisible(chromedp.ID("proof"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#proof"); !strings.Contains(got, "runs no JavaScript") || !strings.Contains(got, "Download the proof") {
+		t.Errorf("entry without JavaScript:\n%s", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/check"), chromedp.SendKeys(chromedp.ID("sha256"), docHash),
+		chromedp.Submit(chromedp.ID("sha256")), chromedp.WaitVisible(chromedp.ID("check-verdict"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#check-result"); !strings.Contains(got, "Match: this document is in the log.") {
+		t.Errorf("check without JavaScript:\n%s", got)
 	}
 }
