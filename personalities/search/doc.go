@@ -24,8 +24,9 @@
 // Decisions:
 //   - Several criteria intersect: the sparsest term's list is read (judged
 //     from the first keys of each below the cursor), else the time range's
-//     year, month and day lists, else every entry, and each entry found is
-//     checked for the other terms by point reads, sparsest first. A page
+//     year, month and day lists, else every entry; the entries read are
+//     checked for the other terms a chunk at a time, by reading each
+//     term's list over the chunk's span, sparsest first. A page
 //     examines at most a bounded number of entries, so it may hold fewer
 //     results than asked and still have a next one.
 //   - A cursor is the index below which the next page looks: pages stay

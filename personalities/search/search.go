@@ -202,6 +202,9 @@ var errStop = errors.New("stop")
 // that pass the checks. stopped says it stopped before the list's end,
 // having examined the entries from the cursor down to stop.
 func (p *plan) read(ctx context.Context, r Reader, list driveList, budget int) (found []candidate, stop uint64, stopped bool, err error) {
+	if len(p.terms) > 1 {
+		return p.readChunks(ctx, r, list, budget)
+	}
 	examined := 0
 	err = scanBelow(ctx, r, list.prefix, p.before, p.hasBefore, func(index uint64, value []byte) error {
 		examined++
@@ -222,6 +225,77 @@ func (p *plan) read(ctx context.Context, r Reader, list driveList, budget int) (
 		err = nil
 	}
 	return found, stop, stopped, err
+}
+
+// checkChunk is how many entries of the list read readChunks checks at a
+// time.
+const checkChunk = 128
+
+// readChunks is read for a search of several terms: it takes the list's
+// entries checkChunk at a time, and keeps those that every other term's
+// list holds, reading each of those lists over the chunk's span (a few
+// range reads) instead of each entry's key (a read per entry and term).
+func (p *plan) readChunks(ctx context.Context, r Reader, list driveList, budget int) (found []candidate, stop uint64, stopped bool, err error) {
+	before, hasBefore := p.before, p.hasBefore
+	examined := 0
+	for {
+		var chunk []uint64
+		err := scanBelow(ctx, r, list.prefix, before, hasBefore, func(index uint64, _ []byte) error {
+			chunk = append(chunk, index)
+			if len(chunk) == checkChunk {
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return nil, 0, false, err
+		}
+		alive := make(map[uint64]bool, len(chunk))
+		for _, i := range chunk {
+			alive[i] = true
+		}
+		for _, t := range p.terms[1:] {
+			if len(alive) == 0 || len(chunk) == 0 {
+				break
+			}
+			held := make(map[uint64]bool, len(alive))
+			err := scanRange(ctx, r, listPrefix(t), chunk[len(chunk)-1], chunk[0], func(index uint64, _ []byte) error {
+				if alive[index] {
+					held[index] = true
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, 0, false, err
+			}
+			alive = held
+		}
+		for _, index := range chunk {
+			examined++
+			if alive[index] {
+				c := candidate{index: index}
+				if list.checkTime {
+					if c.sum, err = summaryAt(ctx, r, index); err != nil {
+						return nil, 0, false, err
+					}
+				}
+				if !list.checkTime || p.inRange(c.sum.Time) {
+					found = append(found, c)
+				}
+			}
+			if len(found) > p.limit || examined >= budget {
+				return found, index, true, nil
+			}
+		}
+		if len(chunk) < checkChunk {
+			return found, 0, false, nil
+		}
+		before, hasBefore = chunk[len(chunk)-1], true
+	}
+}
+
+func (p *plan) inRange(t time.Time) bool {
+	return (p.from.IsZero() || !t.Before(p.from)) && (p.to.IsZero() || !t.After(p.to))
 }
 
 // match checks the entry at index, read from list (with value, the
@@ -251,7 +325,7 @@ func (p *plan) match(ctx context.Context, r Reader, list driveList, index uint64
 			return candidate{}, false, err
 		}
 	}
-	if list.checkTime && ((!p.from.IsZero() && c.sum.Time.Before(p.from)) || (!p.to.IsZero() && c.sum.Time.After(p.to))) {
+	if list.checkTime && !p.inRange(c.sum.Time) {
 		return candidate{}, false, nil
 	}
 	return c, true, nil
@@ -302,6 +376,55 @@ func scanBelow(ctx context.Context, r Reader, list string, before uint64, hasBef
 		}
 	}
 	return nil
+}
+
+// scanRange calls fn with each entry of list from index hi down to lo
+// (both included), newest first: the prefixes that together hold exactly
+// the positions from hi's to lo's, read in ascending order.
+func scanRange(ctx context.Context, r Reader, list string, lo, hi uint64, fn func(index uint64, value []byte) error) error {
+	each := func(key string, value []byte) error {
+		index, ok := parsePosition(key[len(list):])
+		if !ok {
+			return fmt.Errorf("search index: malformed key %q", key)
+		}
+		return fn(index, value)
+	}
+	a, b := position(hi), position(lo) // a <= b
+	if a == b {
+		return r.Scan(ctx, list+a, each)
+	}
+	k := 0
+	for a[k] == b[k] {
+		k++
+	}
+	// From a to the end of the block a[:k+1]: a itself, then the larger
+	// positions sharing ever shorter prefixes with it.
+	if err := r.Scan(ctx, list+a, each); err != nil {
+		return err
+	}
+	for i := positionLen - 1; i > k; i-- {
+		for d := a[i] + 1; d <= '9'; d++ {
+			if err := r.Scan(ctx, list+a[:i]+string(d), each); err != nil {
+				return err
+			}
+		}
+	}
+	// The whole blocks between.
+	for d := a[k] + 1; d < b[k]; d++ {
+		if err := r.Scan(ctx, list+a[:k]+string(d), each); err != nil {
+			return err
+		}
+	}
+	// From the start of the block b[:k+1] to b: the smaller positions
+	// sharing ever longer prefixes with b, then b itself.
+	for i := k + 1; i < positionLen; i++ {
+		for d := byte('0'); d < b[i]; d++ {
+			if err := r.Scan(ctx, list+b[:i]+string(d), each); err != nil {
+				return err
+			}
+		}
+	}
+	return r.Scan(ctx, list+b, each)
 }
 
 // planOf checks q and decides how to answer it: the terms an entry must
