@@ -110,6 +110,9 @@ type Log struct {
 	witnesses []*witnessClient
 	// leading is set while Lead runs: Run signs instead of following.
 	leading atomic.Bool
+	// followMu makes one follow at a time (Run's, and a reader's asking
+	// for a size past this process's checkpoint).
+	followMu sync.Mutex
 	// retryAt delays the next attempt to publish after witnesses failed.
 	retryAt time.Time
 
@@ -326,6 +329,8 @@ func (l *Log) Lead(ctx context.Context) error {
 // than this process's: the tiles are grown to it from the tree's leaves and
 // must hash to its root, and it must extend the last one published here.
 func (l *Log) follow(ctx context.Context) error {
+	l.followMu.Lock()
+	defer l.followMu.Unlock()
 	signed, ok, err := l.opts.Shared.LatestCheckpoint(ctx, l.opts.Origin)
 	if err != nil || !ok {
 		return err
@@ -811,6 +816,22 @@ func (l *Log) FindLeaf(ctx context.Context, hash [32]byte, size uint64) (uint64,
 	return l.proveHash(ctx, hash, size)
 }
 
+// CatchUp follows the published checkpoint at once when a reader asks a
+// process that is not elected for a size past its own: a witness or
+// monitor that saw a newer checkpoint from the elected process, or from
+// another that follows it, is answered instead of told to come back.
+func (l *Log) CatchUp(ctx context.Context, size uint64) {
+	if !l.opts.Elected || l.leading.Load() {
+		return
+	}
+	if _, cp := l.Checkpoint(); size <= cp.Size {
+		return
+	}
+	if err := l.follow(ctx); err != nil && ctx.Err() == nil {
+		l.opts.Logger.Warn("couldn't follow the published checkpoint", "err", err)
+	}
+}
+
 // checkSize resolves size 0 to the latest checkpoint and refuses sizes past
 // it: proofs are only served for trees a checkpoint has been signed for.
 func (l *Log) checkSize(size uint64) (uint64, error) {
@@ -827,6 +848,7 @@ func (l *Log) checkSize(size uint64) (uint64, error) {
 // InclusionProof proves entry index in the tree of the given size (0: the
 // latest checkpoint).
 func (l *Log) InclusionProof(ctx context.Context, index, size uint64) ([][32]byte, uint64, error) {
+	l.CatchUp(ctx, size)
 	size, err := l.checkSize(size)
 	if err != nil {
 		return nil, 0, err
@@ -879,6 +901,7 @@ func (l *Log) ConsistencyProof(ctx context.Context, from, to uint64) ([][32]byte
 	if from > to {
 		return nil, fmt.Errorf("from size %d is past to size %d: %w", from, to, govlog.ErrOutOfRange)
 	}
+	l.CatchUp(ctx, to)
 	if _, cp := l.Checkpoint(); to > cp.Size {
 		return nil, fmt.Errorf("to size %d is past the latest checkpoint %d: %w", to, cp.Size, govlog.ErrOutOfRange)
 	}

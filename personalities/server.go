@@ -65,6 +65,13 @@ type Prover interface {
 	ConsistencyProof(ctx context.Context, from, to uint64) ([][32]byte, error)
 }
 
+// catcherUp is a Log served by a process that follows another's
+// checkpoints (log-server's elected mode): asked for a size past its own,
+// it looks for a newer one first.
+type catcherUp interface {
+	CatchUp(ctx context.Context, size uint64)
+}
+
 // Log is everything a personality needs from its log.
 type Log interface {
 	Backend
@@ -692,6 +699,9 @@ func (s *Server) GetConsistencyProof(ctx context.Context, req *api.GetConsistenc
 	}
 	if err != nil {
 		return nil, toStatus(s.opts.Logger, err)
+	}
+	if c, ok := l.Log.(catcherUp); ok {
+		c.CatchUp(ctx, uint64(max(req.FromSize, req.ToSize)))
 	}
 	_, cp := l.Log.Checkpoint()
 	to := uint64(req.ToSize)

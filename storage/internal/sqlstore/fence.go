@@ -115,6 +115,18 @@ func (s *Store) LatestCheckpoint(ctx context.Context, origin string) (signed []b
 // to extend). A smaller size than the one stored is left alone. While this
 // Store is fenced, only its holder's write commits.
 func (s *Store) StoreCheckpoint(ctx context.Context, origin string, size uint64, signed []byte) error {
+	// The first checkpoints of several logs, written at once, take gap
+	// locks and may deadlock on MySQL: the victim tries again.
+	for attempt := 1; ; attempt++ {
+		err := s.storeCheckpointOnce(ctx, origin, size, signed)
+		if err == nil || attempt == 5 || s.d.Retryable == nil || !s.d.Retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * 10 * time.Millisecond)
+	}
+}
+
+func (s *Store) storeCheckpointOnce(ctx context.Context, origin string, size uint64, signed []byte) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("couldn't begin transaction: %w", err)
