@@ -355,7 +355,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			return err
 		}
 		mux := readMux(cfg.Logs, logs, portal.NewAPI(src, logger), pages)
-		if elect == nil { // (elected processes share a database only one may write)
+		if elect == nil { // (an elected process indexes in its terms)
 			g.Go(func() error { rebuildSearch(ctx, store, ps, logger); return nil })
 		}
 		g.Go(func() error { return serveHTTPTLS(ctx, hlis, mux, "read path", tlsServer) })
@@ -370,7 +370,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		g.Go(func() error { return mirror(ctx) })
 	}
 	if elect != nil {
-		g.Go(func() error { return elect.run(ctx, shared.TakeFence, trill, logs, srv, logger) })
+		g.Go(func() error { return elect.run(ctx, shared.TakeFence, trill, logs, srv, func(ctx context.Context) { rebuildSearch(ctx, store, ps, logger) }, logger) })
 	} else {
 		g.Go(func() error { return srv.Run(ctx) })
 	}
