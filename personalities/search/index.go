@@ -105,6 +105,9 @@ func parsePosition(p string) (uint64, bool) {
 // Prefix + kind + "/" + value + "/", with "%" and "/" in the value
 // escaped so that no value's list holds another's.
 func listPrefix(t Term) string {
-	v := strings.NewReplacer("%", "%25", "/", "%2F").Replace(t.Value)
-	return Prefix + t.Kind + "/" + v + "/"
+	return Prefix + t.Kind + "/" + valueEscaper.Replace(t.Value) + "/"
 }
+
+// valueEscaper is built once: listPrefix runs for every term of every
+// admitted entry (a replacer made per call was 3% of admission's CPU).
+var valueEscaper = strings.NewReplacer("%", "%25", "/", "%2F")
