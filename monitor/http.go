@@ -42,6 +42,11 @@ var (
 //	                   malformed or not signed by the log, 404 if the monitor
 //	                   follows no log of its origin
 //
+// With Options.Portal, the public portal over the monitor's own replay
+// too: its home at /portal/, its pages at /search, /entries/, /proofs/,
+// /check, /money/, /status, /policy and /static/, and its JSON API below
+// /api/v1/ (see [PortalOptions]).
+//
 // It only reads and writes the Store, so it may serve while Run runs.
 func (m *Monitor) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -51,6 +56,9 @@ func (m *Monitor) Handler() http.Handler {
 	mux.HandleFunc("POST /promises", m.servePromise)
 	mux.HandleFunc("GET /notifications", m.serveNotifications)
 	mux.HandleFunc("GET /notifications/{id}/bundle", m.serveNotificationBundle)
+	if m.portal != nil {
+		m.portal.mount(mux)
+	}
 	return securityHeaders(mux)
 }
 

@@ -66,6 +66,7 @@ import (
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/personalities/search"
 )
 
 // LogReader reads one server's logs by name; *client.Client implements it.
@@ -186,6 +187,9 @@ type Options struct {
 	// WitnessClient reads the witnesses; default: an http.Client with a
 	// [WitnessTimeout] timeout.
 	WitnessClient *http.Client
+	// Portal, if set, serves the public portal over the monitor's own
+	// replay (see [PortalOptions]); the replay then keeps the search index.
+	Portal *PortalOptions
 }
 
 // Monitor follows logs. Its methods must not be called concurrently.
@@ -223,6 +227,8 @@ type Monitor struct {
 	reg    *registry.Registry
 	// waiting holds, per log, the registry view entry a pass stopped at.
 	waiting map[string]waitingView
+	// portal is the public portal, if Options.Portal is set.
+	portal *portalServer
 }
 
 // waitingView is a registry view entry naming more of the registry than
@@ -366,6 +372,11 @@ func New(opts Options) (*Monitor, error) {
 		return nil, err
 	}
 	m.hooks = hooks
+	if opts.Portal != nil {
+		if m.portal, err = newPortal(m, *opts.Portal); err != nil {
+			return nil, fmt.Errorf("monitor: %w", err)
+		}
+	}
 	if hasRegistryLog {
 		m.regLog = &m.opts.Logs[0]
 		if err := m.loadRegistry(context.Background()); err != nil {
@@ -815,6 +826,10 @@ func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEnt
 	e, err := rule.Admit(ctx, l.Domain, st, p.Entry, reg.Authorizer(p.Opened, n))
 	if err != nil && rule.IsRefusal(err) {
 		return e.Agency, err, nil
+	}
+	if err == nil && m.portal != nil {
+		// The portal's search index, as admission writes it.
+		err = search.Index(ctx, st, l.Domain, index, e)
 	}
 	return e.Agency, nil, err
 }

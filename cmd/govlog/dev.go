@@ -505,6 +505,7 @@ func devMonitor(ctx context.Context, g *errgroup.Group, data, logAddr, addr stri
 		m.Logs = append(m.Logs, ml)
 		m.logs = append(m.logs, monitor.Log{Name: l.Name, Origin: l.Origin, Policy: cfg.Policy, Domain: domain})
 	}
+	m.portalPolicy = cfg.PolicyText
 	start := func() { g.Go(func() error { return runMonitor(ctx, m, logger.With("part", "monitor")) }) }
 	return scheme + "://" + lis.Addr().String(), start, nil
 }

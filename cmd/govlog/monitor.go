@@ -33,7 +33,10 @@ var _ monitor.LogReader = (*client.Client)(nil)
 type monitorConfig struct {
 	// Listen is the HTTP address of the dashboard (GET /), the alerts
 	// (GET /alerts, GET /alerts/<id>) and POST /promises (anyone may hand
-	// in a promise; a broken one is an alert). Default 127.0.0.1:7390.
+	// in a promise; a broken one is an alert), and of the public portal
+	// over the monitor's own replay of the logs: its home at /portal/,
+	// its pages at /search, /entries/, /check, /status..., its JSON API
+	// below /api/v1/. Default 127.0.0.1:7390.
 	Listen string `yaml:"listen"`
 	// TLS, if set, makes Listen speak HTTPS only. With client_ca_file,
 	// every client must present a certificate that CA issued.
@@ -197,6 +200,9 @@ type loadedMonitor struct {
 	// metrics, if set, takes the monitor's metrics instead of an admin
 	// listener of its own (govlog dev serves them on its own).
 	metrics prometheus.Registerer
+	// portalPolicy is the logs' policy file, which the portal's pages
+	// verify bundles against: empty when the logs' policies differ.
+	portalPolicy []byte
 }
 
 // loadMonitorConfig reads the config strictly (unknown fields are errors),
@@ -291,6 +297,11 @@ func loadMonitorConfig(configPath string) (*loadedMonitor, error) {
 			return fail("log %q: policy %s lists no key for this origin", l.Origin, l.Policy)
 		}
 		lm.logs = append(lm.logs, monitor.Log{Name: l.Name, Origin: l.Origin, Policy: policy, Domain: domain})
+		if i == 0 || bytes.Equal(lm.portalPolicy, text) {
+			lm.portalPolicy = text
+		} else {
+			lm.portalPolicy = []byte{}
+		}
 	}
 	for i, w := range c.Watches {
 		if w.Name == "" {
@@ -412,6 +423,7 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 		Webhooks: cfg.Webhooks, WebhookSecret: cfg.webhookSecret, Watches: cfg.watches,
 		WebhookClient: hooks.HTTPClient(monitor.WebhookTimeout),
 		Witnesses:     cfg.Witnesses, WitnessClient: witnesses.HTTPClient(monitor.WitnessTimeout),
+		Portal: &monitor.PortalOptions{Policy: cfg.portalPolicy},
 	})
 	if err != nil {
 		return err

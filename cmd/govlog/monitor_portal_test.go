@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/portal"
+)
+
+// TestMonitorPortal: the monitor of a real `govlog dev` serves the portal
+// over its own replay of the logs. A document published to the node is
+// found by the monitor's search index (built by its replay) and served
+// with a bundle the monitor made at the checkpoint it verified, which the
+// Go verifier accepts; in Chromium, a reader searches the monitor's
+// portal, opens the entry and sees it verified. The dashboard keeps GET /.
+func TestMonitorPortal(t *testing.T) {
+	browser := portalChromium(t)
+	data := t.TempDir()
+	addr, httpAddr, adminAddr, monAddr := "127.0.0.1:17870", "127.0.0.1:17871", "127.0.0.1:17872", "127.0.0.1:17873"
+	ctx, cancel := context.WithCancel(context.Background())
+	var out lockedBuffer
+	cmd := newRootCmd()
+	cmd.SetArgs([]string{"dev", "--data", data, "--listen", addr, "--http", httpAddr, "--admin", adminAddr,
+		"--monitor", monAddr, "--witness-ports", "17874,17875,17876"})
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("govlog dev: %v", err)
+		}
+	})
+	waitPortal(t, &out, done)
+	mon := "http://" + monAddr
+
+	doc := []byte("%PDF-1.7\nBridge inspection report 2027, audited copy\n")
+	sum := hex.EncodeToString(sha256Of(doc))
+	index := publishDocument(t, data, addr, doc, "Bridge inspection report 2027")
+
+	// The monitor's replay reaches the entry within a few passes (every
+	// 2 seconds under dev): its search by SHA-256 then finds it, proved.
+	var page portal.Page
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		page = portal.Page{}
+		status, body := monitorGet(t, mon+"/api/v1/search?log=disclosures&sha256="+sum)
+		if status == http.StatusOK {
+			if err := json.Unmarshal(body, &page); err != nil {
+				t.Fatalf("search answer: %v\n%s", err, body)
+			}
+		}
+		if len(page.Results) > 0 && len(page.Results[0].Bundle) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the monitor's portal never found entry %d (last answer %d %s):\n%s", index, status, body, out.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	r := page.Results[0]
+	if len(page.Results) != 1 || r.Index != index || r.Agency != "demo-agency" || r.Title != "Bridge inspection report 2027" {
+		t.Fatalf("the monitor found %+v, want entry %d by demo-agency", page.Results, index)
+	}
+	policyText, err := os.ReadFile(filepath.Join(data, "policy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := govlog.ParsePolicy(policyText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb, err := govlog.VerifyBundle(r.Bundle, policy)
+	if err != nil {
+		t.Fatalf("the monitor's bundle does not verify: %v\n%s", err, r.Bundle)
+	}
+	if vb.Index != index || !bytes.Equal(vb.Entry, r.Leaf) || govlog.LeafHash(r.Leaf) != [32]byte(r.LeafHash) {
+		t.Fatalf("the monitor's bundle proves entry %d, not the result's %d", vb.Index, index)
+	}
+	// The bundle is at the checkpoint the monitor verified, which its
+	// API lists for the log.
+	var logs struct{ Logs []portal.LogInfo }
+	status, body := monitorGet(t, mon+"/api/v1/logs")
+	if status != http.StatusOK || json.Unmarshal(body, &logs) != nil {
+		t.Fatalf("GET /api/v1/logs: %d %s", status, body)
+	}
+	b, err := govlog.ParseBundle(r.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range logs.Logs {
+		if l.Name == "disclosures" {
+			found = true
+			if vb.Checkpoint.Size > l.Size || (vb.Checkpoint.Size == l.Size && !bytes.Equal(b.Checkpoint, l.Checkpoint)) {
+				t.Errorf("the bundle's checkpoint (size %d) is not one the monitor verified (it lists size %d)", vb.Checkpoint.Size, l.Size)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the monitor's portal lists no disclosures log: %s", body)
+	}
+
+	// The entry's page, by the API and without JavaScript.
+	status, body = monitorGet(t, mon+fmt.Sprintf("/api/v1/entries/disclosures/%d", index))
+	if status != http.StatusOK || !bytes.Contains(body, []byte(sum)) {
+		t.Fatalf("GET the entry from the monitor: %d %s", status, body)
+	}
+	// The dashboard keeps its path; the funds views say the monitor
+	// does not answer them, not fail.
+	if status, body := monitorGet(t, mon+"/"); status != http.StatusOK || !bytes.Contains(body, []byte("gov.example/disclosures")) {
+		t.Fatalf("the dashboard at /: %d\n%s", status, body)
+	}
+	if status, body := monitorGet(t, mon+"/money/account?id=acme"); status >= 500 {
+		t.Fatalf("the funds view at the monitor failed: %d\n%s", status, body)
+	}
+
+	// In Chromium: search the monitor's portal, open, see it verified.
+	bctx := portalBrowser(t, browser)
+	do := func(actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, actions...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do(chromedp.Navigate(mon+"/portal/"), chromedp.SendKeys(chromedp.ID("q"), "bridge inspection"), chromedp.Click(chromedp.ID("search-go")))
+	link := fmt.Sprintf(`a[href="/entries/disclosures/%d"]`, index)
+	do(chromedp.WaitVisible(chromedp.CSS(link)), chromedp.Click(chromedp.CSS(link)), chromedp.WaitVisible(chromedp.ID("proof")))
+	state, err := chromedp.Run(bctx, chromedp.Poll[string](`(s => s !== "checking" && s)(document.getElementById("proof").dataset.state)`))
+	if err != nil {
+		t.Fatalf("the proof was never checked: %v", err)
+	}
+	if state != "verified" {
+		text, _ := chromedp.Run(bctx, chromedp.Text(chromedp.ID("proof")))
+		t.Fatalf("the monitor's entry page: proof %s:\n%s", state, text)
+	}
+}
+
+// monitorGet returns the status and body of GET url.
+func monitorGet(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, body
+}
