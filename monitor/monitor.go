@@ -427,6 +427,11 @@ func (m *Monitor) Follow(ctx context.Context) error {
 	for i := range m.opts.Logs {
 		l := &m.opts.Logs[i]
 		delete(m.faulted, l.Origin)
+		if m.portal != nil {
+			if err := m.rebuildIndex(ctx, l); err != nil {
+				m.logger.Warn("couldn't index for search the entries replayed before the portal; trying again next pass", "log", l.Origin, "err", err)
+			}
+		}
 		err := m.follow(ctx, l)
 		if l == m.regLog {
 			if err = errors.Join(err, m.loadRegistry(ctx)); err == nil {
