@@ -370,7 +370,9 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		g.Go(func() error { return mirror(ctx) })
 	}
 	if elect != nil {
-		g.Go(func() error { return elect.run(ctx, shared.TakeFence, trill, logs, srv, func(ctx context.Context) { rebuildSearch(ctx, store, ps, logger) }, logger) })
+		g.Go(func() error {
+			return elect.run(ctx, shared.TakeFence, trill, logs, srv, func(ctx context.Context) { rebuildSearch(ctx, store, ps, logger) }, logger)
+		})
 	} else {
 		g.Go(func() error { return srv.Run(ctx) })
 	}
