@@ -41,7 +41,7 @@ func (m *Monitor) rebuildIndex(ctx context.Context, l *Log) error {
 	if err != nil || st.Done {
 		return err
 	}
-	hashes, err := s.leafHashes(ctx, l.Origin, st.Target)
+	hashes, err := leafHashes(ctx, s.read, l.Origin, st.Target)
 	if err != nil {
 		return err
 	}

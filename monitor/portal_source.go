@@ -114,8 +114,11 @@ func (s *portalSource) Logs(ctx context.Context) ([]portal.LogInfo, error) {
 		if w, ok := l.Domain.(rule.Watcher); ok {
 			info.IDKinds = w.WatchKinds()
 		}
-		// No Queries: the monitor does not answer the domains' queries
-		// (Query), so the pages offer none of their views here.
+		if q, ok := l.Domain.(rule.QueryClient); ok {
+			if _, ok := l.Domain.(rule.Querier); ok {
+				info.Queries = q.Queries()
+			}
+		}
 		out = append(out, info)
 	}
 	return out, nil
@@ -143,15 +146,6 @@ func (s *portalSource) Entry(ctx context.Context, log string, index uint64) (por
 		e.Relations = append(e.Relations, portal.Relation(rel))
 	}
 	return e, nil
-}
-
-// Query is not answered at the monitor: the domains' queries read the
-// entries they cite, which the monitor does not keep.
-func (s *portalSource) Query(ctx context.Context, log, name string, args map[string]string) (portal.Answer, error) {
-	if _, ok := s.logs[log]; !ok {
-		return portal.Answer{}, fmt.Errorf("%w %.64q", portal.ErrUnknownLog, log)
-	}
-	return portal.Answer{}, fmt.Errorf("%w: this monitor does not answer %.64q queries; ask the log's own portal", portal.ErrNotFound, name)
 }
 
 func portalResult(r search.Result) portal.Result {
@@ -201,11 +195,24 @@ func (s *portalSource) bundle(ctx context.Context, l *Log, index uint64) ([]byte
 		return nil, fmt.Errorf("%w: entry %d is not in the checkpoint the monitor verified (%d entries of %d replayed)",
 			govlog.ErrOutOfRange, index, v.Size, cp.Size)
 	}
-	tree, err := s.tree(ctx, l, cp)
+	tree, err := s.tree(ctx, s.m.opts.Store.read, l, cp)
 	if err != nil {
 		return nil, err
 	}
-	want, _ := tree.node(compact.NewNodeID(0, index))
+	leaf, err := readVerifiedLeaf(ctx, l, tree, index)
+	if err != nil {
+		return nil, err
+	}
+	return bundleAt(l, v.Checkpoint, cp, tree, index, leaf)
+}
+
+// readVerifiedLeaf reads entry index from the log, which must hash to the
+// leaf hash the monitor verified there (tree's).
+func readVerifiedLeaf(ctx context.Context, l *Log, tree *passTree, index uint64) ([]byte, error) {
+	want, ok := tree.node(compactLeaf(index))
+	if !ok {
+		return nil, fmt.Errorf("entry %d is past the verified tree", index)
+	}
 	leaves, err := l.Reader.Entries(ctx, l.Name, index, 1)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read entry %d from the log: %w", index, err)
@@ -217,6 +224,15 @@ func (s *portalSource) bundle(ctx context.Context, l *Log, index uint64) ([]byte
 	if h := govlog.LeafHash(leaf); string(h[:]) != string(want) {
 		return nil, fmt.Errorf("the log served entry %d with leaf hash %x, not the %x the monitor verified", index, h, want)
 	}
+	return leaf, nil
+}
+
+// compactLeaf is the tree node of leaf index.
+func compactLeaf(index uint64) compact.NodeID { return compact.NewNodeID(0, index) }
+
+// bundleAt makes the bundle of leaf, entry index, at the verified
+// checkpoint signed (cp) whose tree is tree.
+func bundleAt(l *Log, signed []byte, cp govlog.Checkpoint, tree *passTree, index uint64, leaf []byte) ([]byte, error) {
 	nodes, err := proof.Inclusion(index, cp.Size)
 	if err != nil {
 		return nil, err
@@ -237,7 +253,7 @@ func (s *portalSource) bundle(ctx context.Context, l *Log, index uint64) ([]byte
 	for i, h := range rehashed {
 		pf[i] = [32]byte(h)
 	}
-	b := (&govlog.Bundle{Extra: leaf, Index: index, Proof: pf, Checkpoint: v.Checkpoint}).Marshal()
+	b := (&govlog.Bundle{Extra: leaf, Index: index, Proof: pf, Checkpoint: signed}).Marshal()
 	if _, err := govlog.VerifyBundle(b, l.Policy); err != nil {
 		return nil, fmt.Errorf("the monitor's bundle of entry %d does not verify: %w", index, err)
 	}
@@ -246,13 +262,13 @@ func (s *portalSource) bundle(ctx context.Context, l *Log, index uint64) ([]byte
 
 // tree returns the tree of cp's size from the leaf hashes the monitor
 // verified, checked against cp's root.
-func (s *portalSource) tree(ctx context.Context, l *Log, cp govlog.Checkpoint) (*passTree, error) {
+func (s *portalSource) tree(ctx context.Context, db queryer, l *Log, cp govlog.Checkpoint) (*passTree, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t, ok := s.trees[l.Origin]; ok && t.size == cp.Size {
 		return t.tree, nil
 	}
-	leaves, err := s.m.opts.Store.leafHashes(ctx, l.Origin, cp.Size)
+	leaves, err := leafHashes(ctx, db, l.Origin, cp.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -277,11 +293,16 @@ func (s *portalSource) tree(ctx context.Context, l *Log, cp govlog.Checkpoint) (
 	return t, nil
 }
 
+// queryer is a database or a transaction in it.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // leafHashes returns the verified leaf hashes of entries 0 to size-1 of
 // the log with origin, in order; an error if any is missing (a leaf the
 // log admitted twice is kept once).
-func (s *Store) leafHashes(ctx context.Context, origin string, size uint64) ([][]byte, error) {
-	rows, err := s.read.QueryContext(ctx, "SELECT leaf_hash, idx FROM monitor_leaves WHERE origin = ? AND idx < ?", origin, int64(size))
+func leafHashes(ctx context.Context, db queryer, origin string, size uint64) ([][]byte, error) {
+	rows, err := db.QueryContext(ctx, "SELECT leaf_hash, idx FROM monitor_leaves WHERE origin = ? AND idx < ?", origin, int64(size))
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the verified leaf hashes of %s: %w", origin, err)
 	}
