@@ -431,6 +431,8 @@ func (m *Monitor) Follow(ctx context.Context) error {
 			if err := m.rebuildIndex(ctx, l); err != nil {
 				m.logger.Warn("couldn't index for search the entries replayed before the portal; trying again next pass", "log", l.Origin, "err", err)
 			}
+		} else if err := m.dropIndex(ctx, l); err != nil {
+			m.logger.Warn("couldn't drop the search index of the portal, which is off; trying again next pass", "log", l.Origin, "err", err)
 		}
 		err := m.follow(ctx, l)
 		if l == m.regLog {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/rule"
@@ -176,4 +177,22 @@ func (s *Store) writeState(ctx context.Context, origin string, fn func(stateWrit
 		return err
 	}
 	return tx.Commit()
+}
+
+// dropIndex deletes l's search index when the portal is off, if it has
+// one: entries replayed from now on go unindexed, so the portal, turned on
+// again, indexes all of them again rather than show a partial index.
+func (m *Monitor) dropIndex(ctx context.Context, l *Log) error {
+	s := m.opts.Store
+	if _, ok, err := s.getState(ctx, s.db, l.Origin, indexRebuildKey); err != nil || !ok {
+		return err
+	}
+	// Keys compare as bytes; "/" + 1 is "0".
+	end := strings.TrimSuffix(search.Prefix, "/") + "0"
+	_, err := s.db.ExecContext(ctx, "DELETE FROM monitor_state WHERE origin = ? AND key >= ? AND key < ?", l.Origin, search.Prefix, end)
+	if err != nil {
+		return fmt.Errorf("couldn't drop the search index of %s: %w", l.Origin, err)
+	}
+	m.logger.Info("dropped the portal's search index: the portal is off", "log", l.Origin)
+	return nil
 }

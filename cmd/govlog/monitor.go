@@ -106,6 +106,13 @@ type monitorConfig struct {
 	// the system's roots), and cert_file and key_file for witnesses that
 	// require a client certificate.
 	WitnessTLS *tlsClientConfig `yaml:"witness_tls"`
+	// Portal, if false, turns off the public portal at Listen (on by
+	// default), and with it the search index the replay keeps for it,
+	// which costs about half the entries replayed per second
+	// (BenchmarkReplayWithPortal); the index kept so far is dropped.
+	// Turned on again, the portal indexes every entry replayed before,
+	// reading them from the log again.
+	Portal *bool `yaml:"portal"`
 	// Logs are the logs to follow.
 	Logs []monitorLogConfig `yaml:"logs"`
 	// Watches are what to be told about. Each entry verified after a watch
@@ -417,19 +424,24 @@ func runMonitor(ctx context.Context, cfg *loadedMonitor, logger *slog.Logger) er
 		}
 		logs[i].Reader = c
 	}
+	var portalOpts *monitor.PortalOptions
+	if cfg.Portal == nil || *cfg.Portal {
+		portalOpts = &monitor.PortalOptions{Policy: cfg.portalPolicy}
+	}
 	mon, err := monitor.New(monitor.Options{
 		Logs: logs, Store: store, Logger: logger, Metrics: reg,
 		BatchSize: cfg.BatchSize, Interval: cfg.PollInterval, MaxCheckpointAge: cfg.MaxCheckpointAge, OverdueAfter: cfg.OverdueAfter,
 		Webhooks: cfg.Webhooks, WebhookSecret: cfg.webhookSecret, Watches: cfg.watches,
 		WebhookClient: hooks.HTTPClient(monitor.WebhookTimeout),
 		Witnesses:     cfg.Witnesses, WitnessClient: witnesses.HTTPClient(monitor.WitnessTimeout),
-		Portal: &monitor.PortalOptions{Policy: cfg.portalPolicy},
+		Portal: portalOpts,
 	})
 	if err != nil {
 		return err
 	}
 
-	// The dashboard (GET /), alerts (GET /alerts) and POST /promises.
+	// The dashboard (GET /), alerts (GET /alerts), POST /promises and the
+	// portal.
 	lis, err := listenOr(cfg.listener, cfg.Listen)
 	if err != nil {
 		return err
