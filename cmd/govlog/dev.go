@@ -135,6 +135,7 @@ trying TLS on this machine, not for production.`,
 					fmt.Fprintf(out, "witnesses (%d of %d must cosign): %s\n", devQuorum, devWitnesses, strings.Join(witnessURLs, " "))
 					fmt.Fprintf(out, "registry: %d of the %d root keys (%s/keys/root-N.key) sign each change; see govlog registry --help\n", devRootQuorum, devRoots, data)
 					fmt.Fprintf(out, "monitor dashboard: %s/\n", monitorURL)
+					fmt.Fprintf(out, "monitor portal (the portal's pages from the monitor's own verified copy): %s/portal/\n", monitorURL)
 					fmt.Fprintf(out, "metrics and health (admin, plaintext): %s/metrics /healthz /readyz\n", cfg.admin.url)
 					startMonitor()
 					if err := seedDemo(gctx, data, addr, cfg, devTLS); err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,9 @@ func TestMonitorPortal(t *testing.T) {
 	})
 	waitPortal(t, &out, done)
 	mon := "http://" + monAddr
+	if !strings.Contains(out.String(), "monitor portal (the portal's pages from the monitor's own verified copy): "+mon+"/portal/\n") {
+		t.Errorf("dev does not say where the monitor's portal is:\n%s", out.String())
+	}
 
 	doc := []byte("%PDF-1.7\nBridge inspection report 2027, audited copy\n")
 	sum := hex.EncodeToString(sha256Of(doc))
