@@ -124,9 +124,9 @@ func TestPortalIndexRebuild(t *testing.T) {
 	}
 }
 
-// TestPortalServesRefusedLeaf: an entry whose leaf the log serves changed
+// TestPortalRefusesChangedLeaf: an entry whose leaf the log serves changed
 // since the monitor verified it is not shown with a bundle.
-func TestPortalServesRefusedLeaf(t *testing.T) {
+func TestPortalRefusesChangedLeaf(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
 	log := newFakeLog(w.logSigner)
