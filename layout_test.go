@@ -117,9 +117,12 @@ func TestLayout(t *testing.T) {
 }
 
 // allowedAcross are the packages under personalities/ that the monitor and
-// client share with the admission server: the contract and the registry.
+// client share with the admission server: the contract, the registry, and
+// the search index (the monitor's portal indexes its own replay the way
+// admission does; the package imports only the contract and storage's
+// interfaces).
 func allowedAcross(rel string) bool {
-	return rel == "personalities/rule" || rel == "personalities/registry"
+	return rel == "personalities/rule" || rel == "personalities/registry" || rel == "personalities/search"
 }
 
 // isDomain reports whether the package at rel is a domain:
