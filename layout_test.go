@@ -117,20 +117,16 @@ func TestLayout(t *testing.T) {
 }
 
 // allowedAcross are the packages under personalities/ that the monitor and
-// client share with the admission server: the contract, the registry, and
-// the search index (the monitor's portal indexes its own replay the way
-// admission does; the package imports only the contract and storage's
-// interfaces).
+// client share with the admission server: the contract and the registry.
 func allowedAcross(rel string) bool {
-	return rel == "personalities/rule" || rel == "personalities/registry" || rel == "personalities/search"
+	return rel == "personalities/rule" || rel == "personalities/registry"
 }
 
 // isDomain reports whether the package at rel is a domain:
-// personalities/<domain>, not the contract, its kit, the registry or the
-// search index.
+// personalities/<domain>, not the contract, its kit or the registry.
 func isDomain(rel string) bool {
 	name, ok := strings.CutPrefix(rel, "personalities/")
-	return ok && !strings.Contains(name, "/") && name != "rule" && name != "registry" && name != "internal" && name != "search"
+	return ok && !strings.Contains(name, "/") && name != "rule" && name != "registry" && name != "internal"
 }
 
 func isRuleKit(rel string) bool {

@@ -30,7 +30,7 @@ import (
 	"github.com/govlog/govlog/personalities/approvals"
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
-	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/search"
 )
 
 const approvalsTestOrigin = "gov.example/approvals"

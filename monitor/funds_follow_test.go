@@ -32,7 +32,7 @@ import (
 	"github.com/govlog/govlog/personalities/funds"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule/ruletest"
-	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/search"
 	"github.com/govlog/govlog/storage"
 )
 

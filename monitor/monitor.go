@@ -66,7 +66,7 @@ import (
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
-	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/search"
 )
 
 // LogReader reads one server's logs by name; *client.Client implements it.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/rule"
-	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/search"
 )
 
 // indexRebuildKey holds, in each log's replayed state, the progress of

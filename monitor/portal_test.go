@@ -17,8 +17,8 @@ import (
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/monitor"
 	"github.com/govlog/govlog/personalities/disclosures"
-	"github.com/govlog/govlog/personalities/search"
 	"github.com/govlog/govlog/portal"
+	"github.com/govlog/govlog/search"
 )
 
 // withPortal turns the portal on.

@@ -34,7 +34,7 @@ import (
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/registry"
-	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/search"
 )
 
 const registryTestOrigin = "gov.example/registry"

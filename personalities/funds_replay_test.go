@@ -27,7 +27,7 @@ import (
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/ruletest"
-	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/search"
 	"github.com/govlog/govlog/storage"
 )
 

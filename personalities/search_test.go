@@ -12,7 +12,7 @@ import (
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/disclosures"
 	"github.com/govlog/govlog/personalities/rule"
-	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/search"
 	"github.com/govlog/govlog/storage"
 )
 

@@ -16,8 +16,8 @@ import (
 	"github.com/govlog/govlog/personalities"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
-	"github.com/govlog/govlog/personalities/search"
 	"github.com/govlog/govlog/portal"
+	"github.com/govlog/govlog/search"
 	"github.com/govlog/govlog/storage"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/ruletest"
-	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/search"
 )
 
 // docs is a domain as the index sees one: a log name and watch kinds.

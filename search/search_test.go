@@ -16,7 +16,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/ruletest"
-	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/search"
 	"github.com/govlog/govlog/storage"
 	"github.com/govlog/govlog/storage/mysql"
 	"github.com/govlog/govlog/storage/mysql/mysqltest"

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
-	"github.com/govlog/govlog/personalities/search"
+	"github.com/govlog/govlog/search"
 )
 
 // benchEntries is the size of the index the benchmarks search.
@@ -39,7 +39,7 @@ func benchCorpus() []rule.Entry {
 // BenchmarkSearch measures searches per second of typical queries on an
 // index of benchEntries entries, in SQLite and (with
 // GOVLOG_TEST_MYSQL_DSN) MariaDB: go test -run XXX -bench Search
-// ./personalities/search. Building the index is not timed.
+// ./search. Building the index is not timed.
 func BenchmarkSearch(b *testing.B) {
 	entries := benchCorpus()
 	for _, backend := range []struct {
