@@ -617,34 +617,40 @@ func (l *Log) QueueLeaves(ctx context.Context, first uint64, leaves [][]byte) er
 // checkStored succeeds if leaf is stored at index, and otherwise says why
 // not: the outbox and the tree disagree, and nothing more may be stored.
 func (l *Log) checkStored(ctx context.Context, index uint64, leaf []byte) error {
+	read := l.storedLeafAt
 	if l.trill.remote {
-		stored, err := l.remoteLeafAt(ctx, index)
-		if err != nil {
-			return err
-		}
-		if sameLeaf(stored, leaf) {
-			return nil
-		}
-		l.opts.Logger.Error("the outbox and the tree disagree: refusing to store", "index", index)
-		return fmt.Errorf("index %d does not hold the admitted leaf: the outbox and the tree disagree", index)
+		read = l.remoteLeafAt
 	}
-	tx, err := l.trill.opts.LogStorage.SnapshotForTree(ctx, l.tree)
+	stored, err := read(ctx, index)
 	if err != nil {
-		return fmt.Errorf("couldn't read trillian storage: %w", err)
+		return err
 	}
-	defer tx.Close()
-	stored, err := tx.GetLeavesByRange(ctx, int64(index), 1)
-	if err != nil {
-		return fmt.Errorf("couldn't read leaf %d: %w", index, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("couldn't read trillian storage: %w", err)
-	}
-	if len(stored) == 1 && stored[0].LeafIndex == int64(index) && bytes.Equal(stored[0].LeafValue, leaf) {
+	if bytes.Equal(stored, leaf) {
 		return nil
 	}
 	l.opts.Logger.Error("the outbox and the tree disagree: refusing to store", "index", index)
 	return fmt.Errorf("index %d does not hold the admitted leaf (another leaf is there, or this leaf is at another index): the outbox and the tree disagree", index)
+}
+
+// storedLeafAt reads the leaf at index from Trillian's storage directly
+// (nil if there is none): stored, perhaps not yet integrated.
+func (l *Log) storedLeafAt(ctx context.Context, index uint64) ([]byte, error) {
+	tx, err := l.trill.opts.LogStorage.SnapshotForTree(ctx, l.tree)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read trillian storage: %w", err)
+	}
+	defer tx.Close()
+	stored, err := tx.GetLeavesByRange(ctx, int64(index), 1)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read leaf %d: %w", index, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("couldn't read trillian storage: %w", err)
+	}
+	if len(stored) != 1 || stored[0].LeafIndex != int64(index) {
+		return nil, nil
+	}
+	return stored[0].LeafValue, nil
 }
 
 // Promise signs a govlog/promise/v1 note: the leaf will be in the log by

@@ -1,7 +1,6 @@
 package logserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -133,9 +132,6 @@ func (l *Log) remoteIndexes(ctx context.Context, hashes [][]byte, size uint64) (
 	}
 	return found, nil
 }
-
-// sameLeaf reports whether stored is leaf.
-func sameLeaf(stored, leaf []byte) bool { return bytes.Equal(stored, leaf) }
 
 // TreeID is the plain log's Trillian tree ID.
 func (p *PlainLog) TreeID() int64 { return p.id }

@@ -330,11 +330,11 @@ func submitUnavailable(c *crashLog, addr string) error {
 // etcd (embedded), three witness processes, and n serve processes elected
 // through etcd.
 type cluster struct {
-	tmp, data, bin, dsn      string
-	etcd                     *testEtcd
-	logs, origins            []string
-	serveAddrs, witnessAddrs []string
-	servers, witnesses       []*crashServer
+	data               string
+	etcd               *testEtcd
+	logs, origins      []string
+	serveAddrs         []string
+	servers, witnesses []*crashServer
 }
 
 // startCluster starts a cluster of n serve processes and waits until each
@@ -454,8 +454,8 @@ func startCluster(t testing.TB, n int) *cluster {
 			t.Fatalf("server %s: %v", addr, err)
 		}
 	}
-	return &cluster{tmp: tmp, data: data, bin: bin, dsn: dsn, etcd: etcdServer, logs: logs, origins: origins,
-		serveAddrs: serveAddrs, witnessAddrs: witnessAddrs, servers: servers, witnesses: witnesses}
+	return &cluster{data: data, etcd: etcdServer, logs: logs, origins: origins,
+		serveAddrs: serveAddrs, servers: servers, witnesses: witnesses}
 }
 
 // stop stops every process of the cluster, and etcd.
