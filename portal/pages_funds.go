@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/govlog/govlog"
+	"github.com/govlog/govlog/personalities/rule/money"
 )
 
 // The funds views read the answers of a log that answers the "account" and
@@ -178,21 +179,5 @@ func (p *Pages) fundsQuery(w http.ResponseWriter, r *http.Request, name string, 
 // moneyIn formats minor units (two decimal places) in currency, with
 // thousands separators: "1,234,567.89 CNY".
 func moneyIn(currency string) func(int64) string {
-	return func(minor int64) string {
-		sign, u := "", uint64(minor)
-		if minor < 0 {
-			sign, u = "-", -u
-		}
-		digits := strconv.FormatUint(u/100, 10)
-		var b strings.Builder
-		b.WriteString(sign)
-		for i, c := range digits {
-			if i > 0 && (len(digits)-i)%3 == 0 {
-				b.WriteByte(',')
-			}
-			b.WriteRune(c)
-		}
-		fmt.Fprintf(&b, ".%02d %s", u%100, currency)
-		return b.String()
-	}
+	return func(minor int64) string { return money.Format(minor, currency) }
 }

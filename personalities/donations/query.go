@@ -16,6 +16,7 @@ import (
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/answer"
 	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule/money"
 )
 
 // Queries of the public read API.
@@ -958,11 +959,7 @@ func checkCampaign(a *CampaignAnswer, id string, proved map[[32]byte]rule.Proved
 // every currency the same way), goods as "500 kg of rice".
 func FormatAmount(u Unit, n int64) string {
 	if u.Kind == Money {
-		sign, m := "", uint64(n)
-		if n < 0 {
-			sign, m = "-", -m
-		}
-		return fmt.Sprintf("%s%s.%02d %s", sign, group(m/100), m%100, u.Currency)
+		return money.Format(n, u.Currency)
 	}
 	sign, m := "", uint64(n)
 	if n < 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
+	"github.com/govlog/govlog/personalities/rule/money"
 )
 
 // Queries of the public read API; see "Queries" in the package doc.
@@ -561,23 +562,7 @@ func (t *tracer) movement(ln LedgerLine, account string) (Movement, error) {
 
 // FormatAmount writes an amount in minor units of [Currency] for people:
 // yuan with thousands separators and two digits of fen, "1,234.56 CNY".
-func FormatAmount(minor int64) string {
-	sign, u := "", uint64(minor)
-	if minor < 0 {
-		sign, u = "-", -u
-	}
-	digits := strconv.FormatUint(u/100, 10)
-	var b strings.Builder
-	b.WriteString(sign)
-	for i, c := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	fmt.Fprintf(&b, ".%02d %s", u%100, Currency)
-	return b.String()
-}
+func FormatAmount(minor int64) string { return money.Format(minor, Currency) }
 
 // paymentArgs reads a payment's ref that is a leaf hash, in hex or in
 // base64 as submit prints it, as its leaf_hash (in hex). A ref is neither:
