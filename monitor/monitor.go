@@ -836,7 +836,8 @@ func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEnt
 	}
 	if err == nil && m.portal != nil {
 		// The portal's search index, as admission writes it.
-		err = search.Index(ctx, st, l.Domain, index, e)
+		e.Index = index
+		err = search.IndexEntries(ctx, st, l.Domain, []rule.Entry{e})
 	}
 	return e.Agency, nil, err
 }

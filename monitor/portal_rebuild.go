@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,7 +19,12 @@ import (
 // index (a store from before the portal): {"next":N,"target":T}, or
 // {"done":true}. It is written before the first pass that indexes, with T
 // the size replayed then, so entries from T on are indexed by the replay.
-const indexRebuildKey = search.Prefix + "monitor-rebuild"
+const indexRebuildKey = search.Prefix + "monitor-rebuild-blocks"
+
+// oldIndexRebuildKey was indexRebuildKey while the index kept a row per
+// entry and term, before its lists were blocks: such an index is dropped
+// and made again.
+const oldIndexRebuildKey = search.Prefix + "monitor-rebuild"
 
 // indexRebuildBatch is how many entries one rebuild transaction indexes.
 const indexRebuildBatch = 256
@@ -86,10 +92,8 @@ func (m *Monitor) rebuildIndex(ctx context.Context, l *Log) error {
 		}
 		next := min(st.Next+uint64(len(leaves)), st.Target)
 		err = s.writeState(ctx, l.Origin, func(w stateWriter) error {
-			for _, e := range entries {
-				if err := search.Index(ctx, w, l.Domain, e.Index, e); err != nil {
-					return err
-				}
+			if err := search.IndexEntries(ctx, w, l.Domain, entries); err != nil {
+				return err
 			}
 			return w.putJSON(ctx, indexRebuildKey, indexRebuild{Next: next, Target: st.Target, Done: next >= st.Target})
 		})
@@ -108,6 +112,14 @@ func (m *Monitor) rebuildIndex(ctx context.Context, l *Log) error {
 func (m *Monitor) startIndexRebuild(ctx context.Context, l *Log) (indexRebuild, error) {
 	s := m.opts.Store
 	var st indexRebuild
+	if _, old, err := s.getState(ctx, s.db, l.Origin, oldIndexRebuildKey); err != nil {
+		return st, err
+	} else if old {
+		if err := s.deleteIndex(ctx, l.Origin); err != nil {
+			return st, err
+		}
+		m.logger.Info("dropped the portal's search index to make it again with the lists as blocks", "log", l.Origin)
+	}
 	v, ok, err := s.getState(ctx, s.db, l.Origin, indexRebuildKey)
 	if err != nil {
 		return st, err
@@ -153,6 +165,15 @@ type stateWriter struct {
 	origin string
 }
 
+func (w stateWriter) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	var value []byte
+	err := w.tx.QueryRowContext(ctx, getStateSQL, w.origin, key).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	return value, err == nil, err
+}
+
 func (w stateWriter) Put(ctx context.Context, key string, value []byte) error {
 	_, err := w.tx.ExecContext(ctx, putStateSQL, w.origin, key, value)
 	return err
@@ -184,15 +205,27 @@ func (s *Store) writeState(ctx context.Context, origin string, fn func(stateWrit
 // again, indexes all of them again rather than show a partial index.
 func (m *Monitor) dropIndex(ctx context.Context, l *Log) error {
 	s := m.opts.Store
-	if _, ok, err := s.getState(ctx, s.db, l.Origin, indexRebuildKey); err != nil || !ok {
+	_, ok, err := s.getState(ctx, s.db, l.Origin, indexRebuildKey)
+	if err == nil && !ok {
+		_, ok, err = s.getState(ctx, s.db, l.Origin, oldIndexRebuildKey)
+	}
+	if err != nil || !ok {
 		return err
 	}
-	// Keys compare as bytes; "/" + 1 is "0".
-	end := strings.TrimSuffix(search.Prefix, "/") + "0"
-	_, err := s.db.ExecContext(ctx, "DELETE FROM monitor_state WHERE origin = ? AND key >= ? AND key < ?", l.Origin, search.Prefix, end)
-	if err != nil {
-		return fmt.Errorf("couldn't drop the search index of %s: %w", l.Origin, err)
+	if err := s.deleteIndex(ctx, l.Origin); err != nil {
+		return err
 	}
 	m.logger.Info("dropped the portal's search index: the portal is off", "log", l.Origin)
+	return nil
+}
+
+// deleteIndex deletes the search index of the log with origin.
+func (s *Store) deleteIndex(ctx context.Context, origin string) error {
+	// Keys compare as bytes; "/" + 1 is "0".
+	end := strings.TrimSuffix(search.Prefix, "/") + "0"
+	_, err := s.db.ExecContext(ctx, "DELETE FROM monitor_state WHERE origin = ? AND key >= ? AND key < ?", origin, search.Prefix, end)
+	if err != nil {
+		return fmt.Errorf("couldn't drop the search index of %s: %w", origin, err)
+	}
 	return nil
 }

@@ -92,7 +92,7 @@ func newPortalSource(m *Monitor) *portalSource {
 		s.logs[l.Name] = l
 		sources[l.Name] = search.Source{Log: portalLog{s: s, l: l}, Domain: l.Domain}
 	}
-	s.service = search.NewService(portalStore{s}, sources)
+	s.service = search.NewService(portalStore{s}, nil, sources)
 	return s
 }
 

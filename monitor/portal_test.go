@@ -68,7 +68,7 @@ func TestPortalIndexRebuild(t *testing.T) {
 	if len(want) == 0 || !maps.EqualFunc(got, want, bytes.Equal) {
 		t.Fatalf("rebuilt index has %d keys, one kept from the start %d, or values differ", len(got), len(want))
 	}
-	if _, ok := want["govlog.search/entry/"+fmt.Sprintf("%020d", ^uint64(0)-20)]; ok {
+	if _, ok := want["govlog.search/e/"+fmt.Sprintf("%020d", ^uint64(0)-20)]; ok {
 		t.Error("the entry the replay refused is indexed")
 	}
 
@@ -166,7 +166,7 @@ func searchIndex(t *testing.T, s *monitor.Store) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	delete(idx, search.Prefix+"monitor-rebuild")
+	delete(idx, search.Prefix+"monitor-rebuild-blocks")
 	return idx
 }
 

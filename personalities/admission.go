@@ -18,7 +18,6 @@ import (
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
-	"github.com/govlog/govlog/search"
 	"github.com/govlog/govlog/storage"
 )
 
@@ -330,9 +329,6 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 					return fmt.Errorf("entry admitted at index %d, judged as %d", got.Index, want)
 				}
 				seen[e.entry.LeafHash] = got
-				if err := search.Index(ctx, tx, a.domain, got.Index, e.entry); err != nil {
-					return err
-				}
 				if k == 0 {
 					results[i].admittedAt = got.AdmittedAt
 				}

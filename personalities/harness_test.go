@@ -173,7 +173,10 @@ func newHarness(t *testing.T, b *logtest.Backend, opts harnessOptions) *harness 
 func (h *harness) serve(l personalities.Log, now func() time.Time) {
 	t := h.t
 	srv, err := personalities.NewServer(personalities.Options{
-		Store:         h.store,
+		Store: h.store,
+		// Not h.store: tests count and hold admissions, not the index's
+		// transactions.
+		SearchStore:   h.backend.Store,
 		Registry:      h.reg,
 		Personalities: map[string]personalities.Personality{logName: {Domain: h.domain, Log: l}},
 		WaitTimeout:   20 * time.Second,

@@ -54,6 +54,8 @@ func newQueryFixture(t *testing.T, b *logtest.Backend, store storage.AdmissionSt
 	}
 	f.srv, err = personalities.NewServer(personalities.Options{
 		Store: store, Registry: reg,
+		// Not store, which counts the queries' reads: the search index's.
+		SearchStore:   b.Store,
 		Personalities: map[string]personalities.Personality{funds.LogName: {Domain: funds.New(), Log: l}},
 		WaitTimeout:   stuckAfter,
 	})

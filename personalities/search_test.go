@@ -2,10 +2,13 @@ package personalities_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govlog/govlog"
 	logserver "github.com/govlog/govlog/log-server"
@@ -55,18 +58,36 @@ func (l *frozenLog) Bundle(ctx context.Context, index uint64) ([]byte, error) {
 	return l.Log.Bundle(ctx, index)
 }
 
-// TestSearchAdmitted: entries the server admits are found at once through
-// the index its admission wrote, each with a bundle that verifies against
-// the policy, or, past the published checkpoint, pending with its bytes
-// from the outbox; an entry shows the correction that names it.
-func TestSearchAdmitted(t *testing.T) {
+// findEventually searches q until it finds want results or a minute
+// passes: the index follows the published log a poll behind.
+func findEventually(t *testing.T, svc *search.Service, q search.Query, want int) []search.Result {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		results, _, err := svc.Search(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(results) == want || time.Now().After(deadline) {
+			return results
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSearchFollowsLog: entries the server admits are found once a
+// published checkpoint includes them, through the index the server keeps
+// following its log, each with a bundle that verifies against the policy;
+// an entry past the published checkpoint is not found until one includes
+// it; an entry shows the correction that names it.
+func TestSearchFollowsLog(t *testing.T) {
 	var frozen *frozenLog
 	opts := harnessOptions{wrapLog: func(l *logserver.Log) personalities.Log {
 		frozen = &frozenLog{Log: l}
 		return frozen
 	}}
 	eachBackend(t, opts, func(t *testing.T, h *harness) {
-		svc := search.NewService(h.store, map[string]search.Source{logName: {Log: h.served, Domain: h.domain}})
+		svc := search.NewService(h.store, nil, map[string]search.Source{logName: {Log: h.served, Domain: h.domain}})
 		ctx := t.Context()
 		doc1 := publish("doc-1")
 		doc1.Title = "城市道路养护预算 Road budget"
@@ -78,61 +99,55 @@ func TestSearchAdmitted(t *testing.T) {
 			idx = append(idx, uint64(h.mustAdmit(t, st).Index))
 		}
 
-		results, next, err := svc.Search(ctx, search.Query{Log: logName, Words: []string{"道路养护"}})
-		if err != nil || len(results) != 1 || next != "" {
-			t.Fatalf("search by Chinese words: %d results, next %q, %v", len(results), next, err)
+		results := findEventually(t, svc, search.Query{Log: logName, Words: []string{"道路养护"}}, 1)
+		if len(results) != 1 {
+			t.Fatalf("search by Chinese words: %d results", len(results))
 		}
 		r := results[0]
 		h.checkBundle(t, r.Bundle, first, idx[0])
 		if r.Pending || r.Index != idx[0] || r.Agency != cityA || r.Type != disclosures.TypePublish || r.Title != doc1.Title || string(r.Leaf) != string(first) {
 			t.Errorf("result %+v", r)
 		}
-		results, _, err = svc.Search(ctx, search.Query{Log: logName, Agency: cityA, ID: "doc-1"})
-		if err != nil || len(results) != 2 || results[0].Index != idx[1] || results[1].Index != idx[0] {
-			t.Fatalf("doc-1 of city-a: %v, %v", results, err)
+		results = findEventually(t, svc, search.Query{Log: logName, Agency: cityA, ID: "doc-1"}, 2)
+		if len(results) != 2 || results[0].Index != idx[1] || results[1].Index != idx[0] {
+			t.Fatalf("doc-1 of city-a: %v", results)
 		}
 		_, rels, err := svc.Entry(ctx, logName, idx[0])
 		if want := (search.Relation{Kind: search.CorrectedBy, ID: "doc-1", Index: idx[1], Found: true}); err != nil || len(rels) != 1 || rels[0] != want {
 			t.Errorf("relations of %d: %+v, %v; want %+v", idx[0], rels, err, want)
 		}
+		if results := findEventually(t, svc, search.Query{Log: logName, Agency: cityB}, 1); len(results) != 1 || results[0].Index != idx[2] {
+			t.Fatalf("city-b's entries: %+v", results)
+		}
 
-		// Admitted past the published checkpoint: pending, its bytes from
-		// the outbox, no bundle yet.
+		// Admitted past the published checkpoint: not indexed yet.
 		frozen.freeze()
 		late := statement(t, disclosures.TypePublish, publish("doc-3"), h.keys.b)
 		if _, err := h.submit(late, false); err != nil {
 			t.Fatal(err)
 		}
-		results, _, err = svc.Search(ctx, search.Query{Log: logName, Agency: cityB})
-		if err != nil || len(results) != 2 {
-			t.Fatalf("city-b's entries: %d, %v", len(results), err)
-		}
-		if p := results[0]; !p.Pending || p.Bundle != nil || string(p.Leaf) != string(late) {
-			t.Errorf("entry past the checkpoint: pending %v, bundle %d bytes, leaf %q", p.Pending, len(p.Bundle), p.Leaf)
-		}
-		if results[1].Pending || results[1].Index != idx[2] {
-			t.Errorf("older entry %+v", results[1])
+		time.Sleep(500 * time.Millisecond) // the log publishes underneath; the index polls the frozen checkpoint
+		if results, _, err := svc.Search(ctx, search.Query{Log: logName, Agency: cityB}); err != nil || len(results) != 1 {
+			t.Fatalf("city-b's entries with the checkpoint frozen: %d, %v", len(results), err)
 		}
 		frozen.thaw()
-		lateIndex := results[0].Index
-		h.waitForSize(t, lateIndex+1, 30*time.Second)
-		r, _, err = svc.Entry(ctx, logName, lateIndex)
-		if err != nil || r.Pending {
-			t.Fatalf("entry %d once included: pending %v, %v", lateIndex, r.Pending, err)
+		results = findEventually(t, svc, search.Query{Log: logName, Agency: cityB}, 2)
+		if len(results) != 2 || string(results[0].Leaf) != string(late) || results[0].Pending || results[1].Index != idx[2] {
+			t.Fatalf("city-b's entries once included: %d results", len(results))
 		}
-		h.checkBundle(t, r.Bundle, late, lateIndex)
+		lateIndex := results[0].Index
+		h.checkBundle(t, results[0].Bundle, late, lateIndex)
 	})
 }
 
-// TestSearchRebuild: the entries of a log admitted before its index
-// existed (the index removed from the database here) are indexed again
-// from the log by search.Rebuild, credited to their agencies by the
-// registry; its progress is kept in the state, and once done it never
-// runs again.
-func TestSearchRebuild(t *testing.T) {
+// TestSearchFollowResumes: the index of a log is kept by search.Follow from
+// where it stands in the state (Prefix+"next"), from the start on a store
+// whose index admission kept; entries are credited to their agencies by
+// the registry.
+func TestSearchFollowResumes(t *testing.T) {
 	eachBackend(t, harnessOptions{}, func(t *testing.T, h *harness) {
 		ctx := t.Context()
-		svc := search.NewService(h.store, map[string]search.Source{logName: {Log: h.served, Domain: h.domain}})
+		svc := search.NewService(h.store, nil, map[string]search.Source{logName: {Log: h.served, Domain: h.domain}})
 		for i, k := range []key{h.keys.a, h.keys.b, h.keys.a, h.keys.b} {
 			h.mustAdmit(t, statement(t, disclosures.TypePublish, publish(fmt.Sprintf("doc-%d", i)), k))
 		}
@@ -149,65 +164,85 @@ func TestSearchRebuild(t *testing.T) {
 			}
 			return fmt.Sprint(s)
 		}
-		before := find(search.Query{Words: []string{"minutes"}})
+		const all = "[3:city-b:Minutes of doc-3 2:city-a:Minutes of doc-2 1:city-b:Minutes of doc-1 0:city-a:Minutes of doc-0]"
+		findEventually(t, svc, search.Query{Log: logName, Words: []string{"minutes"}}, 4)
+		if got := find(search.Query{Words: []string{"minutes"}}); got != all {
+			t.Fatalf("the server's index finds %s", got)
+		}
 		beforeB := find(search.Query{Agency: cityB})
-		// forget removes the index, and the rebuild's progress unless keep.
-		forget := func(keep bool) {
+		// restart removes the index and its place, writes state (if not
+		// empty) and runs Follow until it has indexed the log's 4 entries.
+		restart := func(state map[string]string) {
 			t.Helper()
-			q := "DELETE FROM govlog_state WHERE log = ? AND k LIKE 'govlog.search/%'"
-			if keep {
-				q += " AND k <> '" + search.Prefix + "rebuild'"
-			}
-			if _, err := h.backend.DB.ExecContext(ctx, q, logName); err != nil {
+			if _, err := h.backend.DB.ExecContext(ctx, "DELETE FROM govlog_state WHERE log = ? AND k LIKE 'govlog.search/%'", logName); err != nil {
 				t.Fatal(err)
 			}
 			if got := find(search.Query{Words: []string{"minutes"}}); got != "[]" {
 				t.Fatalf("after removing the index: %s", got)
 			}
-		}
-		opts := search.RebuildOptions{Store: h.store, Log: logName, Source: search.Source{Log: h.served, Domain: h.domain},
-			Agency: func(ctx context.Context, leaf []byte, e rule.Entry) string {
-				_, sigs, err := govlog.ParseStatement(leaf, origin, h.reg.Verifiers())
-				if err != nil {
-					return ""
+			if err := h.store.Admit(ctx, logName, func(ctx context.Context, tx storage.AdmitTx) error {
+				for k, v := range state {
+					if err := tx.Put(ctx, search.Prefix+k, []byte(v)); err != nil {
+						return err
+					}
 				}
-				id, _ := h.reg.Authorize(sigs, disclosures.RoleDiscloser, e.Time)
-				return id
-			}}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			fctx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() {
+				done <- search.Follow(fctx, search.FollowOptions{Store: h.store, Log: logName, Source: search.Source{Log: h.served, Domain: h.domain},
+					Poll: 10 * time.Millisecond,
+					Agency: func(ctx context.Context, e rule.Entry, sigs []note.Signature) string {
+						id, _ := h.reg.Authorize(sigs, disclosures.RoleDiscloser, e.Time)
+						return id
+					}})
+			}()
+			deadline := time.Now().Add(time.Minute)
+			for {
+				var next string
+				err := h.store.Read(ctx, logName, func(ctx context.Context, tx storage.ReadTx) error {
+					v, _, err := tx.Get(ctx, search.Prefix+"next")
+					next = string(v)
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if next == "4" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("Follow stands at %q after a minute", next)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			stop()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Fatalf("Follow returned %v", err)
+			}
+		}
 
-		// Stopped after the first two entries: it goes on from there.
-		forget(false)
-		if err := h.store.Admit(ctx, logName, func(ctx context.Context, tx storage.AdmitTx) error {
-			return tx.Put(ctx, search.Prefix+"rebuild", []byte(`{"next":2,"target":4}`))
-		}); err != nil {
-			t.Fatal(err)
+		// From the start, as on a store with no index.
+		restart(nil)
+		if got := find(search.Query{Words: []string{"minutes"}}); got != all {
+			t.Errorf("index made again finds %s, the server's found %s", got, all)
 		}
-		if err := search.Rebuild(ctx, opts); err != nil {
-			t.Fatal(err)
+		if got := find(search.Query{Agency: cityB}); got != beforeB {
+			t.Errorf("index made again finds for city-b %s, the server's found %s", got, beforeB)
 		}
+		// Where it stood.
+		restart(map[string]string{"next": "2"})
 		if got := find(search.Query{Words: []string{"minutes"}}); got != "[3:city-b:Minutes of doc-3 2:city-a:Minutes of doc-2]" {
 			t.Errorf("resumed at entry 2: %s", got)
 		}
-
-		// From the start, as on the first run after an upgrade.
-		forget(false)
-		if err := search.Rebuild(ctx, opts); err != nil {
-			t.Fatal(err)
-		}
-		if got := find(search.Query{Words: []string{"minutes"}}); got != before {
-			t.Errorf("rebuilt index finds %s, the admitted one found %s", got, before)
-		}
-		if got := find(search.Query{Agency: cityB}); got != beforeB {
-			t.Errorf("rebuilt index finds for city-b %s, the admitted one found %s", got, beforeB)
-		}
-
-		// Done: it never runs again.
-		forget(true)
-		if err := search.Rebuild(ctx, opts); err != nil {
-			t.Fatal(err)
-		}
-		if got := find(search.Query{Words: []string{"minutes"}}); got != "[]" {
-			t.Errorf("a finished rebuild ran again: %s", got)
+		// A store whose index admission kept, in rows of the old layout:
+		// every entry is indexed again.
+		restart(map[string]string{"rebuild": `{"done":true}`})
+		if got := find(search.Query{Words: []string{"minutes"}}); got != all {
+			t.Errorf("after an index admission kept: %s", got)
 		}
 	})
 }

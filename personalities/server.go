@@ -14,6 +14,7 @@ import (
 	"github.com/govlog/govlog/api"
 	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/search"
 	"github.com/govlog/govlog/storage"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
@@ -96,6 +97,9 @@ const DefaultScheduleInterval = 5 * time.Second
 type Options struct {
 	// Store keeps domain state and the outbox.
 	Store storage.AdmissionStore
+	// SearchStore keeps the logs' search index (search.Follow); default
+	// Store.
+	SearchStore storage.AdmissionStore
 	// Registry authenticates submitters when no personality keeps the
 	// registry log (tests, benchmarks): one fixed registry, which no log
 	// records. With a registry personality (a *registry.Domain), the
@@ -198,6 +202,9 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1000
+	}
+	if opts.SearchStore == nil {
+		opts.SearchStore = opts.Store
 	}
 	if opts.MaxClockSkew <= 0 {
 		opts.MaxClockSkew = 5 * time.Minute
@@ -426,7 +433,8 @@ func (s *Server) run(ctx context.Context) error {
 	if s.registryLog != nil {
 		g.Go(func() error { s.watchRegistry(ctx); return nil })
 	}
-	for _, l := range s.logs {
+	for name, l := range s.logs {
+		g.Go(func() error { s.indexSearch(ctx, name, l); return nil })
 		t := l.admitter.term.Load()
 		if t == nil {
 			t = l.admitter.newTerm()
@@ -437,6 +445,41 @@ func (s *Server) run(ctx context.Context) error {
 		}
 	}
 	return g.Wait()
+}
+
+// searchRetry is how long indexSearch waits after a failure.
+const searchRetry = 10 * time.Second
+
+// indexSearch keeps l's search index (search.Follow) until ctx is done,
+// going on after a failure: searches miss the newest entries meanwhile,
+// and admission goes on. The index is written by the process that admits,
+// as it writes to the log's state.
+func (s *Server) indexSearch(ctx context.Context, name string, l *servedLog) {
+	agency := func(ctx context.Context, e rule.Entry, sigs []note.Signature) string {
+		role, err := l.Domain.RequiredRole(e.Type)
+		if err != nil || role == rule.SelfSigned {
+			return ""
+		}
+		reg, err := s.registry(ctx)
+		if err != nil {
+			return ""
+		}
+		id, _ := reg.Authorize(sigs, role, e.Time)
+		return id
+	}
+	for {
+		err := search.Follow(ctx, search.FollowOptions{Store: s.opts.SearchStore, Log: name,
+			Source: search.Source{Log: l.Log, Domain: l.Domain}, Agency: agency, Logger: s.opts.Logger})
+		if ctx.Err() != nil {
+			return
+		}
+		s.opts.Logger.Warn("the search index stopped; starting it again", "log", name, "err", err, "retry", searchRetry)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(searchRetry):
+		}
+	}
 }
 
 // AdmitGenesis admits Options.Genesis into the registry log if it is

@@ -3,18 +3,25 @@
 // business ID, document SHA-256, time and title words, each with its
 // bytes and its tlog-proof bundle.
 //
-// The index lives in each log's domain state, written by Index in the
-// transaction that admits the entry, so it never disagrees with the log
-// and a search is a few prefix scans of the state, not a scan of the log:
+// The index is kept in each log's state by Follow, which reads the log's
+// entries as published checkpoints include them and indexes them in
+// batches, after admission and off its path, as a search service beside
+// a CT log would: admission writes nothing for it, and every entry found
+// is in a checkpoint, so its result carries its bundle. A search is a few
+// prefix scans of the state, not a scan of the log:
 //
-//	govlog.search/entry/<position>           the entry's summary (JSON)
-//	govlog.search/<kind>/<term>/<position>   one empty key per term
+//	govlog.search/e/<position>                   the entry's summary (JSON)
+//	govlog.search/b/<kind>/<term>/<position>     a block of the term's list
+//	govlog.search/next                           the next entry to index
 //
-// where position is 20 digits of MaxUint64 minus the entry's index, so
-// that ascending keys list the newest entry first. Kinds: agency (the
-// signing agency's registry ID), type, id (every string at any depth of
-// the body in a field the domain's watch kinds name: doc_id, contract_id,
-// account, ...), sha256 (fields named sha256 or *_sha256 holding 64 hex
+// where position is 20 digits of MaxUint64 minus an index, so that
+// ascending keys list the newest first. A term's list is kept in blocks of
+// 256 consecutive indexes (keyed by the block's first), each listing the
+// entries of its range that have the term: an entry's shared terms (its
+// agency, type, day) cost a byte in a block many entries share, not a row
+// each. Kinds: agency (the signing agency's registry ID), type, id (every
+// string at any depth of the body in a field the domain's watch kinds
+// name: doc_id, contract_id, account, ...), sha256 (fields named sha256 or *_sha256 holding 64 hex
 // digits), year, month and day of the statement's UTC time, and word (the
 // words of title and name fields, lower-cased; Chinese, Japanese and
 // Korean text by single characters and pairs, so a title with no spaces
@@ -35,14 +42,16 @@
 //   - Entries the log writes about itself outside a domain's types
 //     (registry and log views) are not indexed; Service.Entry still reads
 //     them from the log by index.
-//   - Entries admitted before the index existed are indexed by Rebuild,
-//     run once per log when a node starts: it reads them from the log, up
-//     to the log's next index when it first ran, in batches whose
-//     transactions also record its progress (Prefix+"rebuild"), so it
-//     resumes after a restart and, once done, never runs again. It credits
-//     an entry to an agency as the registry stands now (a key revoked
-//     since with no from time credits none, and the entry is then found
-//     by every criterion but its agency).
+//   - The index is written by the process that admits (personalities'
+//     Server runs Follow per log), in a store of its own where one is
+//     given: on SQLite a file beside the logs' (govlog.search.db), so that
+//     indexing never waits for admissions' one writer, nor they for it.
+//   - An entry is credited to the agency whose registered key signed it,
+//     by its signature lines as read: the log verified them when it
+//     admitted the entry.
+//   - An index kept before Follow (written by admission, one row per entry
+//     and term) is not read: Follow indexes every entry again from the
+//     first, and the old rows stay until removed.
 //   - The index is state the admission server keeps beside the domain's,
 //     not domain state: a replay of the log by the rules alone does not
 //     make it, and a monitor that compares states leaves Prefix out.

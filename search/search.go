@@ -1,12 +1,15 @@
 package search
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -301,13 +304,14 @@ func (p *plan) inRange(t time.Time) bool {
 // match checks the entry at index, read from list (with value, the
 // summary when list is the list of all entries).
 func (p *plan) match(ctx context.Context, r Reader, list driveList, index uint64, value []byte) (candidate, bool, error) {
-	pos := position(index)
 	checks := p.terms
 	if len(checks) > 0 {
 		checks = checks[1:] // the first is list's own
 	}
+	start := blockStart(index)
 	for _, t := range checks {
-		if _, ok, err := r.Get(ctx, listPrefix(t)+pos); err != nil || !ok {
+		v, _, err := r.Get(ctx, listPrefix(t)+position(start))
+		if err != nil || bytes.IndexByte(v, byte(index-start)) < 0 {
 			return candidate{}, false, err
 		}
 	}
@@ -345,29 +349,61 @@ func summaryAt(ctx context.Context, r Reader, index uint64) (*Summary, error) {
 	return &s, err
 }
 
+// isBlocks says whether list is a term's list, of blocks (see blockSize),
+// rather than the list of every entry.
+func isBlocks(list string) bool { return strings.HasPrefix(list, blockPrefix) }
+
+// visit calls fn with each entry the key of list holds (a block's entries,
+// or one entry and its summary), from hi down to lo.
+func visit(list, key string, value []byte, lo, hi uint64, fn func(index uint64, value []byte) error) error {
+	base, ok := parsePosition(key[len(list):])
+	if !ok {
+		return fmt.Errorf("search index: malformed key %q", key)
+	}
+	if !isBlocks(list) {
+		if base < lo || base > hi {
+			return nil
+		}
+		return fn(base, value)
+	}
+	for i := len(value) - 1; i >= 0; i-- {
+		index := base + uint64(value[i])
+		if index > hi {
+			continue
+		}
+		if index < lo {
+			break
+		}
+		if err := fn(index, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // scanBelow calls fn with each entry of list (a key prefix followed by
 // positions), newest first, only those below before if hasBefore.
 //
-// A state scan reads a whole prefix from its start, so the entries below
+// A state scan reads a whole prefix from its start, so the keys below
 // before are read as the few prefixes that together hold exactly the
 // positions above before's: for each digit of before's position, from
-// the last, the same digits up to it and a larger one there.
+// the last, the same digits up to it and a larger one there. A block
+// holding before and older entries is keyed by its first index, below
+// before, so it is read too.
 func scanBelow(ctx context.Context, r Reader, list string, before uint64, hasBefore bool, fn func(index uint64, value []byte) error) error {
-	each := func(key string, value []byte) error {
-		index, ok := parsePosition(key[len(list):])
-		if !ok {
-			return fmt.Errorf("search index: malformed key %q", key)
-		}
-		return fn(index, value)
+	hi := uint64(math.MaxUint64)
+	if hasBefore {
+		hi = before - 1
 	}
+	each := func(key string, value []byte) error { return visit(list, key, value, 0, hi, fn) }
 	if !hasBefore {
 		return r.Scan(ctx, list, each)
 	}
-	lo, hi := position(before), position(0)
+	lo, top := position(before), position(0)
 	for i := positionLen - 1; i >= 0; i-- {
 		for d := lo[i] + 1; d <= '9'; d++ {
 			// Past the largest position (index 0), nothing.
-			if lo[:i] == hi[:i] && d > hi[i] {
+			if lo[:i] == top[:i] && d > top[i] {
 				break
 			}
 			if err := r.Scan(ctx, list+lo[:i]+string(d), each); err != nil {
@@ -380,16 +416,15 @@ func scanBelow(ctx context.Context, r Reader, list string, before uint64, hasBef
 
 // scanRange calls fn with each entry of list from index hi down to lo
 // (both included), newest first: the prefixes that together hold exactly
-// the positions from hi's to lo's, read in ascending order.
+// the positions of the keys from hi's to lo's (lo's block's, for a list of
+// blocks), read in ascending order.
 func scanRange(ctx context.Context, r Reader, list string, lo, hi uint64, fn func(index uint64, value []byte) error) error {
-	each := func(key string, value []byte) error {
-		index, ok := parsePosition(key[len(list):])
-		if !ok {
-			return fmt.Errorf("search index: malformed key %q", key)
-		}
-		return fn(index, value)
+	each := func(key string, value []byte) error { return visit(list, key, value, lo, hi, fn) }
+	keyLo := lo
+	if isBlocks(list) {
+		keyLo = blockStart(lo)
 	}
-	a, b := position(hi), position(lo) // a <= b
+	a, b := position(hi), position(keyLo) // a <= b
 	if a == b {
 		return r.Scan(ctx, list+a, each)
 	}

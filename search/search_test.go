@@ -33,8 +33,11 @@ type index interface {
 type memoryIndex struct{ st ruletest.State }
 
 func (m *memoryIndex) add(t testing.TB, first uint64, entries []rule.Entry) {
+	// One entry at a time, as a monitor's replay indexes: each block is
+	// read and written back with one more entry.
 	for i, e := range entries {
-		if err := search.Index(context.Background(), m.st, docs{}, first+uint64(i), e); err != nil {
+		e.Index = first + uint64(i)
+		if err := search.IndexEntries(context.Background(), m.st, docs{}, []rule.Entry{e}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -45,19 +48,19 @@ func (m *memoryIndex) find(t testing.TB, q search.Query) ([]search.Hit, string, 
 }
 
 // storeIndex writes in admission transactions and searches in reads, as
-// the admission server does.
+// the admission server does, 500 entries at a time: batches that end
+// inside a block.
 type storeIndex struct{ s storage.AdmissionStore }
 
 func (s storeIndex) add(t testing.TB, first uint64, entries []rule.Entry) {
 	for len(entries) > 0 {
 		n := min(len(entries), 500)
 		err := s.s.Admit(context.Background(), "docs", func(ctx context.Context, tx storage.AdmitTx) error {
-			for i, e := range entries[:n] {
-				if err := search.Index(ctx, tx, docs{}, first+uint64(i), e); err != nil {
-					return err
-				}
+			batch := slices.Clone(entries[:n])
+			for i := range batch {
+				batch[i].Index = first + uint64(i)
 			}
-			return nil
+			return search.IndexEntries(ctx, tx, docs{}, batch)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -183,7 +186,7 @@ func all(t *testing.T, ix index, q search.Query) []uint64 {
 
 func TestFindMatchesBruteForce(t *testing.T) {
 	forEachIndex(t, func(t *testing.T, ix index) {
-		entries := corpus(400, 7)
+		entries := corpus(1000, 7) // four blocks of each list, added in batches that end inside one
 		ix.add(t, 0, entries)
 		r := rand.New(rand.NewPCG(7, 2))
 		day := func() time.Time { return start.Add(time.Duration(r.IntN(1200*24)) * time.Hour) }

@@ -47,14 +47,17 @@ type Source struct {
 // Service answers searches and entry look-ups of the logs it is given,
 // with each entry's bytes and its proof.
 type Service struct {
-	store Store
-	logs  map[string]Source
+	store, index Store
+	logs         map[string]Source
 }
 
-// NewService returns a Service over the logs (by short name) whose state
-// and index store keeps.
-func NewService(store Store, logs map[string]Source) *Service {
-	return &Service{store: store, logs: logs}
+// NewService returns a Service over the logs (by short name) whose outbox
+// store keeps and whose index index keeps (nil: store keeps it too).
+func NewService(store, index Store, logs map[string]Source) *Service {
+	if index == nil {
+		index = store
+	}
+	return &Service{store: store, index: index, logs: logs}
 }
 
 // Result is one entry with what a client needs to check it: its bytes,
@@ -100,7 +103,7 @@ func (s *Service) Search(ctx context.Context, q Query) ([]Result, string, error)
 	}
 	var hits []Hit
 	var next string
-	err := s.store.Read(ctx, q.Log, func(ctx context.Context, tx storage.ReadTx) (err error) {
+	err := s.index.Read(ctx, q.Log, func(ctx context.Context, tx storage.ReadTx) (err error) {
 		hits, next, err = Find(ctx, tx, q)
 		return err
 	})
@@ -190,7 +193,7 @@ func (s *Service) Entry(ctx context.Context, log string, index uint64) (Result, 
 	}
 	var sum Summary
 	found := false
-	err := s.store.Read(ctx, log, func(ctx context.Context, tx storage.ReadTx) error {
+	err := s.index.Read(ctx, log, func(ctx context.Context, tx storage.ReadTx) error {
 		v, ok, err := tx.Get(ctx, entryPrefix+position(index))
 		if err != nil || !ok {
 			return err
@@ -284,7 +287,7 @@ func (s *Service) relations(ctx context.Context, log string, d rule.Domain, r Re
 }
 
 func (s *Service) find(ctx context.Context, q Query) (hits []Hit, err error) {
-	err = s.store.Read(ctx, q.Log, func(ctx context.Context, tx storage.ReadTx) error {
+	err = s.index.Read(ctx, q.Log, func(ctx context.Context, tx storage.ReadTx) error {
 		hits, _, err = Find(ctx, tx, q)
 		return err
 	})

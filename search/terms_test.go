@@ -122,7 +122,7 @@ func TestLongTerm(t *testing.T) {
 	long := strings.Repeat("x", 300)
 	st := ruletest.State{}
 	b, _ := json.Marshal(map[string]string{"doc_id": long})
-	if err := search.Index(t.Context(), st, docs{}, 0, rule.Entry{Type: "t", Body: b, Time: time.Now()}); err != nil {
+	if err := search.IndexEntries(t.Context(), st, docs{}, []rule.Entry{{Type: "t", Body: b, Time: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	for k := range st {

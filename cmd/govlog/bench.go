@@ -228,8 +228,13 @@ func (b *bench) sqliteStore() benchStore {
 			if err != nil {
 				return opts, nil, err
 			}
-			opts.AdminStorage, opts.LogStorage = sqlite.TrillianStorage(db)
-			return opts, func() { db.Close() }, nil
+			tdb, closeTrillian, err := sqlite.OpenTrillian(ctx, db, cfg.SQLitePath)
+			if err != nil {
+				db.Close()
+				return opts, nil, err
+			}
+			opts.AdminStorage, opts.LogStorage = sqlite.TrillianStorage(tdb)
+			return opts, func() { closeTrillian(); db.Close() }, nil
 		},
 	}
 }

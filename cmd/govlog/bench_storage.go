@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +18,8 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/search"
+	"github.com/govlog/govlog/storage/sqlite"
 )
 
 func newBenchStorageCmd() *cobra.Command {
@@ -55,6 +59,7 @@ const (
 	partTrillian storagePart = "Trillian"
 	partState    storagePart = "domain state"
 	partOutbox   storagePart = "outbox"
+	partSearch   storagePart = "search index"
 	partOther    storagePart = "other"
 )
 
@@ -128,7 +133,7 @@ func printStorage(out io.Writer, name string, entries uint64, s storageSize) {
 	fmt.Fprintf(out, "\n%s: %d entries in the disclosures log, %d rows left in the outbox\n", name, entries, s.outboxRows)
 	fmt.Fprintf(out, "%-14s %14s %14s %14s\n", "part", "data B/entry", "index B/entry", "total B/entry")
 	var data, index int64
-	for _, p := range []storagePart{partTrillian, partState, partOutbox, partOther} {
+	for _, p := range []storagePart{partTrillian, partState, partOutbox, partSearch, partOther} {
 		fmt.Fprintf(out, "%-14s %14.1f %14.1f %14.1f\n", p, per(s.data[p]), per(s.index[p]), per(s.data[p]+s.index[p]))
 		data += s.data[p]
 		index += s.index[p]
@@ -152,6 +157,7 @@ func (b *bench) fillAndMeasure(ctx context.Context, backend string) (uint64, sto
 	cfg := nodeConfig{Listen: "127.0.0.1:0", MMD: time.Hour}
 	var measure func(ctx context.Context) (storageSize, error)
 	var countOutbox func(ctx context.Context) (int64, error)
+	var indexed func(ctx context.Context) (uint64, error)
 	switch backend {
 	case "sqlite":
 		dir, err := os.MkdirTemp("", "govlog-bench-storage-")
@@ -169,6 +175,14 @@ func (b *bench) fillAndMeasure(ctx context.Context, backend string) (uint64, sto
 			defer db.Close()
 			return countRows(ctx, db, "govlog_outbox")
 		}
+		indexed = func(ctx context.Context) (uint64, error) {
+			db, err := sql.Open("sqlite", "file:"+searchPath(cfg.SQLitePath)+"?mode=ro")
+			if err != nil {
+				return 0, err
+			}
+			defer db.Close()
+			return searchNext(ctx, db)
+		}
 	case "mysql":
 		dsn, drop, err := b.freshDB(ctx, "storage")
 		if err != nil {
@@ -183,11 +197,12 @@ func (b *bench) fillAndMeasure(ctx context.Context, backend string) (uint64, sto
 		defer db.Close()
 		measure = func(ctx context.Context) (storageSize, error) { return measureMySQL(ctx, db) }
 		countOutbox = func(ctx context.Context) (int64, error) { return countRows(ctx, db, "govlog_outbox") }
+		indexed = func(ctx context.Context) (uint64, error) { return searchNext(ctx, db) }
 	default:
 		return 0, storageSize{}, fmt.Errorf("no backend %q", backend)
 	}
 
-	size, err := b.fillNode(ctx, cfg, countOutbox)
+	size, err := b.fillNode(ctx, cfg, countOutbox, indexed)
 	if err != nil {
 		return 0, storageSize{}, err
 	}
@@ -199,6 +214,20 @@ func (b *bench) fillAndMeasure(ctx context.Context, backend string) (uint64, sto
 		return 0, storageSize{}, err
 	}
 	return size, s, nil
+}
+
+// searchNext returns how many of the disclosures log's entries the search
+// index in db holds (search.Follow's place), 0 before its first batch.
+func searchNext(ctx context.Context, db *sql.DB) (uint64, error) {
+	var v string
+	err := db.QueryRowContext(ctx, "SELECT v FROM govlog_state WHERE log = 'disclosures' AND k = ?", search.Prefix+"next").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(v, 10, 64)
 }
 
 func countRows(ctx context.Context, db *sql.DB, table string) (int64, error) {
@@ -214,7 +243,7 @@ func countRows(ctx context.Context, db *sql.DB, table string) (int64, error) {
 // includes them and the outbox is down to at most one row per log (or
 // outboxWait passed), and stops the node. It returns the disclosures log's
 // size.
-func (b *bench) fillNode(ctx context.Context, cfg nodeConfig, countOutbox func(context.Context) (int64, error)) (uint64, error) {
+func (b *bench) fillNode(ctx context.Context, cfg nodeConfig, countOutbox func(context.Context) (int64, error), indexed func(context.Context) (uint64, error)) (uint64, error) {
 	n, err := b.startNode(ctx, cfg, b.conc)
 	if err != nil {
 		return 0, err
@@ -223,6 +252,22 @@ func (b *bench) fillNode(ctx context.Context, cfg nodeConfig, countOutbox func(c
 	if err != nil {
 		n.stop()
 		return 0, err
+	}
+	// The search index follows the log: measure it whole.
+	for deadline := time.Now().Add(5 * time.Minute); ; {
+		next, err := indexed(ctx)
+		if err != nil {
+			n.stop()
+			return 0, fmt.Errorf("couldn't read how far the search index is: %w", err)
+		}
+		if next >= size {
+			break
+		}
+		if time.Now().After(deadline) {
+			n.stop()
+			return 0, fmt.Errorf("the search index holds %d of %d entries after 5 minutes", next, size)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	// The outbox lets go of integrated leaves in the background: give it
 	// a little time, and measure what is there either way.
@@ -301,14 +346,32 @@ func waitIntegrated(ctx context.Context, c *client.Client, n uint64) (uint64, er
 // each table's and index's pages (dbstat), and the file.
 func measureSQLite(ctx context.Context, path string) (storageSize, error) {
 	s := storageSize{data: map[storagePart]int64{}, index: map[storagePart]int64{}}
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if fi, err := os.Stat(path + suffix); err == nil {
-			s.files += fi.Size()
+	// The store's own file, its Trillian trees' and its search index's.
+	for _, f := range []string{path, sqlite.TrillianPath(path), searchPath(path)} {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if fi, err := os.Stat(f + suffix); err == nil {
+				s.files += fi.Size()
+			}
+		}
+		byTable, err := sqliteTables(ctx, f)
+		if err != nil {
+			return s, err
+		}
+		if f == searchPath(path) {
+			s.addAs(partSearch, byTable)
+		} else {
+			s.add(byTable)
 		}
 	}
+	return s, nil
+}
+
+// sqliteTables measures each table of the SQLite file at path, page by
+// page.
+func sqliteTables(ctx context.Context, path string) (map[string]*tableSize, error) {
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
-		return s, err
+		return nil, err
 	}
 	defer db.Close()
 	// name is a table's or an index's B-tree; tbl_name its table. A
@@ -318,7 +381,7 @@ func measureSQLite(ctx context.Context, path string) (storageSize, error) {
 		FROM dbstat d JOIN sqlite_schema m ON m.name = d.name
 		GROUP BY d.name ORDER BY m.tbl_name`)
 	if err != nil {
-		return s, fmt.Errorf("couldn't read dbstat: %w", err)
+		return nil, fmt.Errorf("couldn't read dbstat of %s: %w", path, err)
 	}
 	defer rows.Close()
 	byTable := map[string]*tableSize{}
@@ -326,11 +389,11 @@ func measureSQLite(ctx context.Context, path string) (storageSize, error) {
 		var typ, table string
 		var bytes int64
 		if err := rows.Scan(&typ, &table, &bytes); err != nil {
-			return s, err
+			return nil, err
 		}
 		t := byTable[table]
 		if t == nil {
-			t = &tableSize{name: table}
+			t = &tableSize{name: filepath.Base(path) + ":" + table}
 			byTable[table] = t
 		}
 		if typ == "index" {
@@ -339,11 +402,7 @@ func measureSQLite(ctx context.Context, path string) (storageSize, error) {
 			t.data += bytes
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return s, err
-	}
-	s.add(byTable)
-	return s, nil
+	return byTable, rows.Err()
 }
 
 // measureMySQL measures the database db is connected to: each table's
@@ -385,6 +444,24 @@ func measureMySQL(ctx context.Context, db *sql.DB) (storageSize, error) {
 	if err := rows.Err(); err != nil {
 		return s, err
 	}
+	// The search index is rows of govlog_state: its share of the table is
+	// estimated by its rows' share of the table's bytes.
+	if st := byTable["govlog_state"]; st != nil {
+		var searchBytes, allBytes int64
+		err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN k LIKE 'govlog.search/%' THEN LENGTH(log)+LENGTH(k)+LENGTH(v) ELSE 0 END), 0),
+			COALESCE(SUM(LENGTH(log)+LENGTH(k)+LENGTH(v)), 0) FROM govlog_state`).Scan(&searchBytes, &allBytes)
+		if err != nil {
+			return s, fmt.Errorf("couldn't measure the search index's rows: %w", err)
+		}
+		if allBytes > 0 {
+			idx := &tableSize{name: "govlog_state (search index rows, by their share of its bytes)",
+				data: st.data * searchBytes / allBytes, index: st.index * searchBytes / allBytes}
+			st.data -= idx.data
+			st.index -= idx.index
+			st.name = "govlog_state (the rest)"
+			s.addAs(partSearch, map[string]*tableSize{idx.name: idx})
+		}
+	}
 	s.add(byTable)
 	// The files: one tablespace per table (innodb_file_per_table).
 	err = db.QueryRowContext(ctx, `SELECT COALESCE(SUM(ALLOCATED_SIZE), 0) FROM information_schema.INNODB_SYS_TABLESPACES WHERE NAME LIKE ?`,
@@ -396,8 +473,17 @@ func measureMySQL(ctx context.Context, db *sql.DB) (storageSize, error) {
 }
 
 func (s *storageSize) add(byTable map[string]*tableSize) {
-	for _, t := range byTable {
-		p := partOf(t.name)
+	s.addAs("", byTable)
+}
+
+// addAs adds byTable's tables to part, or each to its own (partOf) if
+// part is "".
+func (s *storageSize) addAs(part storagePart, byTable map[string]*tableSize) {
+	for name, t := range byTable {
+		p := part
+		if p == "" {
+			p = partOf(name)
+		}
 		s.data[p] += t.data
 		s.index[p] += t.index
 		s.tables = append(s.tables, *t)

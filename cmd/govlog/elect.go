@@ -155,12 +155,9 @@ func (e *elected) close() {
 
 // run takes part in the election until ctx is done; each term, after
 // taking the store's fence with the term's token, it runs Trillian's
-// sequencer, every log's signing and the admission server, until the term
-// ends or any of them stops (fenced out, or failed).
-//
-// beside runs alongside each term without ending it when it returns: work
-// only the elected process may write, such as indexing earlier entries.
-func (e *elected) run(ctx context.Context, fence func(context.Context, int64, string) error, trill *logserver.Trillian, logs []*logserver.Log, srv *personalities.Server, beside func(context.Context), logger *slog.Logger) error {
+// sequencer, every log's signing and the admission server (with the search
+// index), until the term ends or any of them stops (fenced out, or failed).
+func (e *elected) run(ctx context.Context, fence func(context.Context, int64, string) error, trill *logserver.Trillian, logs []*logserver.Log, srv *personalities.Server, logger *slog.Logger) error {
 	go e.elector.Watch(ctx)
 	if _, err := e.elector.ForwardKey(ctx); err != nil {
 		// Read again when first needed.
@@ -183,9 +180,6 @@ func (e *elected) run(ctx context.Context, fence func(context.Context, int64, st
 			part(l.Lead)
 		}
 		part(srv.Lead)
-		if beside != nil {
-			g.Go(func() error { beside(term); return nil })
-		}
 		logger.Info("elected: admitting and signing", "token", token, "took", time.Since(start))
 		return g.Wait()
 	})

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -197,6 +198,10 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	var (
 		topts logserver.TrillianOptions
 		store storage.AdmissionStore
+		// searchStore keeps the search index: store, or on SQLite a file
+		// of its own, so that indexing never waits for admissions' one
+		// writer, nor they for it.
+		searchStore storage.AdmissionStore
 	)
 	// The admin listener answers from the start: /healthz at once, /readyz
 	// with 503 until the logs are open and the genesis admitted.
@@ -232,6 +237,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		// Processes starting together (elected ones) make one tree per log.
 		topts.CreateTrees = func(fn func() error) error { return mysql.Locked(ctx, db, "govlog_trees", fn) }
 		store = mysql.NewAdmissionStore(db)
+		searchStore = store
 	} else {
 		db, err := sqlite.Open(ctx, cfg.SQLitePath)
 		if err != nil {
@@ -246,8 +252,18 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			return err
 		}
 		defer reader.Close()
-		topts.AdminStorage, topts.LogStorage = sqlite.TrillianStorage(db)
+		tdb, closeTrillian, err := sqlite.OpenTrillian(ctx, db, cfg.SQLitePath)
+		if err != nil {
+			return err
+		}
+		defer closeTrillian()
+		topts.AdminStorage, topts.LogStorage = sqlite.TrillianStorage(tdb)
 		store = sqlite.NewAdmissionStore(db, reader)
+		closeSearch, err := openSearchStore(ctx, cfg.SQLitePath, &searchStore)
+		if err != nil {
+			return err
+		}
+		defer closeSearch()
 	}
 
 	var elect *elected
@@ -303,7 +319,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 		ps[lc.Name] = personalities.Personality{Domain: domain, Log: l, RuleKey: lc.RuleKey}
 	}
 	popts := personalities.Options{
-		Store: store, Genesis: genesis, Personalities: ps, Logger: logger,
+		Store: store, SearchStore: searchStore, Genesis: genesis, Personalities: ps, Logger: logger,
 		ScheduleInterval: cfg.ScheduleInterval, AgencyQuota: cfg.AgencyQuota, AddressQuota: cfg.AddressQuota,
 	}
 	if elect != nil {
@@ -347,7 +363,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			lis.Close()
 			return fmt.Errorf("couldn't listen on %s: %w", cfg.HTTPListen, err)
 		}
-		src := newPortalSource(store, ps, srv)
+		src := newPortalSource(store, searchStore, ps, srv)
 		pages, err := portal.NewPages(portal.PagesOptions{Source: src, Policy: cfg.PolicyText, Monitors: cfg.monitors, Logger: logger})
 		if err != nil {
 			lis.Close()
@@ -355,9 +371,6 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 			return err
 		}
 		mux := readMux(cfg.Logs, logs, portal.NewAPI(src, logger), pages)
-		if elect == nil { // (an elected process indexes in its terms)
-			g.Go(func() error { rebuildSearch(ctx, store, ps, logger); return nil })
-		}
 		g.Go(func() error { return serveHTTPTLS(ctx, hlis, mux, "read path", tlsServer) })
 		if cfg.onHTTP != nil {
 			cfg.onHTTP(httpScheme(tlsServer) + "://" + hlis.Addr().String())
@@ -371,7 +384,7 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	}
 	if elect != nil {
 		g.Go(func() error {
-			return elect.run(ctx, shared.TakeFence, trill, logs, srv, func(ctx context.Context) { rebuildSearch(ctx, store, ps, logger) }, logger)
+			return elect.run(ctx, shared.TakeFence, trill, logs, srv, logger)
 		})
 	} else {
 		g.Go(func() error { return srv.Run(ctx) })
@@ -396,4 +409,31 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	admin.setReady()
 	ready(lis.Addr().String())
 	return g.Wait()
+}
+
+// searchPath is the SQLite file of the search index beside the node's
+// database at path: govlog.db's is govlog.search.db.
+func searchPath(path string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + ".search" + ext
+}
+
+// openSearchStore opens the SQLite search index beside the database at
+// path into *store, and returns what closes it. The index is the logs'
+// entries read again (search.Follow), so a new file fills itself: a store
+// from before the file kept its index among the logs' state, and
+// indexes its entries anew here.
+func openSearchStore(ctx context.Context, path string, store *storage.AdmissionStore) (func(), error) {
+	p := searchPath(path)
+	db, err := sqlite.Open(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("search index: %w", err)
+	}
+	reader, err := sqlite.OpenReader(ctx, p)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("search index: %w", err)
+	}
+	*store = sqlite.NewAdmissionStore(db, reader)
+	return func() { reader.Close(); db.Close() }, nil
 }

@@ -3,18 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"maps"
 	"slices"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/api"
 	"github.com/govlog/govlog/personalities"
-	"github.com/govlog/govlog/personalities/registry"
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/portal"
 	"github.com/govlog/govlog/search"
@@ -31,12 +27,12 @@ type portalSource struct {
 
 var _ portal.Source = (*portalSource)(nil)
 
-func newPortalSource(store storage.AdmissionStore, ps map[string]personalities.Personality, srv api.LogServer) *portalSource {
+func newPortalSource(store, index storage.AdmissionStore, ps map[string]personalities.Personality, srv api.LogServer) *portalSource {
 	logs := map[string]search.Source{}
 	for name, p := range ps {
 		logs[name] = search.Source{Log: p.Log, Domain: p.Domain}
 	}
-	return &portalSource{ps: ps, search: search.NewService(store, logs), srv: srv}
+	return &portalSource{ps: ps, search: search.NewService(store, index, logs), srv: srv}
 }
 
 func (s *portalSource) Logs(ctx context.Context) ([]portal.LogInfo, error) {
@@ -138,61 +134,4 @@ func portalQueryError(err error) error {
 		return err
 	}
 	return sourceError{errors.New(st.Message()), to}
-}
-
-// rebuildRetry is how long rebuildSearch waits after a failure.
-const rebuildRetry = time.Minute
-
-// rebuildSearch indexes, once per log, the entries admitted before the
-// search index existed (search.Rebuild), crediting each to its agency as
-// the registry stands now. A failure is logged and tried again later: the
-// node serves meanwhile, its searches missing those entries. It writes to
-// the logs' state, so only a process that admits alone runs it: with an
-// election, entries admitted before the index existed stay unindexed
-// (their entries are still read by index).
-func rebuildSearch(ctx context.Context, store storage.AdmissionStore, ps map[string]personalities.Personality, logger *slog.Logger) {
-	for _, name := range slices.Sorted(maps.Keys(ps)) {
-		p := ps[name]
-		for {
-			err := rebuildLog(ctx, store, name, p, logger)
-			if err == nil || ctx.Err() != nil {
-				break
-			}
-			logger.Warn("couldn't index the log's earlier entries for search; trying again later", "log", name, "err", err, "retry", rebuildRetry)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(rebuildRetry):
-			}
-		}
-	}
-}
-
-func rebuildLog(ctx context.Context, store storage.AdmissionStore, name string, p personalities.Personality, logger *slog.Logger) error {
-	var reg *registry.Registry
-	err := store.Read(ctx, registry.LogName, func(ctx context.Context, tx storage.ReadTx) (err error) {
-		reg, err = registry.FromState(ctx, tx)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	origin := p.Log.Origin()
-	agency := func(ctx context.Context, leaf []byte, e rule.Entry) string {
-		role, err := p.Domain.RequiredRole(e.Type)
-		if err != nil || role == rule.SelfSigned {
-			return ""
-		}
-		_, sigs, err := govlog.ParseStatement(leaf, origin, reg.Verifiers())
-		if err != nil {
-			return ""
-		}
-		id, err := reg.Authorize(sigs, role, e.Time)
-		if err != nil {
-			return ""
-		}
-		return id
-	}
-	return search.Rebuild(ctx, search.RebuildOptions{Store: store, Log: name, Source: search.Source{Log: p.Log, Domain: p.Domain},
-		Agency: agency, Logger: logger})
 }

@@ -98,6 +98,14 @@ func TestSearchAPI(t *testing.T) {
 		return strings.Join(s, ",")
 	}
 	both := fmt.Sprintf("%d,%d", corrected, published)
+	// The index follows the log: both entries are found within a poll of
+	// the checkpoint that includes them.
+	for deadline := time.Now().Add(30 * time.Second); indexes(search("id=roads-2027")) != both; {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s the index finds %q for id=roads-2027, want %q", indexes(search("id=roads-2027")), both)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	day := time.Now().UTC().Format(time.DateOnly)
 	for _, tt := range []struct{ params, want string }{
 		{"q=" + url.QueryEscape("养护预算"), both},

@@ -1,9 +1,13 @@
-// Package sqlite is govlog's embedded storage: one SQLite file through
+// Package sqlite is govlog's embedded storage: SQLite files through
 // modernc.org/sqlite (pure Go, no cgo), in WAL mode with synchronous=FULL so
-// a committed admission survives a crash or power loss, and one writer at a
-// time (write transactions BEGIN IMMEDIATE, waiting up to the busy timeout).
-// Trillian and admissions share Open's one connection; the public read
-// API reads through OpenReader's read-only connections beside it.
+// a committed admission survives a crash or power loss, and one writer per
+// file at a time (write transactions BEGIN IMMEDIATE, waiting up to the
+// busy timeout), each file on Open's one connection. A node keeps its
+// logs' state and outbox in one file and their Trillian trees in another
+// (OpenTrillian), so that admissions and Trillian's writes each have a
+// writer; the public read API reads through OpenReader's read-only
+// connections beside them. Open sets a 64 MiB page cache and keeps
+// temporary files (statement journals of multi-row writes) in memory.
 package sqlite
 
 import (
@@ -38,6 +42,8 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "cache_size(-65536)")
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if path != Memory {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")

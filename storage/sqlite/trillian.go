@@ -1,9 +1,14 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	_ "embed"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -89,4 +94,37 @@ func blob(b []byte) []byte {
 
 func timestampFromNanos(nanos int64) *timestamppb.Timestamp {
 	return timestamppb.New(time.Unix(0, nanos))
+}
+
+// TrillianPath is the file that keeps the Trillian trees of the store at
+// path (see OpenTrillian): govlog.db's are in govlog.trillian.db.
+func TrillianPath(path string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + ".trillian" + ext
+}
+
+// OpenTrillian opens the database that keeps the Trillian trees of the
+// store db, opened with Open at path, and returns it with what closes it.
+// The trees are kept in a file of their own (TrillianPath), so that
+// Trillian's writes (leaves stored, the sequencer's integration) and
+// admissions each have a writer of their own and wait for each other only
+// for the disk; SQLite allows one writer per file. A store made when the
+// trees were kept in its own file (db holds a tree and TrillianPath does
+// not exist) keeps them there.
+func OpenTrillian(ctx context.Context, db *sql.DB, path string) (*sql.DB, func(), error) {
+	own := TrillianPath(path)
+	if _, err := os.Stat(own); errors.Is(err, fs.ErrNotExist) {
+		var trees int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM trillian_trees").Scan(&trees); err != nil {
+			return nil, nil, fmt.Errorf("couldn't look for Trillian trees in %s: %w", path, err)
+		}
+		if trees > 0 {
+			return db, func() {}, nil
+		}
+	}
+	tdb, err := Open(ctx, own)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tdb, func() { tdb.Close() }, nil
 }

@@ -393,3 +393,70 @@ func TestStoreSignedLogRootRefusesShrinking(t *testing.T) {
 		t.Errorf("storing a root of the same size: %v", err)
 	}
 }
+
+// TestOpenTrillian: a new store keeps its Trillian trees in a file of its
+// own, found again on reopening; a store whose own file already holds a
+// tree (made before the trees had a file) keeps them there.
+func TestOpenTrillian(t *testing.T) {
+	ctx := t.Context()
+	makeTree := func(db *sql.DB) int64 {
+		t.Helper()
+		admin, _ := sqlite.TrillianStorage(db)
+		tree, err := tstorage.CreateTree(ctx, admin, &trillian.Tree{
+			TreeState: trillian.TreeState_ACTIVE, TreeType: trillian.TreeType_PREORDERED_LOG,
+			DisplayName: "t", MaxRootDuration: durationpb.New(0),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tree.TreeId
+	}
+	trees := func(db *sql.DB) (n int) {
+		t.Helper()
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM trillian_trees").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	path := filepath.Join(t.TempDir(), "govlog.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tdb, closeTrillian, err := sqlite.OpenTrillian(ctx, db, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tdb == db {
+		t.Fatal("a new store's trees are in its own file")
+	}
+	makeTree(tdb)
+	closeTrillian()
+	if tdb, closeTrillian, err = sqlite.OpenTrillian(ctx, db, path); err != nil {
+		t.Fatal(err)
+	}
+	if tdb == db || trees(tdb) != 1 || trees(db) != 0 {
+		t.Errorf("reopened: the trees' file holds %d trees, the store's %d", trees(tdb), trees(db))
+	}
+	closeTrillian()
+	db.Close()
+	if want := filepath.Join(filepath.Dir(path), "govlog.trillian.db"); sqlite.TrillianPath(path) != want {
+		t.Errorf("TrillianPath %s, want %s", sqlite.TrillianPath(path), want)
+	}
+
+	old := filepath.Join(t.TempDir(), "govlog.db")
+	if db, err = sqlite.Open(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	makeTree(db)
+	tdb, closeTrillian, err = sqlite.OpenTrillian(ctx, db, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeTrillian()
+	if tdb != db {
+		t.Error("a store whose file holds its tree: the trees moved to another file")
+	}
+}
