@@ -642,15 +642,23 @@ func (a *admitter) queueLoop(ctx context.Context) {
 			}
 			removedBelow = a.removeIntegrated(ctx, removedBelow)
 		case entries := <-a.queued:
+			// Several batches' leaves in one write: each write is a
+			// transaction (and a sync) that rewrites the pages at the end
+			// of Trillian's tables. A leaf waits for the sequencer's next
+			// pass anyway, so a few milliseconds cost it nothing.
+			linger := time.NewTimer(queueLinger)
 		more:
-			for {
+			for len(entries) < maxQueueWrite {
 				select {
 				case e := <-a.queued:
 					entries = append(entries, e...)
-				default:
+				case <-linger.C:
+					break more
+				case <-ctx.Done():
 					break more
 				}
 			}
+			linger.Stop()
 			if err := a.queueLeaves(ctx, entries, &toMark); err != nil && ctx.Err() == nil {
 				a.logger.Warn("couldn't queue admitted leaves; will retry from the outbox", "n", len(entries), "err", err)
 				failed = true
@@ -671,6 +679,10 @@ func (a *admitter) queueLoop(ctx context.Context) {
 }
 
 const requeueInterval = 5 * time.Second
+
+// queueLinger is how long leaves admitted wait for others to share their
+// queue write: a tenth of the default sequencer interval.
+const queueLinger = 10 * time.Millisecond
 
 // removeInterval is how often the outbox lets go of integrated leaves:
 // often enough that it holds no more than a few seconds of admissions, at
