@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -243,6 +244,67 @@ func TestSearchFollowResumes(t *testing.T) {
 		restart(map[string]string{"rebuild": `{"done":true}`})
 		if got := find(search.Query{Words: []string{"minutes"}}); got != all {
 			t.Errorf("after an index admission kept: %s", got)
+		}
+	})
+}
+
+// TestSearchPrunesOldLayout: the index admission kept (a row per entry and
+// term, under other keys) is deleted, in batches, and the domain's state
+// stays; the index Follow keeps still finds the entry.
+func TestSearchPrunesOldLayout(t *testing.T) {
+	eachBackend(t, harnessOptions{}, func(t *testing.T, h *harness) {
+		ctx := t.Context()
+		h.mustAdmit(t, statement(t, disclosures.TypePublish, publish("doc-1"), h.keys.a))
+		keys := func() (old, kept int) {
+			t.Helper()
+			rows, err := h.backend.DB.QueryContext(ctx, "SELECT k FROM govlog_state WHERE log = ?", logName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var k string
+				if err := rows.Scan(&k); err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case strings.HasPrefix(k, search.Prefix+"entry/") || strings.HasPrefix(k, search.Prefix+"word/") || k == search.Prefix+"rebuild":
+					old++
+				case !strings.HasPrefix(k, search.Prefix):
+					kept++ // the domain's
+				}
+			}
+			return old, kept
+		}
+		_, before := keys()
+		// 1,200 keys of the old layout: more than one batch.
+		if err := h.store.Admit(ctx, logName, func(ctx context.Context, tx storage.AdmitTx) error {
+			for i := range 600 {
+				pos := fmt.Sprintf("%020d", ^uint64(0)-uint64(i))
+				if err := tx.Put(ctx, search.Prefix+"entry/"+pos, []byte(`{}`)); err != nil {
+					return err
+				}
+				if err := tx.Put(ctx, search.Prefix+"word/minutes/"+pos, []byte{}); err != nil {
+					return err
+				}
+			}
+			return tx.Put(ctx, search.Prefix+"rebuild", []byte(`{"done":true}`))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if old, _ := keys(); old != 1201 {
+			t.Fatalf("%d old keys written", old)
+		}
+		n, err := search.PruneOldLayout(ctx, h.backend.Store, logName)
+		if err != nil || n != 1201 {
+			t.Fatalf("PruneOldLayout deleted %d keys, %v; want 1201", n, err)
+		}
+		if old, kept := keys(); old != 0 || kept != before {
+			t.Errorf("after pruning: %d old keys, %d of the domain's (%d before)", old, kept, before)
+		}
+		svc := search.NewService(h.store, nil, map[string]search.Source{logName: {Log: h.served, Domain: h.domain}})
+		if results := findEventually(t, svc, search.Query{Log: logName, ID: "doc-1"}, 1); len(results) != 1 {
+			t.Errorf("after pruning, the index finds doc-1 %d times", len(results))
 		}
 	})
 }

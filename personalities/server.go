@@ -467,6 +467,12 @@ func (s *Server) indexSearch(ctx context.Context, name string, l *servedLog) {
 		id, _ := reg.Authorize(sigs, role, e.Time)
 		return id
 	}
+	// An index admission kept, before Follow, is no longer read.
+	if n, err := search.PruneOldLayout(ctx, s.opts.Store, name); err != nil {
+		s.opts.Logger.Warn("couldn't delete the search index's old layout; it stays, unread", "log", name, "err", err)
+	} else if n > 0 {
+		s.opts.Logger.Info("deleted the search index's old layout", "log", name, "keys", n)
+	}
 	for {
 		err := search.Follow(ctx, search.FollowOptions{Store: s.opts.SearchStore, Log: name,
 			Source: search.Source{Log: l.Log, Domain: l.Domain}, Agency: agency, Logger: s.opts.Logger})

@@ -51,7 +51,8 @@
 //     admitted the entry.
 //   - An index kept before Follow (written by admission, one row per entry
 //     and term) is not read: Follow indexes every entry again from the
-//     first, and the old rows stay until removed.
+//     first, and the admitting server deletes the old rows when it starts
+//     (PruneOldLayout).
 //   - The index is state the admission server keeps beside the domain's,
 //     not domain state: a replay of the log by the rules alone does not
 //     make it, and a monitor that compares states leaves Prefix out.

@@ -152,3 +152,37 @@ func indexBatch(ctx context.Context, opts FollowOptions, origin string, first ui
 	}
 	return nil
 }
+
+// oldLayout are the key prefixes of the index as admission kept it before
+// Follow: a row per entry (entry/) and per entry and term (by kind), and
+// its one-time rebuild's progress.
+var oldLayout = []string{Prefix + "entry/", Prefix + "rebuild", Prefix + KindAgency + "/", Prefix + KindType + "/",
+	Prefix + KindID + "/", Prefix + KindSHA256 + "/", Prefix + KindWord + "/", Prefix + KindYear + "/",
+	Prefix + KindMonth + "/", Prefix + KindDay + "/"}
+
+// PruneOldLayout deletes from store, a batch at a time, log's index in
+// the layout admission kept, which no search reads since Follow keeps it
+// (in a store of its own, or beside it under other keys). It returns how
+// many keys it deleted; a store that cannot delete (storage.StatePruner)
+// keeps them.
+func PruneOldLayout(ctx context.Context, store storage.AdmissionStore, log string) (int, error) {
+	p, ok := store.(storage.StatePruner)
+	if !ok {
+		return 0, nil
+	}
+	const batch = 500
+	total := 0
+	for _, prefix := range oldLayout {
+		for {
+			n, err := p.DeleteStatePrefix(ctx, log, prefix, batch)
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("search index: couldn't delete the old layout's keys: %w", err)
+			}
+			if n < batch {
+				break
+			}
+		}
+	}
+	return total, nil
+}

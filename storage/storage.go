@@ -50,6 +50,14 @@ type OutboxEntry struct {
 	AdmittedAt time.Time
 }
 
+// StatePruner is an AdmissionStore that deletes state no one reads any
+// more (a search index kept in an older layout).
+type StatePruner interface {
+	// DeleteStatePrefix deletes up to limit keys of log's state that begin
+	// with prefix (not empty), and returns how many it deleted.
+	DeleteStatePrefix(ctx context.Context, log, prefix string, limit int) (int, error)
+}
+
 // AdmissionStore keeps domain state and the outbox, per log.
 type AdmissionStore interface {
 	// Admit runs fn in one database transaction scoped to log and commits

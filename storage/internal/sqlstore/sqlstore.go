@@ -405,6 +405,50 @@ func (w *writes) send(ctx context.Context) error {
 	return err
 }
 
+// DeleteStatePrefix implements storage.StatePruner, in one transaction.
+func (s *Store) DeleteStatePrefix(ctx context.Context, log, prefix string, limit int) (int, error) {
+	if prefix == "" {
+		return 0, errors.New("DeleteStatePrefix needs a prefix")
+	}
+	limit = min(limit, rowsPerStatement)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	// Keys compare as bytes: those with prefix lie from prefix up to, not
+	// including, prefix with its last byte raised (prefixes here are
+	// ASCII, so the last byte is below 0xff).
+	end := prefix[:len(prefix)-1] + string(rune(prefix[len(prefix)-1]+1))
+	rows, err := tx.QueryContext(ctx, "SELECT k FROM govlog_state WHERE log = ? AND k >= ? AND k < ? ORDER BY k LIMIT ?", log, prefix, end, limit)
+	if err != nil {
+		return 0, fmt.Errorf("couldn't read state to delete: %w", err)
+	}
+	args := []any{log}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		args = append(args, k)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	n := len(args) - 1
+	if n == 0 {
+		return 0, nil
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("DELETE FROM govlog_state WHERE log = ? AND k IN (%s)", placeholders(n, 1)), args...); err != nil {
+		return 0, fmt.Errorf("couldn't delete state: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 // Read implements storage.AdmissionStore. The transaction is read-only: on
 // MySQL/MariaDB, at the REPEATABLE READ that mysql.Open sets on every
 // connection, its reads are consistent nonlocking reads of the snapshot
