@@ -94,6 +94,8 @@ type admitter struct {
 	// fenced, if set, is called when the store refuses a batch because
 	// another process took the fence: this one must stop admitting.
 	fenced func()
+	// admittedTotal counts the entries admitted (Server.Stats).
+	admittedTotal atomic.Uint64
 }
 
 // term is one run of the admission loop: statements are handed to it on in,
@@ -346,6 +348,9 @@ func (a *admitter) admitBatchAtomic(ctx context.Context, batch []*pending, atomi
 		}
 		return nil
 	})
+	if err == nil {
+		a.admittedTotal.Add(uint64(len(admitted)))
+	}
 	if err == nil && len(admitted) > 0 && a.afterCommit != nil {
 		a.afterCommit()
 	}

@@ -190,6 +190,29 @@ type Server struct {
 type servedLog struct {
 	Personality
 	admitter *admitter
+	// indexed is how many of the log's first entries its search index
+	// holds (search.Follow).
+	indexed atomic.Uint64
+}
+
+// LogStats are a log's counts since the Server started, for metrics.
+type LogStats struct {
+	// Admitted counts the entries this process admitted into the log
+	// (statements, and the entries the log writes itself).
+	Admitted uint64
+	// Indexed is how many of the log's first entries its search index
+	// holds, as this process last wrote or read it (0 in a process that
+	// does not admit).
+	Indexed uint64
+}
+
+// Stats returns log's counts, or false for a log the Server does not serve.
+func (s *Server) Stats(log string) (LogStats, bool) {
+	l, ok := s.logs[log]
+	if !ok {
+		return LogStats{}, false
+	}
+	return LogStats{Admitted: l.admitter.admittedTotal.Load(), Indexed: l.indexed.Load()}, true
 }
 
 var _ api.LogServer = (*Server)(nil)
@@ -475,7 +498,7 @@ func (s *Server) indexSearch(ctx context.Context, name string, l *servedLog) {
 	}
 	for {
 		err := search.Follow(ctx, search.FollowOptions{Store: s.opts.SearchStore, Log: name,
-			Source: search.Source{Log: l.Log, Domain: l.Domain}, Agency: agency, Logger: s.opts.Logger})
+			Source: search.Source{Log: l.Log, Domain: l.Domain}, Agency: agency, Logger: s.opts.Logger, Indexed: l.indexed.Store})
 		if ctx.Err() != nil {
 			return
 		}

@@ -84,3 +84,26 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIndex measures entries indexed per second in batches of 256, as
+// Follow writes them, each batch one transaction, into SQLite and (with
+// GOVLOG_TEST_MYSQL_DSN) MariaDB: go test -run XXX -bench Index ./search.
+func BenchmarkIndex(b *testing.B) {
+	entries := benchCorpus()
+	const batch = 256
+	for _, backend := range []struct {
+		name string
+		open func(testing.TB) index
+	}{{"sqlite", sqliteIndex}, {"mysql", mysqlIndex}} {
+		b.Run(backend.name, func(b *testing.B) {
+			ix := backend.open(b)
+			n := 0
+			for b.Loop() {
+				start := n % (len(entries) - batch)
+				ix.add(b, uint64(n), entries[start:start+batch])
+				n += batch
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
+}

@@ -42,6 +42,9 @@ type FollowOptions struct {
 	// below the latest is indexed. Default 200 ms.
 	Poll   time.Duration
 	Logger *slog.Logger
+	// Indexed, if set, is told how many of the log's first entries the
+	// index holds: where Follow starts, and after each batch.
+	Indexed func(next uint64)
 }
 
 // EntryReader is a Log that also reads entries: log-server's *Log.
@@ -72,6 +75,10 @@ func Follow(ctx context.Context, opts FollowOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Indexed == nil {
+		opts.Indexed = func(uint64) {}
+	}
+	opts.Indexed(next)
 	poll := time.NewTicker(opts.Poll)
 	defer poll.Stop()
 	for {
@@ -95,6 +102,7 @@ func Follow(ctx context.Context, opts FollowOptions) error {
 			return err
 		}
 		next += uint64(len(leaves))
+		opts.Indexed(next)
 	}
 }
 

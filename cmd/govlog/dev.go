@@ -95,7 +95,7 @@ trying TLS on this machine, not for production.`,
 				fmt.Fprintln(out, "warning: "+w)
 			}
 			if mysqlDSN == "" {
-				fmt.Fprintf(out, "storage: SQLite file %s (entries survive restarts)\n", cfg.SQLitePath)
+				fmt.Fprintf(out, "storage: SQLite file %s, with the Trillian trees and the search index beside it (entries survive restarts)\n", cfg.SQLitePath)
 			} else {
 				fmt.Fprintln(out, "storage: MySQL/MariaDB (entries survive restarts)")
 			}

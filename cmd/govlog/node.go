@@ -329,6 +329,15 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	if err != nil {
 		return err
 	}
+	metrics := logMetrics{srv: srv, logs: map[string]*logserver.Log{}}
+	for i, lc := range cfg.Logs {
+		metrics.logs[lc.Name] = logs[i]
+	}
+	// Unregistered when the node stops: dev's admin server outlives it.
+	if err := admin.reg.Register(metrics); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	defer admin.reg.Unregister(metrics)
 
 	// The genesis, on the first start, is in the registry log before the
 	// server listens: no statement is refused for want of it. (An elected
