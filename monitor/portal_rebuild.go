@@ -2,9 +2,7 @@ package monitor
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -159,20 +157,9 @@ func (s *Store) refusedEntries(ctx context.Context, origin string) (map[uint64]b
 	return out, rows.Err()
 }
 
-// stateWriter writes a log's state in a transaction of its own.
-type stateWriter struct {
-	tx     *sql.Tx
-	origin string
-}
-
-func (w stateWriter) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	var value []byte
-	err := w.tx.QueryRowContext(ctx, getStateSQL, w.origin, key).Scan(&value)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	}
-	return value, err == nil, err
-}
+// stateWriter writes a log's state in a transaction of its own, and reads
+// it (stateTx).
+type stateWriter struct{ stateTx }
 
 func (w stateWriter) Put(ctx context.Context, key string, value []byte) error {
 	_, err := w.tx.ExecContext(ctx, putStateSQL, w.origin, key, value)
@@ -194,7 +181,7 @@ func (s *Store) writeState(ctx context.Context, origin string, fn func(stateWrit
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(stateWriter{tx: tx, origin: origin}); err != nil {
+	if err := fn(stateWriter{stateTx{tx: tx, origin: origin}}); err != nil {
 		return err
 	}
 	return tx.Commit()
