@@ -186,7 +186,7 @@ func all(t *testing.T, ix index, q search.Query) []uint64 {
 
 func TestFindMatchesBruteForce(t *testing.T) {
 	forEachIndex(t, func(t *testing.T, ix index) {
-		entries := corpus(1000, 7) // four blocks of each list, added in batches that end inside one
+		entries := corpus(600, 7) // three blocks of each list, added in batches that end inside one
 		ix.add(t, 0, entries)
 		r := rand.New(rand.NewPCG(7, 2))
 		day := func() time.Time { return start.Add(time.Duration(r.IntN(1200*24)) * time.Hour) }
