@@ -835,7 +835,7 @@ func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEnt
 		return e.Agency, err, nil
 	}
 	if err == nil && m.portal != nil {
-		// The portal's search index, as admission writes it.
+		// The portal's search index, as the log's server keeps it.
 		e.Index = index
 		err = search.IndexEntries(ctx, st, l.Domain, []rule.Entry{e})
 	}

@@ -36,7 +36,7 @@ type indexRebuild struct {
 // rebuildIndex indexes for search the entries of l the monitor replayed
 // before it kept the index, reading them from the log and checking each
 // against the leaf hash it verified. It credits an entry to an agency as
-// the registry stands now, as search.Rebuild does, and leaves out the
+// the registry stands now, and leaves out the
 // entries the replay refused (an alert names each). Progress is stored
 // with each batch, so a failure or a restart goes on where it stopped.
 // Run it between passes: it writes to the store.

@@ -23,8 +23,8 @@ import (
 
 // PortalOptions turn on the public portal (package portal) at the
 // monitor's listener, over its own verified copy of the logs: the replay
-// keeps the search index in each log's replayed state, as admission does
-// in the log's, and every entry the portal shows carries a bundle the
+// keeps the search index in each log's replayed state, as the log's server
+// keeps it beside the log's (search.Follow), and every entry the portal shows carries a bundle the
 // monitor makes at the checkpoint it verified, from the leaf hashes it
 // verified, not the log operator's.
 type PortalOptions struct {
