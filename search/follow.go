@@ -21,6 +21,10 @@ import (
 // describes, and written in the transactions that index.
 const nextKey = Prefix + "next"
 
+// longBacklog is how far behind the log Follow must be to report its
+// progress.
+const longBacklog = 10_000
+
 // followBatch is how many entries one transaction indexes: enough that the
 // index's pages are written once for many entries, few enough that the
 // transaction holds an SQLite store's one connection only briefly.
@@ -81,8 +85,27 @@ func Follow(ctx context.Context, opts FollowOptions) error {
 	opts.Indexed(next)
 	poll := time.NewTicker(opts.Poll)
 	defer poll.Stop()
+	// A long way behind (a store indexed anew): say so, every minute, and
+	// when caught up.
+	var behind struct {
+		since      time.Time
+		from       uint64
+		lastReport time.Time
+	}
 	for {
 		_, cp := l.Checkpoint()
+		switch {
+		case cp.Size-min(next, cp.Size) >= longBacklog && behind.since.IsZero():
+			behind.since, behind.from, behind.lastReport = time.Now(), next, time.Now()
+			opts.Logger.Info("indexing the log for search", "log", opts.Log, "from", next, "to", cp.Size)
+		case !behind.since.IsZero() && cp.Size <= next:
+			opts.Logger.Info("the search index caught up with the log", "log", opts.Log, "entries", next-behind.from,
+				"took", time.Since(behind.since).Round(time.Second))
+			behind.since = time.Time{}
+		case !behind.since.IsZero() && time.Since(behind.lastReport) >= time.Minute:
+			behind.lastReport = time.Now()
+			opts.Logger.Info("indexing the log for search", "log", opts.Log, "indexed", next, "of", cp.Size)
+		}
 		if cp.Size <= next {
 			select {
 			case <-ctx.Done():
@@ -108,8 +131,8 @@ func Follow(ctx context.Context, opts FollowOptions) error {
 
 // startFollow reads the index of the next entry to index: 0 on a store
 // whose index has never been kept this way. (An index that admission kept,
-// before Follow, had other keys: they are left alone, and every entry is
-// indexed again.)
+// before Follow, had other keys, which PruneOldLayout deletes: every entry
+// is indexed again.)
 func startFollow(ctx context.Context, opts FollowOptions) (uint64, error) {
 	var next uint64
 	err := opts.Store.Read(ctx, opts.Log, func(ctx context.Context, tx storage.ReadTx) error {
