@@ -27,7 +27,9 @@ func (l *fakeLog) Origin() string { return l.origin }
 func (l *fakeLog) Checkpoint() ([]byte, govlog.Checkpoint) {
 	return nil, govlog.Checkpoint{Origin: l.origin, Size: uint64(len(l.leaves))}
 }
-func (l *fakeLog) Bundle(context.Context, uint64) ([]byte, error) { return nil, errors.New("no bundles") }
+func (l *fakeLog) Bundle(context.Context, uint64) ([]byte, error) {
+	return nil, errors.New("no bundles")
+}
 func (l *fakeLog) Entries(_ context.Context, start, count uint64) ([][]byte, error) {
 	return l.leaves[start:min(start+count, uint64(len(l.leaves)))], nil
 }
