@@ -92,9 +92,9 @@ func (s *portalSource) Query(ctx context.Context, log, name string, args map[str
 func queryError(err error) error {
 	switch {
 	case errors.Is(err, rule.ErrUnknownQuery), errors.Is(err, rule.ErrInvalidQuery), errors.Is(err, rule.ErrQueryTooLarge):
-		return sourceError{err, portal.ErrInvalidQuery}
+		return portal.SourceError(err, portal.ErrInvalidQuery)
 	case errors.Is(err, rule.ErrNotFound):
-		return sourceError{err, portal.ErrNotFound}
+		return portal.SourceError(err, portal.ErrNotFound)
 	}
 	return err
 }

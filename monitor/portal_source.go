@@ -65,9 +65,9 @@ func (p *portalServer) mount(mux *http.ServeMux) {
 // index and checkpoints of its replay, bundles it proves itself, and the
 // leaves read from the log and checked against the hashes it verified.
 type portalSource struct {
-	m       *Monitor
-	logs    map[string]*Log // by name
-	service *search.Service
+	portal.SearchSource
+	m    *Monitor
+	logs map[string]*Log // by name
 
 	mu sync.Mutex
 	// trees caches, per origin, the tree of the last verified size a
@@ -92,7 +92,7 @@ func newPortalSource(m *Monitor) *portalSource {
 		s.logs[l.Name] = l
 		sources[l.Name] = search.Source{Log: portalLog{s: s, l: l}, Domain: l.Domain}
 	}
-	s.service = search.NewService(portalStore{s}, nil, sources)
+	s.Service = search.NewService(portalStore{s}, nil, sources)
 	return s
 }
 
@@ -100,7 +100,10 @@ func (s *portalSource) Logs(ctx context.Context) ([]portal.LogInfo, error) {
 	var out []portal.LogInfo
 	for _, name := range slices.Sorted(maps.Keys(s.logs)) {
 		l := s.logs[name]
-		info := portal.LogInfo{Name: name, Origin: l.Origin, Types: l.Domain.Types()}
+		info := portal.LogInfoOf(name, l.Origin, l.Domain)
+		if _, ok := l.Domain.(rule.Querier); !ok {
+			info.Queries = nil // the monitor answers a query from its replayed state, by the domain's Querier
+		}
 		v, ok, err := s.m.opts.Store.Verified(ctx, l.Origin)
 		if err != nil {
 			return nil, err
@@ -108,70 +111,9 @@ func (s *portalSource) Logs(ctx context.Context) ([]portal.LogInfo, error) {
 		if ok {
 			info.Size, info.Checkpoint = v.Size, v.Checkpoint
 		}
-		for _, t := range info.Types {
-			info.TypeNames = append(info.TypeNames, t.Type)
-		}
-		if w, ok := l.Domain.(rule.Watcher); ok {
-			info.IDKinds = w.WatchKinds()
-		}
-		if q, ok := l.Domain.(rule.QueryClient); ok {
-			if _, ok := l.Domain.(rule.Querier); ok {
-				info.Queries = q.Queries()
-			}
-		}
 		out = append(out, info)
 	}
 	return out, nil
-}
-
-func (s *portalSource) Search(ctx context.Context, q portal.Query) (portal.Page, error) {
-	results, next, err := s.service.Search(ctx, search.Query(q))
-	if err != nil {
-		return portal.Page{}, portalError(err)
-	}
-	page := portal.Page{Next: next, Results: make([]portal.Result, len(results))}
-	for i, r := range results {
-		page.Results[i] = portalResult(r)
-	}
-	return page, nil
-}
-
-func (s *portalSource) Entry(ctx context.Context, log string, index uint64) (portal.Entry, error) {
-	r, rels, err := s.service.Entry(ctx, log, index)
-	if err != nil {
-		return portal.Entry{}, portalError(err)
-	}
-	e := portal.Entry{Result: portalResult(r)}
-	for _, rel := range rels {
-		e.Relations = append(e.Relations, portal.Relation(rel))
-	}
-	return e, nil
-}
-
-func portalResult(r search.Result) portal.Result {
-	return portal.Result{Log: r.Log, Index: r.Index, LeafHash: portal.Hash(r.LeafHash), Type: r.Type, Agency: r.Agency,
-		Time: r.Time, Title: r.Title, Body: r.Body, Leaf: r.Leaf, Bundle: r.Bundle, Pending: r.Pending}
-}
-
-// sourceError keeps the search error's text and adds the portal's
-// sentinel for its cause.
-type sourceError struct{ err, sentinel error }
-
-func (e sourceError) Error() string   { return e.err.Error() }
-func (e sourceError) Unwrap() []error { return []error{e.err, e.sentinel} }
-
-func portalError(err error) error {
-	for _, m := range []struct{ from, to error }{
-		{search.ErrInvalidQuery, portal.ErrInvalidQuery},
-		{search.ErrUnknownLog, portal.ErrUnknownLog},
-		{search.ErrNotFound, portal.ErrNotFound},
-		{search.ErrNotYetReadable, portal.ErrRetryLater},
-	} {
-		if errors.Is(err, m.from) {
-			return sourceError{err, m.to}
-		}
-	}
-	return err
 }
 
 // bundle proves entry index of l at the verified checkpoint: the leaf is
