@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/govlog/govlog/personalities/rule"
+	"github.com/govlog/govlog/search"
 )
 
 // Source is what the portal reads: the logs a node serves, their search
@@ -142,12 +143,12 @@ type Entry struct {
 	Relations []Relation `json:"relations,omitempty"`
 }
 
-// Relation kinds.
+// Relation kinds: the search index's.
 const (
-	Corrects    = "corrects"
-	Retracts    = "retracts"
-	CorrectedBy = "corrected_by"
-	RetractedBy = "retracted_by"
+	Corrects    = search.Corrects
+	Retracts    = search.Retracts
+	CorrectedBy = search.CorrectedBy
+	RetractedBy = search.RetractedBy
 )
 
 // Relation is one link between two entries of a log.

@@ -76,7 +76,7 @@ type Result struct {
 	Pending bool
 }
 
-// Relation kinds, as portal names them.
+// Relation kinds (portal's too).
 const (
 	Corrects    = "corrects"
 	Retracts    = "retracts"
