@@ -97,27 +97,7 @@ func TestCrashRecovery(t *testing.T) {
 
 	c := newCrashLog(t, data, addr)
 
-	// Workers submit until stop is closed, then finish the statement in
-	// hand; they give up on it only when hard ends, an MMD after stop.
-	hard, cancelHard := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancelHard()
-	stop := make(chan struct{})
-	stopOnce := sync.OnceFunc(func() { close(stop) })
-	var workers sync.WaitGroup
-	for w := range crashWorkers {
-		workers.Go(func() { c.worker(hard, w, stop, seed) })
-	}
-	readCtx, stopReading := context.WithCancel(hard)
-	reader := &crashReader{c: c, conn: &crashConn{addr: addr}}
-	var readerDone sync.WaitGroup
-	readerDone.Go(func() { reader.run(readCtx) })
-	defer func() { // also on t.Fatal
-		stopOnce()
-		stopReading()
-		cancelHard()
-		workers.Wait()
-		readerDone.Wait()
-	}()
+	load := c.startLoad(t, crashWorkers, seed, []string{addr})
 
 	// The kills.
 	var down time.Duration
@@ -143,16 +123,11 @@ func TestCrashRecovery(t *testing.T) {
 
 	// The final server lives on: finish every statement in hand, then wait
 	// for the promised ones (up to their deadlines) and read the log.
-	stopOnce()
-	giveUp := time.AfterFunc(crashMMD+5*time.Second, cancelHard)
-	defer giveUp.Stop()
-	workers.Wait()
-	stopReading()
-	readerDone.Wait()
+	load.finish(crashMMD + 5*time.Second)
 	resolved := time.Now()
 	fctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	final := c.awaitPromised(fctx, reader)
+	final := c.awaitPromised(fctx, load.readers[0])
 	waited := time.Now()
 	c.checkFinal(fctx, final)
 	srv.scanOutputs()
@@ -714,6 +689,59 @@ func (c *crashLog) recordCheckpointLocked(cp govlog.Checkpoint, from string) {
 	}
 	c.cps[cp.Size] = cp.Hash
 	c.maxSize = max(c.maxSize, cp.Size)
+}
+
+// crashLoad is the load a crash test puts on its servers: workers that
+// submit until stopped, and a reader of each server.
+type crashLoad struct {
+	// hard ends every call; stop asks the workers to finish the statement
+	// in hand.
+	hard              context.Context
+	cancelHard        context.CancelFunc
+	stopOnce          func()
+	stopReading       func()
+	workers, readDone sync.WaitGroup
+	readers           []*crashReader
+}
+
+// startLoad starts workers submitting to c and a reader of each of addrs,
+// all stopped when t ends if not before (finish).
+func (c *crashLog) startLoad(t *testing.T, workers int, seed uint64, addrs []string) *crashLoad {
+	l := &crashLoad{}
+	// Workers submit until stop is closed, then finish the statement in
+	// hand; they give up on it only when hard ends, an MMD after stop.
+	l.hard, l.cancelHard = context.WithTimeout(context.Background(), 5*time.Minute)
+	stop := make(chan struct{})
+	l.stopOnce = sync.OnceFunc(func() { close(stop) })
+	for w := range workers {
+		l.workers.Go(func() { c.worker(l.hard, w, stop, seed) })
+	}
+	readCtx, stopReading := context.WithCancel(l.hard)
+	l.stopReading = stopReading
+	for _, addr := range addrs {
+		r := &crashReader{c: c, conn: &crashConn{addr: addr}}
+		l.readers = append(l.readers, r)
+		l.readDone.Go(func() { r.run(readCtx) })
+	}
+	t.Cleanup(func() { // also on t.Fatal
+		l.stopOnce()
+		l.stopReading()
+		l.cancelHard()
+		l.workers.Wait()
+		l.readDone.Wait()
+	})
+	return l
+}
+
+// finish stops the workers, waits for each to resolve the statement in
+// hand (giving up grace after), then stops the readers.
+func (l *crashLoad) finish(grace time.Duration) {
+	l.stopOnce()
+	giveUp := time.AfterFunc(grace, l.cancelHard)
+	defer giveUp.Stop()
+	l.workers.Wait()
+	l.stopReading()
+	l.readDone.Wait()
 }
 
 // crashReader follows the log as a monitor would: the latest checkpoint,

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,29 +86,7 @@ func TestFailover(t *testing.T) {
 	c.addrs = serveAddrs
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 0))
-	hard, cancelHard := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancelHard()
-	stop := make(chan struct{})
-	stopOnce := sync.OnceFunc(func() { close(stop) })
-	var workers sync.WaitGroup
-	for w := range 2 * failoverServers {
-		workers.Go(func() { c.worker(hard, w, stop, seed) })
-	}
-	readCtx, stopReading := context.WithCancel(hard)
-	var readers []*crashReader
-	var readersDone sync.WaitGroup
-	for _, addr := range serveAddrs {
-		r := &crashReader{c: c, conn: &crashConn{addr: addr}}
-		readers = append(readers, r)
-		readersDone.Go(func() { r.run(readCtx) })
-	}
-	defer func() {
-		stopOnce()
-		stopReading()
-		cancelHard()
-		workers.Wait()
-		readersDone.Wait()
-	}()
+	load := c.startLoad(t, 2*failoverServers, seed, serveAddrs)
 
 	// The kills: each time the elected process, found in etcd.
 	var failovers []time.Duration
@@ -121,7 +98,7 @@ func TestFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.noteKill(kill, i+1, time.Since(begin))
-		after := c.admittedAfter(hard, killed, 60*time.Second)
+		after := c.admittedAfter(load.hard, killed, 60*time.Second)
 		if after.IsZero() {
 			t.Fatalf("kill %d (server %d): nothing admitted within 60s after it", kill, i+1)
 		}
@@ -148,25 +125,20 @@ func TestFailover(t *testing.T) {
 	}
 	etcdServer.start()
 	back := time.Now()
-	after := c.admittedAfter(hard, back, 60*time.Second)
+	after := c.admittedAfter(load.hard, back, 60*time.Second)
 	if after.IsZero() {
 		t.Fatal("nothing admitted within 60s after etcd came back")
 	}
 	t.Logf("etcd down for %v: reads served and Submit UNAVAILABLE on all %d servers; the first statement submitted after etcd came back was admitted %v later",
 		back.Sub(etcdDown).Round(time.Millisecond), failoverServers, after.Sub(back).Round(time.Millisecond))
 
-	stopOnce()
-	giveUp := time.AfterFunc(crashMMD+10*time.Second, cancelHard)
-	defer giveUp.Stop()
-	workers.Wait()
-	stopReading()
-	readersDone.Wait()
+	load.finish(crashMMD + 10*time.Second)
 	fctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// The final checkpoint, and the entries it holds, from the elected
 	// server: another may not have followed it there yet.
 	last := leader()
-	final := c.awaitPromised(fctx, readers[last])
+	final := c.awaitPromised(fctx, load.readers[last])
 	c.addr = serveAddrs[last]
 	c.checkFinal(fctx, final)
 	for _, s := range append(servers, witnesses...) {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -68,25 +67,7 @@ func TestMariaDBRestart(t *testing.T) {
 	}
 	c := newCrashLog(t, data, addr)
 	seed := uint64(time.Now().UnixNano())
-	hard, cancelHard := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancelHard()
-	stop := make(chan struct{})
-	stopOnce := sync.OnceFunc(func() { close(stop) })
-	var workers sync.WaitGroup
-	for w := range crashWorkers {
-		workers.Go(func() { c.worker(hard, w, stop, seed) })
-	}
-	readCtx, stopReading := context.WithCancel(hard)
-	reader := &crashReader{c: c, conn: &crashConn{addr: addr}}
-	var readerDone sync.WaitGroup
-	readerDone.Go(func() { reader.run(readCtx) })
-	defer func() {
-		stopOnce()
-		stopReading()
-		cancelHard()
-		workers.Wait()
-		readerDone.Wait()
-	}()
+	load := c.startLoad(t, crashWorkers, seed, []string{addr})
 
 	for restart := 1; restart <= 2; restart++ {
 		time.Sleep(4 * time.Second)
@@ -99,7 +80,7 @@ func TestMariaDBRestart(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		db.start()
 		up := time.Now()
-		after := c.admittedAfter(hard, up, 60*time.Second)
+		after := c.admittedAfter(load.hard, up, 60*time.Second)
 		if after.IsZero() {
 			t.Fatalf("nothing admitted within 60s after MariaDB restart %d", restart)
 		}
@@ -107,15 +88,10 @@ func TestMariaDBRestart(t *testing.T) {
 			restart, up.Sub(killed).Round(time.Millisecond), after.Sub(up).Round(time.Millisecond))
 	}
 
-	stopOnce()
-	giveUp := time.AfterFunc(crashMMD+10*time.Second, cancelHard)
-	defer giveUp.Stop()
-	workers.Wait()
-	stopReading()
-	readerDone.Wait()
+	load.finish(crashMMD + 10*time.Second)
 	fctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	final := c.awaitPromised(fctx, reader)
+	final := c.awaitPromised(fctx, load.readers[0])
 	c.checkFinal(fctx, final)
 	s := c.summary()
 	t.Logf("statements: %d submitted, %d promised, %d bundles; %d failed submissions resolved on resubmission (%d admitted before the failure); final log: %d entries; %v in all",
