@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -30,22 +29,8 @@ func TestMonitorPortal(t *testing.T) {
 	browser := portalChromium(t)
 	data := t.TempDir()
 	addr, httpAddr, adminAddr, monAddr := "127.0.0.1:17870", "127.0.0.1:17871", "127.0.0.1:17872", "127.0.0.1:17873"
-	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
-	cmd := newRootCmd()
-	cmd.SetArgs([]string{"dev", "--data", data, "--listen", addr, "--http", httpAddr, "--admin", adminAddr,
-		"--monitor", monAddr, "--witness-ports", "17874,17875,17876"})
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("govlog dev: %v", err)
-		}
-	})
-	waitPortal(t, &out, done)
+	out, _ := runDev(t, "--data", data, "--listen", addr, "--http", httpAddr, "--admin", adminAddr,
+		"--monitor", monAddr, "--witness-ports", "17874,17875,17876")
 	mon := "http://" + monAddr
 	if !strings.Contains(out.String(), "monitor portal (the portal's pages from the monitor's own verified copy): "+mon+"/portal/\n") {
 		t.Errorf("dev does not say where the monitor's portal is:\n%s", out.String())

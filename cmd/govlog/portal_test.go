@@ -40,21 +40,7 @@ func TestPortalJournalist(t *testing.T) {
 	browser := portalChromium(t)
 	data := t.TempDir()
 	addr, httpAddr, adminAddr := "127.0.0.1:17820", "127.0.0.1:17821", "127.0.0.1:17822"
-	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
-	cmd := newRootCmd()
-	cmd.SetArgs([]string{"dev", "--data", data, "--listen", addr, "--http", httpAddr, "--admin", adminAddr})
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("govlog dev: %v", err)
-		}
-	})
-	portal := waitPortal(t, &out, done)
+	_, portal := runDev(t, "--data", data, "--listen", addr, "--http", httpAddr, "--admin", adminAddr)
 
 	// An agency publishes a document; the journalist has a copy of it.
 	doc := []byte("%PDF-1.7\n2027年城市道路养护预算 Road maintenance budget 2027\n")
@@ -211,6 +197,28 @@ func portalBrowser(t *testing.T, browser string) context.Context {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
 	return ctx
+}
+
+// runDev runs govlog dev with args until t ends, waits for it to print
+// "ready", and returns what it printed so far and after, and the portal's
+// URL.
+func runDev(t *testing.T, args ...string) (*lockedBuffer, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	cmd := newRootCmd()
+	cmd.SetArgs(append([]string{"dev"}, args...))
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("govlog dev: %v", err)
+		}
+	})
+	return out, waitPortal(t, out, done)
 }
 
 // waitPortal waits for dev to print "ready" and returns the portal's URL.

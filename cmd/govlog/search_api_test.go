@@ -29,30 +29,7 @@ import (
 func TestSearchAPI(t *testing.T) {
 	data := t.TempDir()
 	addr, httpAddr, adminAddr := "127.0.0.1:17810", "127.0.0.1:17811", "127.0.0.1:17812"
-	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
-	cmd := newRootCmd()
-	cmd.SetArgs([]string{"dev", "--data", data, "--listen", addr, "--http", httpAddr, "--admin", adminAddr})
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("govlog dev: %v", err)
-		}
-	})
-	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(out.String(), "\nready\n"); {
-		select {
-		case err := <-done:
-			t.Fatalf("govlog dev stopped: %v\n%s", err, out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("govlog dev never got ready:\n%s", out.String())
-		}
-	}
+	runDev(t, "--data", data, "--listen", addr, "--http", httpAddr, "--admin", adminAddr)
 	policyText, err := os.ReadFile(filepath.Join(data, "policy.txt"))
 	if err != nil {
 		t.Fatal(err)
