@@ -176,7 +176,7 @@ func (b *bench) fillAndMeasure(ctx context.Context, backend string) (uint64, sto
 			return countRows(ctx, db, "govlog_outbox")
 		}
 		indexed = func(ctx context.Context) (uint64, error) {
-			db, err := sql.Open("sqlite", "file:"+searchPath(cfg.SQLitePath)+"?mode=ro")
+			db, err := sql.Open("sqlite", "file:"+sqlite.SearchPath(cfg.SQLitePath)+"?mode=ro")
 			if err != nil {
 				return 0, err
 			}
@@ -347,7 +347,7 @@ func waitIntegrated(ctx context.Context, c *client.Client, n uint64) (uint64, er
 func measureSQLite(ctx context.Context, path string) (storageSize, error) {
 	s := storageSize{data: map[storagePart]int64{}, index: map[storagePart]int64{}}
 	// The store's own file, its Trillian trees' and its search index's.
-	for _, f := range []string{path, sqlite.TrillianPath(path), searchPath(path)} {
+	for _, f := range []string{path, sqlite.TrillianPath(path), sqlite.SearchPath(path)} {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			if fi, err := os.Stat(f + suffix); err == nil {
 				s.files += fi.Size()
@@ -357,7 +357,7 @@ func measureSQLite(ctx context.Context, path string) (storageSize, error) {
 		if err != nil {
 			return s, err
 		}
-		if f == searchPath(path) {
+		if f == sqlite.SearchPath(path) {
 			s.addAs(partSearch, byTable)
 		} else {
 			s.add(byTable)

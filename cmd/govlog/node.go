@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -420,20 +419,13 @@ func runNode(ctx context.Context, cfg nodeConfig, logger *slog.Logger, ready fun
 	return g.Wait()
 }
 
-// searchPath is the SQLite file of the search index beside the node's
-// database at path: govlog.db's is govlog.search.db.
-func searchPath(path string) string {
-	ext := filepath.Ext(path)
-	return strings.TrimSuffix(path, ext) + ".search" + ext
-}
-
 // openSearchStore opens the SQLite search index beside the database at
 // path into *store, and returns what closes it. The index is the logs'
 // entries read again (search.Follow), so a new file fills itself: a store
 // from before the file kept its index among the logs' state, and
 // indexes its entries anew here.
 func openSearchStore(ctx context.Context, path string, store *storage.AdmissionStore) (func(), error) {
-	p := searchPath(path)
+	p := sqlite.SearchPath(path)
 	db, err := sqlite.Open(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("search index: %w", err)

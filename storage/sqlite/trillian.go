@@ -98,9 +98,16 @@ func timestampFromNanos(nanos int64) *timestamppb.Timestamp {
 
 // TrillianPath is the file that keeps the Trillian trees of the store at
 // path (see OpenTrillian): govlog.db's are in govlog.trillian.db.
-func TrillianPath(path string) string {
+func TrillianPath(path string) string { return sibling(path, "trillian") }
+
+// SearchPath is the file of the search index beside the store at path:
+// govlog.db's is govlog.search.db.
+func SearchPath(path string) string { return sibling(path, "search") }
+
+// sibling is the file beside path named with part before its extension.
+func sibling(path, part string) string {
 	ext := filepath.Ext(path)
-	return strings.TrimSuffix(path, ext) + ".trillian" + ext
+	return strings.TrimSuffix(path, ext) + "." + part + ext
 }
 
 // OpenTrillian opens the database that keeps the Trillian trees of the
