@@ -20,6 +20,7 @@ import (
 
 	"github.com/govlog/govlog"
 	"github.com/govlog/govlog/client"
+	"github.com/govlog/govlog/internal/edverify"
 	"github.com/govlog/govlog/internal/tlsfiles"
 	"github.com/govlog/govlog/witness"
 	"github.com/govlog/govlog/witness/gossip"
@@ -157,7 +158,7 @@ func loadWitnessConfig(configPath string) (*loadedWitness, error) {
 		if err != nil {
 			return fail("log %q: %v", l.Origin, err)
 		}
-		v, err := note.NewVerifier(vkey)
+		v, err := edverify.NewVerifier(vkey)
 		if err != nil {
 			return fail("log %q: vkey: %v", l.Origin, err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/govlog/govlog/internal/edverify"
 	"github.com/govlog/govlog/personalities/rule"
 	"github.com/govlog/govlog/personalities/rule/body"
 	"github.com/govlog/govlog/personalities/rule/notesig"
@@ -47,7 +48,7 @@ func NewRoots(vkeys []string, quorum int) (*Roots, error) {
 	r := &Roots{verifiers: map[keyID]note.Verifier{}, quorum: quorum}
 	pubs := map[string]bool{}
 	for _, vk := range vkeys {
-		v, err := note.NewVerifier(vk)
+		v, err := edverify.NewVerifier(vk)
 		if err != nil {
 			return nil, fmt.Errorf("bad root key %.80q: %w", vk, err)
 		}

@@ -61,6 +61,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/govlog/govlog/internal/edverify"
 	"github.com/govlog/govlog/personalities/rule"
 )
 
@@ -129,7 +130,7 @@ func FromState(ctx context.Context, st rule.Scanner) (*Registry, error) {
 		r.agencies[a.ID] = a
 		for i := range a.Keys {
 			k := &a.Keys[i]
-			v, err := note.NewVerifier(k.VKey)
+			v, err := edverify.NewVerifier(k.VKey)
 			if err != nil {
 				return fmt.Errorf("corrupt registry state: %s: %w", key, err)
 			}
