@@ -144,7 +144,7 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 	leaf := hex.EncodeToString(e.LeafHash[:])
 	switch e.Type {
 	case TypePublish:
-		b, err := ParsePublishBody(e.Body)
+		b, err := rule.ParsedAs(e, ParsePublishBody)
 		if err == nil {
 			err = checkSigned(e, b.Official)
 		}
@@ -153,7 +153,7 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 		}
 		return applyPublish(ctx, st, e.Agency, leaf, b)
 	case TypeCorrect:
-		b, err := ParseCorrectBody(e.Body)
+		b, err := rule.ParsedAs(e, ParseCorrectBody)
 		if err == nil {
 			err = checkSigned(e, b.Official)
 		}
@@ -162,7 +162,7 @@ func (r *Rules) Apply(ctx context.Context, st rule.State, e rule.Entry) error {
 		}
 		return applyCorrect(ctx, st, e.Agency, leaf, b)
 	default: // TypeRetract, the only one left after RequiredRole.
-		b, err := ParseRetractBody(e.Body)
+		b, err := rule.ParsedAs(e, ParseRetractBody)
 		if err == nil {
 			err = checkSigned(e, b.Official)
 		}
@@ -183,7 +183,23 @@ func checkSigned(e rule.Entry, official string) error {
 		rule.ErrNotAuthorized, official, e.Agency)
 }
 
-var _ rule.KeyReader = (*Rules)(nil)
+var (
+	_ rule.KeyReader  = (*Rules)(nil)
+	_ rule.BodyParser = (*Rules)(nil)
+)
+
+// ParseBody parses the body of a statement of any of the domain's types.
+func (r *Rules) ParseBody(e rule.Entry) (any, error) {
+	switch e.Type {
+	case TypePublish:
+		return ParsePublishBody(e.Body)
+	case TypeCorrect:
+		return ParseCorrectBody(e.Body)
+	case TypeRetract:
+		return ParseRetractBody(e.Body)
+	}
+	return nil, nil // Apply refuses the type
+}
 
 // ReadKeys names the documents Apply reads: the one published, or the one
 // corrected or retracted (and the correction's new ID). A body that does not
@@ -191,15 +207,15 @@ var _ rule.KeyReader = (*Rules)(nil)
 func (r *Rules) ReadKeys(e rule.Entry) []string {
 	switch e.Type {
 	case TypePublish:
-		if b, err := ParsePublishBody(e.Body); err == nil {
+		if b, err := rule.ParsedAs(e, ParsePublishBody); err == nil {
 			return []string{DocumentKey(e.Agency, b.DocID)}
 		}
 	case TypeCorrect:
-		if b, err := ParseCorrectBody(e.Body); err == nil {
+		if b, err := rule.ParsedAs(e, ParseCorrectBody); err == nil {
 			return []string{DocumentKey(e.Agency, b.Corrects), DocumentKey(e.Agency, b.DocID)}
 		}
 	case TypeRetract:
-		if b, err := ParseRetractBody(e.Body); err == nil {
+		if b, err := rule.ParsedAs(e, ParseRetractBody); err == nil {
 			return []string{DocumentKey(e.Agency, b.Retracts)}
 		}
 	}

@@ -27,14 +27,18 @@ type Opened struct {
 // agency signs, or those of [govlog.ReadStatement] for a type d
 // authenticates itself ([rule.SelfSigned]), whose signature lines then go
 // to d unverified. The admission server and the monitor both open entries
-// with it, so they agree on who must have signed what.
+// with it, so they agree on who must have signed what. If d is a
+// [rule.BodyParser], Open parses the body too ([rule.Parse]): the callers
+// open entries on every core, and apply them in order on one.
 func (r *Registry) Open(signed []byte, origin string, d rule.Domain) (Opened, error) {
 	st, sigs, err := govlog.ParseStatement(signed, origin, r.verifiers)
 	if err != nil && !errors.Is(err, govlog.ErrUnknownSigner) {
 		return Opened{}, err
 	}
 	if err == nil && !selfSigned(d, st.Type) {
-		return Opened{Entry: entryOf(st, signed), Sigs: sigs}, nil
+		e := entryOf(st, signed)
+		rule.Parse(d, &e)
+		return Opened{Entry: e, Sigs: sigs}, nil
 	}
 	// No registry key signed, or a registry key signed a self-signed type:
 	// every line goes to the domain.
@@ -54,6 +58,7 @@ func (r *Registry) Open(signed []byte, origin string, d rule.Domain) (Opened, er
 		}
 		e.Signatures = append(e.Signatures, rule.Signature{Name: l.Name, KeyHash: l.Hash, Sig: raw[4:]})
 	}
+	rule.Parse(d, &e)
 	return Opened{Entry: e}, nil
 }
 

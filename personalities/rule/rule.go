@@ -72,6 +72,48 @@ type Entry struct {
 	// Logs reads other logs as this entry's log last named them, for an
 	// Importer's rules (see crosslog.go); nil for any other domain.
 	Logs Logs
+	// Parsed is what the domain's ParseBody made of Body, when the caller
+	// ran it ahead of Apply (see [Parse]); nil otherwise.
+	Parsed *ParsedBody
+}
+
+// BodyParser is implemented by a Domain whose Apply begins by parsing the
+// statement's body. ParseBody does that alone, from the entry and nothing
+// else, so that the admission server and the monitor run it on every core
+// ahead of Apply, which runs in log order on one; Apply then takes the
+// result from Entry.Parsed with [ParsedAs].
+type BodyParser interface {
+	ParseBody(e Entry) (any, error)
+}
+
+// ParsedBody is the result of a BodyParser's ParseBody.
+type ParsedBody struct {
+	Value any
+	Err   error
+}
+
+// Parse runs d's ParseBody on e, if d is a BodyParser, and keeps its
+// result in e.Parsed.
+func Parse(d Domain, e *Entry) {
+	if p, ok := d.(BodyParser); ok {
+		v, err := p.ParseBody(*e)
+		e.Parsed = &ParsedBody{Value: v, Err: err}
+	}
+}
+
+// ParsedAs returns e's body as parse makes it: what ParseBody left in
+// e.Parsed, if it is a T or an error, else parse(e.Body).
+func ParsedAs[T any](e Entry, parse func([]byte) (T, error)) (T, error) {
+	if e.Parsed != nil {
+		if e.Parsed.Err != nil {
+			var zero T
+			return zero, e.Parsed.Err
+		}
+		if v, ok := e.Parsed.Value.(T); ok {
+			return v, nil
+		}
+	}
+	return parse(e.Body)
 }
 
 // Signature is one signature line of a signed note (c2sp.org/signed-note).

@@ -93,7 +93,9 @@ func Apply(t testing.TB, d rule.Domain, st rule.State, entries ...rule.Entry) []
 //     instead of an overlay, leaving st as it was (so the rules check
 //     everything before they write, and a replay without overlays is safe);
 //   - an admitted entry has the same effect on st itself as through the
-//     overlay.
+//     overlay;
+//   - for a [rule.BodyParser], e with its body parsed ahead ([rule.Parse])
+//     is judged as e, with the same effect.
 //
 // It returns the overlay e was judged in (whose Puts say whether it wrote)
 // and the error. A fuzz test of a domain's rules calls it on each input over
@@ -108,6 +110,19 @@ func CheckApply(t testing.TB, d rule.Domain, st State, e rule.Entry) (*Overlay, 
 	_, errDirect := admitNoPanic(t, ctx, d, direct, e, authorize)
 	if (err == nil) != (errDirect == nil) || err != nil && err.Error() != errDirect.Error() {
 		t.Errorf("%s: through an overlay: %v; on the state itself: %v", e.Type, err, errDirect)
+	}
+	if _, ok := d.(rule.BodyParser); ok {
+		// Parsed ahead, as admission and the monitor parse it, the entry
+		// is judged alike and has the same effect.
+		pe := e
+		rule.Parse(d, &pe)
+		parsed := st.Clone()
+		_, errParsed := admitNoPanic(t, ctx, d, parsed, pe, authorize)
+		if (errParsed == nil) != (errDirect == nil) || errParsed != nil && errParsed.Error() != errDirect.Error() {
+			t.Errorf("%s: with its body parsed ahead: %v; parsed in Apply: %v", e.Type, errParsed, errDirect)
+		} else if !Equal(parsed, direct) {
+			t.Errorf("%s has another effect with its body parsed ahead:\n%s", e.Type, Diff(direct, parsed))
+		}
 	}
 	if err != nil {
 		if !rule.IsRefusal(err) {
