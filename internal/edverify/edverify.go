@@ -3,9 +3,9 @@
 // encodings accepted and refused, but faster for a key that signs many
 // statements: the key's point is decoded once, and from its fourth check
 // on its multiples come from a table, as the base point's do. A check is
-// then at most 64 point additions for the key's scalar, 32 for the base
-// point's and four doublings, where crypto/ed25519 makes about 256
-// doublings and 70 additions.
+// then at most 64 point additions for the key's scalar (32 from its 1024th
+// check), 32 for the base point's and four doublings (none), where
+// crypto/ed25519 makes about 256 doublings and 70 additions.
 //
 // An agency's key signs every statement the agency submits, so admission
 // and the monitor, which check one signature or more per statement, spend
@@ -26,21 +26,27 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-const (
-	// buildAfter is the check at which a key's table is built: it costs
-	// about two checks, and a key seen once or twice (a voter's, say) is
-	// checked by crypto/ed25519 instead.
-	buildAfter = 4
-	// maxTables bounds the keys' tables kept, 30 KiB each; keys beyond it are
-	// checked by crypto/ed25519.
-	maxTables = 1024
-)
+// A key's table comes in two sizes. The small one is built at a key's
+// fourth check: it costs about three checks, and a key seen once or twice
+// (a voter's, say) is checked by crypto/ed25519 instead. The large one, at
+// the 1024th, costs about 100 checks and saves a sixth of each (the
+// tables' size costs cache misses: BenchmarkVerify). Each size is bounded;
+// a key beyond the bounds keeps what it has, or is checked by
+// crypto/ed25519.
+var tiers = [...]struct {
+	m, after, max int
+}{
+	{m: 8, after: 4, max: 1024},   // 30 KiB each, 30 MiB in all
+	{m: 128, after: 1024, max: 64}, // 480 KiB each, 30 MiB in all
+}
 
-// tables holds the keys' tables by public key, so that a verifier made
-// anew for a key (a registry rebuilt after each change) finds its table.
+// tables holds the keys' largest tables by public key, so that a verifier
+// made anew for a key (a registry rebuilt after each change) finds its
+// table; built counts them by tier.
 var tables = struct {
 	sync.Mutex
-	m map[[32]byte]*table
+	m     map[[32]byte]*table
+	built [len(tiers)]int
 }{m: map[[32]byte]*table{}}
 
 var baseTable = sync.OnceValue(func() *table { return newTable(edwards25519.NewGeneratorPoint(), 128) })
@@ -97,40 +103,55 @@ func (k *PublicKey) Verify(msg, sig []byte) bool {
 	if err != nil {
 		panic("edverify: a 64-byte digest is not a scalar: " + err.Error())
 	}
-	kDigits, sDigits := radix16(kScalar.Bytes()), radix256(s.Bytes())
 	var r [32]byte
-	doubleBaseMult(&r, t, &kDigits, baseTable(), &sDigits)
+	doubleBaseMult(&r, t, kScalar.Bytes(), baseTable(), s.Bytes())
 	return bytes.Equal(r[:], sig[:32])
 }
 
-// table returns k's table, built at its buildAfter-th check, or nil.
+// table returns k's table, built or enlarged at the checks tiers name,
+// or nil.
 func (k *PublicKey) table() *table {
-	if t := k.tab.Load(); t != nil {
+	t := k.tab.Load()
+	if !k.valid || t != nil && t.m == tiers[len(tiers)-1].m {
 		return t
 	}
-	if !k.valid || k.uses.Add(1) < buildAfter {
+	uses := int(k.uses.Add(1))
+	for i, tier := range tiers {
+		if uses == tier.after && (t == nil || t.m < tier.m) {
+			if built := k.build(i); built != nil {
+				t = built
+				k.tab.Store(t)
+			}
+		}
+	}
+	return t
+}
+
+// build returns k's table of tiers[i], or a larger one, building it
+// unless the tier is full (then nil).
+func (k *PublicKey) build(i int) *table {
+	m := tiers[i].m
+	tables.Lock()
+	t, full := tables.m[k.pub], tables.built[i] >= tiers[i].max
+	tables.Unlock()
+	if t != nil && t.m >= m {
+		return t
+	}
+	if full {
 		return nil
 	}
+	built := newTable(&k.a, m)
 	tables.Lock()
-	t, n := tables.m[k.pub], len(tables.m)
-	tables.Unlock()
-	if t == nil {
-		if n >= maxTables {
-			return nil
-		}
-		built := newTable(&k.a, 8)
-		tables.Lock()
-		if t = tables.m[k.pub]; t == nil && len(tables.m) < maxTables {
-			t = built
-			tables.m[k.pub] = t
-		}
-		tables.Unlock()
-		if t == nil {
-			return nil
-		}
+	defer tables.Unlock()
+	if t = tables.m[k.pub]; t != nil && t.m >= m {
+		return t
 	}
-	k.tab.Store(t)
-	return t
+	if tables.built[i] >= tiers[i].max {
+		return nil
+	}
+	tables.built[i]++
+	tables.m[k.pub] = built
+	return built
 }
 
 // NewVerifier is note.NewVerifier, whose verifier checks signatures with a

@@ -15,16 +15,17 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// withTable returns the key pub with a table of its own, as after
-// buildAfter checks, but outside the shared cache, which fills up.
-func withTable(t testing.TB, pub []byte) *PublicKey {
+// withTable returns the key pub with a table of m multiples of its own,
+// as after enough checks, but outside the shared cache, which fills up.
+func withTable(t testing.TB, pub []byte, m int) *PublicKey {
 	t.Helper()
 	k, err := NewPublicKey(pub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if k.valid {
-		k.tab.Store(newTable(&k.a, 8))
+		k.tab.Store(newTable(&k.a, m))
+		k.uses.Store(1 << 30) // past every tier: never built anew
 	}
 	return k
 }
@@ -144,19 +145,23 @@ func TestDoubleBaseMult(t *testing.T) {
 		scalars = append(scalars, randScalar())
 	}
 	for pi, p := range points {
-		ta := newTable(p, 8)
-		for ai, a := range scalars {
-			for bi, b := range scalars {
-				if bi%3 != ai%3 && bi > 4 {
-					continue
-				}
-				ad, bd := radix16(a.Bytes()), radix256(b.Bytes())
-				var got [32]byte
-				doubleBaseMult(&got, ta, &ad, baseTable(), &bd)
-				minusP := new(edwards25519.Point).Negate(p)
-				want := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(a, minusP, b).Bytes()
-				if !bytes.Equal(got[:], want) {
-					t.Fatalf("point %d, scalars %d and %d: got %x, want %x", pi, ai, bi, got, want)
+		for _, m := range []int{8, 128} {
+			if m == 128 && pi%2 == 1 {
+				continue // the large tables take a millisecond each
+			}
+			ta := newTable(p, m)
+			for ai, a := range scalars {
+				for bi, b := range scalars {
+					if bi%3 != ai%3 && bi > 4 {
+						continue
+					}
+					var got [32]byte
+					doubleBaseMult(&got, ta, a.Bytes(), baseTable(), b.Bytes())
+					minusP := new(edwards25519.Point).Negate(p)
+					want := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(a, minusP, b).Bytes()
+					if !bytes.Equal(got[:], want) {
+						t.Fatalf("point %d, table of %d, scalars %d and %d: got %x, want %x", pi, m, ai, bi, got, want)
+					}
 				}
 			}
 		}
@@ -260,11 +265,18 @@ func TestVerifyAsStdlib(t *testing.T) {
 		}
 	}
 	accepted := 0
+	keys := map[string][]*PublicKey{}
 	for _, c := range checks {
 		want := ed25519.Verify(c.pub, c.msg, c.sig)
-		k := withTable(t, c.pub)
-		if got := k.Verify(c.msg, c.sig); got != want {
-			t.Errorf("%s: Verify = %v, ed25519.Verify = %v", c.name, got, want)
+		ks := keys[string(c.pub)]
+		if ks == nil {
+			ks = []*PublicKey{withTable(t, c.pub, 8), withTable(t, c.pub, 128)}
+			keys[string(c.pub)] = ks
+		}
+		for _, k := range ks {
+			if got := k.Verify(c.msg, c.sig); got != want {
+				t.Errorf("%s, table of %d: Verify = %v, ed25519.Verify = %v", c.name, k.tab.Load().m, got, want)
+			}
 		}
 		if want {
 			accepted++
@@ -278,20 +290,30 @@ func TestVerifyAsStdlib(t *testing.T) {
 	t.Logf("%d checks, %d accepted", len(checks), accepted)
 }
 
-// TestTableBuiltAtFourthCheck: the first checks of a key go to
-// crypto/ed25519, the fourth builds the table, and a key made anew finds
-// it.
-func TestTableBuiltAtFourthCheck(t *testing.T) {
+// TestTableTiers: the first checks of a key go to crypto/ed25519, the
+// fourth builds the small table, the 1024th the large one, and a key made
+// anew finds the largest.
+func TestTableTiers(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	k, _ := NewPublicKey(pub)
 	msg := []byte("m")
 	sig := ed25519.Sign(priv, msg)
-	for i := 1; i <= buildAfter; i++ {
+	for i := 1; i <= tiers[1].after+1; i++ {
 		if !k.Verify(msg, sig) {
 			t.Fatalf("check %d failed", i)
 		}
-		if built := k.tab.Load() != nil; built != (i >= buildAfter) {
-			t.Fatalf("after check %d: table built %v", i, built)
+		want := 0
+		for _, tier := range tiers {
+			if i >= tier.after {
+				want = tier.m
+			}
+		}
+		got := 0
+		if tab := k.tab.Load(); tab != nil {
+			got = tab.m
+		}
+		if got != want {
+			t.Fatalf("after check %d: a table of %d multiples, want %d", i, got, want)
 		}
 	}
 	k2, _ := NewPublicKey(pub)
@@ -350,29 +372,57 @@ func FuzzVerify(f *testing.F) {
 			return
 		}
 		want := ed25519.Verify(pub, msg, sig)
-		if got := withTable(t, pub).Verify(msg, sig); got != want {
-			t.Fatalf("Verify(%x, %x, %x) = %v, ed25519.Verify = %v", pub, msg, sig, got, want)
+		m := 8
+		if len(msg)%2 == 1 {
+			m = 128
+		}
+		if got := withTable(t, pub, m).Verify(msg, sig); got != want {
+			t.Fatalf("Verify(%x, %x, %x), table of %d: %v, ed25519.Verify = %v", pub, msg, sig, m, got, want)
 		}
 	})
 }
 
+// BenchmarkVerify checks 1,000 signatures of a key in turn, as a log's
+// entries come: each with its own scalars, so its own table entries.
 func BenchmarkVerify(b *testing.B) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	msg := bytes.Repeat([]byte("a statement of about three hundred bytes "), 8)
-	sig := ed25519.Sign(priv, msg)
+	var msgs, sigs [][]byte
+	for i := range 1000 {
+		msg := fmt.Appendf(nil, "statement %d of about three hundred bytes %s", i, bytes.Repeat([]byte("x"), 260))
+		msgs = append(msgs, msg)
+		sigs = append(sigs, ed25519.Sign(priv, msg))
+	}
 	b.Run("crypto/ed25519", func(b *testing.B) {
+		i := 0
 		for b.Loop() {
-			if !ed25519.Verify(pub, msg, sig) {
+			if !ed25519.Verify(pub, msgs[i%1000], sigs[i%1000]) {
 				b.Fatal("invalid")
 			}
+			i++
 		}
 	})
-	b.Run("edverify", func(b *testing.B) {
-		k := withTable(b, pub)
-		for b.Loop() {
-			if !k.Verify(msg, sig) {
-				b.Fatal("invalid")
+	for _, m := range []int{8, 128} {
+		b.Run(fmt.Sprintf("edverify-table-%d", m), func(b *testing.B) {
+			k := withTable(b, pub, m)
+			i := 0
+			for b.Loop() {
+				if !k.Verify(msgs[i%1000], sigs[i%1000]) {
+					b.Fatal("invalid")
+				}
+				i++
 			}
+		})
+	}
+	b.Run("build-table-8", func(b *testing.B) {
+		a, _ := new(edwards25519.Point).SetBytes(pub)
+		for b.Loop() {
+			newTable(a, 8)
+		}
+	})
+	b.Run("build-table-128", func(b *testing.B) {
+		a, _ := new(edwards25519.Point).SetBytes(pub)
+		for b.Loop() {
+			newTable(a, 128)
 		}
 	})
 }

@@ -202,23 +202,33 @@ func (t *table) add(acc *extended, j int, digit int) {
 }
 
 // doubleBaseMult writes the encoding of [b]B - [a]A, for A the point of
-// ta (m = 8) and B that of tb (m = 128), a given by its radix16 digits and
-// b by its radix256 digits.
-func doubleBaseMult(out *[32]byte, ta *table, a *[64]int8, tb *table, b *[32]int16) {
+// ta and B that of tb (m = 128), given a's and b's canonical encodings.
+func doubleBaseMult(out *[32]byte, ta *table, a []byte, tb *table, b []byte) {
 	var acc extended
 	acc.setIdentity()
-	// Σ a[i]·16^i = 16·Σ a[2j+1]·256^j + Σ a[2j]·256^j.
-	for j := range 32 {
-		ta.add(&acc, j, -int(a[2*j+1]))
+	if ta.m == 8 {
+		// Σ a[i]·16^i = 16·Σ a[2j+1]·256^j + Σ a[2j]·256^j.
+		a16 := radix16(a)
+		for j := range 32 {
+			ta.add(&acc, j, -int(a16[2*j+1]))
+		}
+		var c completed
+		for range 4 {
+			c.double(&acc)
+			acc.fromCompleted(&c)
+		}
+		for j := range 32 {
+			ta.add(&acc, j, -int(a16[2*j]))
+		}
+	} else {
+		a256 := radix256(a)
+		for j := range 32 {
+			ta.add(&acc, j, -int(a256[j]))
+		}
 	}
-	var c completed
-	for range 4 {
-		c.double(&acc)
-		acc.fromCompleted(&c)
-	}
+	b256 := radix256(b)
 	for j := range 32 {
-		ta.add(&acc, j, -int(a[2*j]))
-		tb.add(&acc, j, int(b[j]))
+		tb.add(&acc, j, int(b256[j]))
 	}
 	acc.encode(out)
 }
