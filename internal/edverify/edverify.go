@@ -36,7 +36,7 @@ import (
 var tiers = [...]struct {
 	m, after, max int
 }{
-	{m: 8, after: 4, max: 1024},   // 30 KiB each, 30 MiB in all
+	{m: 8, after: 4, max: 1024},    // 30 KiB each, 30 MiB in all
 	{m: 128, after: 1024, max: 64}, // 480 KiB each, 30 MiB in all
 }
 
