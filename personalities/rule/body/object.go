@@ -50,6 +50,14 @@ func decode(data []byte) (any, error) {
 		// encoding/json would quietly turn bad bytes into U+FFFD.
 		return nil, Errorf("body is not valid UTF-8")
 	}
+	if v, ok := fastDecode(data); ok {
+		return v, nil
+	}
+	return decodeTokens(data)
+}
+
+// decodeTokens is decode for any data: it reads the JSON token by token.
+func decodeTokens(data []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	v, err := readValue(dec, 0, "")
