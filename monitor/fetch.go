@@ -96,6 +96,13 @@ const fetchDepth = 4
 // (Monitor.aheadBytes, which tests lower).
 const maxAheadBytes = 64 << 20
 
+// parseSlots bounds the chunks of entries parsed at once, in all the
+// batches fetched ahead, to one per core. Unbounded, the batches' workers
+// would outnumber the cores and starve the replay, which runs in log order
+// on one goroutine: it would then finish alone, on one core, the entries
+// every other core had parsed.
+var parseSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
 // parseBatch hashes the entries and verifies the statements' signatures in
 // parallel: they depend on nothing but the entry and the registry, and are
 // most of the cost of a pass. Rules are applied in log order afterwards.
@@ -107,6 +114,8 @@ func parseBatch(l *Log, reg *registry.Registry, batch [][]byte) ([][32]byte, []p
 	const chunk = 64
 	for start := 0; start < len(batch); start += chunk {
 		g.Go(func() error {
+			parseSlots <- struct{}{}
+			defer func() { <-parseSlots }()
 			for i := start; i < min(start+chunk, len(batch)); i++ {
 				hashes[i] = govlog.LeafHash(batch[i])
 				out[i] = parseEntry(l, reg, batch[i])
