@@ -659,6 +659,9 @@ func (m *Monitor) replayRange(ctx context.Context, l *Log, tx *advance, prev Ver
 		if f.err != nil {
 			return nil, f.err
 		}
+		if err := tx.prefetch(ctx, m.batchKeys(l, f.parsed, view)); err != nil {
+			return nil, err
+		}
 		for i, leaf := range f.leaves {
 			leafHash := f.hashes[i]
 			if a := f.parsed[i].anchor; a != nil && a.Size > m.reg.Size() {
@@ -840,6 +843,37 @@ func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEnt
 		err = search.IndexEntries(ctx, st, l.Domain, []rule.Entry{e})
 	}
 	return e.Agency, nil, err
+}
+
+// batchKeys returns the state keys the domain says its rules will read
+// for a batch of entries (rule.KeyReader), to read them in one go. The
+// agency of each is the one the registry names for its signatures at the
+// view the batch starts with: a guess, for the keys alone, since a
+// registry view entry in the batch may change it; a key not named is read
+// when the rules ask.
+func (m *Monitor) batchKeys(l *Log, parsed []parsedEntry, view uint64) []string {
+	kr, ok := l.Domain.(rule.KeyReader)
+	if !ok {
+		return nil
+	}
+	reg := m.registryOf(l)
+	if l.Registry != nil {
+		view = l.Registry.Size()
+	}
+	var keys []string
+	for _, p := range parsed {
+		if p.err != nil || p.logView != nil || p.anchor != nil {
+			continue
+		}
+		e := p.Entry
+		if role, err := l.Domain.RequiredRole(e.Type); err == nil && role != rule.SelfSigned {
+			if s, err := reg.AuthorizeAt(view, p.Sigs, role, e.Time); err == nil {
+				e.Agency = s.Agency
+			}
+		}
+		keys = append(keys, kr.ReadKeys(e)...)
+	}
+	return keys
 }
 
 // registryOf returns the registry that authorizes l's entries.

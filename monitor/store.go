@@ -38,6 +38,7 @@ const (
 	insertVerifiedSQL = "INSERT INTO monitor_logs (origin, size, checkpoint, range, seen_nanos) VALUES (?, ?, ?, ?, ?) ON CONFLICT (origin) DO NOTHING"
 	swapVerifiedSQL   = "UPDATE monitor_logs SET size = ?, checkpoint = ?, range = ?, seen_nanos = ? WHERE origin = ? AND size = ? AND checkpoint = ?"
 	getStateSQL       = "SELECT value FROM monitor_state WHERE origin = ? AND key = ?"
+	getStatesSQL      = "SELECT key, value FROM monitor_state WHERE origin = ? AND key IN (?)"
 	putStateSQL       = "INSERT INTO monitor_state (origin, key, value) VALUES (?, ?, ?) ON CONFLICT (origin, key) DO UPDATE SET value = excluded.value"
 	dumpStateSQL      = "SELECT key, value FROM monitor_state WHERE origin = ? ORDER BY key"
 	prefixStateSQL    = "SELECT key, value FROM monitor_state WHERE origin = ? AND key >= ? AND key < ? ORDER BY key"
@@ -292,9 +293,17 @@ type advance struct {
 	get    *sql.Stmt
 	// pending holds the state written since the last flush.
 	pending map[string][]byte
+	// read holds the state read ahead for a batch of entries (prefetch),
+	// as the store had it at the last flush: pending comes first.
+	read map[string]readAhead
 	// leaves holds the verified leaf hashes (for promises) since the last
 	// flush.
 	leaves []verifiedLeaf
+}
+
+type readAhead struct {
+	value []byte
+	ok    bool
 }
 
 type verifiedLeaf struct {
@@ -317,7 +326,7 @@ func (s *Store) begin(ctx context.Context, origin string) (*advance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't begin a transaction: %w", err)
 	}
-	a := &advance{tx: tx, origin: origin, pending: map[string][]byte{}}
+	a := &advance{tx: tx, origin: origin, pending: map[string][]byte{}, read: map[string]readAhead{}}
 	if a.get, err = tx.PrepareContext(ctx, getStateSQL); err != nil {
 		tx.Rollback()
 		return nil, fmt.Errorf("couldn't prepare state queries: %w", err)
@@ -331,6 +340,9 @@ func (a *advance) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		// A copy: a rule that changed what it read must not change what
 		// will be written.
 		return bytes.Clone(v), true, nil
+	}
+	if r, ok := a.read[key]; ok {
+		return bytes.Clone(r.value), r.ok, nil
 	}
 	var v []byte
 	err := a.get.QueryRowContext(ctx, a.origin, key).Scan(&v)
@@ -375,6 +387,8 @@ func (a *advance) flush(ctx context.Context) error {
 		}
 	}
 	clear(a.pending)
+	// What was read ahead may since have been written: read it again.
+	clear(a.read)
 	for chunk := range slices.Chunk(a.leaves, rowsPerInsert) {
 		args := make([]any, 0, 3*len(chunk))
 		for _, l := range chunk {
@@ -385,6 +399,51 @@ func (a *advance) flush(ctx context.Context) error {
 		}
 	}
 	a.leaves = a.leaves[:0]
+	return nil
+}
+
+// prefetch reads the keys a batch of entries will read, in a statement per
+// rowsPerInsert keys instead of one per key (see rule.KeyReader); keys not
+// named are still read one by one.
+func (a *advance) prefetch(ctx context.Context, keys []string) error {
+	var todo []string
+	for _, k := range keys {
+		if _, ok := a.pending[k]; ok {
+			continue
+		}
+		if _, ok := a.read[k]; ok {
+			continue
+		}
+		a.read[k] = readAhead{} // absent unless found below; dedups keys
+		todo = append(todo, k)
+	}
+	for chunk := range slices.Chunk(todo, rowsPerInsert) {
+		args := make([]any, 0, 1+len(chunk))
+		args = append(args, a.origin)
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		q := strings.Replace(getStatesSQL, "(?)", "(?"+strings.Repeat(", ?", len(chunk)-1)+")", 1)
+		rows, err := a.tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			clear(a.read)
+			return fmt.Errorf("couldn't read the state ahead: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			var v []byte
+			if err := rows.Scan(&k, &v); err != nil {
+				rows.Close()
+				clear(a.read)
+				return fmt.Errorf("couldn't read the state ahead: %w", err)
+			}
+			a.read[k] = readAhead{value: v, ok: true}
+		}
+		if err := rows.Close(); err != nil {
+			clear(a.read)
+			return fmt.Errorf("couldn't read the state ahead: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -85,4 +86,67 @@ func TestReadsDuringPass(t *testing.T) {
 	if _, _, err := s.Verified(readCtx, "o"); err != nil {
 		t.Errorf("Verified during a pass: %v", err)
 	}
+}
+
+// TestPrefetch: state read ahead for a batch answers Gets as the store
+// would, and never hides what the pass wrote since, across flushes.
+func TestPrefetch(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenStore(ctx, Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.db.ExecContext(ctx, putStateSQL, "o", "stored", []byte("s")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, putStateSQL, "other", "absent", []byte("another log's")); err != nil {
+		t.Fatal(err)
+	}
+	pass, err := s.begin(ctx, "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pass.rollback()
+	want := func(key, value string, ok bool) {
+		t.Helper()
+		v, found, err := pass.Get(ctx, key)
+		if err != nil || found != ok || string(v) != value {
+			t.Fatalf("Get(%q) = %q, %v, %v; want %q, %v", key, v, found, err, value, ok)
+		}
+	}
+	if err := pass.Put(ctx, "written", []byte("w")); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"stored", "absent", "written", "stored"}
+	for i := range 600 { // more than one statement's worth
+		keys = append(keys, fmt.Sprintf("k%d", i))
+	}
+	if err := pass.prefetch(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := pass.read["stored"]; !ok {
+		t.Fatal("nothing read ahead")
+	}
+	want("stored", "s", true)
+	want("absent", "", false)
+	want("written", "w", true)
+	want("k599", "", false)
+	// Written after the read ahead, flushed, and read back.
+	if err := pass.Put(ctx, "absent", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	want("absent", "a", true)
+	if err := pass.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want("absent", "a", true)
+	want("stored", "s", true)
+	// A value read ahead is the reader's copy.
+	if err := pass.prefetch(ctx, []string{"stored"}); err != nil {
+		t.Fatal(err)
+	}
+	v, _, _ := pass.Get(ctx, "stored")
+	v[0] = 'x'
+	want("stored", "s", true)
 }
