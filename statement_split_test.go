@@ -56,3 +56,38 @@ func FuzzSplitStatement(f *testing.F) {
 		}
 	})
 }
+
+var canonicalSeeds = []string{
+	`{"body":{"doc_id":"2026-001","pages":12,"title":"Budget 2026 — 预算"},"time":"2026-06-01T00:00:00Z","type":"disclosure.publish"}`,
+	`{"a":[1,-2,0,true,false,null,{}],"b":[]}`, `[]`, `"x"`, `0`,
+	`{"b":1,"a":2}`, `{"a":1,"a":1}`, `{"a":1.5}`, `{"a":1e3}`, `{"a":-0}`, `{"a":01}`, `{"a":1234567890123456}`,
+	`{"a":"x\"y"}`, `{"a":"\u00e9"}`, `{"é":1}`, `{ "a":1}`, `{"a":1} `, "{\"a\":\"\x7f\"}", "{\"a\":\"\xff\"}",
+	`{"a":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}`, `{"a":truex}`, `{"a":1,}`, ``,
+}
+
+// TestProvablyCanonicalTakesCommonLines: statements as clients write them
+// are proved canonical without jcs.Transform, so the quick path is used.
+func TestProvablyCanonicalTakesCommonLines(t *testing.T) {
+	for _, s := range canonicalSeeds[:5] {
+		if !provablyCanonical([]byte(s)) {
+			t.Errorf("provablyCanonical(%s) = false", s)
+		}
+	}
+}
+
+// FuzzProvablyCanonical: what the quick check proves canonical,
+// jcs.Transform returns unchanged.
+func FuzzProvablyCanonical(f *testing.F) {
+	for _, s := range append(canonicalSeeds, splitSeeds...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !provablyCanonical(data) {
+			return
+		}
+		c, err := jcs.Transform(data)
+		if err != nil || !bytes.Equal(c, data) {
+			t.Fatalf("provablyCanonical(%q), but jcs.Transform = %q, %v", data, c, err)
+		}
+	})
+}
