@@ -69,6 +69,11 @@ trying TLS on this machine, not for production.`,
 			if err != nil {
 				return err
 			}
+			if mysqlDSN != "" {
+				if mysqlDSN, err = devMySQLDSN(mysqlDSN, os.Getenv); err != nil {
+					return err
+				}
+			}
 			cfg.Listen, cfg.MySQL, cfg.SQLitePath = listen, mysqlDSN, filepath.Join(data, "govlog.db")
 			cfg.CheckpointDir = filepath.Join(data, "checkpoints")
 			cfg.TilesDir = filepath.Join(data, "tiles")
@@ -567,4 +572,17 @@ func seedDemo(ctx context.Context, data, addr string, cfg nodeConfig, devTLS *de
 		}
 	}
 	return nil
+}
+
+// devMySQLDSN is the DSN of --mysql with the password from
+// GOVLOG_MYSQL_PASSWORD put in, as serve takes it, so that it need not be
+// on the command line for anyone to read in ps.
+func devMySQLDSN(dsn string, getenv func(string) string) (string, error) {
+	var c serveConfig
+	c.MySQL.DSN = dsn
+	out, _, err := c.mysqlDSN(getenv)
+	if err != nil {
+		return "", fmt.Errorf("--mysql: %w", err)
+	}
+	return out, nil
 }

@@ -489,3 +489,25 @@ func TestMySQLPasswordConnects(t *testing.T) {
 		})
 	}
 }
+
+// TestDevMySQLPassword: dev takes the password from GOVLOG_MYSQL_PASSWORD,
+// as serve does, and refuses it twice.
+func TestDevMySQLPassword(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == mysqlPasswordEnv {
+				return v
+			}
+			return ""
+		}
+	}
+	if dsn, err := devMySQLDSN("root@tcp(127.0.0.1:3306)/", env("pw")); err != nil || dsn != "root:pw@tcp(127.0.0.1:3306)/" {
+		t.Errorf("with the variable: %q, %v", dsn, err)
+	}
+	if dsn, err := devMySQLDSN("root@tcp(127.0.0.1:3306)/", env("")); err != nil || dsn != "root@tcp(127.0.0.1:3306)/" {
+		t.Errorf("without it: %q, %v", dsn, err)
+	}
+	if _, err := devMySQLDSN("root:inline@tcp(127.0.0.1:3306)/", env("pw")); err == nil || !strings.Contains(err.Error(), "--mysql: ") || strings.Contains(err.Error(), "pw") {
+		t.Errorf("two passwords: %v", err)
+	}
+}
