@@ -18,6 +18,8 @@ import (
 //	govlog_search_indexed_entries{log}     entries the search index holds (0 in a process that does not admit)
 //
 // The search index's lag is govlog_checkpoint_size - govlog_search_indexed_entries.
+// The node's gRPC calls are counted and timed beside them (see runNode's
+// grpcprom.ServerMetrics).
 type logMetrics struct {
 	srv  *personalities.Server
 	logs map[string]*logserver.Log

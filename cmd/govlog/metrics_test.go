@@ -14,7 +14,8 @@ import (
 
 // TestNodeMetrics: the admin listener's /metrics shows, per log, the
 // checkpoint's size, the entries admitted and those the search index
-// holds, which catches up with the checkpoint.
+// holds, which catches up with the checkpoint; and the gRPC calls, counted
+// by method and code and timed.
 func TestNodeMetrics(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -59,6 +60,15 @@ func TestNodeMetrics(t *testing.T) {
 			t.Fatalf("checkpoint size %d, admitted %d; want 6 admitted and in the checkpoint", size, admitted)
 		}
 		if indexed == size {
+			for _, re := range []string{
+				`(?m)^grpc_server_handled_total\{grpc_code="OK",grpc_method="Submit",grpc_service="[^"]+",grpc_type="unary"\} 5$`,
+				`(?m)^grpc_server_handling_seconds_count\{grpc_method="Submit",grpc_service="[^"]+",grpc_type="unary"\} 5$`,
+				`(?m)^grpc_server_handled_total\{grpc_code="InvalidArgument",grpc_method="Submit",grpc_service="[^"]+",grpc_type="unary"\} 0$`,
+			} {
+				if !regexp.MustCompile(re).Match(body) {
+					t.Errorf("/metrics has no line matching %s", re)
+				}
+			}
 			break
 		}
 		if time.Now().After(deadline) {
