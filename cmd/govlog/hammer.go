@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/govlog/govlog"
-	"github.com/govlog/govlog/client"
 	"github.com/govlog/govlog/internal/hammer"
 )
 
@@ -22,6 +21,7 @@ func newHammerCmd() *cobra.Command {
 		retryFor     time.Duration
 		clients      int
 		seed         int64
+		tf           tlsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "hammer --server ADDR --data DIR --duration 30s",
@@ -73,7 +73,11 @@ any loss or inconsistency.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", filepath.Join(data, "policy.txt"), err)
 			}
-			c, err := client.Dial(server)
+			dialer, err := tf.dialer()
+			if err != nil {
+				return err
+			}
+			c, err := dialer.Dial(server)
 			if err != nil {
 				return err
 			}
@@ -108,5 +112,6 @@ any loss or inconsistency.`,
 	cmd.Flags().IntVar(&clients, "clients", 16, "concurrent submitters")
 	cmd.Flags().DurationVar(&retryFor, "retry-for", 2*time.Minute, "how long to send a submission again while its outcome is unknown (0: never)")
 	cmd.Flags().Int64Var(&seed, "seed", 0, "seed of the statement mix (default: from the clock, printed)")
+	tf.register(cmd)
 	return cmd
 }

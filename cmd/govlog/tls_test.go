@@ -511,3 +511,78 @@ func TestDevMySQLPassword(t *testing.T) {
 		t.Errorf("two passwords: %v", err)
 	}
 }
+
+// TestHammerOverTLS: hammer speaks TLS with --ca-file, as the client
+// verbs do: the calls reach the server (which implements none of them),
+// where plaintext fails at the connection.
+func TestHammerOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	path := func(name string) string { return filepath.Join(dir, name) }
+	ca, err := tlsfiles.NewCA("test CA", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := ca.Issue(tlsfiles.Leaf{Name: "server", Hosts: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"ca.pem": ca.CertPEM(), "server.pem": cert, "server-key.pem": key} {
+		if err := os.WriteFile(path(name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A dev data folder's two files the hammer reads.
+	if err := os.MkdirAll(path("keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, "demo-agency")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeKeyFiles(path("keys/demo-agency"), skey, vkey); err != nil {
+		t.Fatal(err)
+	}
+	_, logVKey, err := note.GenerateKey(rand.Reader, "gov.example/disclosures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path("policy.txt"), []byte("log "+logVKey+"\nquorum none\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serverTLS, err := tlsfiles.NewServer(tlsfiles.ServerOptions{CertFile: path("server.pem"), KeyFile: path("server-key.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer(grpc.Creds(serverTLS.GRPCCredentials()))
+	api.RegisterLogServer(gs, struct{ api.UnimplementedLogServer }{})
+	go gs.Serve(lis)
+	defer gs.Stop()
+
+	hammer := func(extra ...string) string {
+		t.Helper()
+		cmd := newRootCmd()
+		var out strings.Builder
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(append([]string{"hammer", "--server", lis.Addr().String(), "--data", dir, "--duration", "1s", "--clients", "1", "--retry-for", "0"}, extra...))
+		err := cmd.Execute()
+		if err == nil {
+			t.Fatalf("hammer %q against a server that implements nothing succeeded:\n%s", extra, out.String())
+		}
+		return err.Error() + "\n" + out.String()
+	}
+	got := hammer("--ca-file", path("ca.pem"))
+	t.Logf("over TLS: %s", got)
+	if !strings.Contains(got, "Unimplemented") {
+		t.Errorf("over TLS, the calls did not reach the server:\n%s", got)
+	}
+	got = hammer()
+	t.Logf("plaintext: %s", got)
+	if strings.Contains(got, "Unimplemented") {
+		t.Errorf("in plaintext, the calls reached a TLS server:\n%s", got)
+	}
+}
