@@ -21,6 +21,9 @@ type parsedEntry struct {
 	anchor  *registry.Anchor
 	logView *govlog.LogView
 	err     error
+	// readKeys are the state keys the domain's rules will read for the
+	// entry, as far as it can tell ahead (see readKeys).
+	readKeys []string
 }
 
 // fetched is one batch of entries on its way through a pass: downloaded,
@@ -133,6 +136,9 @@ func parseBatch(l *Log, reg *registry.Registry, batch [][]byte) ([][32]byte, []p
 func parseEntry(l *Log, reg *registry.Registry, leaf []byte) parsedEntry {
 	var p parsedEntry
 	p.Opened, p.err = reg.Open(leaf, l.Origin, l.Domain)
+	if p.err == nil {
+		p.readKeys = readKeys(l.Domain, reg, p.Opened)
+	}
 	if p.err == nil || isRegistryLog(l) {
 		return p
 	}
@@ -158,4 +164,30 @@ func parseEntry(l *Log, reg *registry.Registry, leaf []byte) parsedEntry {
 		return p
 	}
 	return parsedEntry{anchor: &a}
+}
+
+// readKeys returns the state keys d says its rules will read for o
+// (rule.KeyReader), so that the replay reads a batch's in one go. The
+// agency is the one reg, as the monitor holds it, names for o's
+// signatures: a guess, for the keys alone, since the log may authorize
+// against an older registry view. A key not named is read when the rules
+// ask; an entry the registry does not authorize names none.
+func readKeys(d rule.Domain, reg *registry.Registry, o registry.Opened) []string {
+	kr, ok := d.(rule.KeyReader)
+	if !ok {
+		return nil
+	}
+	e := o.Entry
+	role, err := d.RequiredRole(e.Type)
+	if err != nil {
+		return nil
+	}
+	if role != rule.SelfSigned {
+		s, err := reg.AuthorizeAt(reg.Size(), o.Sigs, role, e.Time)
+		if err != nil {
+			return nil
+		}
+		e.Agency = s.Agency
+	}
+	return kr.ReadKeys(e)
 }

@@ -659,7 +659,7 @@ func (m *Monitor) replayRange(ctx context.Context, l *Log, tx *advance, prev Ver
 		if f.err != nil {
 			return nil, f.err
 		}
-		if err := tx.prefetch(ctx, m.batchKeys(l, f.parsed, view)); err != nil {
+		if err := tx.prefetch(ctx, batchKeys(f.parsed)); err != nil {
 			return nil, err
 		}
 		for i, leaf := range f.leaves {
@@ -845,33 +845,12 @@ func (m *Monitor) replay(ctx context.Context, l *Log, st rule.State, p parsedEnt
 	return e.Agency, nil, err
 }
 
-// batchKeys returns the state keys the domain says its rules will read
-// for a batch of entries (rule.KeyReader), to read them in one go. The
-// agency of each is the one the registry names for its signatures at the
-// view the batch starts with: a guess, for the keys alone, since a
-// registry view entry in the batch may change it; a key not named is read
-// when the rules ask.
-func (m *Monitor) batchKeys(l *Log, parsed []parsedEntry, view uint64) []string {
-	kr, ok := l.Domain.(rule.KeyReader)
-	if !ok {
-		return nil
-	}
-	reg := m.registryOf(l)
-	if l.Registry != nil {
-		view = l.Registry.Size()
-	}
+// batchKeys returns the state keys the rules will read for a batch, as
+// its entries' parsing named them (readKeys).
+func batchKeys(parsed []parsedEntry) []string {
 	var keys []string
 	for _, p := range parsed {
-		if p.err != nil || p.logView != nil || p.anchor != nil {
-			continue
-		}
-		e := p.Entry
-		if role, err := l.Domain.RequiredRole(e.Type); err == nil && role != rule.SelfSigned {
-			if s, err := reg.AuthorizeAt(view, p.Sigs, role, e.Time); err == nil {
-				e.Agency = s.Agency
-			}
-		}
-		keys = append(keys, kr.ReadKeys(e)...)
+		keys = append(keys, p.readKeys...)
 	}
 	return keys
 }

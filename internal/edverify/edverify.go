@@ -119,12 +119,25 @@ func (k *PublicKey) table() *table {
 	for i, tier := range tiers {
 		if uses == tier.after && (t == nil || t.m < tier.m) {
 			if built := k.build(i); built != nil {
-				t = built
-				k.tab.Store(t)
+				t = k.upgrade(built)
 			}
 		}
 	}
 	return t
+}
+
+// upgrade makes t k's table unless another check has set a larger one
+// meanwhile, and returns k's table.
+func (k *PublicKey) upgrade(t *table) *table {
+	for {
+		cur := k.tab.Load()
+		if cur != nil && cur.m >= t.m {
+			return cur
+		}
+		if k.tab.CompareAndSwap(cur, t) {
+			return t
+		}
+	}
 }
 
 // build returns k's table of tiers[i], or a larger one, building it

@@ -320,6 +320,11 @@ func TestTableTiers(t *testing.T) {
 	if k2.tab.Load() != k.tab.Load() {
 		t.Fatal("a key made anew did not find its table")
 	}
+	// A check that built the small table late does not undo the large one.
+	large := k.tab.Load()
+	if got := k.upgrade(newTable(&k.a, 8)); got != large || k.tab.Load() != large {
+		t.Fatal("a small table replaced the large one")
+	}
 	if _, err := NewPublicKey(pub[:31]); err == nil {
 		t.Fatal("NewPublicKey took 31 bytes")
 	}
