@@ -75,6 +75,9 @@ func TestMigrateFrom2(t *testing.T) {
 			if err := db.QueryRow("SELECT version FROM govlog_schema").Scan(&version); err != nil || version != 3 {
 				t.Fatalf("schema version %d, %v; want 3", version, err)
 			}
+			if !hasPrimaryKey(t, db, "govlog_schema") {
+				t.Error("govlog_schema of version 2 has no primary key after Open")
+			}
 			if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'govlog_outbox_v2'").Scan(&n); err != nil || n != 0 {
 				t.Errorf("the version 2 outbox is still there (%v)", err)
 			}

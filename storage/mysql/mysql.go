@@ -116,6 +116,25 @@ func ensureSchemaWith(ctx context.Context, cfg *gomysql.Config) error {
 	return Locked(ctx, db, "govlog_schema", func() error { return ensureSchema(ctx, db) })
 }
 
+// addSchemaPrimaryKey gives govlog_schema, in a database made before it had
+// one, its primary key: Galera with wsrep_mode=REQUIRED_PRIMARY_KEY (or
+// innodb_force_primary_key) refuses a table without.
+func addSchemaPrimaryKey(ctx context.Context, db *sql.DB) error {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'govlog_schema' AND CONSTRAINT_TYPE = 'PRIMARY KEY'`).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("couldn't read the schema: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, "ALTER TABLE govlog_schema ADD PRIMARY KEY (version)"); err != nil {
+		return fmt.Errorf("couldn't give govlog_schema its primary key: %w", err)
+	}
+	return nil
+}
+
 // isolationVariable returns the name of the server's session isolation
 // variable: transaction_isolation (MySQL 8, MariaDB 11.1 and later), or
 // tx_isolation (older MariaDB).
@@ -148,6 +167,9 @@ func ensureSchema(ctx context.Context, db *sql.DB) error {
 	}
 	if _, err := db.ExecContext(ctx, govlogSchema); err != nil {
 		return fmt.Errorf("couldn't create govlog schema: %w", err)
+	}
+	if err := addSchemaPrimaryKey(ctx, db); err != nil {
+		return err
 	}
 	var n int
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM govlog_schema").Scan(&n); err != nil {

@@ -99,6 +99,13 @@ func TestOpenCreatesSchema(t *testing.T) {
 			t.Errorf("table %s missing after Open; have %v", want, tables)
 		}
 	}
+	// Every table has a primary key, as Galera's REQUIRED_PRIMARY_KEY
+	// mode requires.
+	for _, table := range tables {
+		if !hasPrimaryKey(t, db, table) {
+			t.Errorf("table %s has no primary key", table)
+		}
+	}
 
 	// Trillian's own code can use its tables: create a tree, initialise it
 	// and queue a leaf, as the log server does.
@@ -191,4 +198,15 @@ func TestSchemaVersionMismatchRefused(t *testing.T) {
 	if !strings.Contains(err.Error(), "schema version 99") {
 		t.Errorf("Open: %v; want an error naming schema version 99", err)
 	}
+}
+
+func hasPrimaryKey(t *testing.T, db *sql.DB, table string) bool {
+	t.Helper()
+	var n int
+	err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND CONSTRAINT_TYPE = 'PRIMARY KEY'`, table).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
 }

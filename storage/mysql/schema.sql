@@ -7,8 +7,10 @@
 -- under the server's default collation a VARCHAR would make "example.org/A"
 -- and "example.org/a " the same log as "example.org/a".
 
+-- A primary key, as Galera's wsrep_mode=REQUIRED_PRIMARY_KEY requires of
+-- every table; mysql.go adds it to a table made before it had one.
 CREATE TABLE IF NOT EXISTS govlog_schema (
-  version INT NOT NULL
+  version INT NOT NULL PRIMARY KEY
 );
 
 CREATE TABLE IF NOT EXISTS govlog_state (
