@@ -137,6 +137,8 @@ func parseEntry(l *Log, reg *registry.Registry, leaf []byte) parsedEntry {
 	var p parsedEntry
 	p.Opened, p.err = reg.Open(leaf, l.Origin, l.Domain)
 	if p.err == nil {
+		// Parsed here, on every core, not again in the replay.
+		rule.Parse(l.Domain, &p.Entry)
 		p.readKeys = readKeys(l.Domain, reg, p.Opened)
 	}
 	if p.err == nil || isRegistryLog(l) {
@@ -178,16 +180,8 @@ func readKeys(d rule.Domain, reg *registry.Registry, o registry.Opened) []string
 		return nil
 	}
 	e := o.Entry
-	role, err := d.RequiredRole(e.Type)
-	if err != nil {
+	if e.Agency, ok = reg.AgencyOf(d, e, o.Sigs); !ok {
 		return nil
-	}
-	if role != rule.SelfSigned {
-		s, err := reg.AuthorizeAt(reg.Size(), o.Sigs, role, e.Time)
-		if err != nil {
-			return nil
-		}
-		e.Agency = s.Agency
 	}
 	return kr.ReadKeys(e)
 }

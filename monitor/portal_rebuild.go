@@ -81,11 +81,7 @@ func (m *Monitor) rebuildIndex(ctx context.Context, l *Log) error {
 			}
 			e := o.Entry
 			e.Index, e.LeafHash = index, h
-			if role, err := l.Domain.RequiredRole(e.Type); err == nil && role != rule.SelfSigned {
-				if signers, err := reg.AuthorizeAt(reg.Size(), o.Sigs, role, e.Time); err == nil {
-					e.Agency = signers.Agency
-				}
-			}
+			e.Agency, _ = reg.AgencyOf(l.Domain, e, o.Sigs)
 			entries = append(entries, e)
 		}
 		next := min(st.Next+uint64(len(leaves)), st.Target)

@@ -479,15 +479,11 @@ const searchRetry = 10 * time.Second
 // as it writes to the log's state.
 func (s *Server) indexSearch(ctx context.Context, name string, l *servedLog) {
 	agency := func(ctx context.Context, e rule.Entry, sigs []note.Signature) string {
-		role, err := l.Domain.RequiredRole(e.Type)
-		if err != nil || role == rule.SelfSigned {
-			return ""
-		}
 		reg, err := s.registry(ctx)
 		if err != nil {
 			return ""
 		}
-		id, _ := reg.Authorize(sigs, role, e.Time)
+		id, _ := reg.AgencyOf(l.Domain, e, sigs)
 		return id
 	}
 	// An index admission kept, before Follow, is no longer read.
@@ -596,6 +592,8 @@ func (s *Server) submit(ctx context.Context, req *api.SubmitRequest) (*api.Submi
 	if err != nil {
 		return nil, err
 	}
+	// Parsed here, in the caller's goroutine, not again in the batch.
+	rule.Parse(l.Domain, &opened.Entry)
 	role, err := l.Domain.RequiredRole(opened.Entry.Type)
 	if err != nil {
 		return nil, err

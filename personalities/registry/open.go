@@ -27,18 +27,14 @@ type Opened struct {
 // agency signs, or those of [govlog.ReadStatement] for a type d
 // authenticates itself ([rule.SelfSigned]), whose signature lines then go
 // to d unverified. The admission server and the monitor both open entries
-// with it, so they agree on who must have signed what. If d is a
-// [rule.BodyParser], Open parses the body too ([rule.Parse]): the callers
-// open entries on every core, and apply them in order on one.
+// with it, so they agree on who must have signed what.
 func (r *Registry) Open(signed []byte, origin string, d rule.Domain) (Opened, error) {
 	st, sigs, err := govlog.ParseStatement(signed, origin, r.verifiers)
 	if err != nil && !errors.Is(err, govlog.ErrUnknownSigner) {
 		return Opened{}, err
 	}
 	if err == nil && !selfSigned(d, st.Type) {
-		e := entryOf(st, signed)
-		rule.Parse(d, &e)
-		return Opened{Entry: e, Sigs: sigs}, nil
+		return Opened{Entry: entryOf(st, signed), Sigs: sigs}, nil
 	}
 	// No registry key signed, or a registry key signed a self-signed type:
 	// every line goes to the domain.
@@ -58,7 +54,6 @@ func (r *Registry) Open(signed []byte, origin string, d rule.Domain) (Opened, er
 		}
 		e.Signatures = append(e.Signatures, rule.Signature{Name: l.Name, KeyHash: l.Hash, Sig: raw[4:]})
 	}
-	rule.Parse(d, &e)
 	return Opened{Entry: e}, nil
 }
 
@@ -76,6 +71,23 @@ func entryOf(st *govlog.Statement, signed []byte) rule.Entry {
 // (see [Registry.AuthorizeAt]).
 func (r *Registry) Authorizer(o Opened, n uint64) rule.Authorize {
 	return func(role string) (rule.Signers, error) { return r.AuthorizeAt(n, o.Sigs, role, o.Entry.Time) }
+}
+
+// AgencyOf returns the agency the registry, as it stands now, names for an
+// entry of the domain d signed with sigs (as read, or as verified): ""
+// for a type d authenticates itself; ok is false for an unknown type or
+// signatures that authorize no agency. It is for crediting and looking up
+// an entry (search, state read ahead), not for admitting it.
+func (r *Registry) AgencyOf(d rule.Domain, e rule.Entry, sigs []note.Signature) (agency string, ok bool) {
+	role, err := d.RequiredRole(e.Type)
+	if err != nil {
+		return "", false
+	}
+	if role == rule.SelfSigned {
+		return "", true
+	}
+	agency, err = r.Authorize(sigs, role, e.Time)
+	return agency, err == nil
 }
 
 // AdmissionAuthorizer returns the rule.Authorize of an admission at now
