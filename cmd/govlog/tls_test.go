@@ -259,6 +259,26 @@ func (refusedCheckpointLog) GetCheckpoint(context.Context, *api.GetCheckpointReq
 	return &api.GetCheckpointResponse{Checkpoint: []byte("gov.example/registry\n1\nnot a hash\n\n— nobody AAAA\n")}, nil
 }
 
+// serveLogOverTLS serves srv over gRPC, with TLS from certFile and
+// keyFile, on a loopback port whose address it returns, until the test
+// ends.
+func serveLogOverTLS(t *testing.T, certFile, keyFile string, srv api.LogServer) string {
+	t.Helper()
+	serverTLS, err := tlsfiles.NewServer(tlsfiles.ServerOptions{CertFile: certFile, KeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer(grpc.Creds(serverTLS.GRPCCredentials()))
+	api.RegisterLogServer(gs, srv)
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	return lis.Addr().String()
+}
+
 // TestMonitorOverTLS: a monitor configured with TLS follows a log over
 // TLS (its CA in the log's tls block) and POSTs its alert to an https://
 // webhook checked with webhook_tls's CA, presenting its own certificate to
@@ -305,18 +325,7 @@ func TestMonitorOverTLS(t *testing.T) {
 	}
 	write("policy.txt", []byte("log "+logVKey+"\nquorum none\n"))
 
-	serverTLS, err := tlsfiles.NewServer(tlsfiles.ServerOptions{CertFile: path("server.pem"), KeyFile: path("server-key.pem")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer(grpc.Creds(serverTLS.GRPCCredentials()))
-	api.RegisterLogServer(gs, refusedCheckpointLog{})
-	go gs.Serve(lis)
-	defer gs.Stop()
+	logAddr := serveLogOverTLS(t, path("server.pem"), path("server-key.pem"), refusedCheckpointLog{})
 
 	// The receiver requires a client certificate of the CA.
 	hookTLS, err := tlsfiles.NewServer(tlsfiles.ServerOptions{CertFile: path("server.pem"), KeyFile: path("server-key.pem"), ClientCAFile: path("ca.pem"), ClientCerts: tlsfiles.Require})
@@ -346,7 +355,7 @@ webhooks: [`+hookURL+`/alerts]
 webhook_tls: {ca_file: `+path("ca.pem")+`, cert_file: `+path("monitor.pem")+`, key_file: `+path("monitor-key.pem")+`}
 logs:
   - origin: gov.example/registry
-    url: `+lis.Addr().String()+`
+    url: `+logAddr+`
     policy: `+path("policy.txt")+`
     tls: {ca_file: `+path("ca.pem")+`}
 `))
@@ -549,18 +558,7 @@ func TestHammerOverTLS(t *testing.T) {
 	if err := os.WriteFile(path("policy.txt"), []byte("log "+logVKey+"\nquorum none\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	serverTLS, err := tlsfiles.NewServer(tlsfiles.ServerOptions{CertFile: path("server.pem"), KeyFile: path("server-key.pem")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer(grpc.Creds(serverTLS.GRPCCredentials()))
-	api.RegisterLogServer(gs, struct{ api.UnimplementedLogServer }{})
-	go gs.Serve(lis)
-	defer gs.Stop()
+	addr := serveLogOverTLS(t, path("server.pem"), path("server-key.pem"), struct{ api.UnimplementedLogServer }{})
 
 	hammer := func(extra ...string) string {
 		t.Helper()
@@ -568,7 +566,7 @@ func TestHammerOverTLS(t *testing.T) {
 		var out strings.Builder
 		cmd.SetOut(&out)
 		cmd.SetErr(&out)
-		cmd.SetArgs(append([]string{"hammer", "--server", lis.Addr().String(), "--data", dir, "--duration", "1s", "--clients", "1", "--retry-for", "0"}, extra...))
+		cmd.SetArgs(append([]string{"hammer", "--server", addr, "--data", dir, "--duration", "1s", "--clients", "1", "--retry-for", "0"}, extra...))
 		err := cmd.Execute()
 		if err == nil {
 			t.Fatalf("hammer %q against a server that implements nothing succeeded:\n%s", extra, out.String())
