@@ -294,16 +294,12 @@ type advance struct {
 	// pending holds the state written since the last flush.
 	pending map[string][]byte
 	// read holds the state read ahead for a batch of entries (prefetch),
-	// as the store had it at the last flush: pending comes first.
-	read map[string]readAhead
+	// as the store had it at the last flush, nil for a key it lacks:
+	// pending comes first.
+	read map[string][]byte
 	// leaves holds the verified leaf hashes (for promises) since the last
 	// flush.
 	leaves []verifiedLeaf
-}
-
-type readAhead struct {
-	value []byte
-	ok    bool
 }
 
 type verifiedLeaf struct {
@@ -326,7 +322,7 @@ func (s *Store) begin(ctx context.Context, origin string) (*advance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't begin a transaction: %w", err)
 	}
-	a := &advance{tx: tx, origin: origin, pending: map[string][]byte{}, read: map[string]readAhead{}}
+	a := &advance{tx: tx, origin: origin, pending: map[string][]byte{}, read: map[string][]byte{}}
 	if a.get, err = tx.PrepareContext(ctx, getStateSQL); err != nil {
 		tx.Rollback()
 		return nil, fmt.Errorf("couldn't prepare state queries: %w", err)
@@ -341,8 +337,8 @@ func (a *advance) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		// will be written.
 		return bytes.Clone(v), true, nil
 	}
-	if r, ok := a.read[key]; ok {
-		return bytes.Clone(r.value), r.ok, nil
+	if v, ok := a.read[key]; ok {
+		return bytes.Clone(v), v != nil, nil
 	}
 	var v []byte
 	err := a.get.QueryRowContext(ctx, a.origin, key).Scan(&v)
@@ -414,7 +410,7 @@ func (a *advance) prefetch(ctx context.Context, keys []string) error {
 		if _, ok := a.read[k]; ok {
 			continue
 		}
-		a.read[k] = readAhead{} // absent unless found below; dedups keys
+		a.read[k] = nil // absent unless found below; dedups keys
 		todo = append(todo, k)
 	}
 	for chunk := range slices.Chunk(todo, rowsPerInsert) {
@@ -437,7 +433,10 @@ func (a *advance) prefetch(ctx context.Context, keys []string) error {
 				clear(a.read)
 				return fmt.Errorf("couldn't read the state ahead: %w", err)
 			}
-			a.read[k] = readAhead{value: v, ok: true}
+			if v == nil {
+				v = []byte{} // present, empty
+			}
+			a.read[k] = v
 		}
 		if err := rows.Close(); err != nil {
 			clear(a.read)
